@@ -1,0 +1,45 @@
+"""The console platform: class groups that live in the terminal (the demo, trying things out).
+
+Its groups, members and accounts are stored like any platform's; a post is printed and appended
+to `<data_dir>/console/<chat>.log`, so a post made by `klasbot dispatch --once` can be read back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.ports import GroupMessage, PlatformCapabilities
+
+logger = logging.getLogger(__name__)
+
+
+class ConsolePlatform:
+    name = "console"
+    capabilities = PlatformCapabilities(min_age=13, can_delete_messages=True, can_remove_members=True)
+
+    def __init__(self, log_dir: Path, echo: Callable[[str, str], None] | None = None) -> None:
+        self.log_dir = log_dir
+        self.echo = echo
+        self.posted: list[GroupMessage] = []
+
+    def _log_path(self, chat_id: str) -> Path:
+        return self.log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', chat_id)}.log"
+
+    async def post(self, message: GroupMessage) -> str:
+        path = self._log_path(message.chat_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"[{message.idempotency_key}]\n{message.text}\n\n")
+        self.posted.append(message)
+        if self.echo is not None:
+            self.echo(message.chat_id, message.text)
+        return message.idempotency_key
+
+    async def admit(self, chat_id: str, account_id: str) -> bool:
+        return True
+
+    async def remove(self, chat_id: str, account_id: str, reason: str) -> None:
+        logger.info("console: %s removed from %s (%s)", account_id, chat_id, reason)

@@ -1,0 +1,202 @@
+"""Streaming one OneRoster CSV file: encoding, BOM, RFC 4180 parsing, header checks, line numbers.
+
+Values are handed on exactly as written. A cell such as `=HYPERLINK("http://x")` or `+31 6…` is
+plain text here; nothing is evaluated, trimmed or re-interpreted (CSV injection is a concern of
+whoever exports to a spreadsheet later, not of the reader).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.oneroster.issues import RosterIssue
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+
+PROGRESS_EVERY = 500
+# A file saved as Windows-1252 fails on nearly every line with a diacritic; a handful of located
+# examples plus one summary tells the admin more than thousands of identical lines.
+MAX_ENCODING_ISSUES = 10
+METADATA_PREFIX = "metadata."
+
+
+@dataclass(slots=True)
+class Row:
+    """One data record. `line` is the physical line it starts on (header = line 1).
+
+    `damaged` rows have a field count that does not match the header: their values may be shifted,
+    so callers should only register the row's `sourcedId` (to avoid follow-up "unknown id" issues)
+    and skip every other check."""
+
+    line: int
+    values: dict[str, str]
+    damaged: bool = False
+
+    def __getitem__(self, column: str) -> str:
+        return self.values.get(column, "")
+
+
+class CsvTable:
+    """Iterates the data rows of one CSV file, appending every defect it sees to `issues`.
+
+    After iteration, `complete` is False when some record could not be read at all (bad encoding,
+    broken quoting, a missing required column); cross-file "unknown id" checks against such a file
+    are then unreliable and callers skip them. `rows_read` counts the data rows yielded."""
+
+    def __init__(
+        self,
+        path: Path,
+        issues: list[RosterIssue],
+        *,
+        known: tuple[str, ...],
+        required: frozenset[str],
+        hints: Mapping[str, str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.path = path
+        self.name = path.name
+        self.issues = issues
+        self.known = known
+        self.required = required
+        self.hints = hints or {}
+        self.progress = progress
+        self.complete = True
+        self.rows_read = 0
+        self.header_line: int | None = None
+        self.columns: frozenset[str] = frozenset()
+        self._bad_lines: set[int] = set()
+
+    def issue(self, line: int | None, column: str | None, message: str) -> None:
+        self.issues.append(RosterIssue(self.name, line, column, message))
+
+    def __iter__(self) -> Iterator[Row]:
+        total = self._count_data_lines()
+        reader = csv.reader(self._decoded_lines(), strict=True)
+        header: list[str] | None = None
+        previous_end = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # The csv module resets its state on the next call, so reading goes on and the
+                # rest of the file is still checked.
+                self.issue(reader.line_num, None, f"not valid CSV (RFC 4180): {exc}")
+                self.complete = False
+                previous_end = reader.line_num
+                continue
+            start, previous_end = previous_end + 1, reader.line_num
+            if not fields:  # a blank line, e.g. at the end of the file
+                continue
+            if any(n in self._bad_lines for n in range(start, previous_end + 1)):
+                self.complete = False  # already reported as bad encoding
+                if header is None:
+                    return
+                continue
+            if header is None:
+                header = fields
+                self.header_line = start
+                if not self._check_header(header, start):
+                    self.complete = False
+                    return
+                continue
+            damaged = len(fields) != len(header)
+            if damaged:
+                self.issue(
+                    start,
+                    None,
+                    f"row has {len(fields)} fields but the header has {len(header)} "
+                    "(a comma in an unquoted value?)",
+                )
+            self.rows_read += 1
+            if self.progress is not None and self.rows_read % PROGRESS_EVERY == 0:
+                self.progress(self.name, self.rows_read, max(total, self.rows_read))
+            yield Row(start, dict(zip(header, fields, strict=False)), damaged)
+        if header is None and not self._bad_lines:
+            self.issue(None, None, "empty file: no header row")
+            self.complete = False
+        bad = len(self._bad_lines)
+        if bad > MAX_ENCODING_ISSUES:
+            self.issue(
+                None,
+                None,
+                f"bad encoding: {bad} lines are not UTF-8 (saved as Windows-1252/Latin-1?); "
+                "save the file as UTF-8",
+            )
+        if self.progress is not None:
+            self.progress(self.name, self.rows_read, self.rows_read)
+
+    def _decoded_lines(self) -> Iterator[str]:
+        """Physical lines as text. Splitting on b"\\n" before decoding is safe in UTF-8 (the byte
+        never occurs inside a multi-byte sequence) and lets a decoding error name its line."""
+        with self.path.open("rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    self._bad_lines.add(number)
+                    if len(self._bad_lines) <= MAX_ENCODING_ISSUES:
+                        self.issue(
+                            number,
+                            None,
+                            f"bad encoding: not UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                            f"position {exc.start + 1})",
+                        )
+                    # Keep the line count in step with the file; the row is skipped later.
+                    yield raw.decode("utf-8", errors="replace")
+
+    def _count_data_lines(self) -> int:
+        """A cheap estimate of the number of data rows, for the progress bar only."""
+        if self.progress is None:
+            return 0
+        count, last = 0, b""
+        with self.path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk
+        if last and not last.endswith(b"\n"):
+            count += 1
+        return max(count - 1, 0)
+
+    def _check_header(self, header: list[str], line: int) -> bool:
+        """Report header defects; return False when a required column is missing (then the file's
+        rows cannot be interpreted and are not read)."""
+        known = set(self.known)
+        lower = {column.lower(): column for column in self.known}
+        seen: set[str] = set()
+        for column in header:
+            if column in seen:
+                self.issue(line, column, "duplicate column")
+                continue
+            seen.add(column)
+            if column in known or column.startswith(METADATA_PREFIX):
+                continue
+            if column in self.hints:
+                hint = f" ({self.hints[column]})"
+            elif column.lower() in lower:
+                suggestion = lower[column.lower()]
+                hint = f" (column names are case-sensitive: did you mean '{suggestion}'?)"
+            else:
+                hint = " (extension columns must start with 'metadata.')"
+            self.issue(line, column, f"unknown column{hint}")
+        self.columns = frozenset(seen)
+        ok = True
+        for column in self.known:  # spec order gives a stable issue order
+            if column in self.required and column not in seen:
+                self.issue(line, column, "missing required column")
+                ok = False
+        for column in sorted(self.required - known):
+            if column not in seen:
+                self.issue(line, column, "missing required column")
+                ok = False
+        return ok

@@ -1,0 +1,355 @@
+"""Printed letters: one A4 PDF per household and day, for pupils no chat or e-mail reaches (rule 6).
+
+Layout (A4 portrait, 210 x 297 mm), made for the common Dutch/European window envelope with the
+window on the left (EA5/6 or DL, 110 x 220 mm, window 90 x 40 mm at 20 mm from the left and
+15 mm from the bottom), the letter folded in three at 99 and 198 mm:
+
+- letterhead: school name and `letterhead_lines`, right-aligned in the right column
+  (x 115-190 mm, from y 15 mm), so it never shows through the window;
+- address window: x 20 mm, y 50 mm, 90 x 40 mm — the return address on one line in small print
+  at the top, then the recipient's name and address lines;
+- small fold marks in the left margin at 99 and 198 mm;
+- from y 100 mm: the date, the salutation, a short introduction, each item (the pupil it is
+  for, the title in bold, the body, the author's signature) and a closing; long letters flow
+  onto further pages, numbered "Pagina 1 van 2".
+
+Font: by default the PDF core font Helvetica in the Windows-1252 encoding. No font file is
+shipped with fpdf2 and system fonts are not assumed; Windows-1252 covers Dutch and the other
+Western European letters (ë é ï ö ü ç ß ø …) as well as € „ " ' – — …. Characters outside it
+are transliterated (ş → s, ł → l) or, failing that, printed as `?`. A school that needs every
+script can pass a Unicode TrueType font (`font_regular`, `font_bold`, e.g. DejaVu Sans), which
+is embedded and then used without transliteration.
+
+Text is printed literally: no markdown, no page-number alias, nothing in it is interpreted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import Align, XPos, YPos
+
+from bot.ports import Letter
+
+logger = logging.getLogger(__name__)
+
+# Millimetres, see the module docstring.
+PAGE_FORMAT = "A4"
+MARGIN_LEFT = 20.0
+MARGIN_RIGHT = 20.0
+MARGIN_BOTTOM = 22.0
+LETTERHEAD_X = 115.0
+LETTERHEAD_Y = 15.0
+WINDOW_X = 20.0
+WINDOW_Y = 50.0
+WINDOW_W = 90.0
+WINDOW_H = 40.0
+BODY_Y = 100.0
+FOLD_MARKS_Y = (99.0, 198.0)
+
+_ENCODING = "cp1252"
+# Letters that have no decomposition into a base letter plus accents.
+_TRANSLITERATION = str.maketrans(
+    {
+        "ı": "i",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "ħ": "h",
+        "Ħ": "H",
+        "ŀ": "l",
+        "Ŀ": "L",
+        "ŧ": "t",
+        "Ŧ": "T",
+        "ə": "e",
+        "Ə": "E",
+        "\u2212": "-",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\t": "    ",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+_TEXTS = {
+    "nl": {
+        "greeting": "Beste {name},",
+        "intro": (
+            "Hieronder leest u berichten van {school} die u anders via de klassengroep-app of "
+            "per e-mail had ontvangen. Wij sturen ze per post, omdat we u op die manieren nu "
+            "niet kunnen bereiken."
+        ),
+        "for": "Voor: {pupil}",
+        "closing": "Met vriendelijke groet,",
+        "page": "Pagina {page} van {pages}",
+    },
+    "en": {
+        "greeting": "Dear {name},",
+        "intro": (
+            "Below are messages from {school} that you would otherwise have received through "
+            "the class group app or by e-mail. We send them by post because we cannot reach "
+            "you in those ways at the moment."
+        ),
+        "for": "For: {pupil}",
+        "closing": "Kind regards,",
+        "page": "Page {page} of {pages}",
+    },
+}
+
+
+def safe_file_stem(key: str) -> str:
+    """A file name stem for `key`, safe on every file system and unique per key (a hash suffix
+    is added whenever characters had to be replaced)."""
+    stem = key.strip()
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".")[:120]
+    if safe != stem or not safe:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+        safe = f"{safe}-{digest}" if safe else digest
+    return safe
+
+
+def to_core_font_text(text: str) -> str:
+    """`text` as the core fonts can print it: unchanged where Windows-1252 has the character,
+    else transliterated, else `?`. Control characters are dropped; line breaks are kept."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.translate(_TRANSLITERATION)
+    out: list[str] = []
+    for char in text:
+        try:
+            char.encode(_ENCODING)
+        except UnicodeEncodeError:
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            try:
+                base.encode(_ENCODING)
+            except UnicodeEncodeError:
+                base = "?"
+            out.append(base or "?")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class _LetterPdf(FPDF):
+    def __init__(self, footer_text: str, font: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format=PAGE_FORMAT)
+        self.footer_text = footer_text
+        self.letter_font = font
+
+    def footer(self) -> None:
+        if not self.footer_text:
+            return
+        self.set_y(-15)
+        self.set_font(self.letter_font, "", 8)
+        self.set_text_color(110)
+        self.cell(0, 5, self.footer_text.format(page=self.page_no()), align=Align.C)
+        self.set_text_color(0)
+
+
+class PdfLetterPrinter:
+    """A `LetterPrinter` that writes `<letters_dir>/<safe letter.key>.pdf` with fpdf2."""
+
+    def __init__(
+        self,
+        letters_dir: Path,
+        *,
+        school_name: str,
+        letterhead_lines: Sequence[str] = (),
+        return_address: str | None = None,
+        lang: str = "nl",
+        font_regular: Path | None = None,
+        font_bold: Path | None = None,
+    ) -> None:
+        """`return_address` is printed on one line above the recipient (e.g. "De Passie,
+        Postbus 1, 3500 AA Utrecht"); `font_regular`/`font_bold` select an embedded Unicode
+        TrueType font instead of Helvetica (see the module docstring)."""
+        self.letters_dir = Path(letters_dir)
+        self.school_name = school_name
+        self.letterhead_lines = tuple(letterhead_lines)
+        self.return_address = return_address
+        self.texts = _TEXTS.get(lang, _TEXTS["nl"])
+        self.font_regular = font_regular
+        self.font_bold = font_bold
+
+    def path_for(self, key: str) -> Path:
+        """Where the letter with `key` is (or will be) written."""
+        return self.letters_dir / f"{safe_file_stem(key)}.pdf"
+
+    def render(self, letter: Letter) -> str:
+        """Write the letter as a PDF and return its path. Idempotent per `letter.key`: rendering
+        the same key again replaces the file, atomically.
+
+        Raises OSError when the file cannot be written."""
+        if not letter.items:
+            raise ValueError(f"letter {letter.key!r} has no items")
+        # Two passes: the first counts the pages for "Pagina 1 van 2"; fpdf2's own page-count
+        # alias would also replace that alias inside user text.
+        pages = self._build(letter, total_pages=None).pages_count
+        data = bytes(self._build(letter, total_pages=pages).output())
+        self.letters_dir.mkdir(parents=True, exist_ok=True)
+        path = self.path_for(letter.key)
+        _write_atomically(path, data)
+        logger.info("letter %s written to %s (%d page(s))", letter.key, path, pages)
+        return str(path)
+
+    def _text(self, text: str) -> str:
+        if self.font_regular is not None:
+            return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+        return to_core_font_text(text)
+
+    def _build(self, letter: Letter, *, total_pages: int | None) -> FPDF:
+        t = self.texts
+        footer = ""
+        if total_pages and total_pages > 1:
+            # `{page}` is filled per page; the total is known from the first pass.
+            footer = t["page"].replace("{pages}", str(total_pages))
+        font = "Helvetica" if self.font_regular is None else "LetterFont"
+        pdf = _LetterPdf(footer, font)
+        pdf.alias_nb_pages(None)  # type: ignore[arg-type]
+        pdf.core_fonts_encoding = _ENCODING
+        if self.font_regular is not None:
+            pdf.add_font("LetterFont", "", str(self.font_regular))
+            pdf.add_font("LetterFont", "B", str(self.font_bold or self.font_regular))
+        pdf.set_title(self._text(f"{self.school_name}: brief"))
+        pdf.set_author(self._text(self.school_name))
+        pdf.set_margins(MARGIN_LEFT, LETTERHEAD_Y, MARGIN_RIGHT)
+        pdf.set_auto_page_break(True, margin=MARGIN_BOTTOM)
+        pdf.add_page()
+        txt = self._text
+        width = pdf.w - MARGIN_LEFT - MARGIN_RIGHT
+
+        # Letterhead, top right.
+        head_w = pdf.w - MARGIN_RIGHT - LETTERHEAD_X
+        pdf.set_xy(LETTERHEAD_X, LETTERHEAD_Y)
+        pdf.set_font(font, "B", 13)
+        pdf.multi_cell(
+            head_w, 6, txt(self.school_name), align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT
+        )
+        pdf.set_font(font, "", 9)
+        for line in self.letterhead_lines:
+            pdf.set_x(LETTERHEAD_X)
+            pdf.multi_cell(head_w, 4.2, txt(line), align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
+
+        # Fold marks for the window envelope.
+        pdf.set_draw_color(150)
+        pdf.set_line_width(0.2)
+        for y in FOLD_MARKS_Y:
+            pdf.line(4, y, 8, y)
+        pdf.set_draw_color(0)
+
+        # Address window.
+        y = WINDOW_Y + 2
+        if self.return_address:
+            pdf.set_font(font, "", 7)
+            pdf.set_text_color(90)
+            pdf.set_xy(WINDOW_X, y)
+            pdf.cell(WINDOW_W, 3.5, _fit(pdf, txt(self.return_address), WINDOW_W))
+            pdf.set_text_color(0)
+            y += 6
+        pdf.set_font(font, "", 11)
+        address = [letter.recipient_name, *letter.address.lines()]
+        for line in address:
+            if y > WINDOW_Y + WINDOW_H - 5:
+                logger.warning("letter %s: address does not fit the window", letter.key)
+                break
+            pdf.set_xy(WINDOW_X, y)
+            pdf.cell(WINDOW_W, 5, _fit(pdf, txt(line), WINDOW_W))
+            y += 5
+
+        # Body.
+        pdf.set_xy(MARGIN_LEFT, BODY_Y)
+        pdf.set_font(font, "", 10.5)
+        pdf.multi_cell(
+            width, 5, txt(letter.date_text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.ln(7)
+        pdf.multi_cell(
+            width,
+            5.5,
+            txt(t["greeting"].format(name=letter.recipient_name)),
+            align=Align.L,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        pdf.ln(3)
+        pdf.multi_cell(
+            width,
+            5.5,
+            txt(t["intro"].format(school=self.school_name)),
+            align=Align.L,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        for item in letter.items:
+            pdf.ln(6)
+            pdf.set_font(font, "", 9)
+            pdf.set_text_color(90)
+            pdf.multi_cell(
+                width,
+                4.5,
+                txt(t["for"].format(pupil=item.pupil_name)),
+                align=Align.L,
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+            pdf.set_text_color(0)
+            pdf.set_font(font, "B", 11.5)
+            pdf.multi_cell(
+                width, 6, txt(item.title), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
+            pdf.ln(1)
+            pdf.set_font(font, "", 10.5)
+            pdf.multi_cell(
+                width, 5.5, txt(item.body), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
+            pdf.ln(2)
+            pdf.multi_cell(
+                width, 5.5, txt(item.signature), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
+        pdf.ln(8)
+        pdf.multi_cell(
+            width, 5.5, txt(t["closing"]), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.multi_cell(
+            width, 5.5, txt(self.school_name), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        return pdf
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """`text` on one line within `width` mm, shortened with an ellipsis when too long."""
+    text = " ".join(text.split())
+    if pdf.get_string_width(text) <= width - 2:
+        return text
+    while text and pdf.get_string_width(text + "...") > width - 2:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers (the office, `klasbot letters`) see the old file or the whole new one."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise

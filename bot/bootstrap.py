@@ -1,0 +1,145 @@
+"""The one place that wires configuration, storage and adapters to the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from adapters.console.platform import ConsolePlatform
+from adapters.email.file import FileMailer
+from adapters.email.render import MailRenderer
+from adapters.email.smtp import SmtpMailer
+from adapters.post.pdf import PdfLetterPrinter
+from bot.clock import ShiftedClock, SystemClock
+from bot.dispatch import Dispatcher, RetryPolicy
+from bot.policy import SchoolPolicy
+from bot.ports import ChatPlatform, Clock
+from bot.rules.quiet_hours import QuietHours
+from bot.service import ChatFrontEnd, Klasbot
+from config.settings import Settings, clock_start, load_settings
+from storage.migrate import upgrade
+from storage.store import Database
+
+logger = logging.getLogger(__name__)
+
+
+def make_clock() -> Clock:
+    start = clock_start()
+    return ShiftedClock(start) if start else SystemClock()
+
+
+def make_policy(settings: Settings) -> SchoolPolicy:
+    school = settings.school
+    quiet = None
+    if school.quiet_hours.strip():
+        quiet = QuietHours.parse(
+            school.quiet_hours,
+            urgent_from=time.fromisoformat(school.urgent_from),
+            urgent_kinds=frozenset(school.urgent_kinds),
+        )
+    return SchoolPolicy(
+        timezone=ZoneInfo(school.timezone),
+        language=school.language,
+        allowed_kinds=tuple(school.allowed_kinds),
+        quiet_hours=quiet,
+        pupil_email_from_age=school.pupil_email_from_age,
+        leadership_emails=tuple(school.leadership_emails),
+        invite_valid_days=school.invite_valid_days,
+        school_name=school.name,
+        reply_to=school.reply_to,
+    )
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    clock: Clock
+    policy: SchoolPolicy
+    service: Klasbot
+    dispatcher: Dispatcher
+    chat: ChatFrontEnd
+    console: ConsolePlatform
+    platforms: dict[str, ChatPlatform] = field(default_factory=dict)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+@asynccontextmanager
+async def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    console_echo: Callable[[str, str], None] | None = None,
+    extra_platforms: dict[str, ChatPlatform] | None = None,
+) -> AsyncIterator[App]:
+    settings = settings or load_settings()
+    clock = clock or make_clock()
+    policy = make_policy(settings)
+    _ensure_sqlite_dir(settings.database_url)
+    async with AsyncExitStack() as stack:
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        renderer = MailRenderer(
+            school_name=settings.school.name,
+            from_address=settings.mail.from_,
+            reply_to=settings.school.reply_to,
+        )
+        mailer: Any
+        if settings.mail.transport == "smtp":
+            mailer = SmtpMailer(
+                host=settings.mail.smtp_host,
+                port=settings.mail.smtp_port,
+                renderer=renderer,
+                clock=clock.now,
+                username=settings.mail.smtp_username,
+                password=settings.mail.smtp_password,
+                security=settings.mail.smtp_security,
+                timeout=settings.mail.smtp_timeout,
+                batch_size=settings.mail.batch_size,
+            )
+        else:
+            mailer = FileMailer(settings.mail.outbox_dir, renderer, clock.now)
+        printer = PdfLetterPrinter(
+            settings.post.letters_dir,
+            school_name=settings.school.name,
+            letterhead_lines=settings.post.letterhead,
+            return_address=settings.post.return_address,
+            lang=settings.school.language,
+        )
+        console = ConsolePlatform(settings.data_dir / "console", echo=console_echo)
+        platforms: dict[str, ChatPlatform] = {"console": console, **(extra_platforms or {})}
+        service = Klasbot(db=db, clock=clock, policy=policy, platforms=platforms, mailer=mailer, printer=printer)
+        d = settings.dispatch
+        dispatcher = Dispatcher(
+            db=db,
+            clock=clock,
+            policy=policy,
+            platforms=platforms,
+            mailer=mailer,
+            printer=printer,
+            retry=RetryPolicy(base_delay=d.base_delay, max_delay=d.max_delay, max_attempts=d.max_attempts),
+            batch_size=d.batch_size,
+            lease_seconds=d.lease_seconds,
+        )
+        yield App(settings, db, clock, policy, service, dispatcher, ChatFrontEnd(service), console, platforms)
+
+
+async def migrate(settings: Settings) -> None:
+    _ensure_sqlite_dir(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db.engine)
+    finally:
+        await db.dispose()

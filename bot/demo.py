@@ -1,0 +1,228 @@
+"""`klasbot demo`: a chat in the terminal over the bundled demo school.
+
+Lines are `SPEAKER: message` (SPEAKER is a person's sourcedId, speaking privately to the bot) or,
+for the group itself, `SPEAKER @ KLAS: message`. Interactive sessions may also type a bare message
+as the current person. Lines starting with `:` steer the demo itself:
+  :als PERSON        become PERSON                     (:as)
+  :wie [KLAS]        who is who                        (:who)
+  :groep KLAS        create KLAS's console group       (:group)
+  :codes KLAS        create invite codes for KLAS      (:invites)
+  :koppel PERSON     give PERSON a code and send /start CODE as them   (:link)
+  :verstuur          deliver what is due now           (:dispatch)
+  :leveringen ID     who received announcement ID, through which channel   (:deliveries)
+  :help              this list
+`#` starts a comment. The same database as the other CLI commands is used, so what a script does
+is visible to `klasbot groups`, `klasbot deliveries` and the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from adapters.oneroster.reader import read_roster
+from bot import bootstrap
+from bot.errors import KlasbotError
+from config.settings import Settings
+
+DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
+DEMO_TOUR = Path(__file__).resolve().parent.parent / "config" / "demo" / "tour.txt"
+
+_LINE = re.compile(r"^\s*(?P<speaker>[^\s:@]+)\s*(?:@\s*(?P<klas>[^\s:]+)\s*)?:\s?(?P<message>.*)$")
+
+WELCOME = """klasbot demo — {school}
+Je praat met de bot als een persoon uit het rooster. Typ :help voor de demo-commando's,
+/help voor wat de bot die persoon laat doen. Begin bijvoorbeeld met:
+  :groep 2B        (de klassengroep van 2B aanmaken)
+  :koppel p-2b-01  (Zoë koppelt haar account)
+  :als t-devries   (word mentor J. de Vries)
+  /lesuitval 2B morgen 3 wiskunde Docent is ziek
+Stoppen: Ctrl-D of :stop."""
+
+
+class ScriptError(Exception):
+    pass
+
+
+class Demo:
+    def __init__(self, app: bootstrap.App, console: Console) -> None:
+        self.app = app
+        self.console = console
+        self.speaker: str | None = None
+        self.failures = 0
+
+    def say(self, who: str, text: str, style: str = "") -> None:
+        for i, line in enumerate(text.splitlines() or [""]):
+            prefix = f"{who}> " if i == 0 else " " * (len(who) + 2)
+            self.console.print(f"{prefix}{line}", style=style, markup=False, highlight=False)
+
+    async def line(self, raw: str, where: str = "") -> bool:
+        """Handle one line; False when the demo should stop."""
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            return True
+        if text.startswith(":"):
+            return await self.meta(text[1:].strip())
+        match = _LINE.match(text)
+        if match and not text.startswith(("/", "!")):
+            speaker, klas, message = match["speaker"], match["klas"], match["message"]
+        elif self.speaker is not None and not where:
+            speaker, klas, message = self.speaker, None, text
+        else:
+            raise ScriptError(f"{where}expected `SPEAKER: message` (SPEAKER is a sourcedId), got {raw.strip()!r}")
+        await self.speak(speaker, message, klas)
+        return True
+
+    async def speak(self, speaker: str, message: str, klas: str | None = None) -> None:
+        chat = self.app.chat
+        self.say(speaker if klas is None else f"{speaker} @ {klas}", message, "bold")
+        if klas is None:
+            reply = await chat.handle("console", speaker, message)
+        else:
+            async with self.app.db.transaction() as store:
+                found = await store.find_classes(klas)
+                groups = await store.groups(found[0].id, "console") if found else []
+            if not groups:
+                self.say("bot", f"{klas} heeft geen console-groep; maak die met :groep {klas}", "red")
+                return
+            reply = await chat.handle("console", speaker, message, chat_id=groups[0].chat_id, in_group=True)
+            if reply.delete_original:
+                self.say("bot", "(bericht verwijderd: in de klassengroep plaatst alleen de bot berichten)", "yellow")
+        for text in reply.texts:
+            self.say("bot", text, "cyan")
+        if reply.announcement is not None:
+            await self.dispatch()
+            await self.show_deliveries(reply.announcement.announcement.id)
+
+    async def dispatch(self) -> None:
+        stats = await self.app.dispatcher.run_once()
+        self.say(
+            "bot",
+            f"(bezorgd: {stats.sent} verstuurd, {stats.letters} brief/brieven klaargezet, "
+            f"{stats.held} vastgehouden tot na de stille tijd, {stats.retried} later opnieuw)",
+            "dim",
+        )
+
+    async def show_deliveries(self, announcement_id: int) -> None:
+        rows = await self.app.service.deliveries(announcement_id)
+        async with self.app.db.transaction() as store:
+            people = await store.persons(d.pupil_id for d in rows)
+        table = Table("leerling", "kanaal", "reden", "status", "aan", title=f"bericht {announcement_id}")
+        for d in rows:
+            name = people[d.pupil_id].full_name if d.pupil_id in people else d.pupil_id
+            to = ", ".join(r.email or r.name for r in d.recipients)
+            table.add_row(f"{name} ({d.pupil_id})", d.channel.value, d.reason.value if d.reason else "", d.status.value, to)
+        self.console.print(table)
+
+    async def meta(self, command: str) -> bool:
+        word, _, rest = command.partition(" ")
+        word, rest = word.lower(), rest.strip()
+        service = self.app.service
+        try:
+            if word in ("stop", "quit", "exit"):
+                return False
+            if word in ("als", "as"):
+                async with self.app.db.transaction() as store:
+                    person = await store.get_person(rest)
+                if person is None:
+                    self.say("demo", f"{rest!r} staat niet in het rooster; :wie toont wie er is", "red")
+                else:
+                    self.speaker = person.id
+                    self.say("demo", f"je bent nu {person.full_name} ({person.role.value}, {person.id})", "green")
+            elif word in ("wie", "who"):
+                await self.who(rest or None)
+            elif word in ("groep", "group"):
+                group = await service.create_group(rest, "console")
+                self.say("demo", f"console-groep {group.chat_id} voor {rest} aangemaakt", "green")
+            elif word in ("codes", "invites"):
+                for invite in await service.create_invites(class_ref=rest):
+                    self.say("demo", f"{invite.person_id}: code {invite.code} (verstuurd per {invite.channel.value})")
+            elif word in ("koppel", "link"):
+                issued = await service.create_invites(person_ref=rest)
+                if not issued:
+                    self.say("demo", f"{rest} krijgt geen code (jonger dan 13)", "yellow")
+                for invite in issued:
+                    await self.speak(invite.person_id, f"/start {invite.code}")
+            elif word in ("verstuur", "dispatch"):
+                await self.dispatch()
+            elif word in ("leveringen", "deliveries"):
+                await self.show_deliveries(int(rest))
+            elif word == "help":
+                self.say("demo", (__doc__ or "").split("\n\n")[1])
+            else:
+                self.say("demo", f"onbekend demo-commando :{word}; probeer :help", "red")
+        except KlasbotError as error:
+            self.failures += 1
+            self.say("demo", error.render(self.app.policy.language), "red")
+        except ValueError:
+            self.say("demo", f":{word} {rest}: verwacht een nummer", "red")
+        return True
+
+    async def who(self, klas: str | None) -> None:
+        async with self.app.db.transaction() as store:
+            classes = await store.list_classes()
+            for school_class, _, _, _ in classes:
+                if klas and klas.lower() not in (school_class.code.lower(), school_class.id.lower()):
+                    continue
+                roster = await store.class_roster(school_class.id)
+                table = Table("sourcedId", "naam", "rol", "geboren", title=f"klas {school_class.code}")
+                for p in roster.staff:
+                    role = "mentor" if p.id in roster.mentor_ids else "docent"
+                    table.add_row(p.id, p.full_name, role, "")
+                for p in roster.pupils:
+                    table.add_row(p.id, p.full_name, "leerling", p.birth_date.isoformat() if p.birth_date else "?")
+                self.console.print(table)
+
+
+async def prepare(settings: Settings) -> None:
+    """Bring the schema up to date; load the demo school into an empty database."""
+    await bootstrap.migrate(settings)
+    async with bootstrap.build(settings) as app:
+        async with app.db.transaction() as store:
+            empty = await store.count_persons() == 0
+        if empty:
+            snapshot = read_roster(DEMO_ROSTER)
+            await app.service.import_roster(snapshot)
+
+
+async def run_demo(settings: Settings, *, script: Path | None, console: Console) -> int:
+    await prepare(settings)
+    async with bootstrap.build(settings, console_echo=lambda chat, text: None) as app:
+        demo = Demo(app, console)
+        app.console.echo = lambda chat, text: demo.say(f"[groep {chat}]", text, "magenta")
+        if script is not None:
+            return await _replay(demo, script.read_text(encoding="utf-8").splitlines(), str(script))
+        if not sys.stdin.isatty():
+            lines = sys.stdin.read().splitlines()
+            if any(line.strip() for line in lines):
+                return await _replay(demo, lines, "<stdin>")
+            console.print(WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False)
+            return await _replay(demo, DEMO_TOUR.read_text(encoding="utf-8").splitlines(), str(DEMO_TOUR))
+        console.print(WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False)
+        while True:
+            prompt = f"{demo.speaker or '?'}> "
+            try:
+                raw = await asyncio.to_thread(input, prompt)
+            except EOFError:
+                return 0
+            try:
+                if not await demo.line(raw):
+                    return 0
+            except ScriptError:
+                console.print("typ eerst :als PERSOON of schrijf `PERSOON: bericht`", markup=False, style="red")
+
+
+async def _replay(demo: Demo, lines: list[str], name: str) -> int:
+    for number, raw in enumerate(lines, start=1):
+        try:
+            if not await demo.line(raw, where=f"{name}, line {number}: "):
+                break
+        except ScriptError as exc:
+            demo.console.print(f"klasbot: {exc}", markup=False, style="red")
+            return 2
+    return 0

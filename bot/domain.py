@@ -1,0 +1,273 @@
+"""The core's vocabulary: plain, frozen dataclasses with no behaviour tied to storage or platforms."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class Role(enum.StrEnum):
+    PUPIL = "pupil"
+    GUARDIAN = "guardian"
+    TEACHER = "teacher"
+    LEADERSHIP = "leadership"
+    OTHER = "other"
+
+    @property
+    def is_staff(self) -> bool:
+        return self in (Role.TEACHER, Role.LEADERSHIP)
+
+
+class ContactPreference(enum.StrEnum):
+    """The `fallback` column of contacts.csv."""
+
+    DEFAULT = "email"
+    POST = "post"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    street: str
+    postal_code: str
+    city: str
+
+    def lines(self) -> list[str]:
+        return [self.street, f"{self.postal_code}  {self.city}".strip()]
+
+    @property
+    def household_key(self) -> str:
+        """Two people at the same address share one household (one letter, not two)."""
+        pc = "".join(self.postal_code.split()).upper()
+        return f"{pc}|{' '.join(self.street.lower().split())}"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    role: Role
+    given_name: str
+    family_name: str
+    middle_name: str = ""
+    birth_date: date | None = None
+    email: str | None = None
+    address: Address | None = None
+    preference: ContactPreference = ContactPreference.DEFAULT
+    guardian_ids: tuple[str, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.middle_name, self.family_name) if p)
+
+    @property
+    def signature_name(self) -> str:
+        """`J. de Vries`: initial, tussenvoegsel and family name (B.2: name and function)."""
+        initial = f"{self.given_name[0]}." if self.given_name else ""
+        return " ".join(p for p in (initial, self.middle_name, self.family_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class School:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolClass:
+    id: str
+    code: str
+    title: str
+    school_id: str
+
+
+class EnrollmentRole(enum.StrEnum):
+    STUDENT = "student"
+    TEACHER = "teacher"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    class_id: str
+    person_id: str
+    role: EnrollmentRole
+    primary: bool = False
+
+
+class GroupState(enum.StrEnum):
+    ACTIVE = "active"
+    PENDING = "pending"  # created, but the bot lacks a right it needs
+    LOST = "lost"  # the bot was removed; pupils fall back until it is bound again
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: int
+    class_id: str
+    platform: str
+    chat_id: str
+    state: GroupState
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A platform account linked to a person; `account_id` is opaque (never a phone number)."""
+
+    platform: str
+    account_id: str
+    person_id: str
+
+
+class Kind(enum.StrEnum):
+    LESSON_CANCELLED = "lesson-cancelled"
+    HOMEWORK = "homework"
+    REMINDER = "reminder"
+    TRIP = "trip"
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncementDraft:
+    """What a staff member asks to announce, before the rules have passed it."""
+
+    class_id: str
+    author_id: str
+    kind: str
+    date: date | None = None
+    period: str | None = None
+    subject: str | None = None
+    text: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    id: int
+    class_id: str
+    kind: str
+    author_id: str
+    created_at: datetime
+    body: str
+    signature: str
+    date: date | None = None
+    period: str | None = None
+    subject: str | None = None
+    text: str | None = None
+    not_before: datetime | None = None
+    schedule_id: int | None = None
+
+    @property
+    def signed_text(self) -> str:
+        return f"{self.body}\n\n{self.signature}"
+
+
+class Channel(enum.StrEnum):
+    GROUP = "group"
+    EMAIL = "email"
+    POST = "post"
+    UNREACHABLE = "unreachable"
+
+
+class Reason(enum.StrEnum):
+    """Why a pupil is not reached in the group (rule 6: every fallback has a reason)."""
+
+    NO_GROUP = "no-group"
+    UNDER_13 = "under-13"
+    AGE_UNKNOWN = "age-unknown"
+    PLATFORM_AGE = "platform-age"
+    NOT_LINKED = "not-linked"
+    NOT_JOINED = "not-joined"  # linked, but has not (yet) joined the group
+    LEFT_GROUP = "left-group"
+    OPTED_OUT = "opted-out"
+    GROUP_LOST = "group-lost"
+    BLOCKED = "blocked"
+    BOUNCED = "bounced"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    HELD = "held"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One addressee of a fallback delivery: an e-mail address or a postal household."""
+
+    person_id: str
+    name: str
+    email: str | None = None
+    address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The routing decision for one pupil: exactly one channel (rule 6)."""
+
+    pupil_id: str
+    channel: Channel
+    reason: Reason | None
+    recipients: tuple[Recipient, ...] = ()
+    group_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    announcement_id: int
+    pupil_id: str
+    channel: Channel
+    reason: Reason | None
+    status: DeliveryStatus
+    recipients: tuple[Recipient, ...] = ()
+    group_id: int | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    idempotency_key: str = ""
+    due_at: datetime | None = None
+    sent_at: datetime | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    person_id: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    kind: str
+    at: datetime
+    actor_id: str | None
+    person_ids: tuple[str, ...]
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRoster:
+    """Everything the rules need to know about one class at one moment."""
+
+    school_class: SchoolClass
+    school: School
+    pupils: tuple[Person, ...]
+    staff: tuple[Person, ...]
+    mentor_ids: frozenset[str]
+    guardians: dict[str, Person]  # by id, for the class's pupils
+
+
+@dataclass(frozen=True, slots=True)
+class RosterSnapshot:
+    """A whole roster as the school's administration exported it (the import's result).
+
+    Guardian links are the union of both directions of OneRoster's `agentSourcedIds`, already
+    resolved onto the pupils' `guardian_ids`."""
+
+    schools: tuple[School, ...]
+    classes: tuple[SchoolClass, ...]
+    persons: tuple[Person, ...]
+    enrollments: tuple[Enrollment, ...]
+    version: str = "1.1"

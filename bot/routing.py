@@ -1,0 +1,172 @@
+"""Rule 6: every pupil of the class is reached exactly once (protocol B.1, second paragraph).
+
+For each pupil, exactly one `Route`: the class group when they are a linked, eligible member of
+it; otherwise a fallback, always with the reason why. Fallback order:
+1. e-mail to the pupil's own address when they are at least `pupil_email_from_age` (default 16;
+   `None` switches it off);
+2. e-mail to every guardian with an address;
+3. one printed letter per distinct guardian household, or to the pupil's own address when no
+   guardian has one;
+4. `unreachable` — reported to the author and the admin, never silently dropped.
+`ContactPreference.POST` skips e-mail for that person; `NONE` means never contact that person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.domain import (
+    Channel,
+    ContactPreference,
+    Group,
+    GroupState,
+    Person,
+    Reason,
+    Recipient,
+    Route,
+)
+from bot.rules.age import age_on
+from bot.rules.membership import Verdict, pupil_age_verdict
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """One of the class's groups, with who is in it (by person id) as the platform last told us."""
+
+    group: Group
+    min_age: int = 13
+    members: frozenset[str] = field(default_factory=frozenset)
+    departed: frozenset[str] = field(default_factory=frozenset)  # left or were removed
+    linked: frozenset[str] = field(default_factory=frozenset)  # have an account on the platform
+
+
+_AGE_REASONS = {
+    Verdict.UNDER_13: Reason.UNDER_13,
+    Verdict.AGE_UNKNOWN: Reason.AGE_UNKNOWN,
+    Verdict.PLATFORM_AGE: Reason.PLATFORM_AGE,
+}
+
+
+def group_reason(pupil: Person, today: date, groups: Sequence[GroupView]) -> tuple[int | None, Reason | None]:
+    """(group id, None) when the pupil is reached in a group, else (None, the reason why not)."""
+    base = pupil_age_verdict(pupil, today)
+    if base in (Verdict.UNDER_13, Verdict.AGE_UNKNOWN):
+        return None, _AGE_REASONS[base]
+    active = [g for g in groups if g.group.state == GroupState.ACTIVE]
+    if not active:
+        return None, Reason.GROUP_LOST if groups else Reason.NO_GROUP
+    reasons: list[Reason] = []
+    for view in sorted(active, key=lambda v: v.group.id):
+        verdict = pupil_age_verdict(pupil, today, view.min_age)
+        if verdict != Verdict.PUPIL:
+            reasons.append(_AGE_REASONS[verdict])
+        elif pupil.id in view.members:
+            return view.group.id, None
+        elif pupil.id in view.departed:
+            reasons.append(Reason.LEFT_GROUP)
+        elif pupil.id in view.linked:
+            reasons.append(Reason.NOT_JOINED)
+        else:
+            reasons.append(Reason.NOT_LINKED)
+    # The most telling reason wins when the class has groups on several platforms.
+    for preferred in (Reason.LEFT_GROUP, Reason.NOT_JOINED, Reason.NOT_LINKED, Reason.PLATFORM_AGE):
+        if preferred in reasons:
+            return None, preferred
+    return None, reasons[0]
+
+
+def _recipient(person: Person, *, email: bool) -> Recipient:
+    return Recipient(
+        person_id=person.id,
+        name=person.full_name,
+        email=person.email if email else None,
+        address=None if email else person.address,
+    )
+
+
+def _may_email(person: Person) -> bool:
+    return bool(person.email) and person.preference == ContactPreference.DEFAULT
+
+
+def _may_post(person: Person) -> bool:
+    return person.address is not None and person.preference != ContactPreference.NONE
+
+
+def fallback(
+    pupil: Person,
+    reason: Reason,
+    *,
+    today: date,
+    guardians: Iterable[Person],
+    pupil_email_from_age: int | None,
+) -> Route:
+    """The fallback route for a pupil who is not reached in a group."""
+    guardians = sorted(guardians, key=lambda g: g.id)
+    old_enough_for_own_mail = (
+        pupil_email_from_age is not None
+        and pupil.birth_date is not None
+        and age_on(pupil.birth_date, today) >= pupil_email_from_age
+    )
+    if old_enough_for_own_mail and _may_email(pupil):
+        return Route(pupil.id, Channel.EMAIL, reason, (_recipient(pupil, email=True),))
+    mailable = [g for g in guardians if _may_email(g)]
+    if mailable:
+        return Route(
+            pupil.id, Channel.EMAIL, reason, tuple(_recipient(g, email=True) for g in mailable)
+        )
+    households: dict[str, Person] = {}
+    for guardian in guardians:
+        if _may_post(guardian) and guardian.address is not None:
+            households.setdefault(guardian.address.household_key, guardian)
+    if households:
+        return Route(
+            pupil.id,
+            Channel.POST,
+            reason,
+            tuple(_recipient(g, email=False) for g in households.values()),
+        )
+    if _may_post(pupil):
+        return Route(pupil.id, Channel.POST, reason, (_recipient(pupil, email=False),))
+    return Route(pupil.id, Channel.UNREACHABLE, reason)
+
+
+def route_pupil(
+    pupil: Person,
+    *,
+    today: date,
+    groups: Sequence[GroupView],
+    guardians: Iterable[Person],
+    pupil_email_from_age: int | None = 16,
+) -> Route:
+    group_id, reason = group_reason(pupil, today, groups)
+    if group_id is not None:
+        return Route(pupil.id, Channel.GROUP, None, group_id=group_id)
+    assert reason is not None
+    return fallback(
+        pupil, reason, today=today, guardians=guardians, pupil_email_from_age=pupil_email_from_age
+    )
+
+
+def route_class(
+    pupils: Sequence[Person],
+    *,
+    today: date,
+    groups: Sequence[GroupView],
+    guardians: Mapping[str, Person],
+    pupil_email_from_age: int | None = 16,
+) -> list[Route]:
+    """Exactly one route per distinct pupil, in a stable order."""
+    routes: dict[str, Route] = {}
+    for pupil in sorted(pupils, key=lambda p: p.id):
+        if pupil.id in routes:
+            continue
+        routes[pupil.id] = route_pupil(
+            pupil,
+            today=today,
+            groups=groups,
+            guardians=[guardians[g] for g in pupil.guardian_ids if g in guardians],
+            pupil_email_from_age=pupil_email_from_age,
+        )
+    return list(routes.values())

@@ -1,0 +1,292 @@
+"""Rule 4, permitted kinds only: a group carries only the "bijzondere aangelegenheden" of B.1.
+
+Protocol B.1 names what a functional group app is for: "lesuitval, het opgeven van huiswerk, het
+herinneren aan de gymspullen, schoolreisje, schoolkamp". Each permitted kind has typed fields
+(date, period, subject, text); a draft of another kind, or with a missing, unexpected or malformed
+field, is refused with a `RuleViolation` (rule "B.1") whose message says why and what is allowed.
+
+`render_body` turns a valid draft into the text the group sees (the signature of B.2 is added by
+`bot.rules.signature`). All functions are pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date as Date
+
+from bot.domain import AnnouncementDraft
+from bot.errors import RuleViolation
+from bot.i18n import Msg
+
+RULE = "B.1"
+DEFAULT_ALLOWED_KINDS: tuple[str, ...] = ("lesson-cancelled", "homework", "reminder", "trip")
+TEXT_MAX_LENGTH = 1000
+SUBJECT_MAX_LENGTH = 100
+
+FIELDS: tuple[str, ...] = ("date", "period", "subject", "text")
+"""Every field a kind may have, in the order in which problems are reported."""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One permitted kind: the fields it must and may have, and its title for people."""
+
+    name: str
+    required: frozenset[str]
+    optional: frozenset[str]
+    title: Msg
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return self.required | self.optional
+
+
+KINDS: dict[str, KindSpec] = {
+    spec.name: spec
+    for spec in (
+        KindSpec(
+            "lesson-cancelled",
+            frozenset({"date", "period"}),
+            frozenset({"subject", "text"}),
+            Msg("Lesuitval", "Lesson cancelled"),
+        ),
+        KindSpec(
+            "homework",
+            frozenset({"subject", "date", "text"}),
+            frozenset(),
+            Msg("Huiswerk", "Homework"),
+        ),
+        KindSpec(
+            "reminder",
+            frozenset({"text"}),
+            frozenset({"date"}),
+            Msg("Herinnering", "Reminder"),
+        ),
+        KindSpec(
+            "trip",
+            frozenset({"date", "text"}),
+            frozenset({"subject"}),
+            Msg("Uitje", "School trip"),
+        ),
+    )
+}
+
+_FIELD_LABEL: dict[str, Msg] = {
+    "date": Msg("datum", "date"),
+    "period": Msg("lesuur", "period"),
+    "subject": Msg("vak", "subject"),
+    "text": Msg("tekst", "text"),
+}
+
+KIND_NOT_ALLOWED = Msg(
+    "Soort '{kind}' is niet toegestaan. Toegestaan: {allowed}.",
+    "Kind '{kind}' is not allowed. Allowed: {allowed}.",
+)
+MISSING_FIELD = Msg(
+    "{title_nl}: veld '{field_nl}' ontbreekt (optie {flag}).",
+    "{title_en}: field '{field}' is missing (option {flag}).",
+)
+UNEXPECTED_FIELD = Msg(
+    "{title_nl} heeft geen veld '{field_nl}' (optie {flag}); laat het weg.",
+    "{title_en} has no field '{field}' (option {flag}); leave it out.",
+)
+EMPTY_FIELD = Msg(
+    "Veld '{field_nl}' is leeg (optie {flag}).",
+    "Field '{field}' is empty (option {flag}).",
+)
+FIELD_TOO_LONG = Msg(
+    "Veld '{field_nl}' is te lang: {length} tekens, maximaal {maximum} (optie {flag}).",
+    "Field '{field}' is too long: {length} characters, at most {maximum} (option {flag}).",
+)
+BAD_PERIOD = Msg(
+    "Lesuur '{value}' is ongeldig: geef een lesuur als 3 of een reeks als 3-4 (optie --period).",
+    "Period '{value}' is invalid: give a period like 3 or a range like 3-4 (option --period).",
+)
+
+# A single period ("3") or an ascending range ("3-4"); an en dash is what word processors type.
+_PERIOD = re.compile(r"\s*(\d{1,2})\s*(?:[-\u2013]\s*(\d{1,2})\s*)?")
+
+_MONTHS = {
+    "nl": (
+        "januari", "februari", "maart", "april", "mei", "juni",
+        "juli", "augustus", "september", "oktober", "november", "december",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+_WEEKDAYS = {
+    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def _format_date(day: Date, lang: str) -> str:
+    """`dinsdag 1 december 2026` / `Tuesday 1 December 2026`, independent of the OS locale."""
+    lang = "en" if lang == "en" else "nl"
+    return f"{_WEEKDAYS[lang][day.weekday()]} {day.day} {_MONTHS[lang][day.month - 1]} {day.year}"
+
+
+def parse_period(period: str) -> tuple[int, int] | None:
+    """`"3"` → (3, 3), `"3-4"` → (3, 4); None when the text is not a period or a rising range."""
+    match = _PERIOD.fullmatch(period)
+    if match is None:
+        return None
+    first = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) else first
+    if first < 1 or last < first or (match.group(2) and last == first):
+        return None
+    return first, last
+
+
+def kind_title(kind: str, lang: str = "nl") -> str:
+    """The kind's title for people (`Lesuitval`, `Huiswerk`, `Herinnering`, `Uitje`).
+
+    An unknown kind is returned unchanged, so that records of a since-removed kind still read."""
+    spec = KINDS.get(kind)
+    return spec.title(lang) if spec else kind
+
+
+def _field_params(kind: str, name: str) -> dict[str, str]:
+    spec = KINDS[kind]
+    return {
+        "kind": kind,
+        "field": name,
+        "field_nl": _FIELD_LABEL[name]("nl"),
+        "flag": f"--{name}",
+        "title_nl": spec.title("nl"),
+        "title_en": spec.title("en"),
+    }
+
+
+def validate_draft(draft: AnnouncementDraft, allowed: Collection[str]) -> None:
+    """Pass a draft whose kind is allowed and known and whose fields fit that kind; else raise.
+
+    `allowed` is the school's allow-list (rule 4). Raises `RuleViolation(rule="B.1")` with code
+    - `kind-not-allowed`: the kind is not in `allowed` or not a kind the bot knows;
+    - `missing-field`: a required field is None (the message names the field and its CLI flag);
+    - `bad-field`: a field the kind does not have is given, a given text field is blank, the text
+      exceeds TEXT_MAX_LENGTH or the subject SUBJECT_MAX_LENGTH characters, or the period is not
+      like `3` or `3-4`.
+    Problems are reported one at a time, in the order of `FIELDS`."""
+    spec = KINDS.get(draft.kind)
+    if spec is None or draft.kind not in allowed:
+        permitted = [name for name in KINDS if name in allowed]
+        raise RuleViolation(
+            KIND_NOT_ALLOWED,
+            rule=RULE,
+            code="kind-not-allowed",
+            kind=draft.kind,
+            allowed=", ".join(permitted) if permitted else "-",
+        )
+
+    values: dict[str, object] = {name: getattr(draft, name) for name in FIELDS}
+    for name in FIELDS:
+        if name in spec.required and values[name] is None:
+            raise RuleViolation(
+                MISSING_FIELD, rule=RULE, code="missing-field", **_field_params(spec.name, name)
+            )
+    for name in FIELDS:
+        if name not in spec.fields and values[name] is not None:
+            raise RuleViolation(
+                UNEXPECTED_FIELD, rule=RULE, code="bad-field", **_field_params(spec.name, name)
+            )
+
+    limits = {"period": None, "subject": SUBJECT_MAX_LENGTH, "text": TEXT_MAX_LENGTH}
+    for name, maximum in limits.items():
+        value = values[name]
+        if not isinstance(value, str):
+            continue
+        params = _field_params(spec.name, name)
+        if not value.strip():
+            raise RuleViolation(EMPTY_FIELD, rule=RULE, code="bad-field", **params)
+        if maximum is not None and len(value.strip()) > maximum:
+            raise RuleViolation(
+                FIELD_TOO_LONG,
+                rule=RULE,
+                code="bad-field",
+                length=len(value.strip()),
+                maximum=maximum,
+                **params,
+            )
+        if name == "period" and parse_period(value) is None:
+            raise RuleViolation(BAD_PERIOD, rule=RULE, code="bad-field", value=value, **params)
+
+
+def _format_period(period: str, lang: str) -> str:
+    parsed = parse_period(period)
+    if parsed is None:
+        raise ValueError(f"not a period: {period!r}")
+    first, last = parsed
+    if lang == "en":
+        if first == last:
+            return f"period {first}"
+        joiner = "and" if last == first + 1 else "to"
+        return f"periods {first} {joiner} {last}"
+    if first == last:
+        return f"{first}e uur"
+    joiner = "en" if last == first + 1 else "t/m"
+    return f"{first}e {joiner} {last}e uur"
+
+
+_BODY = {
+    "lesson-cancelled": Msg("Lesuitval {cls}: {date}, {period}{subject}.{text}",
+                            "Lesson cancelled {cls}: {date}, {period}{subject}.{text}"),
+    "homework": Msg("Huiswerk {cls} voor {subject}, af op {date}: {text}",
+                    "Homework {cls} for {subject}, due {date}: {text}"),
+    "reminder": Msg("Herinnering {cls}{date}: {text}", "Reminder {cls}{date}: {text}"),
+    "trip": Msg("Uitje {cls}{subject} op {date}: {text}",
+                "School trip {cls}{subject} on {date}: {text}"),
+}  # fmt: skip
+
+
+def render_body(
+    kind: str,
+    *,
+    class_code: str,
+    date: Date | None,
+    period: str | None,
+    subject: str | None,
+    text: str | None,
+    lang: str = "nl",
+) -> str:
+    """The announcement as the group (and every fallback channel) sees it, without signature.
+
+    Expects a draft that `validate_draft` passed; raises ValueError when a field the kind requires
+    is missing (a programming error, not a person's). Subject and text are shown as written."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise ValueError(f"unknown kind: {kind!r}")
+    given = {"date": date, "period": period, "subject": subject, "text": text}
+    missing = sorted(name for name in spec.required if given[name] is None)
+    if missing:
+        raise ValueError(f"{kind} needs {', '.join(missing)}; validate the draft first")
+
+    subject_text = subject.strip() if subject else ""
+    body_text = text.strip() if text else ""
+    when = _format_date(date, lang) if date else ""
+    if kind == "lesson-cancelled":
+        assert period is not None  # required above
+        return _BODY[kind](
+            lang,
+            cls=class_code,
+            date=when,
+            period=_format_period(period, lang),
+            subject=f" ({subject_text})" if subject_text else "",
+            text=f" {body_text}" if body_text else "",
+        )
+    if kind == "homework":
+        return _BODY[kind](lang, cls=class_code, subject=subject_text, date=when, text=body_text)
+    if kind == "reminder":
+        for_date = (" for " if lang == "en" else " voor ") + when if when else ""
+        return _BODY[kind](lang, cls=class_code, date=for_date, text=body_text)
+    return _BODY[kind](
+        lang,
+        cls=class_code,
+        subject=f" ({subject_text})" if subject_text else "",
+        date=when,
+        text=body_text,
+    )

@@ -1,0 +1,262 @@
+"""Typed configuration: a TOML file overridden by `KLASBOT_<SECTION>__<KEY>` environment variables.
+
+Loaded once by the bootstrap and passed in; adapters never read `os.environ` themselves.
+Unknown keys are an error, wherever they come from, and secrets come only from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = "klasbot.toml"
+ENV_PREFIX = "KLASBOT_"
+# Variables with this prefix belong to the test suite, not to the application.
+TEST_ENV_PREFIX = "KLASBOT_TEST_"
+CLOCK_ENV = "KLASBOT_NOW"
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key and where it came from."""
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SchoolSettings(_Section):
+    name: str = ""
+    timezone: str = "Europe/Amsterdam"
+    language: Literal["nl", "en"] = "nl"
+    quiet_hours: str = "21:00-07:00"
+    urgent_from: str = "06:30"
+    urgent_kinds: CommaList = Field(default_factory=lambda: ["lesson-cancelled"])
+    allowed_kinds: CommaList = Field(
+        default_factory=lambda: ["lesson-cancelled", "homework", "reminder", "trip"]
+    )
+    pupil_email_from_age: int | None = 16
+    leadership_emails: CommaList = Field(default_factory=list)
+    invite_valid_days: int = 14
+    reply_to: str | None = None
+
+    _split = field_validator(
+        "urgent_kinds", "allowed_kinds", "leadership_emails", mode="before"
+    )(_split_commas)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Amsterdam)") from exc
+        return value
+
+    @field_validator("pupil_email_from_age", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        # The school may switch pupils' own e-mail off: "off", "none", "" or false.
+        if isinstance(value, str) and value.strip().lower() in {"", "off", "none", "false"}:
+            return None
+        if value is False:
+            return None
+        return value
+
+
+class MailSettings(_Section):
+    transport: Literal["file", "smtp"] = "file"
+    outbox_dir: Path = Path("./klasbot-data/outbox")
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 30.0
+    from_: str = Field(default="klasbot@school.example", alias="from")
+    batch_size: int = 100
+
+
+class PostSettings(_Section):
+    letters_dir: Path = Path("./klasbot-data/letters")
+    letterhead: CommaList = Field(default_factory=list)
+    return_address: str | None = None
+
+    _split = field_validator("letterhead", mode="before")(_split_commas)
+
+
+class TelegramSettings(_Section):
+    token: str | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    min_age: int = 13
+    rate_global_per_second: float = 30.0
+    rate_group_per_minute: float = 20.0
+    rate_private_per_second: float = 1.0
+
+
+class MatrixSettings(_Section):
+    homeserver: str | None = None
+    user_id: str | None = None
+    password: str | None = None
+    access_token: str | None = None
+    device_id: str | None = None
+    staff_can_post: bool = False
+    room_version: str | None = None
+    min_age: int = 13
+
+
+class DispatchSettings(_Section):
+    batch_size: int = 200
+    max_attempts: int = 8
+    base_delay: float = 5.0
+    max_delay: float = 3600.0
+    lease_seconds: float = 300.0
+    poll_interval: float = 2.0
+
+
+SECRET_KEYS = {
+    ("mail", "smtp_password"),
+    ("telegram", "token"),
+    ("matrix", "password"),
+    ("matrix", "access_token"),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./klasbot-data/klasbot.db"
+    data_dir: Path = Path("./klasbot-data")
+    school: SchoolSettings = Field(default_factory=SchoolSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    post: PostSettings = Field(default_factory=PostSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
+    dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file (the file's values arrive as init arguments).
+        return (env_settings, init_settings)
+
+
+def _known_env_names() -> set[str]:
+    names = {CLOCK_ENV}
+    for field_name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub_name, sub_field in annotation.model_fields.items():
+                names.add(f"{ENV_PREFIX}{field_name}__{sub_name}".upper())
+                if sub_field.alias:
+                    names.add(f"{ENV_PREFIX}{field_name}__{sub_field.alias}".upper())
+        else:
+            names.add(f"{ENV_PREFIX}{field_name}".upper())
+    return names
+
+
+def _check_env(environ: dict[str, str]) -> None:
+    known = _known_env_names()
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(TEST_ENV_PREFIX):
+            continue
+        if upper not in known:
+            raise ConfigError(f"unknown configuration variable {name} (see the README's key list)")
+
+
+def _check_file(data: dict[str, Any], path: Path) -> None:
+    for section, key in SECRET_KEYS:
+        if isinstance(data.get(section), dict) and key in data[section]:
+            env = f"{ENV_PREFIX}{section}__{key}".upper()
+            raise ConfigError(
+                f"{path}: [{section}] {key} is a secret; set it in the environment as {env}"
+            )
+
+
+def _format_validation(exc: ValidationError, path: Path | None) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(f"unknown key {loc!r}")
+        else:
+            problems.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+    where = f"{path} or the environment" if path else "the environment"
+    return f"invalid configuration in {where}: " + "; ".join(problems)
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file (`path`, or ./klasbot.toml when present) and the environment.
+
+    Raises ConfigError with a message that names the key and where it came from."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file {path} does not exist") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        _check_file(data, path)
+    _check_env(environ)
+    saved = os.environ.copy()
+    try:
+        # pydantic-settings reads os.environ; make it see exactly `environ`.
+        os.environ.clear()
+        os.environ.update(environ)
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, path)) from exc
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def clock_start(environ: dict[str, str] | None = None) -> datetime | None:
+    """The `KLASBOT_NOW` override (ISO 8601 instant) for tests and demos, if set."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(CLOCK_ENV)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"{CLOCK_ENV}={raw!r} is not an ISO 8601 instant") from exc
+    if value.tzinfo is None:
+        raise ConfigError(f"{CLOCK_ENV}={raw!r} needs an offset, e.g. 2026-11-23T08:00:00+01:00")
+    return value

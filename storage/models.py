@@ -1,0 +1,232 @@
+"""SQLAlchemy 2 tables. The schema changes only through Alembic migrations (`migrations/`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no offset) and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+class SchoolRow(Base):
+    __tablename__ = "schools"
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+
+
+class PersonRow(Base):
+    __tablename__ = "persons"
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    given_name: Mapped[str] = mapped_column(sa.String(255))
+    family_name: Mapped[str] = mapped_column(sa.String(255))
+    middle_name: Mapped[str] = mapped_column(sa.String(255), default="")
+    birth_date: Mapped[date | None] = mapped_column(sa.Date)
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    street: Mapped[str | None] = mapped_column(sa.String(255))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(20))
+    city: Mapped[str | None] = mapped_column(sa.String(255))
+    preference: Mapped[str] = mapped_column(sa.String(10), default="email")
+
+
+class GuardianshipRow(Base):
+    __tablename__ = "guardianships"
+    pupil_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    guardian_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ClassRow(Base):
+    __tablename__ = "classes"
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(255), index=True)
+    title: Mapped[str] = mapped_column(sa.String(255))
+    school_id: Mapped[str] = mapped_column(sa.ForeignKey("schools.id"))
+
+
+class EnrollmentRow(Base):
+    __tablename__ = "enrollments"
+    class_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    primary: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class GroupRow(Base):
+    __tablename__ = "groups"
+    __table_args__ = (sa.UniqueConstraint("platform", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    class_id: Mapped[str] = mapped_column(sa.ForeignKey("classes.id"), index=True)
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    chat_id: Mapped[str] = mapped_column(sa.String(255))
+    state: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime]
+
+
+class GroupMemberRow(Base):
+    __tablename__ = "group_members"
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255))
+    state: Mapped[str] = mapped_column(sa.String(20))  # member | left | removed
+    updated_at: Mapped[datetime]
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    platform: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    person_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    linked_at: Mapped[datetime]
+
+
+class InviteRow(Base):
+    __tablename__ = "invites"
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AnnouncementRow(Base):
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    class_id: Mapped[str] = mapped_column(sa.ForeignKey("classes.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    author_id: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime]
+    body: Mapped[str] = mapped_column(sa.Text)
+    signature: Mapped[str] = mapped_column(sa.String(500))
+    date: Mapped[date | None] = mapped_column(sa.Date)
+    period: Mapped[str | None] = mapped_column(sa.String(20))
+    subject: Mapped[str | None] = mapped_column(sa.String(255))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    not_before: Mapped[datetime | None]
+    schedule_id: Mapped[int | None]
+
+
+class DeliveryRow(Base):
+    """The outbox: written in the same transaction as its announcement (rule 6)."""
+
+    __tablename__ = "deliveries"
+    # One row per pupil per announcement: the database itself refuses a second delivery.
+    __table_args__ = (
+        sa.UniqueConstraint("announcement_id", "pupil_id"),
+        sa.Index("ix_deliveries_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    announcement_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("announcements.id", ondelete="CASCADE")
+    )
+    pupil_id: Mapped[str] = mapped_column(sa.String(255))
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    recipients: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    group_id: Mapped[int | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    due_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    letter_key: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+
+
+class LetterRow(Base):
+    """A printed letter for one household and day; `sent` only once the office marks it posted."""
+
+    __tablename__ = "letters"
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    recipient_name: Mapped[str] = mapped_column(sa.String(255))
+    address: Mapped[str] = mapped_column(sa.String(500))
+    path: Mapped[str] = mapped_column(sa.String(1000))
+    created_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+
+
+class LetterItemRow(Base):
+    """Which deliveries a letter carries; a delivery to two households is in two letters."""
+
+    __tablename__ = "letter_items"
+    letter_key: Mapped[str] = mapped_column(
+        sa.ForeignKey("letters.key", ondelete="CASCADE"), primary_key=True
+    )
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    actor_id: Mapped[str | None] = mapped_column(sa.String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class AuditPersonRow(Base):
+    __tablename__ = "audit_persons"
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("audit_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
+
+
+class PlatformStateRow(Base):
+    """Small per-platform state that must survive a restart (e.g. a sync token)."""
+
+    __tablename__ = "platform_state"
+    platform: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)

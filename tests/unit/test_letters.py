@@ -1,0 +1,216 @@
+"""PdfLetterPrinter: real PDFs, read back with pypdf."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from adapters.post.pdf import (
+    WINDOW_H,
+    WINDOW_W,
+    WINDOW_X,
+    WINDOW_Y,
+    PdfLetterPrinter,
+    to_core_font_text,
+)
+from bot.domain import Address
+from bot.ports import Letter, LetterItem
+
+A4_PT = (595.28, 841.89)
+MM = 72 / 25.4
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+LETTER = Letter(
+    key="3511AB|oudegracht 12 bis|2026-11-03",
+    recipient_name="Familie Van Daalen-Öztürk",
+    address=Address(street="Oudegracht 12 bis", postal_code="3511 AB", city="Utrecht"),
+    items=(
+        LetterItem(
+            pupil_name="Zoë van Daalen",
+            title="Lesuitval 2B",
+            body="Op woensdag 4 november vervalt het 3e uur (wiskunde).\nNeem je leesboek mee.",
+            signature="— J. de Vries, mentor 2B, De Passie Utrecht",
+        ),
+        LetterItem(
+            pupil_name="Daniël van Daalen",
+            title="Huiswerk 1A",
+            body="Lees hoofdstuk 3 van het boek over de naïeve schilders. Inleveren: vrijdag.",
+            signature="— A. Bakker, docent Nederlands, De Passie Utrecht",
+        ),
+    ),
+    date_text="Utrecht, 3 november 2026",
+)
+
+
+@pytest.fixture
+def printer(tmp_path: Path) -> PdfLetterPrinter:
+    return PdfLetterPrinter(
+        tmp_path / "letters",
+        school_name="De Passie Utrecht",
+        letterhead_lines=("Postbus 1", "3500 AA Utrecht", "030 123 45 67"),
+        return_address="De Passie, Postbus 1, 3500 AA Utrecht",
+    )
+
+
+def text_of(path: str | Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def positions(path: str | Path) -> dict[str, tuple[float, float]]:
+    """Each line of text on page 1 with its position in mm from the top-left corner."""
+    found: dict[str, tuple[float, float]] = {}
+    page = PdfReader(path).pages[0]
+    height = float(page.mediabox.height)
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        if text.strip():
+            found.setdefault(text.strip(), (tm[4] / MM, (height - tm[5]) / MM))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def test_letter_holds_address_items_and_signatures(printer: PdfLetterPrinter) -> None:
+    path = printer.render(LETTER)
+
+    text = text_of(path)
+    for expected in (
+        "Familie Van Daalen-Öztürk",
+        "Oudegracht 12 bis",
+        "3511 AB  Utrecht",
+        "De Passie, Postbus 1, 3500 AA Utrecht",
+        "Utrecht, 3 november 2026",
+        "Beste Familie Van Daalen-Öztürk,",
+        "Voor: Zoë van Daalen",
+        "Lesuitval 2B",
+        "Op woensdag 4 november vervalt het 3e uur (wiskunde).",
+        "Neem je leesboek mee.",
+        "— J. de Vries, mentor 2B, De Passie Utrecht",
+        "Voor: Daniël van Daalen",
+        "naïeve schilders",
+        "— A. Bakker, docent Nederlands, De Passie Utrecht",
+        "Met vriendelijke groet,",
+        "030 123 45 67",
+    ):
+        assert expected in text
+
+
+def test_page_is_a4_portrait(printer: PdfLetterPrinter) -> None:
+    reader = PdfReader(printer.render(LETTER))
+
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(A4_PT[0], abs=1)
+    assert float(box.height) == pytest.approx(A4_PT[1], abs=1)
+
+
+def test_address_sits_in_the_envelope_window(printer: PdfLetterPrinter) -> None:
+    found = positions(printer.render(LETTER))
+
+    for line in ("Familie Van Daalen-Öztürk", "Oudegracht 12 bis", "3511 AB  Utrecht"):
+        x, y = found[line]
+        assert WINDOW_X <= x <= WINDOW_X + WINDOW_W
+        assert WINDOW_Y <= y <= WINDOW_Y + WINDOW_H
+    school_x, school_y = found["De Passie Utrecht"]
+    assert school_x > WINDOW_X + WINDOW_W  # the letterhead never shows through the window
+    assert school_y < WINDOW_Y
+
+
+def test_rendering_is_idempotent_per_key(printer: PdfLetterPrinter) -> None:
+    first = printer.render(LETTER)
+    second = printer.render(replace(LETTER, date_text="Utrecht, 4 november 2026"))
+    other = printer.render(replace(LETTER, key="1234AB|dorpsstraat 1|2026-11-03"))
+
+    assert first == second
+    assert other != first
+    assert "4 november 2026" in text_of(first)
+    assert sorted(p.name for p in printer.letters_dir.iterdir()) == sorted(
+        [Path(first).name, Path(other).name]
+    )  # and no temporary files are left behind
+    assert Path(first).suffix == ".pdf"
+    assert Path(first).parent == printer.letters_dir
+
+
+def test_text_is_printed_literally(printer: PdfLetterPrinter) -> None:
+    item = LetterItem(
+        pupil_name="Zoë",
+        title="**Let op**",
+        body='=HYPERLINK("https://example.org") {nb} <b>vet</b> __onderstreept__',
+        signature="— J. de Vries",
+    )
+    text = text_of(printer.render(replace(LETTER, items=(item,))))
+
+    assert "**Let op**" in text
+    assert '=HYPERLINK("https://example.org") {nb} <b>vet</b> __onderstreept__' in text
+
+
+def test_characters_outside_the_core_font_are_transliterated(
+    printer: PdfLetterPrinter,
+) -> None:
+    item = LetterItem(
+        pupil_name="Şeyma Yılmaz", title="Uitje", body="Łódź € 5 – café 🙂", signature="—"
+    )
+    text = text_of(printer.render(replace(LETTER, items=(item,))))
+
+    assert "Seyma Yilmaz" in text
+    assert "Lodz € 5 – café ?" in text
+
+
+def test_core_font_text_keeps_dutch_and_western_letters() -> None:
+    dutch = "Zoë, Daniël, naïef, café, reünie, ß, ø, ç, „aanhalingstekens”, €, …"
+
+    assert to_core_font_text(dutch) == dutch
+    assert to_core_font_text("a\tb\x00c\r\nd") == "a    bc\nd"
+
+
+@pytest.mark.skipif(not (DEJAVU / "DejaVuSans.ttf").exists(), reason="DejaVu Sans not installed")
+def test_a_unicode_font_keeps_every_letter(tmp_path: Path) -> None:
+    printer = PdfLetterPrinter(
+        tmp_path,
+        school_name="De Passie Utrecht",
+        font_regular=DEJAVU / "DejaVuSans.ttf",
+        font_bold=DEJAVU / "DejaVuSans-Bold.ttf",
+    )
+    item = LetterItem(pupil_name="Şeyma Yılmaz", title="Uitje", body="Łódź", signature="—")
+
+    text = text_of(printer.render(replace(LETTER, items=(item,))))
+
+    assert "Şeyma Yılmaz" in text
+    assert "Łódź" in text
+
+
+def test_long_letters_flow_onto_numbered_pages(printer: PdfLetterPrinter) -> None:
+    items = tuple(
+        LetterItem(
+            pupil_name=f"Kind {n}",
+            title=f"Bericht {n}",
+            body="Een lange toelichting over het schoolreisje. " * 12,
+            signature="— J. de Vries",
+        )
+        for n in range(8)
+    )
+    reader = PdfReader(printer.render(replace(LETTER, items=items)))
+
+    pages = len(reader.pages)
+    assert pages > 1
+    assert f"Pagina 1 van {pages}" in reader.pages[0].extract_text()
+    assert f"Pagina {pages} van {pages}" in reader.pages[-1].extract_text()
+    assert "Bericht 7" in "".join(page.extract_text() for page in reader.pages)
+
+
+def test_english_letter(tmp_path: Path) -> None:
+    printer = PdfLetterPrinter(tmp_path, school_name="De Passie Utrecht", lang="en")
+
+    text = text_of(printer.render(LETTER))
+
+    assert "Dear Familie Van Daalen-Öztürk," in text
+    assert "For: Zoë van Daalen" in text
+    assert "Kind regards," in text
+
+
+def test_a_letter_without_items_is_refused(printer: PdfLetterPrinter) -> None:
+    with pytest.raises(ValueError, match="no items"):
+        printer.render(replace(LETTER, items=()))
