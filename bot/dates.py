@@ -76,6 +76,7 @@ RELATIVE_DAYS: dict[str, int] = {
 
 EVERY_WORDS = ("elke", "every")
 AT_WORDS = ("om", "at")
+# `elke dag 08:00` looks like a moment, so a reminder must refuse it, not send it now as text.
 _NOT_WEEKLY_WORDS = ("dag", "day", "werkdag", "weekday", "week", "ochtend", "morning")
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")

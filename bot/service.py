@@ -125,6 +125,22 @@ M_GROUP_ONLY_BOT = Msg(
     nl="In deze groep plaatst alleen de bot berichten. Stuur je vraag privé aan je mentor.",
     en="Only the bot posts in this group. Send your question privately to your mentor.",
 )
+M_BIND_IN_GROUP = Msg(
+    nl="Stuur /koppel KLAS in de groep die je wilt koppelen, niet privé.",
+    en="Send /link CLASS in the group you want to bind, not privately.",
+)
+M_BOUND = Msg(
+    nl="Deze groep is nu de klassengroep van {klas}. Alleen de bot plaatst hier berichten.",
+    en="This group is now the class group of {klas}. Only the bot posts here.",
+)
+M_CHAT_BOUND_ELSEWHERE = Msg(
+    nl="Deze chat ({chat}) is al aan een andere klas gekoppeld.",
+    en="This chat ({chat}) is already bound to another class.",
+)
+M_GROUP_LOST_MAIL = Msg(
+    nl="De bot is uit de klassengroep van {klas} op {platform} gehaald. Tot de groep opnieuw gekoppeld is, krijgen de leerlingen de berichten per e-mail of brief.",
+    en="The bot was removed from the class group of {klas} on {platform}. Until the group is bound again, pupils get the messages by e-mail or letter.",
+)
 M_HELP_HEADER = Msg(nl="Dit kun je hier doen:", en="This is what you can do here:")
 M_NOT_AVAILABLE = Msg(
     nl="/{name} is in deze versie nog niet beschikbaar.",
@@ -162,6 +178,9 @@ class Reply:
     delete_original: bool = False
     admitted: list[Group] = field(default_factory=list)
     announcement: AnnounceResult | None = None
+    # Set when the platform asked for a preview: the checked draft, to announce on confirmation.
+    draft: AnnouncementDraft | None = None
+    group: Group | None = None
 
 
 def _key(*parts: object) -> str:
@@ -220,9 +239,9 @@ class Klasbot:
         return person
 
     async def audit(
-        self, store: Any, kind: str, actor: str | None, persons: Sequence[str], **details: Any
+        self, store: Any, event: str, actor: str | None, persons: Sequence[str], /, **details: Any
     ) -> None:
-        await store.audit(AuditEvent(kind, self.clock.now(), actor, tuple(persons), details))
+        await store.audit(AuditEvent(event, self.clock.now(), actor, tuple(persons), details))
 
     async def audit_refusal(
         self, error: KlasbotError, *, actor: str | None, persons: Sequence[str] = (), **details: Any
@@ -308,6 +327,78 @@ class Klasbot:
         # Linked, eligible pupils and staff are let in straight away.
         await self._admit_everyone(group)
         return group
+
+    async def bind_group(self, platform_name: str, chat_id: str, class_ref: str, *, actor: Person) -> Group:
+        """A staff member binds an existing platform group to their class (`/koppel KLAS`)."""
+        async with self.db.transaction() as store:
+            school_class = await self.resolve_class(store, class_ref)
+            roster = await store.class_roster(school_class.id)
+        try:
+            authorization.require_staff_of_class(actor, roster)
+        except RuleViolation as error:
+            await self.audit_refusal(error, actor=actor.id, class_ref=class_ref, command="koppel")
+            raise
+        async with self.db.transaction() as store:
+            existing = await store.group_by_chat(platform_name, chat_id)
+            if existing is not None:
+                if existing.class_id != school_class.id:
+                    raise InvalidInput(M_CHAT_BOUND_ELSEWHERE, chat=chat_id)
+                await store.update_group(existing.id, state=GroupState.ACTIVE)
+                group = Group(existing.id, existing.class_id, existing.platform, existing.chat_id, GroupState.ACTIVE)
+            else:
+                group = await store.add_group(school_class.id, platform_name, chat_id, GroupState.ACTIVE, self.clock.now())
+            await self.audit(store, "group-bound", actor.id, [actor.id], class_id=school_class.id, platform=platform_name, chat=chat_id)
+        await self._admit_everyone(group)
+        return group
+
+    async def group_lost(self, platform_name: str, chat_id: str) -> tuple[Group, ClassRoster] | None:
+        """The bot was removed from a group: its pupils fall back to e-mail or letter until the
+        group is bound again. Returns the group and roster so the caller can tell the staff."""
+        async with self.db.transaction() as store:
+            group = await store.group_by_chat(platform_name, chat_id)
+            if group is None:
+                return None
+            await store.update_group(group.id, state=GroupState.LOST)
+            roster = await store.class_roster(group.class_id)
+            await self.audit(store, "group-lost", None, [s.id for s in roster.staff], group=group.id, platform=platform_name)
+        await self._notify_staff_group_lost(group, roster)
+        return group, roster
+
+    async def _notify_staff_group_lost(self, group: Group, roster: ClassRoster) -> None:
+        from bot.ports import MailMessage
+
+        to = tuple(a for a in (*(s.email for s in roster.staff), *self.policy.leadership_emails) if a)
+        if not to or self.mailer is None:
+            return
+        message = MailMessage(
+            to=to,
+            template="report",
+            context={
+                "reporter": "klasbot",
+                "text": M_GROUP_LOST_MAIL(self.policy.language, klas=roster.school_class.code, platform=group.platform),
+                "created_at": self.clock.now().astimezone(self.policy.timezone).strftime("%Y-%m-%d %H:%M"),
+                "school_name": self.policy.school_name,
+            },
+            message_id=f"<group-lost-{group.id}-{_key(self.clock.now())[:8]}@klasbot>",
+            lang=self.policy.language,
+            reply_to=self.policy.reply_to,
+        )
+        try:
+            for error in await self.mailer.send([message]):
+                if error is not None:
+                    logger.warning("could not tell staff that group %s was lost: %s", group.id, error)
+        except Exception as exc:  # the state change stands; the log and the audit say it
+            logger.warning("could not tell staff that group %s was lost: %s", group.id, exc)
+
+    async def chat_migrated(self, platform_name: str, old_chat_id: str, new_chat_id: str) -> Group | None:
+        """The platform moved the group to a new id (a Telegram group became a supergroup)."""
+        async with self.db.transaction() as store:
+            group = await store.group_by_chat(platform_name, old_chat_id)
+            if group is None:
+                return None
+            await store.update_group(group.id, chat_id=new_chat_id)
+            await self.audit(store, "chat-migrated", None, [], group=group.id, old=old_chat_id, new=new_chat_id)
+            return Group(group.id, group.class_id, group.platform, new_chat_id, group.state)
 
     async def _admit_everyone(self, group: Group) -> None:
         async with self.db.transaction() as store:
@@ -644,6 +735,7 @@ class Klasbot:
             return
         async with self.db.transaction() as store:
             pupils = await store.persons(result.unreachable)
+            found = await store.find_classes(result.announcement.class_id)
         to = tuple(a for a in (author.email, *self.policy.leadership_emails) if a)
         if not to:
             return
@@ -652,6 +744,7 @@ class Klasbot:
             template="unreachable",
             context={
                 "announcement_id": result.announcement.id,
+                "class_code": found[0].code if found else result.announcement.class_id,
                 "summary": result.announcement.body,
                 "pupils": [pupils[p].full_name if p in pupils else p for p in result.unreachable],
                 "school_name": self.policy.school_name,
@@ -695,14 +788,18 @@ class ChatFrontEnd:
         *,
         chat_id: str | None = None,
         in_group: bool = False,
+        preview: bool = False,
     ) -> Reply:
+        """Answer one message. With `preview=True` an announcement is checked against every rule
+        and returned as `Reply.draft` with its preview text instead of being sent; the platform
+        asks for confirmation and then calls `confirm(draft)`."""
         app = self.app
         now = app.clock.now()
         lang = app.policy.language
         if in_group and chat_id is not None:
             bound = await self._group(platform, chat_id)
             if bound is not None:
-                return await self._group_message(platform, account_id, text, bound, now)
+                return await self._group_message(platform, account_id, text, bound, now, preview)
         try:
             command = cmd.parse_command(text, today=app.today(), now=now, tz=app.policy.timezone)
         except InvalidInput as error:
@@ -711,15 +808,44 @@ class ChatFrontEnd:
             return Reply([])
         lang = cmd.command_language(text) or lang
         try:
-            return await self._command(platform, account_id, command, lang, chat_id=chat_id)
+            return await self._command(platform, account_id, command, lang, chat_id=chat_id, preview=preview)
         except KlasbotError as error:
             return Reply([error.render(lang)])
+
+    async def confirm(self, draft: AnnouncementDraft, *, source: str, lang: str | None = None) -> Reply:
+        """Send an announcement the author confirmed after a preview (the rules run again:
+        the roster may have changed in between)."""
+        lang = lang or self.app.policy.language
+        try:
+            result = await self.app.announce(draft, source=source)
+        except KlasbotError as error:
+            return Reply([error.render(lang)])
+        return self._announced(result, draft.class_id, lang)
+
+    def _announced(self, result: AnnounceResult, class_ref: str, lang: str) -> Reply:
+        app = self.app
+        texts = [
+            M_ANNOUNCED(
+                lang,
+                id=result.announcement.id,
+                klas=class_ref,
+                **{k: v for k, v in result.counts.items()},
+            )
+        ]
+        if result.held_until:
+            local = result.held_until.astimezone(app.policy.timezone)
+            texts.append(M_HELD(lang, time=local.strftime("%Y-%m-%d %H:%M")))
+        if result.unreachable:
+            texts.append(M_UNREACHABLE_WARNING(lang, pupils=", ".join(result.unreachable)))
+        return Reply(texts, announcement=result)
 
     async def _group(self, platform: str, chat_id: str) -> Group | None:
         async with self.app.db.transaction() as store:
             return await store.group_by_chat(platform, chat_id)
 
-    async def _group_message(self, platform: str, account_id: str, text: str, group: Group, now: datetime) -> Reply:
+    async def _group_message(
+        self, platform: str, account_id: str, text: str, group: Group, now: datetime, preview: bool
+    ) -> Reply:
         """Rule 3: only the bot posts. A staff command is deleted and re-posted by the bot; any
         other message is deleted."""
         async with self.app.db.transaction() as store:
@@ -734,7 +860,9 @@ class ChatFrontEnd:
             if command is not None:
                 lang = cmd.command_language(text)
                 try:
-                    reply = await self._command(platform, account_id, command, lang, chat_id=group.chat_id)
+                    reply = await self._command(
+                        platform, account_id, command, lang, chat_id=group.chat_id, preview=preview
+                    )
                 except KlasbotError as error:
                     reply = Reply([error.render(lang)])
                 reply.delete_original = True
@@ -750,7 +878,9 @@ class ChatFrontEnd:
             )
         return Reply([], delete_original=True)
 
-    async def _command(self, platform: str, account_id: str, command: Any, lang: str, *, chat_id: str | None) -> Reply:
+    async def _command(
+        self, platform: str, account_id: str, command: Any, lang: str, *, chat_id: str | None, preview: bool = False
+    ) -> Reply:
         app = self.app
         if isinstance(command, cmd.Start):
             return await app.link_account(platform, account_id, command.code)
@@ -778,24 +908,24 @@ class ChatFrontEnd:
             await app.audit_refusal(error, actor=person.id, persons=[person.id], command=command.name)
             return Reply([error.render(lang)])
         assert person is not None
+        if isinstance(command, cmd.Bind):
+            if chat_id is None:
+                return Reply([M_BIND_IN_GROUP(lang)])
+            group = await app.bind_group(platform, chat_id, command.class_ref, actor=person)
+            return Reply([M_BOUND(lang, klas=command.class_ref)], group=group)
         draft = self._draft(command, person.id)
         if draft is not None:
+            if preview:
+                try:
+                    text = await app.preview(draft)
+                except KlasbotError as error:
+                    await app.audit_refusal(error, actor=person.id, class_ref=draft.class_id, kind=draft.kind, source=platform)
+                    raise
+                return Reply([text], draft=draft)
             result = await app.announce(draft, source=platform)
-            texts = [f"{result.announcement.body}\n\n{result.announcement.signature}"]
-            texts.append(
-                M_ANNOUNCED(
-                    lang,
-                    id=result.announcement.id,
-                    klas=command.class_ref,
-                    **{k: v for k, v in result.counts.items()},
-                )
-            )
-            if result.held_until:
-                local = result.held_until.astimezone(app.policy.timezone)
-                texts.append(M_HELD(lang, time=local.strftime("%Y-%m-%d %H:%M")))
-            if result.unreachable:
-                texts.append(M_UNREACHABLE_WARNING(lang, pupils=", ".join(result.unreachable)))
-            return Reply(texts, announcement=result)
+            reply = self._announced(result, command.class_ref, lang)
+            reply.texts.insert(0, f"{result.announcement.body}\n\n{result.announcement.signature}")
+            return reply
         return Reply([M_NOT_AVAILABLE(lang, name=command.name)])
 
     @staticmethod
@@ -816,7 +946,7 @@ class ChatFrontEnd:
         lines = [M_HELP_HEADER(lang)]
         for name, command_class in cmd.COMMANDS.items():
             if name in allowed:
-                lines.append(f"  {command_class.usage(lang)}")
+                lines.append(f"  {command_class.syntax(lang)} — {command_class.summary(lang)}")
         return "\n".join(lines)
 
 

@@ -69,6 +69,7 @@ _OPTIONAL: dict[str, tuple[str, ...]] = {
 }
 
 _WHITESPACE = re.compile(r"\s+")
+_ADDR_SPEC = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
 
 
 class RenderError(ValueError):
@@ -134,8 +135,7 @@ class MailRenderer:
             )
         context: dict[str, Any] = dict.fromkeys(_OPTIONAL[message.template])
         context.update(message.context)
-        context.setdefault("school_name", self.school_name)
-        if context["school_name"] is None:
+        if not context.get("school_name"):
             context["school_name"] = self.school_name
         context["lang"] = lang
         if "audience" in context and context["audience"] is None:
@@ -176,6 +176,7 @@ class MailRenderer:
             raise ValueError("date must be timezone-aware")
         if not message.to:
             raise RenderError("a mail message needs at least one recipient")
+        self.recipients(message)
         message_id = message.message_id.strip()
         if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
             raise RenderError(f"Message-ID must look like <local@domain>: {message_id!r}")
@@ -203,8 +204,15 @@ class MailRenderer:
         return mime
 
     def recipients(self, message: MailMessage) -> list[str]:
-        """The envelope recipients (bare addresses) of `message`."""
-        return [email.utils.parseaddr(to)[1] or to for to in message.to]
+        """The envelope recipients (bare addresses) of `message`. Raises RenderError when one is
+        not an e-mail address."""
+        bare = []
+        for to in message.to:
+            addr = email.utils.parseaddr(to)[1]
+            if not _ADDR_SPEC.fullmatch(addr) or any(c in to for c in "\r\n"):
+                raise RenderError(f"not an e-mail address: {to!r}")
+            bare.append(addr)
+        return bare
 
 
 def context_keys() -> Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]:

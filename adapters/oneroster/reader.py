@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from adapters.oneroster.columns import (
     CONTACTS,
@@ -223,7 +224,7 @@ class _RosterReader:
             deleted={stem: frozenset(ids) for stem, ids in self.deleted.items() if ids},
         )
 
-    def _raise(self) -> None:
+    def _raise(self) -> NoReturn:
         def key(issue: RosterIssue) -> tuple[int, str, int]:
             rank = _FILE_ORDER.index(issue.file) if issue.file in _FILE_ORDER else len(_FILE_ORDER)
             return rank, issue.file, issue.line or 0

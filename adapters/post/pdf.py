@@ -196,8 +196,14 @@ class PdfLetterPrinter:
             raise ValueError(f"letter {letter.key!r} has no items")
         # Two passes: the first counts the pages for "Pagina 1 van 2"; fpdf2's own page-count
         # alias would also replace that alias inside user text.
-        pages = self._build(letter, total_pages=None).pages_count
-        data = bytes(self._build(letter, total_pages=pages).output())
+        draft = self._build(letter, total_pages=None)
+        pages = draft.pages_count
+        _close_fonts(draft)
+        final = self._build(letter, total_pages=pages)
+        try:
+            data = bytes(final.output())
+        finally:
+            _close_fonts(final)
         self.letters_dir.mkdir(parents=True, exist_ok=True)
         path = self.path_for(letter.key)
         _write_atomically(path, data)
@@ -328,9 +334,18 @@ class PdfLetterPrinter:
         return pdf
 
 
+def _close_fonts(pdf: FPDF) -> None:
+    """Release embedded font files; fpdf2 keeps them open until garbage collection."""
+    for font in pdf.fonts.values():
+        close = getattr(font, "close", None)
+        if close is not None:
+            close()
+
+
 def _fit(pdf: FPDF, text: str, width: float) -> str:
     """`text` on one line within `width` mm, shortened with an ellipsis when too long."""
-    text = " ".join(text.split())
+    # Newlines become spaces, but runs of spaces stay: PostNL wants two between postcode and city.
+    text = " ".join(text.splitlines()).strip()
     if pdf.get_string_width(text) <= width - 2:
         return text
     while text and pdf.get_string_width(text + "...") > width - 2:

@@ -361,4 +361,6 @@ def _find_names(text: str, pupils: Iterable[Person]) -> Iterator[Finding]:
     folded, index = _fold(text)
     for m in pattern.finditer(folded):
         start, end = index[m.start()], index[m.end() - 1] + 1
+        while end < len(text) and unicodedata.combining(text[end]):
+            end += 1  # a decomposed diacritic belongs to the letter before it
         yield Finding("name", text[start:end], start, end)

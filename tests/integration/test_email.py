@@ -410,6 +410,17 @@ async def test_unrenderable_message_is_permanent_and_the_rest_goes(
     assert results[1] is None
 
 
+async def test_malformed_address_is_permanent_and_never_reaches_the_server(
+    smtp_server: SmtpServer, renderer: MailRenderer
+) -> None:
+    results = await smtp_server.mailer(renderer).send([message(1, to=("geen adres",)), message(2)])
+
+    assert isinstance(results[0], PermanentDeliveryError)
+    assert "geen adres" in str(results[0])
+    assert results[1] is None
+    assert [rcpts for rcpts, _, _ in smtp_server.handler.accepted] == [("ouder2@example.org",)]
+
+
 async def test_concurrent_sends_do_not_interfere(
     smtp_server: SmtpServer, renderer: MailRenderer
 ) -> None:
@@ -477,11 +488,34 @@ def test_user_text_is_never_a_template_and_html_is_escaped(renderer: MailRendere
     assert "49" not in text
 
 
+def test_names_are_escaped_in_html_too(renderer: MailRenderer) -> None:
+    mime = renderer.render(message(1, pupil_name="<i>Zoë</i>", reason="not-linked"), date=NOW)
+
+    _, html = parts(mime)
+    assert "Beste ouder/verzorger van &lt;i&gt;Zoë&lt;/i&gt;," in html
+    assert "<i>" not in html
+
+
 def test_user_text_cannot_add_headers(renderer: MailRenderer) -> None:
     mime = renderer.render(message(1, kind_title="Lesuitval\r\nBcc: spion@example.org"), date=NOW)
 
     assert mime["Bcc"] is None
     assert mime["Subject"] == "Lesuitval Bcc: spion@example.org – klas 2B – De Passie Utrecht"
+
+
+@pytest.mark.parametrize(
+    "to", ["geen adres", "ouder@", "a@b@example.org", "ouder@example.org\r\nBcc: x@example.org"]
+)
+def test_malformed_recipient_is_a_render_error(renderer: MailRenderer, to: str) -> None:
+    with pytest.raises(RenderError, match="not an e-mail address"):
+        renderer.render(message(1, to=(to,)), date=NOW)
+
+
+def test_recipient_with_display_name(renderer: MailRenderer) -> None:
+    msg = message(1, to=("M. Jansen <ouder1@example.org>",))
+
+    assert renderer.recipients(msg) == ["ouder1@example.org"]
+    assert renderer.render(msg, date=NOW)["To"].addresses[0].display_name == "M. Jansen"
 
 
 def test_missing_context_is_a_render_error(renderer: MailRenderer) -> None:

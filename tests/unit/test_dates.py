@@ -35,8 +35,8 @@ WINTER = dt.timedelta(hours=1)
 SUMMER = dt.timedelta(hours=2)
 
 
-def at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TZ)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=TZ)
 
 
 # --- parse_date ----------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_characters_outside_the_core_font_are_transliterated(
     text = text_of(printer.render(replace(LETTER, items=(item,))))
 
     assert "Seyma Yilmaz" in text
-    assert "Lodz € 5 – café ?" in text
+    assert "Lódz € 5 – café ?" in text  # ó is in Windows-1252, ź is not
 
 
 def test_core_font_text_keeps_dutch_and_western_letters() -> None:

@@ -1,0 +1,467 @@
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.commands import (
+    COMMAND_WORDS,
+    COMMANDS,
+    PREFIXES,
+    Bind,
+    Command,
+    Escalate,
+    Help,
+    Homework,
+    LessonCancelled,
+    Reminder,
+    Report,
+    Schedule,
+    Start,
+    Trip,
+    command_language,
+    parse_command,
+)
+from bot.dates import When
+from bot.errors import InvalidInput
+
+TZ = ZoneInfo("Europe/Amsterdam")
+TODAY = dt.date(2026, 11, 30)  # a Monday
+NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)
+TOMORROW = dt.date(2026, 12, 1)
+FRIDAY = dt.date(2026, 12, 4)
+BOT = "klasbot_bot"
+
+
+def parse(text: str, bot_username: str | None = None) -> Command | None:
+    return parse_command(text, today=TODAY, now=NOW, tz=TZ, bot_username=bot_username)
+
+
+def variants(text: str) -> list[str]:
+    """`text` (written with `/` and no @suffix) with every prefix and with Telegram's suffix."""
+    word, _, rest = text.partition(" ")
+    name = word[1:]
+    return [
+        f"{prefix}{name}{suffix} {rest}".rstrip() if rest else f"{prefix}{name}{suffix}"
+        for prefix in PREFIXES
+        for suffix in ("", f"@{BOT}")
+    ]
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=TZ)
+
+
+VALID: list[tuple[str, Command]] = [
+    ("/start K7P2QX", Start("K7P2QX")),
+    ("/start   abc-123  ", Start("abc-123")),
+    ("/Start K7P2QX", Start("K7P2QX")),
+    (
+        "/lesuitval 2B morgen 3 wiskunde Docent is ziek",
+        LessonCancelled("2B", TOMORROW, "3", "wiskunde", "Docent is ziek"),
+    ),
+    (
+        "/cancelled 2B tomorrow 3 maths The teacher is ill",
+        LessonCancelled("2B", TOMORROW, "3", "maths", "The teacher is ill"),
+    ),
+    ("/lesuitval 2B 2026-12-01 3e-4e", LessonCancelled("2B", TOMORROW, "3-4")),
+    ("/lesuitval 2b vrijdag 3-4 Engels", LessonCancelled("2b", FRIDAY, "3-4", "Engels")),
+    ("/lesuitval H4A 1-12 12", LessonCancelled("H4A", TOMORROW, "12")),
+    ("/lesuitval 2B di 1e", LessonCancelled("2B", TOMORROW, "1")),
+    ("/lesuitval 2B morgen 3de", LessonCancelled("2B", TOMORROW, "3")),
+    ("/lesuitval 2B morgen 8ste", LessonCancelled("2B", TOMORROW, "8")),
+    ("/cancelled 2B tomorrow 3rd-4th", LessonCancelled("2B", TOMORROW, "3-4")),
+    ("/lesuitval 2B morgen 3E", LessonCancelled("2B", TOMORROW, "3")),
+    ("/lesuitval 2B morgen 3-3", LessonCancelled("2B", TOMORROW, "3")),
+    ("/lesuitval 2B morgen 1e-12e", LessonCancelled("2B", TOMORROW, "1-12")),
+    ("/lesuitval 2B morgen 03", LessonCancelled("2B", TOMORROW, "3")),
+    ("/lesuitval 2B morgen 3–4", LessonCancelled("2B", TOMORROW, "3-4")),
+    ("/LESUITVAL 2B MORGEN 3", LessonCancelled("2B", TOMORROW, "3")),
+    (
+        "/lesuitval 2B morgen 3 wiskunde   Docent  is\nziek  ",
+        LessonCancelled("2B", TOMORROW, "3", "wiskunde", "Docent  is\nziek"),
+    ),
+    ("/lesuitval 2B vandaag 5 ne", LessonCancelled("2B", TODAY, "5", "ne")),
+    (
+        "/huiswerk 2B wiskunde vrijdag Opgave 1 t/m 12",
+        Homework("2B", "wiskunde", FRIDAY, "Opgave 1 t/m 12"),
+    ),
+    (
+        "/homework 2B maths friday Exercises 1-12",
+        Homework("2B", "maths", FRIDAY, "Exercises 1-12"),
+    ),
+    (
+        "/huiswerk 2B Engels 1-12 Lees H3.\n\nLeer de woordjes!",
+        Homework("2B", "Engels", TOMORROW, "Lees H3.\n\nLeer de woordjes!"),
+    ),
+    (
+        "/herinnering 2B elke maandag 08:00 Gymspullen meenemen",
+        Reminder("2B", When.weekly(0, dt.time(8, 0)), "Gymspullen meenemen"),
+    ),
+    (
+        "/reminder 2B every friday 15:00 Hand in your essay",
+        Reminder("2B", When.weekly(4, dt.time(15, 0)), "Hand in your essay"),
+    ),
+    (
+        "/herinnering 2B elke maandag om 8.30 Gym",
+        Reminder("2B", When.weekly(0, dt.time(8, 30)), "Gym"),
+    ),
+    (
+        "/herinnering 2B elke zondag 02:30 Nachtwandeling",
+        Reminder("2B", When.weekly(6, dt.time(2, 30)), "Nachtwandeling"),
+    ),
+    (
+        "/herinnering 2B 2026-12-01 08:00 Toets",
+        Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "Toets"),
+    ),
+    (
+        "/herinnering 2B morgen 08:00 Toets",
+        Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "Toets"),
+    ),
+    (
+        "/reminder 2B tomorrow at 8:30 Test",
+        Reminder("2B", When.once(at(2026, 12, 1, 8, 30)), "Test"),
+    ),
+    (
+        "/herinnering 2B maandag 08:00 Toets",  # said on Monday at 10:00: next Monday
+        Reminder("2B", When.once(at(2026, 12, 7, 8, 0)), "Toets"),
+    ),
+    (
+        "/herinnering 2B 08:00 Toets",  # 08:00 has passed today: tomorrow
+        Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "Toets"),
+    ),
+    ("/herinnering 2B 11:00 Toets", Reminder("2B", When.once(at(2026, 11, 30, 11, 0)), "Toets")),
+    ("/herinnering 2B Morgen toets!", Reminder("2B", None, "Morgen toets!")),
+    ("/herinnering 2B elke maandag gym", Reminder("2B", None, "elke maandag gym")),
+    ("/reminder 2B Bring   your\nPE kit ", Reminder("2B", None, "Bring   your\nPE kit")),
+    (
+        "/uitje 2B 12-3 Excursie naar Naturalis",
+        Trip("2B", dt.date(2027, 3, 12), "Excursie naar Naturalis"),
+    ),
+    ("/trip 2B 2027-03-12 Museum visit", Trip("2B", dt.date(2027, 3, 12), "Museum visit")),
+    ("/uitje 3C overmorgen Kamp  Ameland", Trip("3C", dt.date(2026, 12, 2), "Kamp  Ameland")),
+    ("/planning 2B", Schedule("2B")),
+    ("/schedule 2B", Schedule("2B")),
+    ("/planning 2B annuleer 12", Schedule("2B", 12)),
+    ("/schedule 2B cancel 12", Schedule("2B", 12)),
+    ("/planning 2B cancel #7", Schedule("2B", 7)),
+    ("/schedule 2B Annuleer 3", Schedule("2B", 3)),
+    ("/planning 2B annuleren 3", Schedule("2B", 3)),
+    ("/koppel 2B", Bind("2B")),
+    ("/link 2B", Bind("2B")),
+    ("/koppel school-2025-2B", Bind("school-2025-2B")),
+    ("/melden Er wordt  gepest in 2B", Report("Er wordt  gepest in 2B")),
+    ("/report Bullying in 2B", Report("Bullying in 2B")),
+    ("/escaleren Het loopt\nuit de hand", Escalate("Het loopt\nuit de hand")),
+    ("/escalate It derails", Escalate("It derails")),
+    ("/help", Help()),
+    ("/hulp", Help()),
+    ("/HELP", Help()),
+    ("/help lesuitval", Help("lesuitval")),
+    ("/help cancelled", Help("lesuitval")),
+    ("/help /huiswerk", Help("huiswerk")),
+    ("/hulp !Reminder", Help("herinnering")),
+    ("/help blabla", Help()),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(variant, expected, id=variant)
+        for text, expected in VALID
+        for variant in variants(text)
+    ],
+)
+def test_parse_command(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID)
+def test_parse_command_of_our_own_bot(text: str, expected: Command) -> None:
+    word, _, rest = text.partition(" ")
+    addressed = f"{word}@KlasBot_Bot {rest}"
+    assert parse(addressed, bot_username=BOT) == expected
+    assert parse(addressed, bot_username=f"@{BOT}") == expected
+
+
+@pytest.mark.parametrize("text", ["/help@other_bot", "!koppel@other_bot 2B", "/start@x_bot CODE"])
+def test_command_for_another_bot_is_ignored(text: str) -> None:
+    assert parse(text, bot_username=BOT) is None
+    assert parse(text) is not None  # without knowing our name, it is taken as ours
+
+
+@pytest.mark.parametrize("text", ["  /help", "\n!help", "\t/help  "])
+def test_leading_and_trailing_whitespace(text: str) -> None:
+    assert parse(text) == Help()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "hallo",
+        "Hallo /help",
+        "help",
+        "! help",
+        "/ help",
+        "!!!",
+        "!",
+        "/",
+        "/123",
+        "/3e uur valt uit",
+        "/home/user",
+        "http://example.org/help",
+        "@klasbot_bot /help",
+        "?help",
+        "#help",
+        "/_help",
+        "!?",
+        "/help@",
+        "/help@@bot",
+    ],
+)
+def test_non_commands_give_none(text: str) -> None:
+    assert parse(text) is None
+    assert command_language(text) == "nl"
+
+
+def test_matrix_start() -> None:
+    assert parse("!start K7P2QX") == Start("K7P2QX")
+
+
+def test_commands_are_frozen() -> None:
+    command = parse("/koppel 2B")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        command.class_ref = "3C"  # type: ignore[union-attr]
+
+
+# --- malformed commands --------------------------------------------------------------------------
+
+MALFORMED: list[tuple[str, type[Command], str, str]] = [
+    ("/start", Start, "Zet je persoonlijke code achter", "Put your personal code after"),
+    ("/start K7P2 QX", Start, "'QX' hoort er niet bij", "'QX' is not part of it"),
+    ("/lesuitval", LessonCancelled, "De klas ontbreekt", "The class is missing"),
+    ("/lesuitval 2B", LessonCancelled, "De datum ontbreekt", "The date is missing"),
+    ("/lesuitval 2B morgen", LessonCancelled, "Het lesuur ontbreekt", "The period"),
+    ("/lesuitval morgen 3", LessonCancelled, "'morgen' is een dag, geen klas", "not a class"),
+    ("/lesuitval Vrijdag 3 wi", LessonCancelled, "'Vrijdag' is een dag", "is a day"),
+    ("/lesuitval 2B 31-02 3", LessonCancelled, "31-02 bestaat niet", "31-02 does not exist"),
+    ("/lesuitval 2B 2026-02-29 3", LessonCancelled, "februari 2026", "February 2026"),
+    ("/lesuitval 2B gisteren 3", LessonCancelled, "'gisteren' is geen datum", "as a date"),
+    ("/lesuitval 2B morgen 0", LessonCancelled, "'0' is geen lesuur", "'0' is not a period"),
+    ("/lesuitval 2B morgen 13", LessonCancelled, "'13' is geen lesuur", "'13' is not a period"),
+    ("/lesuitval 2B morgen 3-13", LessonCancelled, "van 1 tot en met 12", "from 1 to 12"),
+    ("/lesuitval 2B morgen 4-3", LessonCancelled, "'4-3' loopt achteruit", "runs backwards"),
+    ("/lesuitval 2B morgen derde", LessonCancelled, "'derde' is geen lesuur", "not a period"),
+    ("/lesuitval 2B morgen 3e-", LessonCancelled, "'3e-' is geen lesuur", "not a period"),
+    ("/lesuitval 2B morgen wiskunde", LessonCancelled, "'wiskunde' is geen lesuur", "period"),
+    ("/huiswerk", Homework, "De klas ontbreekt", "The class is missing"),
+    ("/huiswerk 2B", Homework, "Het vak ontbreekt", "The subject is missing"),
+    ("/huiswerk 2B wiskunde", Homework, "De datum ontbreekt", "The date is missing"),
+    ("/huiswerk 2B wiskunde morgen", Homework, "De tekst van het bericht ontbreekt", "text is"),
+    ("/huiswerk 2B wiskunde morgen   ", Homework, "tekst van het bericht ontbreekt", "missing"),
+    ("/huiswerk 2B morgen wiskunde Opgave 3", Homework, "Eerst het vak, dan de datum", "First"),
+    ("/huiswerk 2B wiskunde 30-02 Opgave 3", Homework, "30-02 bestaat niet", "does not exist"),
+    ("/huiswerk 2B wiskunde opgave 3", Homework, "'opgave' is geen datum", "as a date"),
+    ("/huiswerk maandag wiskunde morgen x", Homework, "'maandag' is een dag", "is a day"),
+    ("/herinnering", Reminder, "De klas ontbreekt", "The class is missing"),
+    ("/herinnering 2B", Reminder, "De tekst van het bericht ontbreekt", "text is missing"),
+    ("/herinnering 2B morgen 08:00", Reminder, "tekst van het bericht ontbreekt", "missing"),
+    ("/herinnering 2B elke maandag 08:00", Reminder, "tekst van het bericht", "text is missing"),
+    ("/herinnering 2B 25:00 Toets", Reminder, "25:00 bestaat niet", "25:00 does not exist"),
+    ("/herinnering 2B 31-02 08:00 Toets", Reminder, "31-02 bestaat niet", "does not exist"),
+    ("/herinnering 2B elke dag 08:00 Toets", Reminder, "dag van de week", "day of the week"),
+    ("/herinnering 2B vandaag 07:00 Toets", Reminder, "is al voorbij", "has already passed"),
+    ("/herinnering morgen 08:00 Toets", Reminder, "'morgen' is een dag", "not a class"),
+    ("/uitje", Trip, "De klas ontbreekt", "The class is missing"),
+    ("/uitje 2B", Trip, "De datum ontbreekt", "The date is missing"),
+    ("/uitje 2B 12-3", Trip, "De tekst van het bericht ontbreekt", "The message text is"),
+    ("/uitje 2B volgende-week Excursie", Trip, "'volgende-week' is geen datum", "as a date"),
+    ("/uitje 2B 12-13 Excursie", Trip, "er is geen maand 13", "there is no month 13"),
+    ("/uitje morgen Excursie", Trip, "'morgen' is een dag, geen klas", "not a class"),
+    ("/planning", Schedule, "De klas ontbreekt", "The class is missing"),
+    ("/planning 2B verwijder 3", Schedule, "'verwijder' begrijp ik niet", "'verwijder'"),
+    ("/planning 2B annuleer", Schedule, "Het nummer ontbreekt", "The number is missing"),
+    ("/planning 2B annuleer drie", Schedule, "'drie' is geen nummer", "'drie' is not a number"),
+    ("/planning 2B annuleer 0", Schedule, "'0' is geen nummer", "'0' is not a number"),
+    ("/planning 2B annuleer -3", Schedule, "'-3' is geen nummer", "not a number"),
+    ("/planning 2B annuleer #", Schedule, "'#' is geen nummer", "not a number"),
+    ("/planning 2B annuleer ３", Schedule, "'３' is geen nummer", "not a number"),
+    (
+        "/planning 2B annuleer 3 4",
+        Schedule,
+        "achter het commando dan het gebruikt: '4'",
+        "takes: '4'",
+    ),
+    ("/koppel", Bind, "De klas ontbreekt", "The class is missing"),
+    ("/koppel 2B 3C", Bind, "Er staat meer achter het commando", "more after the command"),
+    ("/koppel morgen", Bind, "'morgen' is een dag, geen klas", "not a class"),
+    ("/melden", Report, "Schrijf erbij wat er aan de hand is", "Write down what is going on"),
+    ("/melden    ", Report, "Schrijf erbij wat er aan de hand is", "Write down what"),
+    ("/escaleren", Escalate, "Schrijf erbij wat er aan de hand is", "Write down what"),
+]
+
+
+def _malformed_variants() -> list[object]:
+    params: list[object] = []
+    for text, cls, nl, en in MALFORMED:
+        word, _, rest = text.partition(" ")
+        for prefix, name, suffix in itertools.product(
+            PREFIXES, dict.fromkeys((cls.name, cls.english)), ("", f"@{BOT}")
+        ):
+            variant = f"{prefix}{name}{suffix} {rest}" if rest else f"{prefix}{name}{suffix}"
+            params.append(pytest.param(variant, cls, prefix, nl, en, id=variant))
+    return params
+
+
+@pytest.mark.parametrize(("text", "cls", "prefix", "nl", "en"), _malformed_variants())
+def test_malformed_command_says_what_and_gives_an_example(
+    text: str, cls: type[Command], prefix: str, nl: str, en: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse(text)
+    rendered_nl, rendered_en = caught.value.render("nl"), caught.value.render("en")
+    assert nl in rendered_nl
+    assert en in rendered_en
+    assert rendered_nl.endswith(f" Zo werkt het: {prefix}{cls.usage.nl[1:]}")
+    assert rendered_en.endswith(f" This works: {prefix}{cls.usage.en[1:]}")
+    assert str(caught.value) == rendered_nl
+
+
+def test_start_without_code_names_the_prefix_used() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse("!start")
+    assert caught.value.render("nl").startswith("Zet je persoonlijke code achter !start.")
+    assert caught.value.render("en").startswith("Put your personal code after !start.")
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("word", ["foo", "lesuitvl", "homwork", "Starten", "x"])
+def test_unknown_command_lists_the_commands(prefix: str, word: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse(f"{prefix}{word} 2B morgen")
+    rendered_nl, rendered_en = caught.value.render("nl"), caught.value.render("en")
+    assert f"{prefix}{word.lower()}" in rendered_nl
+    for cls in COMMANDS.values():
+        assert f"{prefix}{cls.name}" in rendered_nl
+        assert f"{prefix}{cls.english}" in rendered_en
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [("/lesuitvl 2B", "/lesuitval"), ("!homwork", "!homework"), ("/herinering", "/herinnering")],
+)
+def test_unknown_command_suggests_a_close_one(text: str, suggestion: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse(text)
+    assert f"Bedoelde je {suggestion}?" in caught.value.render("nl")
+    assert f"Did you mean {suggestion}?" in caught.value.render("en")
+
+
+def test_unknown_command_without_a_close_one_points_to_help() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse("!xyzzy")
+    assert "Stuur !help voor uitleg." in caught.value.render("nl")
+    assert "Send !help for more." in caught.value.render("en")
+
+
+# --- registry, usage and language ----------------------------------------------------------------
+
+
+def test_registry_lists_every_command_once_in_help_order() -> None:
+    assert list(COMMANDS) == [
+        "start",
+        "lesuitval",
+        "huiswerk",
+        "herinnering",
+        "uitje",
+        "planning",
+        "koppel",
+        "melden",
+        "escaleren",
+        "help",
+    ]
+    for name, cls in COMMANDS.items():
+        assert cls.name == name
+
+
+@pytest.mark.parametrize(
+    ("word", "cls"),
+    [
+        ("start", Start),
+        ("lesuitval", LessonCancelled),
+        ("cancelled", LessonCancelled),
+        ("huiswerk", Homework),
+        ("homework", Homework),
+        ("herinnering", Reminder),
+        ("reminder", Reminder),
+        ("uitje", Trip),
+        ("trip", Trip),
+        ("planning", Schedule),
+        ("schedule", Schedule),
+        ("koppel", Bind),
+        ("link", Bind),
+        ("melden", Report),
+        ("report", Report),
+        ("escaleren", Escalate),
+        ("escalate", Escalate),
+        ("help", Help),
+        ("hulp", Help),
+    ],
+)
+def test_command_words(word: str, cls: type[Command]) -> None:
+    assert COMMAND_WORDS[word] is cls
+    assert word in cls.words()
+
+
+def test_command_words_are_all_known_and_unique() -> None:
+    all_words = [word for cls in COMMANDS.values() for word in cls.words()]
+    assert len(all_words) == len(set(all_words)) == len(COMMAND_WORDS) == 19
+
+
+@pytest.mark.parametrize("cls", list(COMMANDS.values()))
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_usage_examples_work(cls: type[Command], prefix: str) -> None:
+    for example in (cls.usage.nl, cls.usage.en):
+        assert example.startswith("/")
+        assert "{" not in example
+        assert "}" not in example
+        assert isinstance(parse(prefix + example[1:]), cls)
+    assert cls.usage.nl.split()[0] == f"/{cls.name}"
+    assert cls.usage.en.split()[0] == f"/{cls.english}"
+    assert cls.syntax.nl.split()[0] == f"/{cls.name}"
+    assert cls.syntax.en.split()[0] == f"/{cls.english}"
+    assert cls.summary.nl
+    assert cls.summary.en
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        *((f"{p}{cls.name} x", "nl") for cls in COMMANDS.values() for p in PREFIXES),
+        *(
+            (f"{p}{cls.english} x", "en")
+            for cls in COMMANDS.values()
+            if cls.english != cls.name
+            for p in PREFIXES
+        ),
+        ("/hulp", "nl"),
+        ("/Homework@klasbot_bot 2B", "en"),
+        ("  !CANCELLED 2B", "en"),
+        ("/foo", "nl"),
+        ("hallo", "nl"),
+        ("homework", "nl"),
+    ],
+)
+def test_command_language(text: str, lang: str) -> None:
+    assert command_language(text) == lang
+
+
+def test_parse_command_defaults_to_amsterdam() -> None:
+    text = "/herinnering 2B morgen 08:00 Toets"
+    assert parse_command(text, today=TODAY, now=NOW) == parse(text)
