@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from adapters.oneroster.issues import RosterError
-from adapters.oneroster.reader import read_roster
+from adapters.oneroster.reader import read_roster_details
 from bot import bootstrap
 from bot.dates import parse_date, parse_when
 from bot.domain import AnnouncementDraft
@@ -146,7 +146,7 @@ def _read_with_progress(directory: Path) -> Any:
                 tasks[file_name] = progress.add_task(file_name, total=total)
             progress.update(tasks[file_name], completed=done, total=total)
 
-        return read_roster(directory, progress=report)
+        return read_roster_details(directory, progress=report)
 
 
 @roster_app.command("import")
@@ -159,12 +159,15 @@ def roster_import(
     if not directory.is_dir():
         fail(f"{directory}: not a directory")
     try:
-        snapshot = _read_with_progress(directory)
+        details = _read_with_progress(directory)
     except RosterError as exc:
         fail(f"roster not imported ({len(exc.issues)} problem(s)):\n" + str(exc))
+    delta = "delta" in details.file_modes.values()
 
     async def go(a: bootstrap.App) -> Any:
-        return await a.service.import_roster(snapshot, dry_run=dry_run)
+        return await a.service.import_roster(
+            details.snapshot, dry_run=dry_run, deleted=dict(details.deleted) if delta else None
+        )
 
     changes = run(go)
     summary = {

@@ -261,8 +261,15 @@ class Klasbot:
 
     # ------------------------------------------------------------------------ roster
 
-    async def import_roster(self, snapshot: RosterSnapshot, *, dry_run: bool = False) -> Any:
-        """Sync the stored roster with `snapshot` in one transaction (all or nothing)."""
+    async def import_roster(
+        self,
+        snapshot: RosterSnapshot,
+        *,
+        dry_run: bool = False,
+        deleted: dict[str, frozenset[str]] | None = None,
+    ) -> Any:
+        """Sync the stored roster with `snapshot` in one transaction (all or nothing).
+        `deleted` is given for a delta export (see `SqlStore.sync_roster`)."""
 
         class _DryRun(Exception):
             pass
@@ -270,7 +277,7 @@ class Klasbot:
         changes: Any = None
         try:
             async with self.db.transaction() as store:
-                changes = await store.sync_roster(snapshot)
+                changes = await store.sync_roster(snapshot, deleted=deleted)
                 if dry_run:
                     raise _DryRun
                 removals: list[tuple[Group, str, str]] = []

@@ -212,9 +212,16 @@ class SqlStore:
 
     # ------------------------------------------------------------------------ roster
 
-    async def sync_roster(self, snapshot: RosterSnapshot) -> RosterChanges:
-        """Make the stored roster equal to `snapshot`: add, update and remove."""
+    async def sync_roster(
+        self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
+    ) -> RosterChanges:
+        """Make the stored roster equal to `snapshot`: add, update and remove.
+
+        With `deleted` (a OneRoster *delta* export) the snapshot holds only changed records: they
+        are added or updated, and only the persons and classes the export marked `tobedeleted`
+        are removed; nothing is removed for being absent."""
         s = self.session
+        delta = deleted is not None
         changes = RosterChanges()
         await self._sync_table(
             SchoolRow,
@@ -246,11 +253,11 @@ class SqlStore:
         await self._sync_table(ClassRow, classes, changes, "classes", delete=False)
 
         wanted_links = {(p.id, g) for p in snapshot.persons for g in p.guardian_ids}
-        have_links = set((await s.execute(sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id))).tuples())
+        have_links = set((await s.execute(sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id))))
         for pupil_id, guardian_id in sorted(wanted_links - have_links):
             s.add(GuardianshipRow(pupil_id=pupil_id, guardian_id=guardian_id))
             changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
-        for pupil_id, guardian_id in sorted(have_links - wanted_links):
+        for pupil_id, guardian_id in sorted(() if delta else have_links - wanted_links):
             await s.execute(
                 sa.delete(GuardianshipRow).where(
                     GuardianshipRow.pupil_id == pupil_id, GuardianshipRow.guardian_id == guardian_id
@@ -268,16 +275,22 @@ class SqlStore:
             elif have[key].primary != primary:
                 have[key].primary = primary
                 changes.note(changes.updated, "enrollments", "/".join(key))
+        gone_persons = set(deleted.get("users", ())) if deleted else set()
+        gone_classes = set(deleted.get("classes", ())) if deleted else set()
         for key, row in sorted(have.items()):
-            if key not in wanted:
+            if (key not in wanted and not delta) or key[0] in gone_classes or key[1] in gone_persons:
                 await s.delete(row)
                 changes.note(changes.removed, "enrollments", "/".join(key))
                 if key[2] == EnrollmentRole.STUDENT.value:
                     changes.left_class.append((key[1], key[0]))
         await s.flush()
         # Persons and classes that are no longer in the export: remove what nothing refers to.
-        await self._remove_missing(PersonRow, set(persons), changes, "persons")
-        await self._remove_missing(ClassRow, set(classes), changes, "classes")
+        all_persons = set((await s.execute(sa.select(PersonRow.id))).scalars())
+        all_classes = set((await s.execute(sa.select(ClassRow.id))).scalars())
+        keep_persons = all_persons - gone_persons if delta else set(persons)
+        keep_classes = all_classes - gone_classes if delta else set(classes)
+        await self._remove_missing(PersonRow, keep_persons, changes, "persons")
+        await self._remove_missing(ClassRow, keep_classes, changes, "classes")
         await s.flush()
         return changes
 
@@ -346,7 +359,7 @@ class SqlStore:
                     GuardianshipRow.pupil_id.in_(ids)
                 )
             )
-        ).tuples():
+        ):
             links.setdefault(pupil_id, []).append(guardian_id)
         return {r.id: _person(r, links.get(r.id, ())) for r in rows}
 
@@ -370,7 +383,7 @@ class SqlStore:
     async def list_classes(self) -> list[tuple[SchoolClass, School, int, int]]:
         """(class, school, number of pupils, number of staff) for every class."""
         result = []
-        rows = (await self.session.execute(sa.select(ClassRow, SchoolRow).join(SchoolRow).order_by(ClassRow.code, ClassRow.id))).tuples()
+        rows = (await self.session.execute(sa.select(ClassRow, SchoolRow).join(SchoolRow).order_by(ClassRow.code, ClassRow.id)))
         counts: dict[tuple[str, str], int] = {}
         for class_id, role, n in (
             await self.session.execute(
@@ -378,7 +391,7 @@ class SqlStore:
                     EnrollmentRow.class_id, EnrollmentRow.role
                 )
             )
-        ).tuples():
+        ):
             counts[(class_id, role)] = n
         for c, school in rows:
             result.append(

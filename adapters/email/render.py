@@ -10,17 +10,22 @@ Context per template (required keys must be present; optional ones default to No
 
 - `announcement` — required: class_code, kind_title, body, signature, pupil_name;
   optional: recipient_name, reason (the fallback reason: `under-13`, `not-linked`, `opted-out`,
-  `platform-age`, `left-group`, `no-group`, …), audience (how the mail speaks: `"pupil"` — to
-  the pupil, informal "je"; `"guardian"` — "Beste ouder/verzorger van Zoë"; `"person"` — to the
-  recipient about themself, formal "u"). When absent, audience is inferred: no pupil_name →
-  person; recipient_name equal to pupil_name → pupil; otherwise guardian.
-- `invite` — required: code, expires_on (str); optional: pupil_name (None for an invite to the
-  recipient themself, e.g. a teacher or guardian), recipient_name, class_code, telegram_link,
-  matrix_hint, audience.
+  `platform-age`, `left-group`, `no-group`, …), audience, to_pupil.
+- `invite` — required: code, expires_on (str); optional: pupil_name (None when the invite is for
+  the recipient themself and not about a pupil, e.g. a teacher), recipient_name, class_code,
+  telegram_link, matrix_hint, audience, to_pupil.
 - `report` — required: reporter (a description of who reported), text, created_at (datetime or
-  str); optional: escalation (bool, B.3), class_code.
+  str); optional: kind (`"report"` — A.9, the default; `"escalation"` — B.3; `"notice"` — a
+  message from the bot itself, e.g. a group was lost), escalation (bool, same as
+  kind="escalation"), class_code.
 - `unreachable` — required: class_code, summary, pupils (names, or mappings with `name` and
   `reason`); optional: recipient_name, announcement_id.
+
+`audience` says how an announcement or invite speaks: `"pupil"` — to the pupil, informal "je";
+`"guardian"` — "Beste ouder/verzorger van Zoë", formal "u"; `"person"` — to the recipient about
+themself, formal "u" (a teacher's or guardian's own invite). When absent it is inferred:
+`to_pupil` true → pupil; no pupil_name → person; recipient_name equal to pupil_name or starting
+with it ("Zoë" / "Zoë Jansen") → pupil; otherwise guardian. Other context keys are ignored.
 
 `school_name` is always the renderer's own unless the context gives one.
 """
@@ -55,7 +60,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "unreachable": ("class_code", "summary", "pupils"),
 }
 _OPTIONAL: dict[str, tuple[str, ...]] = {
-    "announcement": ("recipient_name", "reason", "audience"),
+    "announcement": ("recipient_name", "reason", "audience", "to_pupil"),
     "invite": (
         "pupil_name",
         "recipient_name",
@@ -63,8 +68,9 @@ _OPTIONAL: dict[str, tuple[str, ...]] = {
         "telegram_link",
         "matrix_hint",
         "audience",
+        "to_pupil",
     ),
-    "report": ("escalation", "class_code"),
+    "report": ("kind", "escalation", "class_code"),
     "unreachable": ("recipient_name", "announcement_id"),
 }
 
@@ -81,6 +87,19 @@ def _nl2br(value: Any) -> Markup:
     """Escape `value` and keep its line breaks in HTML."""
     lines = str(escape("" if value is None else value)).split("\n")
     return Markup("<br>\n").join(Markup(line) for line in lines)
+
+
+def _infer_audience(context: Mapping[str, Any]) -> str:
+    pupil = (context.get("pupil_name") or "").strip()
+    recipient = (context.get("recipient_name") or "").strip()
+    if context.get("to_pupil"):
+        return "pupil"
+    if not pupil:
+        return "person"
+    # The pupil's own address (16+): the recipient is the pupil, by given or full name.
+    if recipient == pupil or recipient.startswith(pupil + " "):
+        return "pupil"
+    return "guardian"
 
 
 class MailRenderer:
@@ -138,15 +157,10 @@ class MailRenderer:
         if not context.get("school_name"):
             context["school_name"] = self.school_name
         context["lang"] = lang
-        if "audience" in context and context["audience"] is None:
-            pupil = context.get("pupil_name")
-            recipient = context.get("recipient_name")
-            if not pupil:
-                context["audience"] = "person"
-            elif recipient == pupil:
-                context["audience"] = "pupil"
-            else:
-                context["audience"] = "guardian"
+        if "audience" in context and not context["audience"]:
+            context["audience"] = _infer_audience(context)
+        if message.template == "report" and not context["kind"]:
+            context["kind"] = "escalation" if context["escalation"] else "report"
         return context
 
     def render_parts(self, message: MailMessage) -> tuple[str, str, str]:

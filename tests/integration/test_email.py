@@ -477,6 +477,36 @@ def test_salutation_follows_the_audience(renderer: MailRenderer) -> None:
     assert parts(to_teacher)[0].startswith("Beste J. de Vries,\n\nMet de persoonlijke code")
 
 
+def test_to_pupil_and_full_names_address_the_pupil(renderer: MailRenderer) -> None:
+    announcement = renderer.render(
+        message(1, recipient_name="Zoë Jansen", to_pupil=True, reason="opted-out"), date=NOW
+    )
+    invite = renderer.render(message(1, template="invite", recipient_name="Zoë Jansen"), date=NOW)
+
+    assert parts(announcement)[0].startswith("Beste Zoë,\n\nJe hebt aangegeven")
+    assert parts(invite)[0].startswith("Beste Zoë,\n\nDe Passie Utrecht heeft voor klas 2B")
+
+
+@pytest.mark.parametrize(
+    ("context", "subject", "opening"),
+    [
+        ({}, "Melding via de klassenbot", "Beste schoolleiding,\n\nVia de klassenbot is"),
+        ({"escalation": True}, "Escalatie via de klassenbot", "Beste schoolleiding,\n\nEen"),
+        ({"kind": "notice"}, "Bericht van de klassenbot", "Beste collega,\n\nDe klassenbot"),
+    ],
+)
+def test_report_kinds(
+    renderer: MailRenderer, context: dict[str, Any], subject: str, opening: str
+) -> None:
+    mime = renderer.render(message(1, template="report", **context), date=NOW)
+
+    assert mime["Subject"].startswith(subject)
+    text, _ = parts(mime)
+    assert text.startswith(opening)
+    assert "In de groep van 2B wordt gescholden." in text
+    assert "03-11-2026 08:30" in text  # created_at in the school's time zone
+
+
 def test_user_text_is_never_a_template_and_html_is_escaped(renderer: MailRenderer) -> None:
     body = "{{ 7 * 7 }} {% if true %}x{% endif %} <script>alert(1)</script> & co"
     mime = renderer.render(message(1, body=body), date=NOW)
@@ -491,9 +521,10 @@ def test_user_text_is_never_a_template_and_html_is_escaped(renderer: MailRendere
 def test_names_are_escaped_in_html_too(renderer: MailRenderer) -> None:
     mime = renderer.render(message(1, pupil_name="<i>Zoë</i>", reason="not-linked"), date=NOW)
 
-    _, html = parts(mime)
+    text, html = parts(mime)
     assert "Beste ouder/verzorger van &lt;i&gt;Zoë&lt;/i&gt;," in html
     assert "<i>" not in html
+    assert text.startswith("Beste ouder/verzorger van <i>Zoë</i>,")  # plain text stays plain
 
 
 def test_user_text_cannot_add_headers(renderer: MailRenderer) -> None:

@@ -505,3 +505,58 @@ def test_check_content_accepts_any_iterable_of_pupils() -> None:
     check_content("Bas", iter(()))
     with pytest.raises(RuleViolation):
         check_content("Bas", iter(CLASS))
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+_days = st.integers(1, 28)
+_months = st.integers(1, 12)
+_years = st.integers(2000, 2099)
+_dates = st.builds(
+    lambda fmt, d, m, y: fmt.format(d=d, m=m, y=y),
+    st.sampled_from(
+        [
+            "{d:02d}-{m:02d}-{y}",
+            "{d}-{m}-{y}",
+            "{y}-{m:02d}-{d:02d}",
+            "{d:02d}-{m:02d}",
+            "{d}/{m}",
+            "{d:02d}/{m:02d}/{y}",
+            "{d:02d}.{m:02d}.{y}",
+            "{d:02d}-{m:02d}-{y:d}",
+        ]
+    ),
+    _days,
+    _months,
+    _years,
+)
+_times = st.builds(
+    lambda fmt, h, mi: fmt.format(h=h, mi=mi),
+    st.sampled_from(["{h:02d}:{mi:02d}", "{h}:{mi:02d}", "{h:02d}.{mi:02d}", "{h}.{mi:02d}"]),
+    st.integers(0, 23),
+    st.integers(0, 59),
+)
+
+
+@given(_dates, _times, _times, st.integers(1, 9))
+def test_dates_times_and_periods_are_never_personal_data(
+    day: str, start: str, end: str, period: int
+) -> None:
+    for text in (
+        f"Op {day} om {start} uur",
+        f"{day} {start}",
+        f"{day} {start}-{end}",
+        f"{day} {start} - {end}, {period}-{period + 1}e uur",
+        f"{day}, uur {period}-{period + 1}, lokaal {period}.{period}{period}",
+    ):
+        assert find_personal_data(text, CLASS) == [], text
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789 -./+()@:AbNLzoëZOË'\u0308\u2019"), max_size=60))
+def test_findings_are_consistent_for_any_text(text: str) -> None:
+    findings = find_personal_data(text, CLASS)
+    assert findings == sorted(findings, key=lambda f: f.start)
+    for finding in findings:
+        assert finding.category in {"email", "phone", "bsn", "iban", "name"}
+        assert text[finding.start : finding.end] == finding.value
+    assert all(a.end <= b.start for a, b in zip(findings, findings[1:], strict=False))

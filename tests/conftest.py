@@ -1,0 +1,101 @@
+"""Shared fixtures. Storage tests run on SQLite and, when KLASBOT_TEST_POSTGRES_URL is set
+(`.ci/run` sets it), on PostgreSQL too; each test gets a database of its own."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FrozenClock
+from config.settings import Settings, load_settings
+
+POSTGRES_ENV = "KLASBOT_TEST_POSTGRES_URL"
+DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
+# 10:00 in Amsterdam on a Monday: outside quiet hours.
+DEMO_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests talk only to loopback: a connection anywhere else is a bug in the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else None
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("127."):
+            raise RuntimeError(f"test tried to reach {address!r}; only loopback is allowed")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    import asyncpg
+
+    name = f"klasbot_test_{uuid.uuid4().hex[:12]}"
+    dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = dsn.rpartition("/")
+    return name, f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+
+
+async def _drop_pg_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'klasbot.db'}"
+        return
+    admin = _postgres_admin_url()
+    if admin is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)")
+    name, url = await _create_pg_database(admin)
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(admin, name)
+
+
+def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
+    environ = {
+        "KLASBOT_DATABASE_URL": database_url,
+        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
+        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
+        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
+        "KLASBOT_SCHOOL__NAME": "De Passie Utrecht",
+        **env,
+    }
+    return load_settings(environ=environ)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(DEMO_NOW)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.oneroster.reader import read_roster
+from bot import bootstrap
+from bot.clock import FrozenClock
+from config.settings import Settings
+from tests.conftest import DEMO_ROSTER
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[bootstrap.App]:
+    """A klasbot on a fresh, migrated database holding the demo school."""
+    await bootstrap.migrate(settings)
+    async with bootstrap.build(settings, clock=clock) as built:
+        await built.service.import_roster(read_roster(DEMO_ROSTER))
+        yield built

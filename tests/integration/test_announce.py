@@ -1,0 +1,293 @@
+"""Announce end to end on the demo school: rules → stored announcement → routing → one delivery
+per pupil → dispatch to the console group, .eml files and PDF letters. Runs on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from bot import bootstrap
+from bot.clock import FrozenClock
+from bot.domain import AnnouncementDraft, Channel, DeliveryStatus, Reason
+from bot.errors import NotFound, RuleViolation
+
+pytestmark = pytest.mark.asyncio
+
+
+async def link(app: bootstrap.App, person: str) -> None:
+    [invite] = await app.service.create_invites(person_ref=person)
+    reply = await app.chat.handle("console", person, f"/start {invite.code}")
+    assert any("gekoppeld" in t for t in reply.texts), reply.texts
+
+
+async def class_2b_with_group(app: bootstrap.App) -> None:
+    await app.service.create_group("2B", "console")
+    for person in ("p-2b-01", "p-2b-03", "t-devries"):
+        await link(app, person)
+
+
+def homework(**kw: object) -> AnnouncementDraft:
+    fields: dict[str, object] = {
+        "class_id": "2B",
+        "author_id": "t-devries",
+        "kind": "homework",
+        "date": date(2026, 11, 24),
+        "subject": "wiskunde",
+        "text": "Maak opgave 1 t/m 5.",
+    }
+    fields.update(kw)
+    return AnnouncementDraft(**fields)  # type: ignore[arg-type]
+
+
+async def routes(app: bootstrap.App, announcement_id: int) -> dict[str, tuple[str, str | None, str]]:
+    return {
+        d.pupil_id: (d.channel.value, d.reason.value if d.reason else None, d.status.value)
+        for d in await app.service.deliveries(announcement_id)
+    }
+
+
+async def test_every_pupil_exactly_once_with_the_required_channel_and_reason(app: bootstrap.App) -> None:
+    await class_2b_with_group(app)
+    result = await app.service.announce(homework())
+    got = await routes(app, result.announcement.id)
+    assert got == {
+        "p-2b-01": ("group", None, "pending"),
+        "p-2b-02": ("post", "not-linked", "pending"),  # guardian has only an address
+        "p-2b-03": ("group", None, "pending"),
+        "p-2b-04": ("post", "not-linked", "pending"),  # guardian chose letters (fallback=post)
+        "p-2b-05": ("email", "under-13", "pending"),
+        "p-2b-06": ("unreachable", "not-linked", "failed"),
+        "p-2b-07": ("email", "not-linked", "pending"),
+    }
+    assert result.unreachable == ("p-2b-06",)
+    assert result.counts == {"group": 2, "email": 2, "post": 2, "unreachable": 1}
+
+
+async def test_class_without_group_and_the_16_plus_rule(app: bootstrap.App) -> None:
+    result = await app.service.announce(
+        AnnouncementDraft("4C", "t-jansen", "trip", date=date(2026, 12, 11), text="Excursie naar het Rijksmuseum.")
+    )
+    got = await routes(app, result.announcement.id)
+    assert got["p-4c-01"][:2] == ("email", "no-group")  # 16: own address
+    assert got["p-4c-02"][:2] == ("email", "no-group")  # 15: guardian
+    assert got["p-4c-06"][:2] == ("post", "no-group")  # Johan never contacted; Petra by letter
+    deliveries = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}
+    assert [r.email for r in deliveries["p-4c-01"].recipients] == ["lucas.vdberg@leerling.passie-utrecht.example"] or all(
+        r.person_id == "p-4c-01" for r in deliveries["p-4c-01"].recipients
+    )
+    assert all(r.person_id != "p-4c-01" for r in deliveries["p-4c-02"].recipients)
+    assert [r.person_id for r in deliveries["p-4c-06"].recipients] == ["g-13"]
+
+
+async def test_pupil_email_can_be_switched_off(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+    from adapters.oneroster.reader import read_roster
+    from tests.conftest import DEMO_ROSTER, make_settings
+
+    settings = make_settings(tmp_path, database_url, KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE="off")
+    await bootstrap.migrate(settings)
+    async with bootstrap.build(settings, clock=clock) as app:
+        await app.service.import_roster(read_roster(DEMO_ROSTER))
+        result = await app.service.announce(
+            AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
+        )
+        deliveries = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}
+    assert all(r.person_id != "p-4c-01" for r in deliveries["p-4c-01"].recipients)
+
+
+async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(app: bootstrap.App) -> None:
+    await class_2b_with_group(app)
+    result = await app.service.announce(homework())
+    stats = await app.dispatcher.run_once()
+    assert stats.sent == 4 and stats.letters == 2
+    # The console group got exactly one signed post.
+    [post] = app.console.posted
+    assert "— J. de Vries, mentor 2B, De Passie Utrecht" in post.text
+    assert "Maak opgave 1 t/m 5." in post.text
+    # Real MIME e-mail, text and HTML, carrying the signed announcement.
+    outbox = Path(app.settings.mail.outbox_dir)
+    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.glob("*.eml") if not p.name.startswith(("invite", "unreachable"))]
+    assert len(mails) == 2
+    for mail in mails:
+        assert mail["Message-ID"].endswith("@klasbot>")
+        assert mail["Auto-Submitted"] == "auto-generated"
+        text = mail.get_body(("plain",)).get_content()
+        html = mail.get_body(("html",)).get_content()
+        assert "J. de Vries, mentor 2B" in text and "J. de Vries, mentor 2B" in html
+    # PDF letters for Daan's and Sem's households.
+    letters = sorted(Path(app.settings.post.letters_dir).glob("*.pdf"))
+    assert len(letters) == 2
+    text = "".join(page.extract_text() for page in PdfReader(letters[0]).pages)
+    assert "J. de Vries" in text
+    got = await routes(app, result.announcement.id)
+    assert got["p-2b-01"][2] == got["p-2b-03"][2] == got["p-2b-05"][2] == "sent"
+    # A letter is sent only when the office marks it posted.
+    assert got["p-2b-02"][2] == "pending"
+    async with app.db.transaction() as store:
+        keys = [x.key for x in await store.letters(unposted_only=True)]
+        assert await store.mark_posted(keys, app.clock.now()) == keys
+    assert (await routes(app, result.announcement.id))["p-2b-02"][2] == "sent"
+
+
+async def test_dispatching_again_sends_nothing_twice(app: bootstrap.App) -> None:
+    await class_2b_with_group(app)
+    await app.service.announce(homework())
+    first = await app.dispatcher.run_once()
+    second = await app.dispatcher.run_once()
+    assert first.sent == 4
+    assert second.sent == 0 and second.letters == 0
+    assert len(app.console.posted) == 1
+
+
+async def test_two_announcements_same_day_share_one_letter_per_household(app: bootstrap.App) -> None:
+    await app.service.announce(homework())
+    await app.dispatcher.run_once()
+    await app.service.announce(homework(text="Lees hoofdstuk 4."))
+    await app.dispatcher.run_once()
+    async with app.db.transaction() as store:
+        letters = await store.letters()
+    daan = [x for x in letters if "p-2b-02" in x.pupils]
+    assert len(daan) == 1 and len(daan[0].announcements) == 2
+    text = "".join(p.extract_text() for p in PdfReader(daan[0].path).pages)
+    assert "opgave 1 t/m 5" in text and "hoofdstuk 4" in text
+
+
+@pytest.mark.parametrize(
+    ("draft", "code"),
+    [
+        (homework(author_id="p-2b-01"), "not-staff"),
+        (homework(author_id="t-jansen"), "not-staff"),  # staff, but not of 2B
+        (homework(kind="feest"), "kind-not-allowed"),
+        (homework(text="Bel 06-12345678 als je vragen hebt"), "personal-data"),
+        (homework(text="Zoë deelt de lijst uit"), "personal-data"),
+        (homework(text=None), "missing-field"),
+    ],
+)
+async def test_refusals_store_nothing_and_are_audited(app: bootstrap.App, draft: AnnouncementDraft, code: str) -> None:
+    with pytest.raises(RuleViolation) as caught:
+        await app.service.announce(draft)
+    assert caught.value.code == code
+    assert await app.service.announcements() == []
+    async with app.db.transaction() as store:
+        events = await store.audit_events(kind="refusal")
+    assert [e.details["code"] for e in events] == [code]
+
+
+async def test_unknown_class_and_announcement(app: bootstrap.App) -> None:
+    with pytest.raises(NotFound, match="9Z"):
+        await app.service.announce(homework(class_id="9Z"))
+    with pytest.raises(NotFound):
+        await app.service.deliveries(12345)
+
+
+async def test_quiet_hours_hold_and_release(app: bootstrap.App, clock: FrozenClock) -> None:
+    clock.at = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Amsterdam
+    result = await app.service.announce(homework())
+    assert result.held_until == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 07:00 CET
+    assert {s for _, _, s in (await routes(app, result.announcement.id)).values()} == {"held", "failed"}
+    assert (await app.dispatcher.run_once()).sent == 0
+    clock.at = datetime(2026, 11, 24, 6, 0, 1, tzinfo=UTC)
+    stats = await app.dispatcher.run_once()
+    assert stats.sent + stats.letters > 0
+    statuses = {d.status for d in await app.service.deliveries(result.announcement.id)}
+    assert DeliveryStatus.HELD not in statuses
+
+
+async def test_urgent_kind_from_0630(app: bootstrap.App, clock: FrozenClock) -> None:
+    clock.at = datetime(2026, 11, 24, 5, 40, tzinfo=UTC)  # 06:40 CET
+    urgent = await app.service.announce(
+        AnnouncementDraft("2B", "t-devries", "lesson-cancelled", date=date(2026, 11, 24), period="3")
+    )
+    normal = await app.service.announce(homework())
+    assert urgent.held_until is None
+    assert normal.held_until == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+
+
+async def test_scheduled_announcement_waits_for_its_time(app: bootstrap.App, clock: FrozenClock) -> None:
+    result = await app.service.announce(homework(kind="reminder", date=None, subject=None, not_before=clock.at + timedelta(hours=2)))
+    assert (await app.dispatcher.run_once()).sent == 0
+    clock.advance(hours=2, seconds=1)
+    assert (await app.dispatcher.run_once()).sent > 0
+    assert result.announcement.id == 1
+
+
+async def test_pupil_who_left_the_class_is_removed_from_its_group(app: bootstrap.App) -> None:
+    from dataclasses import replace
+
+    from adapters.oneroster.reader import read_roster
+    from tests.conftest import DEMO_ROSTER
+
+    await class_2b_with_group(app)
+    snapshot = read_roster(DEMO_ROSTER)
+    snapshot = replace(snapshot, enrollments=tuple(e for e in snapshot.enrollments if e.person_id != "p-2b-01"))
+    changes = await app.service.import_roster(snapshot)
+    assert ("p-2b-01", "cls-2b") in changes.left_class
+    async with app.db.transaction() as store:
+        [group] = await store.groups("cls-2b")
+        assert (await store.members(group.id))["p-2b-01"][1] == "removed"
+    result = await app.service.announce(homework())
+    assert "p-2b-01" not in await routes(app, result.announcement.id)
+
+
+async def test_stranger_in_group_is_removed_and_logged(app: bootstrap.App) -> None:
+    group = await app.service.create_group("2B", "console")
+    assert await app.service.member_joined("console", group.chat_id, "someone-else") is False
+    await link(app, "p-4c-01")  # a real pupil, but of another class
+    assert await app.service.member_joined("console", group.chat_id, "p-4c-01") is False
+    async with app.db.transaction() as store:
+        removed = await store.audit_events(kind="member-removed")
+    assert len(removed) == 2
+
+
+async def test_member_post_is_deleted_and_staff_command_in_group_reposted(app: bootstrap.App) -> None:
+    await class_2b_with_group(app)
+    async with app.db.transaction() as store:
+        [group] = await store.groups("cls-2b")
+    pupil = await app.chat.handle("console", "p-2b-01", "wie heeft de antwoorden?", chat_id=group.chat_id, in_group=True)
+    assert pupil.delete_original and pupil.texts == []
+    staff = await app.chat.handle(
+        "console", "t-devries", "/huiswerk 2B wiskunde morgen Maak opgave 3", chat_id=group.chat_id, in_group=True
+    )
+    assert staff.delete_original and staff.announcement is not None
+    async with app.db.transaction() as store:
+        assert len(await store.audit_events(kind="member-post-deleted")) == 1
+
+
+async def test_preview_then_confirm(app: bootstrap.App) -> None:
+    await class_2b_with_group(app)
+    reply = await app.chat.handle("console", "t-devries", "/uitje 2B vrijdag Excursie naar Naturalis", preview=True)
+    assert reply.draft is not None and "— J. de Vries, mentor 2B, De Passie Utrecht" in reply.texts[0]
+    assert await app.service.announcements() == []
+    confirmed = await app.chat.confirm(reply.draft, source="console")
+    assert confirmed.announcement is not None
+    assert len(await app.service.announcements()) == 1
+
+
+async def test_codes_single_use_expiry_and_age(app: bootstrap.App, clock: FrozenClock) -> None:
+    issued = await app.service.create_invites(class_ref="2B")
+    assert "p-2b-05" not in {i.person_id for i in issued}  # under 13: no code
+    assert {i.pupil_id for i in issued} == {"p-2b-01", "p-2b-02", "p-2b-03", "p-2b-04", "p-2b-06", "p-2b-07"}
+    first = issued[0]
+    assert "gekoppeld" in (await app.service.link_account("console", "acc-1", first.code)).texts[0]
+    assert "al gebruikt" in (await app.service.link_account("console", "acc-2", first.code)).texts[0]
+    assert "kennen we niet" in (await app.service.link_account("console", "acc-3", "NOPE")).texts[0]
+    clock.advance(days=15)
+    assert "verlopen" in (await app.service.link_account("console", "acc-4", issued[1].code)).texts[0]
+
+
+async def test_invites_are_sent_by_the_fallback_channel(app: bootstrap.App) -> None:
+    issued = {i.person_id: i for i in await app.service.create_invites(class_ref="4C", with_staff=True)}
+    assert issued["p-4c-01"].channel == Channel.EMAIL
+    assert issued["t-jansen"].pupil_id is None
+    outbox = Path(app.settings.mail.outbox_dir)
+    bodies = [p.read_text(encoding="utf-8", errors="replace") for p in outbox.glob("invite-*.eml")]
+    assert any(issued["p-4c-01"].code in b for b in bodies)
+
+
+async def test_reason_enum_covers_routes() -> None:
+    assert {r.value for r in Reason} >= {"under-13", "not-linked", "opted-out", "platform-age", "left-group"}
