@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot import commands as cmd
@@ -43,6 +43,7 @@ from bot.rules.membership import Verdict, admission
 logger = logging.getLogger(__name__)
 
 CONSOLE = "console"
+DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 PLATFORMS = ("console", "telegram", "matrix")
 
 M_CLASS_NOT_FOUND = Msg(
@@ -694,10 +695,13 @@ class Klasbot:
                 due = max(now, draft.not_before) if draft.not_before else now
                 held_until = self.policy.quiet_hours.release_at(due, self.policy.timezone, draft.kind) if self.policy.quiet_hours else None
                 status = DeliveryStatus.HELD if held_until else DeliveryStatus.PENDING
+                # "Now" is due at once for any dispatcher, whatever its clock says (two processes
+                # started with the same KLASBOT_NOW disagree by the time each has run).
+                due_at = held_until or (draft.not_before if draft.not_before and draft.not_before > now else DUE_AT_ONCE)
                 await store.add_deliveries(
                     announcement_id,
                     [(route, _key(announcement_id, route.pupil_id)) for route in routes],
-                    due_at=held_until or due,
+                    due_at=due_at,
                     status=status,
                 )
                 counts = {c.value: 0 for c in Channel}

@@ -122,6 +122,13 @@ class MatrixSettings(_Section):
     staff_can_post: bool = False
     room_version: str | None = None
     min_age: int = 13
+    # Pace the bot's own requests (posts, replies, invites, kicks) to this many per second, with
+    # bursts of `rate_burst`. None: send at once and slow down only when the homeserver says so
+    # (M_LIMIT_EXCEEDED and its retry_after_ms). Synapse's default `rc_message` is 0.2/s, burst 10.
+    rate_per_second: float | None = None
+    rate_burst: int = 10
+    # Seconds the homeserver may hold a /sync long-poll open before answering with nothing new.
+    sync_timeout: float = 30.0
 
 
 class DispatchSettings(_Section):

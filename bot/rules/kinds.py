@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date as Date
 
+from bot.dates import format_date
 from bot.domain import AnnouncementDraft
 from bot.errors import RuleViolation
 from bot.i18n import Msg
@@ -107,27 +108,6 @@ BAD_PERIOD = Msg(
 
 # A single period ("3") or an ascending range ("3-4"); an en dash is what word processors type.
 _PERIOD = re.compile(r"\s*(\d{1,2})\s*(?:[-\u2013]\s*(\d{1,2})\s*)?")
-
-_MONTHS = {
-    "nl": (
-        "januari", "februari", "maart", "april", "mei", "juni",
-        "juli", "augustus", "september", "oktober", "november", "december",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
-_WEEKDAYS = {
-    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-
-
-def _format_date(day: Date, lang: str) -> str:
-    """`dinsdag 1 december 2026` / `Tuesday 1 December 2026`, independent of the OS locale."""
-    lang = "en" if lang == "en" else "nl"
-    return f"{_WEEKDAYS[lang][day.weekday()]} {day.day} {_MONTHS[lang][day.month - 1]} {day.year}"
 
 
 def parse_period(period: str) -> tuple[int, int] | None:
@@ -267,7 +247,7 @@ def render_body(
 
     subject_text = subject.strip() if subject else ""
     body_text = text.strip() if text else ""
-    when = _format_date(date, lang) if date else ""
+    when = format_date(date, lang) if date else ""
     if kind == "lesson-cancelled":
         assert period is not None  # required above
         return _BODY[kind](

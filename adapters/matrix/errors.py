@@ -1,0 +1,59 @@
+"""matrix-nio answers errors with `ErrorResponse` values instead of raising; every answer is
+checked here and turned into the core's error types (STYLE lesson 3).
+
+- `M_LIMIT_EXCEEDED` (HTTP 429) → TransientDeliveryError with the server's `retry_after_ms`;
+- `M_FORBIDDEN` → PermanentDeliveryError (for a post: the bot can no longer post there, the group
+  is lost);
+- `M_NOT_FOUND` / `M_UNKNOWN` room → permanent as well;
+- a lost login, a server error or anything unknown → transient: the outbox keeps the message;
+- network errors (aiohttp's ClientError, timeouts, OS errors) → transient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from nio import ErrorResponse
+from nio.exceptions import LocalProtocolError
+
+from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+
+RATE_LIMITED = "M_LIMIT_EXCEEDED"
+FORBIDDEN = "M_FORBIDDEN"
+
+# Exceptions a request may raise instead of answering (the connection, not the server, failed).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+    TimeoutError,
+    OSError,
+    LocalProtocolError,  # nio: "not logged in" and friends, e.g. during a restart
+)
+
+_PERMANENT = {FORBIDDEN, "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_INVALID_PARAM"}
+
+
+def errcode(response: ErrorResponse) -> str:
+    return str(response.status_code or "")
+
+
+def is_rate_limited(response: Any) -> bool:
+    return isinstance(response, ErrorResponse) and errcode(response) in (RATE_LIMITED, "429")
+
+
+def translate(response: ErrorResponse, what: str, *, forbidden_reason: str | None = None) -> DeliveryError:
+    """The core error for a homeserver's error answer to request `what`."""
+    code = errcode(response)
+    text = f"{what}: {response.status_code} {response.message}".strip()
+    if code in (RATE_LIMITED, "429"):
+        retry = response.retry_after_ms / 1000 if response.retry_after_ms else None
+        return TransientDeliveryError(text, retry_after=retry)
+    if code in _PERMANENT:
+        return PermanentDeliveryError(text, reason=forbidden_reason if code in (FORBIDDEN, "M_NOT_FOUND") else None)
+    return TransientDeliveryError(text)
+
+
+def translate_exception(exc: BaseException, what: str) -> TransientDeliveryError:
+    return TransientDeliveryError(f"{what}: {type(exc).__name__}: {exc}")

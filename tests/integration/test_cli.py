@@ -1,0 +1,250 @@
+"""The CLI as an admin and a script use it: real processes, one shared database, a roster the demo
+does not know, pupils on both sides of their 13th birthday."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+from email import policy
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.support.rosters import Roster, User
+
+NOW = "2026-11-23T10:00:00+01:00"
+
+
+def school() -> Roster:
+    r = Roster(classes=[("cls-h3a", "H3A"), ("cls-v5b", "V5B")])
+    r.users = [
+        User("tch-1", "teacher", "Karin", "Smit", middle="van der", email="k.vdsmit@veen.example"),
+        User("tch-2", "teacher", "Ahmed", "Bouzid", email="a.bouzid@veen.example"),
+        User("adm-1", "administrator", "Wim", "Post", email="w.post@veen.example"),
+        User("s-today", "student", "Bram", "Visser", birth="2013-11-23", agents=["par-1"]),
+        User("s-tomorrow", "student", "Eva", "Kramer", birth="2013-11-24", agents=["par-2"]),
+        User("s-yesterday", "student", "Jesse", "Dijkstra", birth="2013-11-22", agents=["par-3"]),
+        User("s-sixteen", "student", "Iris", "Vos", birth="2010-01-01", email="iris@leerling.veen.example", agents=["par-4"]),
+        User("s-nothing", "student", "Tim", "Brouwer", birth="2012-05-05"),
+        User("s-linked", "student", "Femke", "Hendriks", birth="2012-07-07", agents=["par-1"]),
+        User("s-nodate", "student", "Ruben", "Koster", agents=["par-5"]),
+        User("par-1", "guardian", "Ellen", "Visser", email="ellen@visser.example"),
+        User("par-2", "guardian", "Gert", "Kramer", email="gert@kramer.example"),
+        User("par-3", "guardian", "Ria", "Dijkstra", address=("Dorpsstraat 12", "7941 AB", "Meppel")),
+        User("par-4", "guardian", "Otto", "Vos", email="otto@vos.example"),
+        User("par-5", "guardian", "Nel", "Koster", email="nel@koster.example"),
+    ]
+    pupils = ["s-today", "s-tomorrow", "s-yesterday", "s-sixteen", "s-nothing", "s-linked", "s-nodate"]
+    r.enrollments = [("cls-h3a", "tch-1", "teacher", True), ("cls-v5b", "tch-2", "teacher", True)]
+    r.enrollments += [("cls-h3a", p, "student", False) for p in pupils]
+    return r
+
+
+class Cli:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.tmp = tmp_path
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
+            "KLASBOT_DATABASE_URL": database_url,
+            "KLASBOT_DATA_DIR": str(tmp_path / "data"),
+            "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
+            "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
+            "KLASBOT_SCHOOL__NAME": "Veenlanden College",
+            "KLASBOT_NOW": NOW,
+        }
+
+    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=self.env,
+            cwd=self.tmp,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if ok:
+            assert proc.returncode == 0, f"{args}: {proc.stderr}"
+        return proc
+
+    def json(self, *args: str) -> object:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Cli:
+    return Cli(tmp_path, database_url)
+
+
+def test_import_link_announce_dispatch_report(cli: Cli, tmp_path: Path) -> None:
+    roster = school().write(tmp_path / "export")
+    cli("db", "upgrade")
+    cli("roster", "import", str(roster))
+    assert {c["code"] for c in cli.json("classes")} == {"H3A", "V5B"}
+    cli("groups", "create", "--class", "H3A", "--platform", "console")
+    [group] = cli.json("groups")
+    assert (group["class"], group["platform"], group["state"]) == ("H3A", "console", "active")
+    assert group["chat"]
+
+    invites = cli.json("invites", "create", "--class", "H3A")
+    codes = {i["pupil"]: i["code"] for i in invites}
+    assert all(i["person"] == i["pupil"] for i in invites)
+    # Born 2013-11-23: 13 today in Amsterdam. Born tomorrow, or without a birth date: no code.
+    assert set(codes) == {"s-today", "s-yesterday", "s-sixteen", "s-nothing", "s-linked"}
+
+    script = tmp_path / "link.txt"
+    script.write_text(
+        "# two pupils link their console accounts\n"
+        f"s-today: /start {codes['s-today']}\n"
+        f"s-linked: /start {codes['s-linked']}\n",
+        encoding="utf-8",
+    )
+    transcript = cli("demo", "--script", str(script)).stdout
+    assert transcript.count("gekoppeld") == 2
+
+    proc = cli(
+        "announce", "--class", "H3A", "--as", "tch-1", "--kind", "homework", "--subject", "biologie",
+        "--date", "morgen", "--text", "Lees paragraaf 2.1 en maak opgave 4.",
+    )
+    announcement_id = proc.stdout.strip()
+    assert announcement_id.isdigit()
+    cli("dispatch", "--once")
+    rows = cli.json("deliveries", announcement_id)
+    got = {r["pupil"]: (r["channel"], r["reason"]) for r in rows}
+    assert len(rows) == 7 == len(got)  # every enrolled pupil exactly once
+    assert got == {
+        "s-today": ("group", None),
+        "s-linked": ("group", None),
+        "s-tomorrow": ("email", "under-13"),
+        "s-yesterday": ("post", "not-linked"),
+        "s-sixteen": ("email", "not-linked"),
+        "s-nothing": ("unreachable", "not-linked"),
+        "s-nodate": ("email", "age-unknown"),
+    }
+    status = {r["pupil"]: r["status"] for r in rows}
+    assert status["s-today"] == status["s-tomorrow"] == "sent"
+    assert status["s-yesterday"] == "pending"  # until the office marks the letter posted
+    assert status["s-nothing"] == "failed"
+
+    signature = "— K. van der Smit, mentor H3A, Veenlanden College"
+    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in (tmp_path / "outbox").glob("*.eml")]
+    announcement_mails = [
+        m for m in mails
+        if "paragraaf 2.1" in m.get_body(("plain",)).get_content() and not m["Message-ID"].startswith("<unreachable")
+    ]
+    assert {x.addr_spec for m in announcement_mails for x in m["To"].addresses} == {
+        "gert@kramer.example", "iris@leerling.veen.example", "nel@koster.example"
+    }
+    assert all(signature in m.get_body(("plain",)).get_content() for m in announcement_mails)
+    letters = list((tmp_path / "letters").glob("*.pdf"))
+    texts = ["".join(p.extract_text() for p in PdfReader(f).pages) for f in letters]
+    assert any("Dorpsstraat 12" in t and "K. van der Smit" in t for t in texts)
+    log = (tmp_path / "data" / "console").glob("*.log")
+    assert any(signature in p.read_text(encoding="utf-8") for p in log)
+
+    listed = cli.json("letters", "list")
+    assert [x["pupils"] for x in listed] == [["s-yesterday"]]
+    cli("letters", "mark-posted", "--all")
+    status = {r["pupil"]: r["status"] for r in cli.json("deliveries", announcement_id)}
+    assert status["s-yesterday"] == "sent"
+
+    [item] = cli.json("announcements", "--class", "H3A")
+    assert item["id"] == int(announcement_id) and item["author"] == "tch-1" and item["kind"] == "homework"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--kind", "feest", "--text", "Taart!"], "feest"),
+        (["--kind", "reminder", "--text", "Mail k.vdsmit@veen.example voor vragen"], "e-mail"),
+        (["--kind", "reminder", "--text", "Bram haalt de boeken op"], "Bram"),
+        (["--kind", "homework", "--date", "morgen", "--text", "Opgave 4"], "--subject"),
+        (["--kind", "trip", "--date", "31-02", "--text", "Uitje"], "31-02"),
+    ],
+)
+def test_refusals_exit_non_zero_with_one_line(cli: Cli, tmp_path: Path, args: list[str], needle: str) -> None:
+    cli("db", "upgrade")
+    cli("roster", "import", str(school().write(tmp_path / "export")))
+    proc = cli("announce", "--class", "H3A", "--as", "tch-1", *args, ok=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle.lower() in lines[0].lower(), proc.stderr
+    assert cli.json("announcements") == []
+
+
+def test_pupil_as_author_is_refused(cli: Cli, tmp_path: Path) -> None:
+    cli("db", "upgrade")
+    cli("roster", "import", str(school().write(tmp_path / "export")))
+    proc = cli("announce", "--class", "H3A", "--as", "s-today", "--kind", "reminder", "--text", "Hoi", ok=False)
+    assert proc.returncode != 0
+    [line] = proc.stderr.strip().splitlines()
+    assert "leerling" in line
+
+
+def test_unknown_class_and_person(cli: Cli, tmp_path: Path) -> None:
+    cli("db", "upgrade")
+    cli("roster", "import", str(school().write(tmp_path / "export")))
+    proc = cli("announce", "--class", "X9", "--as", "tch-1", "--kind", "reminder", "--text", "Hoi", ok=False)
+    assert proc.returncode != 0 and "X9" in proc.stderr
+    proc = cli("invites", "create", "--person", "nobody", ok=False)
+    assert proc.returncode != 0 and "nobody" in proc.stderr
+
+
+def _break(d: Path, file: str, old: str, new: str) -> None:
+    path = d / file
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("defect", "file", "line"),
+    [
+        (lambda d: _break(d, "users.csv", ",givenName,", ",firstName,"), "users.csv", "line 1"),
+        (lambda d: _break(d, "enrollments.csv", "s-today", "s-ghost"), "enrollments.csv", "line"),
+        (lambda d: _break(d, "demographics.csv", "2013-11-22", "22-11-2013"), "demographics.csv", "line"),
+        (lambda d: _break(d, "users.csv", "s-tomorrow,", "s-today,"), "users.csv", "line"),
+        (lambda d: (d / "classes.csv").write_bytes((d / "classes.csv").read_bytes().replace(b"Klas H3A", "Klas H3A \u00e9".encode("latin-1"))), "classes.csv", "line"),
+    ],
+    ids=["missing-column", "unknown-user", "bad-date", "duplicate-id", "bad-encoding"],
+)
+def test_roster_defects_import_nothing_and_name_file_and_line(cli: Cli, tmp_path: Path, defect: object, file: str, line: str) -> None:
+    export = school().write(tmp_path / "export")
+    defect(export)  # type: ignore[operator]
+    cli("db", "upgrade")
+    proc = cli("roster", "import", str(export), ok=False)
+    assert proc.returncode != 0
+    assert file in proc.stderr and line in proc.stderr, proc.stderr
+    assert cli.json("classes") == []
+
+
+def test_roster_dry_run_and_resync(cli: Cli, tmp_path: Path) -> None:
+    cli("db", "upgrade")
+    export = school().write(tmp_path / "export")
+    dry = cli.json("roster", "import", str(export), "--dry-run")
+    assert dry["dry_run"] and "s-today" in dry["added"]["persons"]
+    assert cli.json("classes") == []
+    cli("roster", "import", str(export))
+    r = school()
+    r.enrollments = [e for e in r.enrollments if e[1] != "s-linked"]
+    r.users = [u for u in r.users if u.id != "s-linked"]
+    changes = cli.json("roster", "import", str(r.write(tmp_path / "export2")))
+    assert changes["removed"]["persons"] == ["s-linked"]
+    assert {"pupil": "s-linked", "class": "cls-h3a"} in changes["left_class"]
+
+
+def test_config_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
+    cli.env["KLASBOT_MAIL__TRANSPROT"] = "smtp"
+    proc = cli("classes", ok=False)
+    assert proc.returncode != 0 and "KLASBOT_MAIL__TRANSPROT" in proc.stderr
+    del cli.env["KLASBOT_MAIL__TRANSPROT"]
+    config = tmp_path / "klasbot.toml"
+    config.write_text('[telegram]\ntoken = "123:abc"\n', encoding="utf-8")
+    proc = cli("--config", str(config), "classes", ok=False)
+    assert proc.returncode != 0 and "KLASBOT_TELEGRAM__TOKEN" in proc.stderr
+
+
+def test_commands_before_db_upgrade_say_so(cli: Cli) -> None:
+    proc = cli("classes", ok=False)
+    assert proc.returncode != 0 and "db upgrade" in proc.stderr
