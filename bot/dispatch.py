@@ -323,6 +323,11 @@ class Dispatcher:
                         "pupil_full_name": pupil.full_name if pupil else "",
                         "recipient_name": d.recipients[0].name if len(d.recipients) == 1 else "",
                         "to_pupil": bool(pupil and d.recipients and d.recipients[0].person_id == pupil.id),
+                        "audience": (
+                            "pupil"
+                            if pupil and d.recipients and d.recipients[0].person_id == pupil.id
+                            else "guardian"
+                        ),
                         "reason": d.reason.value if d.reason else "",
                         "announcement_id": a.id,
                     },
@@ -331,15 +336,23 @@ class Dispatcher:
                     reply_to=self.policy.reply_to,
                 )
             )
+        recorded: set[int] = set()
+
+        async def on_sent(index: int) -> None:
+            # Record each accepted message before the next goes out: a crash can then repeat at
+            # most the one message in flight (with the same Message-ID).
+            await self._sent([deliveries[index]], None, stats)
+            recorded.add(index)
+
         try:
-            results = await self.mailer.send(messages)
+            results = await self.mailer.send(messages, on_sent=on_sent)
         except TransientDeliveryError as error:
-            await self._retry(deliveries, error, stats)
+            await self._retry([d for i, d in enumerate(deliveries) if i not in recorded], error, stats)
             return
         except PermanentDeliveryError as error:
-            await self._permanent(deliveries, error, stats)
+            await self._permanent([d for i, d in enumerate(deliveries) if i not in recorded], error, stats)
             return
-        sent = [d for d, r in zip(deliveries, results, strict=True) if r is None]
+        sent = [d for i, (d, r) in enumerate(zip(deliveries, results, strict=True)) if r is None and i not in recorded]
         if sent:
             await self._sent(sent, None, stats)
         for d, result in zip(deliveries, results, strict=True):

@@ -7,7 +7,7 @@ for delivery problems; the retry policy lives in the core (`bot.dispatch`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -81,8 +81,16 @@ class MailMessage:
 
 
 class Mailer(Protocol):
-    async def send(self, messages: Sequence[MailMessage]) -> list[Exception | None]:
+    async def send(
+        self,
+        messages: Sequence[MailMessage],
+        on_sent: Callable[[int], Awaitable[None]] | None = None,
+    ) -> list[Exception | None]:
         """Send a batch (one connection for all of it where the transport has connections).
+
+        A transport whose resend would make a second copy awaits `on_sent(index)` as soon as the
+        peer accepted message `index`, so the caller records it before the next one goes out
+        (this narrows the crash window to one message).
 
         Returns one entry per message: None when accepted, else the TransientDeliveryError or
         PermanentDeliveryError that message met. Raises TransientDeliveryError when the whole

@@ -382,6 +382,7 @@ class Klasbot:
             to=to,
             template="report",
             context={
+                "kind": "notice",
                 "reporter": "klasbot",
                 "text": M_GROUP_LOST_MAIL(self.policy.language, klas=roster.school_class.code, platform=group.platform),
                 "created_at": self.clock.now().astimezone(self.policy.timezone).strftime("%Y-%m-%d %H:%M"),
@@ -468,6 +469,35 @@ class Klasbot:
             await platform.remove(chat_id, account_id, verdict.value)
         return False
 
+    async def join_requested(self, platform_name: str, chat_id: str, account_id: str) -> bool | None:
+        """Someone asks to join a bound group (a Telegram join request). True when rules 1 and 2
+        let them in; False (audited, rule 10) when not; None when the chat is no class group.
+        Nothing else changes: membership is recorded when the platform reports the join
+        (`member_joined`)."""
+        # Added for the Telegram adapter (issue 4): the read-only twin of `member_joined`.
+        async with self.db.transaction() as store:
+            group = await store.group_by_chat(platform_name, chat_id)
+            if group is None:
+                return None
+            person = await store.person_by_account(platform_name, account_id)
+            roster = await store.class_roster(group.class_id)
+        platform = self.platforms.get(platform_name)
+        min_age = platform.capabilities.min_age if platform else 13
+        verdict = admission(person, roster, self.today(), min_age).verdict
+        if verdict in (Verdict.PUPIL, Verdict.STAFF):
+            return True
+        async with self.db.transaction() as store:
+            await self.audit(
+                store,
+                "join-declined",
+                None,
+                [person.id] if person else [],
+                group=group.id,
+                account=account_id if person is None else None,
+                verdict=verdict.value,
+            )
+        return False
+
     async def member_left(self, platform_name: str, chat_id: str, account_id: str) -> None:
         async with self.db.transaction() as store:
             group = await store.group_by_chat(platform_name, chat_id)
@@ -522,13 +552,15 @@ class Klasbot:
             await self.audit(store, "invites-created", actor, [p.id for p, *_ in plan], count=len(plan))
         results = []
         for person, pupil, code, route, klas in issued:
-            error = await self._send_invite(person, code, route, klas, expires)
+            error = await self._send_invite(person, pupil, code, route, klas, expires)
             results.append(
                 IssuedInvite(person.id, pupil.id if pupil else None, code, route.channel, expires, error)
             )
         return results
 
-    async def _send_invite(self, person: Person, code: str, route: Any, klas: str, expires: datetime) -> str | None:
+    async def _send_invite(
+        self, person: Person, pupil: Person | None, code: str, route: Any, klas: str, expires: datetime
+    ) -> str | None:
         from bot.ports import Letter, LetterItem, MailMessage
 
         lang = self.policy.language
@@ -540,7 +572,10 @@ class Klasbot:
                         to=(r.email,),
                         template="invite",
                         context={
-                            "pupil_name": person.given_name,
+                            "pupil_name": person.given_name if pupil is not None else None,
+                            "audience": (
+                                "person" if pupil is None else "pupil" if r.person_id == person.id else "guardian"
+                            ),
                             "recipient_name": r.name,
                             "code": code,
                             "expires_on": expires_on,

@@ -103,11 +103,18 @@ class PostSettings(_Section):
 class TelegramSettings(_Section):
     token: str | None = None
     base_url: str = "https://api.telegram.org/bot"
+    # Where files are fetched; a local Bot API server or a test emulator serves both URLs.
+    base_file_url: str = "https://api.telegram.org/file/bot"
     mode: Literal["polling", "webhook"] = "polling"
+    # Seconds one getUpdates long poll may wait for an update.
+    poll_timeout: float = 10.0
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    # Telegram echoes it in every webhook call (X-Telegram-Bot-Api-Secret-Token); a secret.
+    webhook_secret: str | None = None
     min_age: int = 13
+    # Telegram's published limits; the adapter paces itself a little below them.
     rate_global_per_second: float = 30.0
     rate_group_per_minute: float = 20.0
     rate_private_per_second: float = 1.0

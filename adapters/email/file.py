@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -78,8 +78,13 @@ class FileMailer:
         """Where the message with `message_id` is (or will be) written."""
         return self.outbox_dir / f"{safe_file_stem(message_id)}.eml"
 
-    async def send(self, messages: Sequence[MailMessage]) -> list[Exception | None]:
+    async def send(
+        self, messages: Sequence[MailMessage], on_sent: Callable[[int], Awaitable[None]] | None = None
+    ) -> list[Exception | None]:
         """Write every message; one result per message (see `bot.ports.Mailer.send`).
+
+        `on_sent` is not called: writing a message again replaces its file, so a resend after a
+        crash cannot make a second copy.
 
         A message that cannot be rendered gets a PermanentDeliveryError; one that cannot be
         written (disk full, permissions) a TransientDeliveryError. Raises TransientDeliveryError

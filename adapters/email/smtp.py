@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -51,6 +51,8 @@ from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.ports import MailMessage
 
 logger = logging.getLogger(__name__)
+
+OnSent = Callable[[int], Awaitable[None]]
 
 Security = Literal["none", "starttls", "tls"]
 _SECURITY: tuple[str, ...] = ("none", "starttls", "tls")
@@ -128,15 +130,20 @@ class SmtpMailer:
     def __repr__(self) -> str:  # never show the password
         return f"SmtpMailer({self.host}:{self.port}, security={self.security})"
 
-    async def send(self, messages: Sequence[MailMessage]) -> list[Exception | None]:
+    async def send(
+        self, messages: Sequence[MailMessage], on_sent: OnSent | None = None
+    ) -> list[Exception | None]:
         """Send `messages`; one result per message, in order (see `bot.ports.Mailer.send`).
 
-        Raises TransientDeliveryError when nothing could be attempted: the server is
-        unreachable or the login failed."""
+        `on_sent(index)` is awaited as soon as the server has accepted message `index`, so the
+        caller can record it before the next one goes out. Raises TransientDeliveryError when
+        nothing could be attempted: the server is unreachable or the login failed."""
         results: list[Exception | None] = []
         for start in range(0, len(messages), self.batch_size):
             batch = messages[start : start + self.batch_size]
-            results.extend(await self._send_batch(batch, may_raise=not results))
+            results.extend(
+                await self._send_batch(batch, may_raise=not results, offset=start, on_sent=on_sent)
+            )
         return results
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -180,7 +187,12 @@ class SmtpMailer:
             smtp.close()
 
     async def _send_batch(
-        self, batch: Sequence[MailMessage], *, may_raise: bool
+        self,
+        batch: Sequence[MailMessage],
+        *,
+        may_raise: bool,
+        offset: int = 0,
+        on_sent: OnSent | None = None,
     ) -> list[Exception | None]:
         results: list[Exception | None] = []
         smtp: aiosmtplib.SMTP | None = None
@@ -248,6 +260,8 @@ class SmtpMailer:
                     else:
                         logger.debug("mail %s sent", message.message_id)
                     results.append(None)
+                    if on_sent is not None:
+                        await on_sent(offset + index)
                     break
                 if not self.reuse_connection and smtp is not None:
                     await self._quit(smtp)

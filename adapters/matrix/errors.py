@@ -32,7 +32,14 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     LocalProtocolError,  # nio: "not logged in" and friends, e.g. during a restart
 )
 
-_PERMANENT = {FORBIDDEN, "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_INVALID_PARAM"}
+_PERMANENT = {
+    FORBIDDEN,
+    "M_NOT_FOUND",
+    "M_BAD_JSON",
+    "M_NOT_JSON",
+    "M_TOO_LARGE",
+    "M_INVALID_PARAM",
+}
 
 
 def errcode(response: ErrorResponse) -> str:
@@ -43,7 +50,9 @@ def is_rate_limited(response: Any) -> bool:
     return isinstance(response, ErrorResponse) and errcode(response) in (RATE_LIMITED, "429")
 
 
-def translate(response: ErrorResponse, what: str, *, forbidden_reason: str | None = None) -> DeliveryError:
+def translate(
+    response: ErrorResponse, what: str, *, forbidden_reason: str | None = None
+) -> DeliveryError:
     """The core error for a homeserver's error answer to request `what`."""
     code = errcode(response)
     text = f"{what}: {response.status_code} {response.message}".strip()
@@ -51,7 +60,9 @@ def translate(response: ErrorResponse, what: str, *, forbidden_reason: str | Non
         retry = response.retry_after_ms / 1000 if response.retry_after_ms else None
         return TransientDeliveryError(text, retry_after=retry)
     if code in _PERMANENT:
-        return PermanentDeliveryError(text, reason=forbidden_reason if code in (FORBIDDEN, "M_NOT_FOUND") else None)
+        return PermanentDeliveryError(
+            text, reason=forbidden_reason if code in (FORBIDDEN, "M_NOT_FOUND") else None
+        )
     return TransientDeliveryError(text)
 
 

@@ -78,7 +78,10 @@ SYNC_FILTER: dict[str, Any] = {
 }
 
 M_CONFIRM = Msg(
-    nl="Zo komt het bericht in de groep. Stuur !ja om het te versturen of !nee om het te annuleren.",
+    nl=(
+        "Zo komt het bericht in de groep. "
+        "Stuur !ja om het te versturen of !nee om het te annuleren."
+    ),
     en="This is how the message will appear in the group. Send !yes to send it or !no to cancel.",
 )
 M_CANCELLED = Msg(nl="Geannuleerd; er is niets verstuurd.", en="Cancelled; nothing was sent.")
@@ -87,8 +90,14 @@ M_NOTHING_TO_CONFIRM = Msg(
     en="No message is waiting for confirmation. Send a command first, e.g. /homework.",
 )
 M_TRY_LATER = Msg(
-    nl="Dat lukte nu niet door een storing bij de chatserver. Probeer het over een paar minuten opnieuw.",
-    en="That did not work because of a problem at the chat server. Please try again in a few minutes.",
+    nl=(
+        "Dat lukte nu niet door een storing bij de chatserver. "
+        "Probeer het over een paar minuten opnieuw."
+    ),
+    en=(
+        "That did not work because of a problem at the chat server. "
+        "Please try again in a few minutes."
+    ),
 )
 # The kick reason is visible to everyone in the room, so it never says why this person may not be
 # there (an age is personal data, A.2); the person hears that privately.
@@ -110,8 +119,14 @@ M_REDACT_REASON = Msg(
     nl="In deze groep plaatst alleen de bot berichten.", en="Only the bot posts in this group."
 )
 M_TOPIC = Msg(
-    nl="Mededelingen voor {klas}. Alleen de bot plaatst hier berichten; vragen stuur je privé aan je mentor.",
-    en="Announcements for {klas}. Only the bot posts here; send questions privately to your mentor.",
+    nl=(
+        "Mededelingen voor {klas}. Alleen de bot plaatst hier berichten; "
+        "vragen stuur je privé aan je mentor."
+    ),
+    en=(
+        "Announcements for {klas}. Only the bot posts here; "
+        "send questions privately to your mentor."
+    ),
 )
 
 _AGE_VERDICTS = {"under-13", "age-unknown", "platform-age"}
@@ -192,7 +207,7 @@ class MatrixPlatform:
         self._txn_prefix = ""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._in_sync = False
+        self._idle = False
         self._group_rooms: dict[str, bool] = {}
 
     # ------------------------------------------------------------------------ lifecycle
@@ -260,8 +275,8 @@ class MatrixPlatform:
         self._stopping = True
         task, self._task = self._task, None
         if task is not None:
-            if self._in_sync:
-                # Waiting on the long-poll: nothing of this answer has been handled yet.
+            if self._idle:
+                # Waiting on the long-poll or a back-off: nothing is half handled.
                 task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
@@ -323,7 +338,9 @@ class MatrixPlatform:
         client = self._client()
         try:
             await self._request(
-                "invite", lambda: client.room_invite(chat_id, account_id), retries=self.request_retries
+                "invite",
+                lambda: client.room_invite(chat_id, account_id),
+                retries=self.request_retries,
             )
         except PermanentDeliveryError as error:
             if "already in the room" in str(error):
@@ -346,7 +363,9 @@ class MatrixPlatform:
             return
         logger.info("matrix: kicked %s from %s (%s)", account_id, chat_id, reason)
         if reason in _AGE_VERDICTS:
-            await self._tell(account_id, M_REMOVED_AGE(self._lang(), age=max(13, self.capabilities.min_age)))
+            await self._tell(
+                account_id, M_REMOVED_AGE(self._lang(), age=max(13, self.capabilities.min_age))
+            )
 
     # ------------------------------------------------------------------------ requests
 
@@ -361,12 +380,16 @@ class MatrixPlatform:
     def _txn(self, key: str) -> str:
         return f"klasbot-{self._txn_prefix}-{key}"
 
-    async def _pace(self, waiting_allowed: bool) -> None:
+    async def _pace(self) -> None:
+        """Wait for the rate limiter, but never for long: a long pause (the homeserver asked for
+        one) is the outbox's business, not a reason to hold up everything else."""
         bucket = self.limiter.overall
         assert bucket is not None
         wait = bucket.wait_time()
-        if wait > self.max_inline_wait or (wait > 0 and not waiting_allowed and wait > 1.0):
-            raise TransientDeliveryError("the homeserver asked the bot to slow down", retry_after=wait)
+        if wait > self.max_inline_wait:
+            raise TransientDeliveryError(
+                "the homeserver asked the bot to slow down", retry_after=wait
+            )
         await self.limiter.acquire()
 
     async def _request(
@@ -382,7 +405,7 @@ class MatrixPlatform:
         attempt = 0
         while True:
             error: DeliveryError
-            await self._pace(waiting_allowed=retries > 0)
+            await self._pace()
             self.stats.requests += 1
             try:
                 response = await call()
@@ -400,7 +423,11 @@ class MatrixPlatform:
             if isinstance(error, PermanentDeliveryError) or attempt >= retries:
                 raise error
             attempt += 1
-            delay = error.retry_after if isinstance(error, TransientDeliveryError) and error.retry_after else 0.5 * 2**attempt
+            delay = (
+                error.retry_after
+                if isinstance(error, TransientDeliveryError) and error.retry_after
+                else 0.5 * 2**attempt
+            )
             if delay > self.max_inline_wait:
                 raise error
             logger.info("matrix: %s failed (%s); retry %d in %.1fs", what, error, attempt, delay)
@@ -419,7 +446,9 @@ class MatrixPlatform:
             lambda: client.room_get_state_event(room_id, "m.room.power_levels"),
             retries=self.request_retries,
         )
-        levels = rooms.class_room_power_levels(current.content, bot=self.user_id, room_version=version)
+        levels = rooms.class_room_power_levels(
+            current.content, bot=self.user_id, room_version=version
+        )
         await self._request(
             "set power levels",
             lambda: client.room_put_state(room_id, "m.room.power_levels", levels),
@@ -476,36 +505,49 @@ class MatrixPlatform:
     async def _sync_loop(self) -> None:
         failures = 0
         while not self._stopping:
-            client = self._client()
-            first = self.next_batch is None
-            self._in_sync = True
+            wait = 0.0
             try:
-                response = await client.sync(
-                    timeout=0 if first else int(self.sync_timeout * 1000),
-                    sync_filter=SYNC_FILTER,
-                    since=self.next_batch,
-                )
-            except NETWORK_ERRORS as exc:
-                response = None
-                logger.warning("matrix: sync failed: %s", exc)
-            finally:
-                self._in_sync = False
-            if not isinstance(response, SyncResponse):
+                wait = await self._sync_once()
+            except Exception:  # a bad answer or a database hiccup must not end the bot
+                logger.exception("matrix: sync round failed")
+                wait = 1.0
+            if wait:
                 failures += 1
-                wait = min(60.0, 0.5 * 2**failures)
-                if is_rate_limited(response) and response.retry_after_ms:  # type: ignore[union-attr]
-                    wait = response.retry_after_ms / 1000  # type: ignore[union-attr]
-                if response is not None:
-                    logger.warning("matrix: sync answered %s; again in %.1fs", response, wait)
-                await asyncio.sleep(wait)
-                continue
-            failures = 0
-            await self._handle_sync(response, first=first)
-            # Only now: a crash while handling means this answer is handled again after a
-            # restart, never that it is skipped.
-            self.next_batch = response.next_batch
-            await self._set_state("next_batch", response.next_batch)
-            self.synced.set()
+                self._idle = True
+                try:
+                    await asyncio.sleep(max(wait, min(60.0, 0.5 * 2**failures)))
+                finally:
+                    self._idle = False
+            else:
+                failures = 0
+
+    async def _sync_once(self) -> float:
+        """One /sync and its handling; returns seconds to wait before the next (0: none)."""
+        client = self._client()
+        first = self.next_batch is None
+        self._idle = True
+        try:
+            response = await client.sync(
+                timeout=0 if first else int(self.sync_timeout * 1000),
+                sync_filter=SYNC_FILTER,
+                since=self.next_batch,
+            )
+        except NETWORK_ERRORS as exc:
+            logger.warning("matrix: sync failed: %s", exc)
+            return 1.0
+        finally:
+            self._idle = False
+        if not isinstance(response, SyncResponse):
+            logger.warning("matrix: sync answered %s", response)
+            retry_ms = getattr(response, "retry_after_ms", None)
+            return retry_ms / 1000 if retry_ms else 1.0
+        await self._handle_sync(response, first=first)
+        # Only now: a crash while handling means this answer is handled again after a restart,
+        # never that it is skipped.
+        self.next_batch = response.next_batch
+        await self._set_state("next_batch", response.next_batch)
+        self.synced.set()
+        return 0.0
 
     async def _handle_sync(self, response: SyncResponse, *, first: bool) -> None:
         for room_id, invite in response.rooms.invite.items():
@@ -540,7 +582,9 @@ class MatrixPlatform:
             logger.info("matrix: joined direct chat %s", room_id)
         else:
             # The bot only talks privately and only lives in the class rooms it creates.
-            await self._request("decline invite", lambda: client.room_leave(room_id), retries=self.request_retries)
+            await self._request(
+                "decline invite", lambda: client.room_leave(room_id), retries=self.request_retries
+            )
 
     async def _on_left(self, room_id: str) -> None:
         if await self._is_group(room_id):
@@ -589,14 +633,20 @@ class MatrixPlatform:
                 lambda: client.room_get_state_event(room_id, "m.room.power_levels"),
                 retries=self.request_retries,
             )
-            if rooms.user_level(levels.content, sender) >= int(levels.content.get("events_default", 0)):
+            if rooms.user_level(levels.content, sender) >= int(
+                levels.content.get("events_default", 0)
+            ):
                 return  # staff speaking in their own class room, as the school allows
-        reply = await self.front.handle(NAME, sender, text, chat_id=room_id, in_group=True, preview=False)
+        reply = await self.front.handle(
+            NAME, sender, text, chat_id=room_id, in_group=True, preview=False
+        )
         if reply.delete_original or not isinstance(event, RoomMessage):
             client = self._client()
             await self._request(
                 "redact",
-                lambda: client.room_redact(room_id, event.event_id, reason=M_REDACT_REASON(self._lang())),
+                lambda: client.room_redact(
+                    room_id, event.event_id, reason=M_REDACT_REASON(self._lang())
+                ),
                 retries=self.request_retries,
             )
         if reply.texts:
@@ -623,7 +673,9 @@ class MatrixPlatform:
             texts = [M_CANCELLED(lang)]
         else:
             try:
-                reply = await self.front.handle(NAME, sender, text, chat_id=None, in_group=False, preview=True)
+                reply = await self.front.handle(
+                    NAME, sender, text, chat_id=None, in_group=False, preview=True
+                )
             except DeliveryError:
                 texts = [M_TRY_LATER(command_language(text))]
             else:
@@ -645,7 +697,9 @@ class MatrixPlatform:
         tx_id = self._txn(f"reply-{key}") if key else None
         await self._request(
             "reply",
-            lambda: client.room_send(room_id, "m.room.message", {"msgtype": "m.notice", "body": text}, tx_id=tx_id),
+            lambda: client.room_send(
+                room_id, "m.room.message", {"msgtype": "m.notice", "body": text}, tx_id=tx_id
+            ),
             retries=self.request_retries,
         )
 
@@ -670,12 +724,22 @@ class MatrixPlatform:
         await self._notice(room_id, text, key=key)
 
 
-def matrix_platform_from_settings(settings: MatrixSettings, data_dir: Path) -> MatrixPlatform | None:
+def matrix_platform_from_settings(
+    settings: MatrixSettings, data_dir: Path
+) -> MatrixPlatform | None:
     """The configured Matrix platform, or None when Matrix is not configured (no homeserver,
     user or secret). `data_dir/matrix` is nio's store directory."""
-    if not settings.homeserver or not settings.user_id or not (settings.password or settings.access_token):
+    if (
+        not settings.homeserver
+        or not settings.user_id
+        or not (settings.password or settings.access_token)
+    ):
         return None
-    rate = Rate(settings.rate_per_second, burst=float(settings.rate_burst)) if settings.rate_per_second else None
+    rate = (
+        Rate(settings.rate_per_second, burst=float(settings.rate_burst))
+        if settings.rate_per_second
+        else None
+    )
     return MatrixPlatform(
         homeserver=settings.homeserver,
         user_id=settings.user_id,

@@ -32,7 +32,13 @@ BOT_ONLY_EVENTS = (
     "m.room.tombstone",
     "m.room.server_acl",
 )
-STAFF_EVENTS = ("m.room.name", "m.room.topic", "m.room.avatar", "m.room.canonical_alias", "m.room.pinned_events")
+STAFF_EVENTS = (
+    "m.room.name",
+    "m.room.topic",
+    "m.room.avatar",
+    "m.room.canonical_alias",
+    "m.room.pinned_events",
+)
 
 
 def room_name(roster: ClassRoster) -> str:
@@ -44,7 +50,11 @@ def room_name(roster: ClassRoster) -> str:
 def initial_state() -> list[dict[str, Any]]:
     return [
         {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
-        {"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "joined"}},
+        {
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": {"history_visibility": "joined"},
+        },
         {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
     ]
 
@@ -62,7 +72,9 @@ def creators(create_event: dict[str, Any], sender: str) -> set[str]:
     return {sender, *content.get("additional_creators", ())}
 
 
-def class_room_power_levels(current: dict[str, Any], *, bot: str, room_version: str) -> dict[str, Any]:
+def class_room_power_levels(
+    current: dict[str, Any], *, bot: str, room_version: str
+) -> dict[str, Any]:
     """The room's power levels with the class-room policy applied (a new dict)."""
     levels = copy.deepcopy(current)
     levels["users_default"] = MEMBER

@@ -53,7 +53,9 @@ class SynapseError(RuntimeError):
 
 
 def venv_dir() -> Path:
-    return Path(os.environ.get(VENV_ENV) or Path.home() / ".cache" / "klasbot-test" / "synapse-venv")
+    return Path(
+        os.environ.get(VENV_ENV) or Path.home() / ".cache" / "klasbot-test" / "synapse-venv"
+    )
 
 
 def _python(venv: Path) -> Path:
@@ -84,13 +86,17 @@ def ensure_synapse(log: Any = None) -> Path:
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True)
             if done.returncode != 0:
-                raise SynapseError(f"installing Synapse failed: {' '.join(step)}\n{done.stderr[-3000:]}")
+                raise SynapseError(
+                    f"installing Synapse failed: {' '.join(step)}\n{done.stderr[-3000:]}"
+                )
     return python
 
 
 def synapse_version(python: Path) -> str:
     done = subprocess.run(
-        [str(python), "-c", "import synapse; print(synapse.__version__)"], capture_output=True, text=True
+        [str(python), "-c", "import synapse; print(synapse.__version__)"],
+        capture_output=True,
+        text=True,
     )
     return done.stdout.strip()
 
@@ -118,6 +124,7 @@ class Synapse:
     relaxed: bool
     version: str
     process: subprocess.Popen[bytes]
+    output: Any = None  # the open log file the process writes to
     server_name: str = SERVER_NAME
 
     # ------------------------------------------------------------------ HTTP helpers
@@ -136,7 +143,12 @@ class Synapse:
         return json.loads(raw) if raw else None
 
     def register(
-        self, localpart: str, *, password: str | None = None, admin: bool = False, displayname: str | None = None
+        self,
+        localpart: str,
+        *,
+        password: str | None = None,
+        admin: bool = False,
+        displayname: str | None = None,
     ) -> RegisteredUser:
         """Create a user through the shared-secret registration admin API (an HMAC over a nonce)."""
         password = password or secrets.token_urlsafe(12)
@@ -159,7 +171,9 @@ class Synapse:
         switches all of Synapse's limiters off for that user, not only the message limiter."""
         path = f"/_synapse/admin/v1/users/{urllib.request.quote(user_id)}/override_ratelimit"
         if exempt:
-            self.request("POST", path, {"messages_per_second": 0, "burst_count": 0}, token=admin_token)
+            self.request(
+                "POST", path, {"messages_per_second": 0, "burst_count": 0}, token=admin_token
+            )
         else:
             self.request("DELETE", path, token=admin_token)
 
@@ -180,6 +194,9 @@ class Synapse:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.output is not None:
+            self.output.close()
+            self.output = None
 
     def log_tail(self, chars: int = 4000) -> str:
         text = ""
@@ -190,7 +207,9 @@ class Synapse:
         return text
 
 
-def homeserver_config(directory: Path, port: int, secret: str, room_version: str, relaxed: bool) -> dict[str, Any]:
+def homeserver_config(
+    directory: Path, port: int, secret: str, room_version: str, relaxed: bool
+) -> dict[str, Any]:
     config: dict[str, Any] = {
         "server_name": SERVER_NAME,
         "pid_file": str(directory / "homeserver.pid"),
@@ -246,7 +265,12 @@ def _log_config(directory: Path, level: str) -> dict[str, Any]:
 
 
 def start_synapse(
-    directory: Path, *, room_version: str = "11", relaxed: bool = False, log_level: str = "WARNING", log: Any = None
+    directory: Path,
+    *,
+    room_version: str = "11",
+    relaxed: bool = False,
+    log_level: str = "WARNING",
+    log: Any = None,
 ) -> Synapse:
     """Start a fresh homeserver in `directory` and wait until it answers /health."""
     python = ensure_synapse(log)
@@ -255,14 +279,18 @@ def start_synapse(
     secret = secrets.token_hex(16)
     config_path = directory / "homeserver.yaml"
     # JSON is YAML, so no YAML library is needed here.
-    config_path.write_text(json.dumps(homeserver_config(directory, port, secret, room_version, relaxed), indent=2))
+    config_path.write_text(
+        json.dumps(homeserver_config(directory, port, secret, room_version, relaxed), indent=2)
+    )
     (directory / "log.config").write_text(json.dumps(_log_config(directory, log_level), indent=2))
     command = [str(python), "-m", "synapse.app.homeserver", "--config-path", str(config_path)]
-    keys = subprocess.run([*command, "--generate-keys"], capture_output=True, text=True, cwd=directory)
+    keys = subprocess.run(
+        [*command, "--generate-keys"], capture_output=True, text=True, cwd=directory
+    )
     if keys.returncode != 0:
         raise SynapseError(f"synapse --generate-keys failed:\n{keys.stderr[-3000:]}")
-    stderr = open(directory / "stderr.log", "wb")  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen(command, cwd=directory, stdout=stderr, stderr=subprocess.STDOUT)
+    output = open(directory / "stderr.log", "wb")  # noqa: SIM115 - closed by Synapse.stop()
+    process = subprocess.Popen(command, cwd=directory, stdout=output, stderr=subprocess.STDOUT)
     server = Synapse(
         base_url=f"http://127.0.0.1:{port}",
         directory=directory,
@@ -271,6 +299,7 @@ def start_synapse(
         relaxed=relaxed,
         version=synapse_version(python),
         process=process,
+        output=output,
     )
     deadline = time.monotonic() + 60
     while True:
