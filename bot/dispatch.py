@@ -99,6 +99,7 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.rng = rng or random.Random()
+        self._unreachable: dict[int, list[str]] = {}
 
     # ------------------------------------------------------------------------ loop
 
@@ -168,7 +169,48 @@ class Dispatcher:
         await self._groups(by_channel[Channel.GROUP], announcements, groups, pupils, stats, exclude)
         await self._emails(by_channel[Channel.EMAIL], announcements, class_codes, pupils, stats)
         await self._letters(by_channel[Channel.POST], announcements, pupils, stats)
+        await self._report_unreachable(announcements)
         return stats, {d.id for d in claimed}
+
+    async def _report_unreachable(self, announcements: dict[int, Announcement | None]) -> None:
+        """Rule 6: a pupil whose last channel failed for good is reported to the author and
+        leadership, never silently dropped."""
+        pending, self._unreachable = self._unreachable, {}
+        if not pending or self.mailer is None:
+            return
+        for announcement_id, pupil_ids in pending.items():
+            a = announcements.get(announcement_id)
+            if a is None:
+                continue
+            async with self.db.transaction() as store:
+                author = await store.get_person(a.author_id)
+                names = await store.persons(pupil_ids)
+                found = await store.find_classes(a.class_id)
+            to = tuple(x for x in ((author.email if author else None), *self.policy.leadership_emails) if x)
+            if not to:
+                logger.warning("announcement %s: unreachable pupils %s and nobody to tell", a.id, pupil_ids)
+                continue
+            digest = hashlib.sha256(",".join(sorted(pupil_ids)).encode()).hexdigest()[:12]
+            message = MailMessage(
+                to=to,
+                template="unreachable",
+                context={
+                    "announcement_id": a.id,
+                    "class_code": found[0].code if found else a.class_id,
+                    "summary": a.body,
+                    "pupils": [names[p].full_name if p in names else p for p in pupil_ids],
+                    "school_name": self.policy.school_name,
+                },
+                message_id=f"<unreachable-{a.id}-{digest}@klasbot>",
+                lang=self.policy.language,
+                reply_to=self.policy.reply_to,
+            )
+            try:
+                for error in await self.mailer.send([message]):
+                    if error is not None:
+                        logger.warning("could not report unreachable pupils: %s", error)
+            except Exception as exc:  # the audit trail has it; the mail is a courtesy
+                logger.warning("could not report unreachable pupils: %s", exc)
 
     # ------------------------------------------------------------------------ outcomes
 
@@ -227,6 +269,7 @@ class Dispatcher:
         )
         if channel == Channel.UNREACHABLE:
             stats.failed += 1
+            self._unreachable.setdefault(d.announcement_id, []).append(d.pupil_id)
         else:
             stats.rerouted += 1
 
