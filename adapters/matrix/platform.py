@@ -137,6 +137,7 @@ class MatrixStats:
     """What the adapter met; the benchmark prints these."""
 
     requests: int = 0
+    commands: int = 0  # messages in direct chats handled
     posts: int = 0
     rate_limited: int = 0
     network_errors: int = 0
@@ -655,6 +656,7 @@ class MatrixPlatform:
     async def _on_direct_message(self, room_id: str, event: RoomMessageText) -> None:
         assert self.front is not None
         sender, text = event.sender, event.body.strip()
+        self.stats.commands += 1
         await self._remember_direct(sender, room_id)
         word = text.lower()
         texts: list[str]

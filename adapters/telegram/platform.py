@@ -802,9 +802,18 @@ class TelegramPlatform:
         if new in (ChatMember.LEFT, ChatMember.BANNED):
             await self._group_lost(chat_id)
         elif old in (ChatMember.LEFT, ChatMember.BANNED):
+            # Added to a group: say how to bind it, and which rights that takes.
             self._lost.discard(chat_id)
-            rights = self._rights_text(list(texts.RIGHTS), self.lang)
-            await self._say(chat_id, texts.WELCOME_GROUP(self.lang, rights=rights))
+            member = change.new_chat_member
+            if member.status == ChatMember.ADMINISTRATOR:
+                missing = [r for r in texts.RIGHTS if not getattr(member, r, False)]
+            else:
+                missing = list(texts.RIGHTS)
+            if missing:
+                rights = self._rights_text(missing, self.lang)
+                await self._say(chat_id, texts.WELCOME_GROUP(self.lang, rights=rights))
+            else:
+                await self._say(chat_id, texts.WELCOME_READY(self.lang))
 
     async def _on_migrate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -110,3 +110,13 @@ WELCOME_GROUP = Msg(
         "/link CLASS (for example /link 2B) to bind this group to your class."
     ),
 )
+WELCOME_READY = Msg(
+    nl=(
+        "Hallo! Ik ben klasbot. Stuur /koppel KLAS (bijvoorbeeld /koppel 2B) om deze groep aan "
+        "je klas te koppelen."
+    ),
+    en=(
+        "Hello! I am klasbot. Send /link CLASS (for example /link 2B) to bind this group to your "
+        "class."
+    ),
+)
