@@ -120,7 +120,9 @@ async def build(
         )
         console = ConsolePlatform(settings.data_dir / "console", echo=console_echo)
         platforms: dict[str, ChatPlatform] = {"console": console, **(extra_platforms or {})}
-        service = Klasbot(db=db, clock=clock, policy=policy, platforms=platforms, mailer=mailer, printer=printer)
+        service = Klasbot(
+            db=db, clock=clock, policy=policy, platforms=platforms, mailer=mailer, printer=printer
+        )
         d = settings.dispatch
         dispatcher = Dispatcher(
             db=db,
@@ -129,11 +131,23 @@ async def build(
             platforms=platforms,
             mailer=mailer,
             printer=printer,
-            retry=RetryPolicy(base_delay=d.base_delay, max_delay=d.max_delay, max_attempts=d.max_attempts),
+            retry=RetryPolicy(
+                base_delay=d.base_delay, max_delay=d.max_delay, max_attempts=d.max_attempts
+            ),
             batch_size=d.batch_size,
             lease_seconds=d.lease_seconds,
         )
-        yield App(settings, db, clock, policy, service, dispatcher, ChatFrontEnd(service), console, platforms)
+        yield App(
+            settings,
+            db,
+            clock,
+            policy,
+            service,
+            dispatcher,
+            ChatFrontEnd(service),
+            console,
+            platforms,
+        )
 
 
 async def migrate(settings: Settings) -> None:

@@ -105,11 +105,16 @@ def emit_json(data: Any) -> None:
 
 @app.callback()
 def main_options(
-    config: Path | None = typer.Option(None, "--config", help="TOML configuration file (default: ./klasbot.toml if present)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="TOML configuration file (default: ./klasbot.toml if present)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens."),
 ) -> None:
     _state["config"] = config
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 # ---------------------------------------------------------------------------- db
@@ -151,8 +156,12 @@ def _read_with_progress(directory: Path) -> Any:
 
 @roster_app.command("import")
 def roster_import(
-    directory: Path = typer.Argument(..., help="Directory with manifest.csv and the OneRoster CSV files."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
+    directory: Path = typer.Argument(
+        ..., help="Directory with manifest.csv and the OneRoster CSV files."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change; change nothing."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import (and re-sync) a OneRoster 1.1 or 1.2 CSV export, all or nothing."""
@@ -181,9 +190,17 @@ def roster_import(
         emit_json(summary)
         return
     verb = "would" if dry_run else "did"
-    for label, bucket in (("add", changes.added), ("update", changes.updated), ("remove", changes.removed)):
+    for label, bucket in (
+        ("add", changes.added),
+        ("update", changes.updated),
+        ("remove", changes.removed),
+    ):
         for table, keys in sorted(bucket.items()):
-            out.print(f"{verb} {label} {len(keys)} {table}" + (f": {', '.join(keys[:20])}{' …' if len(keys) > 20 else ''}" if dry_run else ""), markup=False)
+            out.print(
+                f"{verb} {label} {len(keys)} {table}"
+                + (f": {', '.join(keys[:20])}{' …' if len(keys) > 20 else ''}" if dry_run else ""),
+                markup=False,
+            )
     if changes.empty:
         out.print("nothing to change: the roster is up to date", markup=False)
 
@@ -201,7 +218,20 @@ def classes(as_json: bool = typer.Option(False, "--json")) -> None:
 
     rows = run(go)
     if as_json:
-        emit_json([{"id": c.id, "code": c.code, "title": c.title, "school": s.name, "school_id": s.id, "pupils": p, "staff": t} for c, s, p, t in rows])
+        emit_json(
+            [
+                {
+                    "id": c.id,
+                    "code": c.code,
+                    "title": c.title,
+                    "school": s.name,
+                    "school_id": s.id,
+                    "pupils": p,
+                    "staff": t,
+                }
+                for c, s, p, t in rows
+            ]
+        )
         return
     table = Table("code", "sourcedId", "title", "school", "pupils", "staff")
     for c, s, p, t in rows:
@@ -240,7 +270,9 @@ def groups(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
         return
     table = Table("id", "class", "platform", "chat", "state", "members")
     for r in rows:
-        table.add_row(str(r["id"]), r["class"], r["platform"], r["chat"], r["state"], str(r["members"]))
+        table.add_row(
+            str(r["id"]), r["class"], r["platform"], r["chat"], r["state"], str(r["members"])
+        )
     out.print(table)
 
 
@@ -248,7 +280,9 @@ def groups(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
 def groups_create(
     class_ref: str = typer.Option(..., "--class", help="classCode (e.g. 2B) or sourcedId."),
     platform: str = typer.Option(..., "--platform", help="matrix, telegram or console."),
-    chat: str | None = typer.Option(None, "--chat", help="Bind an existing chat id instead of creating one."),
+    chat: str | None = typer.Option(
+        None, "--chat", help="Bind an existing chat id instead of creating one."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create (or bind) the class group on a platform."""
@@ -258,9 +292,20 @@ def groups_create(
 
     group = run(go, **_platform_kwargs(platform))
     if as_json:
-        emit_json({"id": group.id, "class_id": group.class_id, "platform": group.platform, "chat": group.chat_id, "state": group.state.value})
+        emit_json(
+            {
+                "id": group.id,
+                "class_id": group.class_id,
+                "platform": group.platform,
+                "chat": group.chat_id,
+                "state": group.state.value,
+            }
+        )
     else:
-        out.print(f"group {group.id} for {class_ref} on {group.platform}: {group.chat_id} ({group.state.value})", markup=False)
+        out.print(
+            f"group {group.id} for {class_ref} on {group.platform}: {group.chat_id} ({group.state.value})",
+            markup=False,
+        )
 
 
 def _platform_kwargs(platform: str) -> dict[str, Any]:
@@ -273,9 +318,15 @@ def _platform_kwargs(platform: str) -> dict[str, Any]:
 
 @invites_app.command("create")
 def invites_create(
-    class_ref: str | None = typer.Option(None, "--class", help="Codes for the class's eligible pupils."),
-    person: str | None = typer.Option(None, "--person", help="One code for one person (a teacher, a guardian)."),
-    with_staff: bool = typer.Option(False, "--with-staff", help="Also codes for the class's staff."),
+    class_ref: str | None = typer.Option(
+        None, "--class", help="Codes for the class's eligible pupils."
+    ),
+    person: str | None = typer.Option(
+        None, "--person", help="One code for one person (a teacher, a guardian)."
+    ),
+    with_staff: bool = typer.Option(
+        False, "--with-staff", help="Also codes for the class's staff."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create one-time codes and send each by the person's fallback channel (e-mail or letter)."""
@@ -283,7 +334,9 @@ def invites_create(
         fail("give either --class CLASS or --person PERSON")
 
     async def go(a: bootstrap.App) -> Any:
-        return await a.service.create_invites(class_ref=class_ref, person_ref=person, with_staff=with_staff)
+        return await a.service.create_invites(
+            class_ref=class_ref, person_ref=person, with_staff=with_staff
+        )
 
     issued = run(go)
     if as_json:
@@ -292,7 +345,9 @@ def invites_create(
             row: dict[str, Any] = {"person": i.person_id}
             if i.pupil_id is not None:
                 row["pupil"] = i.pupil_id
-            row.update({"code": i.code, "channel": i.channel.value, "expires_at": i.expires_at.isoformat()})
+            row.update(
+                {"code": i.code, "channel": i.channel.value, "expires_at": i.expires_at.isoformat()}
+            )
             if i.error:
                 row["error"] = i.error
             rows.append(row)
@@ -300,10 +355,15 @@ def invites_create(
         return
     table = Table("person", "code", "sent by", "expires", "problem")
     for i in issued:
-        table.add_row(i.person_id, i.code, i.channel.value, i.expires_at.date().isoformat(), i.error or "")
+        table.add_row(
+            i.person_id, i.code, i.channel.value, i.expires_at.date().isoformat(), i.error or ""
+        )
     out.print(table)
     if not issued:
-        err.print("no codes: nobody in it is eligible (pupils get a code from their 13th birthday)", markup=False)
+        err.print(
+            "no codes: nobody in it is eligible (pupils get a code from their 13th birthday)",
+            markup=False,
+        )
 
 
 # ---------------------------------------------------------------------------- announcements
@@ -312,7 +372,9 @@ def invites_create(
 @app.command("announce")
 def announce(
     class_ref: str = typer.Option(..., "--class", help="classCode (e.g. 2B) or sourcedId."),
-    author: str = typer.Option(..., "--as", help="The staff member's sourcedId (signs the message)."),
+    author: str = typer.Option(
+        ..., "--as", help="The staff member's sourcedId (signs the message)."
+    ),
     kind: str = typer.Option(..., "--kind", help="lesson-cancelled, homework, reminder or trip."),
     day: str | None = typer.Option(None, "--date", help="2026-12-01, 1-12, morgen, maandag …"),
     period: str | None = typer.Option(None, "--period", help="Lesson period: 3 or 3-4."),
@@ -410,13 +472,17 @@ def announcements(
         return
     table = Table("id", "class", "kind", "author", "created", "text")
     for r in rows:
-        table.add_row(str(r["id"]), r["class"], r["kind"], r["author"], r["created_at"][:16], r["text"])
+        table.add_row(
+            str(r["id"]), r["class"], r["kind"], r["author"], r["created_at"][:16], r["text"]
+        )
     out.print(table)
 
 
 @app.command("deliveries")
 def deliveries(
-    announcement_id: int = typer.Argument(..., help="The announcement id (from `klasbot announce`)."),
+    announcement_id: int = typer.Argument(
+        ..., help="The announcement id (from `klasbot announce`)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """One row per pupil: channel, reason, status, attempts, last error."""
@@ -442,12 +508,21 @@ def deliveries(
         return
     table = Table("pupil", "channel", "reason", "status", "attempts", "last error")
     for r in rows:
-        table.add_row(r["pupil"], r["channel"], r["reason"] or "", r["status"], str(r["attempts"]), r["last_error"] or "")
+        table.add_row(
+            r["pupil"],
+            r["channel"],
+            r["reason"] or "",
+            r["status"],
+            str(r["attempts"]),
+            r["last_error"] or "",
+        )
     out.print(table)
 
 
 @app.command("dispatch")
-def dispatch(once: bool = typer.Option(False, "--once", help="Deliver what is due, then exit.")) -> None:
+def dispatch(
+    once: bool = typer.Option(False, "--once", help="Deliver what is due, then exit."),
+) -> None:
     """Deliver what is due (the outbox)."""
 
     async def go(a: bootstrap.App) -> Any:
@@ -536,7 +611,9 @@ def letters_mark_posted(
 
 @app.command("demo")
 def demo(
-    script: Path | None = typer.Option(None, "--script", help="Replay lines `SPEAKER: message` and print the transcript."),
+    script: Path | None = typer.Option(
+        None, "--script", help="Replay lines `SPEAKER: message` and print the transcript."
+    ),
 ) -> None:
     """An interactive chat in the terminal with the bundled demo school."""
     from bot.demo import run_demo

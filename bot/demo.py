@@ -74,7 +74,9 @@ class Demo:
         elif self.speaker is not None and not where:
             speaker, klas, message = self.speaker, None, text
         else:
-            raise ScriptError(f"{where}expected `SPEAKER: message` (SPEAKER is a sourcedId), got {raw.strip()!r}")
+            raise ScriptError(
+                f"{where}expected `SPEAKER: message` (SPEAKER is a sourcedId), got {raw.strip()!r}"
+            )
         await self.speak(speaker, message, klas)
         return True
 
@@ -88,11 +90,19 @@ class Demo:
                 found = await store.find_classes(klas)
                 groups = await store.groups(found[0].id, "console") if found else []
             if not groups:
-                self.say("bot", f"{klas} heeft geen console-groep; maak die met :groep {klas}", "red")
+                self.say(
+                    "bot", f"{klas} heeft geen console-groep; maak die met :groep {klas}", "red"
+                )
                 return
-            reply = await chat.handle("console", speaker, message, chat_id=groups[0].chat_id, in_group=True)
+            reply = await chat.handle(
+                "console", speaker, message, chat_id=groups[0].chat_id, in_group=True
+            )
             if reply.delete_original:
-                self.say("bot", "(bericht verwijderd: in de klassengroep plaatst alleen de bot berichten)", "yellow")
+                self.say(
+                    "bot",
+                    "(bericht verwijderd: in de klassengroep plaatst alleen de bot berichten)",
+                    "yellow",
+                )
         for text in reply.texts:
             self.say("bot", text, "cyan")
         if reply.announcement is not None:
@@ -112,11 +122,19 @@ class Demo:
         rows = await self.app.service.deliveries(announcement_id)
         async with self.app.db.transaction() as store:
             people = await store.persons(d.pupil_id for d in rows)
-        table = Table("leerling", "kanaal", "reden", "status", "aan", title=f"bericht {announcement_id}")
+        table = Table(
+            "leerling", "kanaal", "reden", "status", "aan", title=f"bericht {announcement_id}"
+        )
         for d in rows:
             name = people[d.pupil_id].full_name if d.pupil_id in people else d.pupil_id
             to = ", ".join(r.email or r.name for r in d.recipients)
-            table.add_row(f"{name} ({d.pupil_id})", d.channel.value, d.reason.value if d.reason else "", d.status.value, to)
+            table.add_row(
+                f"{name} ({d.pupil_id})",
+                d.channel.value,
+                d.reason.value if d.reason else "",
+                d.status.value,
+                to,
+            )
         self.console.print(table)
 
     async def meta(self, command: str) -> bool:
@@ -130,10 +148,16 @@ class Demo:
                 async with self.app.db.transaction() as store:
                     person = await store.get_person(rest)
                 if person is None:
-                    self.say("demo", f"{rest!r} staat niet in het rooster; :wie toont wie er is", "red")
+                    self.say(
+                        "demo", f"{rest!r} staat niet in het rooster; :wie toont wie er is", "red"
+                    )
                 else:
                     self.speaker = person.id
-                    self.say("demo", f"je bent nu {person.full_name} ({person.role.value}, {person.id})", "green")
+                    self.say(
+                        "demo",
+                        f"je bent nu {person.full_name} ({person.role.value}, {person.id})",
+                        "green",
+                    )
             elif word in ("wie", "who"):
                 await self.who(rest or None)
             elif word in ("groep", "group"):
@@ -141,7 +165,10 @@ class Demo:
                 self.say("demo", f"console-groep {group.chat_id} voor {rest} aangemaakt", "green")
             elif word in ("codes", "invites"):
                 for invite in await service.create_invites(class_ref=rest):
-                    self.say("demo", f"{invite.person_id}: code {invite.code} (verstuurd per {invite.channel.value})")
+                    self.say(
+                        "demo",
+                        f"{invite.person_id}: code {invite.code} (verstuurd per {invite.channel.value})",
+                    )
             elif word in ("koppel", "link"):
                 issued = await service.create_invites(person_ref=rest)
                 if not issued:
@@ -167,15 +194,25 @@ class Demo:
         async with self.app.db.transaction() as store:
             classes = await store.list_classes()
             for school_class, _, _, _ in classes:
-                if klas and klas.lower() not in (school_class.code.lower(), school_class.id.lower()):
+                if klas and klas.lower() not in (
+                    school_class.code.lower(),
+                    school_class.id.lower(),
+                ):
                     continue
                 roster = await store.class_roster(school_class.id)
-                table = Table("sourcedId", "naam", "rol", "geboren", title=f"klas {school_class.code}")
+                table = Table(
+                    "sourcedId", "naam", "rol", "geboren", title=f"klas {school_class.code}"
+                )
                 for p in roster.staff:
                     role = "mentor" if p.id in roster.mentor_ids else "docent"
                     table.add_row(p.id, p.full_name, role, "")
                 for p in roster.pupils:
-                    table.add_row(p.id, p.full_name, "leerling", p.birth_date.isoformat() if p.birth_date else "?")
+                    table.add_row(
+                        p.id,
+                        p.full_name,
+                        "leerling",
+                        p.birth_date.isoformat() if p.birth_date else "?",
+                    )
                 self.console.print(table)
 
 
@@ -201,9 +238,15 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
             lines = sys.stdin.read().splitlines()
             if any(line.strip() for line in lines):
                 return await _replay(demo, lines, "<stdin>")
-            console.print(WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False)
-            return await _replay(demo, DEMO_TOUR.read_text(encoding="utf-8").splitlines(), str(DEMO_TOUR))
-        console.print(WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False)
+            console.print(
+                WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False
+            )
+            return await _replay(
+                demo, DEMO_TOUR.read_text(encoding="utf-8").splitlines(), str(DEMO_TOUR)
+            )
+        console.print(
+            WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False
+        )
         while True:
             prompt = f"{demo.speaker or '?'}> "
             try:
@@ -214,7 +257,11 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
                 if not await demo.line(raw):
                     return 0
             except ScriptError:
-                console.print("typ eerst :als PERSOON of schrijf `PERSOON: bericht`", markup=False, style="red")
+                console.print(
+                    "typ eerst :als PERSOON of schrijf `PERSOON: bericht`",
+                    markup=False,
+                    style="red",
+                )
 
 
 async def _replay(demo: Demo, lines: list[str], name: str) -> int:

@@ -31,7 +31,16 @@ from bot.dates import format_date
 from bot.domain import Announcement, Channel, Delivery, GroupState, Person, Reason, Recipient
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.policy import SchoolPolicy
-from bot.ports import ChatPlatform, Clock, GroupMessage, Letter, LetterItem, LetterPrinter, Mailer, MailMessage
+from bot.ports import (
+    ChatPlatform,
+    Clock,
+    GroupMessage,
+    Letter,
+    LetterItem,
+    LetterPrinter,
+    Mailer,
+    MailMessage,
+)
 from bot.routing import fallback
 from bot.rules import kinds
 from bot.rules.age import local_today
@@ -71,7 +80,11 @@ class DispatchStats:
             self.by_channel[k] += v
 
 
-_PERMANENT_REASONS = {"blocked": Reason.BLOCKED, "group-lost": Reason.GROUP_LOST, "bounced": Reason.BOUNCED}
+_PERMANENT_REASONS = {
+    "blocked": Reason.BLOCKED,
+    "group-lost": Reason.GROUP_LOST,
+    "bounced": Reason.BOUNCED,
+}
 
 
 class Dispatcher:
@@ -114,7 +127,9 @@ class Dispatcher:
                 break
         return total
 
-    async def run_forever(self, poll_interval: float = 2.0, stop: asyncio.Event | None = None) -> None:
+    async def run_forever(
+        self, poll_interval: float = 2.0, stop: asyncio.Event | None = None
+    ) -> None:
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
@@ -126,7 +141,9 @@ class Dispatcher:
             except TimeoutError:
                 pass
 
-    async def dispatch_batch(self, exclude: set[int] | None = None) -> tuple[DispatchStats, set[int]]:
+    async def dispatch_batch(
+        self, exclude: set[int] | None = None
+    ) -> tuple[DispatchStats, set[int]]:
         """Claim and deliver one batch. Ids this process cannot deliver (their platform runs
         elsewhere) are added to `exclude` so that one run does not claim them again."""
         exclude = exclude if exclude is not None else set()
@@ -135,7 +152,9 @@ class Dispatcher:
             claimed = await store.claim_due(now, now + self.lease, self.batch_size, exclude=exclude)
             if not claimed:
                 return DispatchStats(), set()
-            announcements = {a: await store.announcement(a) for a in {d.announcement_id for d in claimed}}
+            announcements = {
+                a: await store.announcement(a) for a in {d.announcement_id for d in claimed}
+            }
             pupils = await store.persons({d.pupil_id for d in claimed})
             groups = {g: await store.group(g) for g in {d.group_id for d in claimed if d.group_id}}
             class_codes = {}
@@ -186,9 +205,13 @@ class Dispatcher:
                 author = await store.get_person(a.author_id)
                 names = await store.persons(pupil_ids)
                 found = await store.find_classes(a.class_id)
-            to = tuple(x for x in ((author.email if author else None), *self.policy.leadership_emails) if x)
+            to = tuple(
+                x for x in ((author.email if author else None), *self.policy.leadership_emails) if x
+            )
             if not to:
-                logger.warning("announcement %s: unreachable pupils %s and nobody to tell", a.id, pupil_ids)
+                logger.warning(
+                    "announcement %s: unreachable pupils %s and nobody to tell", a.id, pupil_ids
+                )
                 continue
             digest = hashlib.sha256(",".join(sorted(pupil_ids)).encode()).hexdigest()[:12]
             message = MailMessage(
@@ -214,19 +237,28 @@ class Dispatcher:
 
     # ------------------------------------------------------------------------ outcomes
 
-    async def _retry(self, deliveries: Sequence[Delivery], error: TransientDeliveryError, stats: DispatchStats) -> None:
+    async def _retry(
+        self, deliveries: Sequence[Delivery], error: TransientDeliveryError, stats: DispatchStats
+    ) -> None:
         now = self.clock.now()
         async with self.db.transaction() as store:
             for d in deliveries:
                 if d.attempts + 1 >= self.retry.max_attempts:
-                    await self._reroute(store, d, PermanentDeliveryError(f"gave up after {d.attempts + 1} attempts: {error}"), stats)
+                    await self._reroute(
+                        store,
+                        d,
+                        PermanentDeliveryError(f"gave up after {d.attempts + 1} attempts: {error}"),
+                        stats,
+                    )
                     continue
                 wait = self.retry.delay(d.attempts + 1, error.retry_after, self.rng)
                 await store.mark_retry(d.id, str(error)[:1000], now + timedelta(seconds=wait))
                 stats.retried += 1
         logger.info("%d deliveries will be retried: %s", len(deliveries), error)
 
-    async def _reroute(self, store: Any, d: Delivery, error: PermanentDeliveryError, stats: DispatchStats) -> None:
+    async def _reroute(
+        self, store: Any, d: Delivery, error: PermanentDeliveryError, stats: DispatchStats
+    ) -> None:
         """Move the pupil to the next channel after `d.channel` (rule 6: still exactly one row)."""
         reason = _PERMANENT_REASONS.get(error.reason or "", d.reason or Reason.BLOCKED)
         pupil = await store.get_person(d.pupil_id)
@@ -265,7 +297,12 @@ class Dispatcher:
             self.clock.now(),
             None,
             [d.pupil_id],
-            {"announcement": d.announcement_id, "from": d.channel.value, "to": channel.value, "error": str(error)[:500]},
+            {
+                "announcement": d.announcement_id,
+                "from": d.channel.value,
+                "to": channel.value,
+                "error": str(error)[:500],
+            },
         )
         if channel == Channel.UNREACHABLE:
             stats.failed += 1
@@ -273,12 +310,16 @@ class Dispatcher:
         else:
             stats.rerouted += 1
 
-    async def _permanent(self, deliveries: Sequence[Delivery], error: PermanentDeliveryError, stats: DispatchStats) -> None:
+    async def _permanent(
+        self, deliveries: Sequence[Delivery], error: PermanentDeliveryError, stats: DispatchStats
+    ) -> None:
         async with self.db.transaction() as store:
             for d in deliveries:
                 await self._reroute(store, d, error, stats)
 
-    async def _sent(self, deliveries: Sequence[Delivery], external_id: str | None, stats: DispatchStats) -> None:
+    async def _sent(
+        self, deliveries: Sequence[Delivery], external_id: str | None, stats: DispatchStats
+    ) -> None:
         async with self.db.transaction() as store:
             await store.mark_sent([d.id for d in deliveries], self.clock.now(), external_id)
         stats.sent += len(deliveries)
@@ -305,7 +346,11 @@ class Dispatcher:
             announcement = announcements[announcement_id]
             assert announcement is not None
             if group is None or group.state != GroupState.ACTIVE:
-                await self._permanent(batch, PermanentDeliveryError("the group is no longer bound", reason="group-lost"), stats)
+                await self._permanent(
+                    batch,
+                    PermanentDeliveryError("the group is no longer bound", reason="group-lost"),
+                    stats,
+                )
                 continue
             platform = self.platforms.get(group.platform)
             if platform is None:
@@ -344,7 +389,9 @@ class Dispatcher:
         if not deliveries:
             return
         if self.mailer is None:
-            await self._retry(deliveries, TransientDeliveryError("no mail transport configured"), stats)
+            await self._retry(
+                deliveries, TransientDeliveryError("no mail transport configured"), stats
+            )
             return
         messages = []
         for d in deliveries:
@@ -365,7 +412,9 @@ class Dispatcher:
                         "pupil_name": pupil.given_name if pupil else "",
                         "pupil_full_name": pupil.full_name if pupil else "",
                         "recipient_name": d.recipients[0].name if len(d.recipients) == 1 else "",
-                        "to_pupil": bool(pupil and d.recipients and d.recipients[0].person_id == pupil.id),
+                        "to_pupil": bool(
+                            pupil and d.recipients and d.recipients[0].person_id == pupil.id
+                        ),
                         "audience": (
                             "pupil"
                             if pupil and d.recipients and d.recipients[0].person_id == pupil.id
@@ -390,12 +439,20 @@ class Dispatcher:
         try:
             results = await self.mailer.send(messages, on_sent=on_sent)
         except TransientDeliveryError as error:
-            await self._retry([d for i, d in enumerate(deliveries) if i not in recorded], error, stats)
+            await self._retry(
+                [d for i, d in enumerate(deliveries) if i not in recorded], error, stats
+            )
             return
         except PermanentDeliveryError as error:
-            await self._permanent([d for i, d in enumerate(deliveries) if i not in recorded], error, stats)
+            await self._permanent(
+                [d for i, d in enumerate(deliveries) if i not in recorded], error, stats
+            )
             return
-        sent = [d for i, (d, r) in enumerate(zip(deliveries, results, strict=True)) if r is None and i not in recorded]
+        sent = [
+            d
+            for i, (d, r) in enumerate(zip(deliveries, results, strict=True))
+            if r is None and i not in recorded
+        ]
         if sent:
             await self._sent(sent, None, stats)
         for d, result in zip(deliveries, results, strict=True):
@@ -419,7 +476,9 @@ class Dispatcher:
         if not deliveries:
             return
         if self.printer is None:
-            await self._retry(deliveries, TransientDeliveryError("no letter printer configured"), stats)
+            await self._retry(
+                deliveries, TransientDeliveryError("no letter printer configured"), stats
+            )
             return
         day = local_today(self.clock.now(), self.policy.timezone)
         households: dict[str, tuple[Recipient, list[Delivery]]] = {}
@@ -436,7 +495,9 @@ class Dispatcher:
                 ids = {d.id for d in batch}
                 everything = [*[d for d in earlier if d.id not in ids], *batch]
                 names = await store.persons({d.pupil_id for d in everything})
-                texts = {a: await store.announcement(a) for a in {d.announcement_id for d in everything}}
+                texts = {
+                    a: await store.announcement(a) for a in {d.announcement_id for d in everything}
+                }
             assert recipient.address is not None
             letter = Letter(
                 key=key,
@@ -444,7 +505,9 @@ class Dispatcher:
                 address=recipient.address,
                 items=tuple(
                     LetterItem(
-                        pupil_name=names[d.pupil_id].full_name if d.pupil_id in names else d.pupil_id,
+                        pupil_name=names[d.pupil_id].full_name
+                        if d.pupil_id in names
+                        else d.pupil_id,
                         title=kinds.kind_title(texts[d.announcement_id].kind, self.policy.language),  # type: ignore[union-attr]
                         body=texts[d.announcement_id].body,  # type: ignore[union-attr]
                         signature=texts[d.announcement_id].signature,  # type: ignore[union-attr]
@@ -456,7 +519,9 @@ class Dispatcher:
             try:
                 path = await asyncio.to_thread(self.printer.render, letter)
             except OSError as error:
-                await self._retry(batch, TransientDeliveryError(f"letter not written: {error}"), stats)
+                await self._retry(
+                    batch, TransientDeliveryError(f"letter not written: {error}"), stats
+                )
                 continue
             async with self.db.transaction() as store:
                 await store.add_letter(

@@ -8,7 +8,7 @@ for delivery problems; the retry policy lives in the core (`bot.dispatch`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 

@@ -49,7 +49,9 @@ _AGE_REASONS = {
 }
 
 
-def group_reason(pupil: Person, today: date, groups: Sequence[GroupView]) -> tuple[int | None, Reason | None]:
+def group_reason(
+    pupil: Person, today: date, groups: Sequence[GroupView]
+) -> tuple[int | None, Reason | None]:
     """(group id, None) when the pupil is reached in a group, else (None, the reason why not)."""
     base = pupil_age_verdict(pupil, today)
     if base in (Verdict.UNDER_13, Verdict.AGE_UNKNOWN):

@@ -37,7 +37,7 @@ from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, LetterPrinter, Mailer
 from bot.routing import fallback, route_class
 from bot.rules import authorization, content, kinds, signature
-from bot.rules.age import date_turning, is_old_enough, local_today
+from bot.rules.age import is_old_enough, local_today
 from bot.rules.membership import Verdict, admission
 
 logger = logging.getLogger(__name__)
@@ -96,8 +96,13 @@ M_CODE_UNDER_AGE = Msg(
         "message by e-mail or letter. On your 13th birthday you get a new code automatically."
     ),
 )
-M_LINKED = Msg(nl="Gelukt, {name}! Je account is gekoppeld.", en="Done, {name}! Your account is linked.")
-M_ADMITTED = Msg(nl="Je bent toegevoegd aan de klassengroep van {klas}.", en="You have been added to the class group of {klas}.")
+M_LINKED = Msg(
+    nl="Gelukt, {name}! Je account is gekoppeld.", en="Done, {name}! Your account is linked."
+)
+M_ADMITTED = Msg(
+    nl="Je bent toegevoegd aan de klassengroep van {klas}.",
+    en="You have been added to the class group of {klas}.",
+)
 M_ADMIT_PENDING = Msg(
     nl="Je krijgt een uitnodiging voor de klassengroep van {klas}.",
     en="You will get an invitation to the class group of {klas}.",
@@ -288,7 +293,9 @@ class Klasbot:
                         members = await store.members(group.id)
                         if members.get(pupil_id, ("", ""))[1] == "member":
                             account_id = members[pupil_id][0]
-                            await store.set_member(group.id, pupil_id, account_id, "removed", self.clock.now())
+                            await store.set_member(
+                                group.id, pupil_id, account_id, "removed", self.clock.now()
+                            )
                             removals.append((group, pupil_id, account_id))
                     await self.audit(store, "left-class", None, [pupil_id], class_id=class_id)
                 await self.audit(
@@ -311,10 +318,17 @@ class Klasbot:
     # ------------------------------------------------------------------------ groups
 
     async def create_group(
-        self, class_ref: str, platform_name: str, *, chat_id: str | None = None, actor: str | None = None
+        self,
+        class_ref: str,
+        platform_name: str,
+        *,
+        chat_id: str | None = None,
+        actor: str | None = None,
     ) -> Group:
         if platform_name not in PLATFORMS:
-            raise InvalidInput(M_UNKNOWN_PLATFORM, platform=platform_name, choices=", ".join(PLATFORMS))
+            raise InvalidInput(
+                M_UNKNOWN_PLATFORM, platform=platform_name, choices=", ".join(PLATFORMS)
+            )
         platform = self.platforms.get(platform_name)
         if platform is None:
             raise InvalidInput(M_PLATFORM_NOT_CONFIGURED, platform=platform_name)
@@ -324,19 +338,34 @@ class Klasbot:
             existing = [g for g in await store.groups(school_class.id, platform_name)]
             if existing and chat_id is None:
                 raise InvalidInput(
-                    M_GROUP_EXISTS, klas=school_class.code, platform=platform_name, chat=existing[0].chat_id
+                    M_GROUP_EXISTS,
+                    klas=school_class.code,
+                    platform=platform_name,
+                    chat=existing[0].chat_id,
                 )
         if chat_id is None:
             create = getattr(platform, "create_group", None)
             chat_id = await create(roster) if create else f"{platform_name}:{school_class.id}"
         async with self.db.transaction() as store:
-            group = await store.add_group(school_class.id, platform_name, chat_id, GroupState.ACTIVE, self.clock.now())
-            await self.audit(store, "group-created", actor, [], class_id=school_class.id, platform=platform_name, chat=chat_id)
+            group = await store.add_group(
+                school_class.id, platform_name, chat_id, GroupState.ACTIVE, self.clock.now()
+            )
+            await self.audit(
+                store,
+                "group-created",
+                actor,
+                [],
+                class_id=school_class.id,
+                platform=platform_name,
+                chat=chat_id,
+            )
         # Linked, eligible pupils and staff are let in straight away.
         await self._admit_everyone(group)
         return group
 
-    async def bind_group(self, platform_name: str, chat_id: str, class_ref: str, *, actor: Person) -> Group:
+    async def bind_group(
+        self, platform_name: str, chat_id: str, class_ref: str, *, actor: Person
+    ) -> Group:
         """A staff member binds an existing platform group to their class (`/koppel KLAS`)."""
         async with self.db.transaction() as store:
             school_class = await self.resolve_class(store, class_ref)
@@ -352,14 +381,32 @@ class Klasbot:
                 if existing.class_id != school_class.id:
                     raise InvalidInput(M_CHAT_BOUND_ELSEWHERE, chat=chat_id)
                 await store.update_group(existing.id, state=GroupState.ACTIVE)
-                group = Group(existing.id, existing.class_id, existing.platform, existing.chat_id, GroupState.ACTIVE)
+                group = Group(
+                    existing.id,
+                    existing.class_id,
+                    existing.platform,
+                    existing.chat_id,
+                    GroupState.ACTIVE,
+                )
             else:
-                group = await store.add_group(school_class.id, platform_name, chat_id, GroupState.ACTIVE, self.clock.now())
-            await self.audit(store, "group-bound", actor.id, [actor.id], class_id=school_class.id, platform=platform_name, chat=chat_id)
+                group = await store.add_group(
+                    school_class.id, platform_name, chat_id, GroupState.ACTIVE, self.clock.now()
+                )
+            await self.audit(
+                store,
+                "group-bound",
+                actor.id,
+                [actor.id],
+                class_id=school_class.id,
+                platform=platform_name,
+                chat=chat_id,
+            )
         await self._admit_everyone(group)
         return group
 
-    async def group_lost(self, platform_name: str, chat_id: str) -> tuple[Group, ClassRoster] | None:
+    async def group_lost(
+        self, platform_name: str, chat_id: str
+    ) -> tuple[Group, ClassRoster] | None:
         """The bot was removed from a group: its pupils fall back to e-mail or letter until the
         group is bound again. Returns the group and roster so the caller can tell the staff."""
         async with self.db.transaction() as store:
@@ -368,14 +415,23 @@ class Klasbot:
                 return None
             await store.update_group(group.id, state=GroupState.LOST)
             roster = await store.class_roster(group.class_id)
-            await self.audit(store, "group-lost", None, [s.id for s in roster.staff], group=group.id, platform=platform_name)
+            await self.audit(
+                store,
+                "group-lost",
+                None,
+                [s.id for s in roster.staff],
+                group=group.id,
+                platform=platform_name,
+            )
         await self._notify_staff_group_lost(group, roster)
         return group, roster
 
     async def _notify_staff_group_lost(self, group: Group, roster: ClassRoster) -> None:
         from bot.ports import MailMessage
 
-        to = tuple(a for a in (*(s.email for s in roster.staff), *self.policy.leadership_emails) if a)
+        to = tuple(
+            a for a in (*(s.email for s in roster.staff), *self.policy.leadership_emails) if a
+        )
         if not to or self.mailer is None:
             return
         message = MailMessage(
@@ -384,8 +440,12 @@ class Klasbot:
             context={
                 "kind": "notice",
                 "reporter": "klasbot",
-                "text": M_GROUP_LOST_MAIL(self.policy.language, klas=roster.school_class.code, platform=group.platform),
-                "created_at": self.clock.now().astimezone(self.policy.timezone).strftime("%Y-%m-%d %H:%M"),
+                "text": M_GROUP_LOST_MAIL(
+                    self.policy.language, klas=roster.school_class.code, platform=group.platform
+                ),
+                "created_at": self.clock.now()
+                .astimezone(self.policy.timezone)
+                .strftime("%Y-%m-%d %H:%M"),
                 "school_name": self.policy.school_name,
             },
             message_id=f"<group-lost-{group.id}-{_key(self.clock.now())[:8]}@klasbot>",
@@ -395,18 +455,24 @@ class Klasbot:
         try:
             for error in await self.mailer.send([message]):
                 if error is not None:
-                    logger.warning("could not tell staff that group %s was lost: %s", group.id, error)
+                    logger.warning(
+                        "could not tell staff that group %s was lost: %s", group.id, error
+                    )
         except Exception as exc:  # the state change stands; the log and the audit say it
             logger.warning("could not tell staff that group %s was lost: %s", group.id, exc)
 
-    async def chat_migrated(self, platform_name: str, old_chat_id: str, new_chat_id: str) -> Group | None:
+    async def chat_migrated(
+        self, platform_name: str, old_chat_id: str, new_chat_id: str
+    ) -> Group | None:
         """The platform moved the group to a new id (a Telegram group became a supergroup)."""
         async with self.db.transaction() as store:
             group = await store.group_by_chat(platform_name, old_chat_id)
             if group is None:
                 return None
             await store.update_group(group.id, chat_id=new_chat_id)
-            await self.audit(store, "chat-migrated", None, [], group=group.id, old=old_chat_id, new=new_chat_id)
+            await self.audit(
+                store, "chat-migrated", None, [], group=group.id, old=old_chat_id, new=new_chat_id
+            )
             return Group(group.id, group.class_id, group.platform, new_chat_id, group.state)
 
     async def _admit_everyone(self, group: Group) -> None:
@@ -428,12 +494,27 @@ class Klasbot:
             verdict = admission(person, roster, self.today(), min_age).verdict
         if verdict not in (Verdict.PUPIL, Verdict.STAFF):
             async with self.db.transaction() as store:
-                await self.audit(store, "admission-refused", None, [person.id], group=group.id, verdict=verdict.value)
+                await self.audit(
+                    store,
+                    "admission-refused",
+                    None,
+                    [person.id],
+                    group=group.id,
+                    verdict=verdict.value,
+                )
             return verdict
         joined = await platform.admit(group.chat_id, account_id) if platform else True
         async with self.db.transaction() as store:
-            await store.set_member(group.id, person.id, account_id, "member" if joined else "invited", self.clock.now())
-            await self.audit(store, "member-admitted" if joined else "member-invited", None, [person.id], group=group.id)
+            await store.set_member(
+                group.id, person.id, account_id, "member" if joined else "invited", self.clock.now()
+            )
+            await self.audit(
+                store,
+                "member-admitted" if joined else "member-invited",
+                None,
+                [person.id],
+                group=group.id,
+            )
         return verdict
 
     async def member_joined(self, platform_name: str, chat_id: str, account_id: str) -> bool:
@@ -469,7 +550,9 @@ class Klasbot:
             await platform.remove(chat_id, account_id, verdict.value)
         return False
 
-    async def join_requested(self, platform_name: str, chat_id: str, account_id: str) -> bool | None:
+    async def join_requested(
+        self, platform_name: str, chat_id: str, account_id: str
+    ) -> bool | None:
         """Someone asks to join a bound group (a Telegram join request). True when rules 1 and 2
         let them in; False (audited, rule 10) when not; None when the chat is no class group.
         Nothing else changes: membership is recorded when the platform reports the join
@@ -512,12 +595,19 @@ class Klasbot:
     # ------------------------------------------------------------------------ invites and linking
 
     async def create_invites(
-        self, *, class_ref: str | None = None, person_ref: str | None = None, with_staff: bool = False, actor: str | None = None
+        self,
+        *,
+        class_ref: str | None = None,
+        person_ref: str | None = None,
+        with_staff: bool = False,
+        actor: str | None = None,
     ) -> list[IssuedInvite]:
         now = self.clock.now()
         today = self.today()
         expires = now + timedelta(days=self.policy.invite_valid_days)
-        plan: list[tuple[Person, Person | None, list[Person], str]] = []  # (addressee person, pupil, guardians, class code)
+        plan: list[
+            tuple[Person, Person | None, list[Person], str]
+        ] = []  # (addressee person, pupil, guardians, class code)
         async with self.db.transaction() as store:
             if person_ref is not None:
                 person = await self.require_person(store, person_ref)
@@ -532,7 +622,9 @@ class Klasbot:
                 for pupil in roster.pupils:
                     # Pupils under 13 get no code; the scheduler sends one on their birthday.
                     if is_old_enough(pupil.birth_date, today):
-                        guardians = [roster.guardians[g] for g in pupil.guardian_ids if g in roster.guardians]
+                        guardians = [
+                            roster.guardians[g] for g in pupil.guardian_ids if g in roster.guardians
+                        ]
                         plan.append((pupil, pupil, guardians, school_class.code))
                 if with_staff:
                     for staff in roster.staff:
@@ -549,17 +641,27 @@ class Klasbot:
                     pupil_email_from_age=self.policy.pupil_email_from_age if pupil else 0,
                 )
                 issued.append((person, pupil, code, route, klas))
-            await self.audit(store, "invites-created", actor, [p.id for p, *_ in plan], count=len(plan))
+            await self.audit(
+                store, "invites-created", actor, [p.id for p, *_ in plan], count=len(plan)
+            )
         results = []
         for person, pupil, code, route, klas in issued:
             error = await self._send_invite(person, pupil, code, route, klas, expires)
             results.append(
-                IssuedInvite(person.id, pupil.id if pupil else None, code, route.channel, expires, error)
+                IssuedInvite(
+                    person.id, pupil.id if pupil else None, code, route.channel, expires, error
+                )
             )
         return results
 
     async def _send_invite(
-        self, person: Person, pupil: Person | None, code: str, route: Any, klas: str, expires: datetime
+        self,
+        person: Person,
+        pupil: Person | None,
+        code: str,
+        route: Any,
+        klas: str,
+        expires: datetime,
     ) -> str | None:
         from bot.ports import Letter, LetterItem, MailMessage
 
@@ -574,7 +676,11 @@ class Klasbot:
                         context={
                             "pupil_name": person.given_name if pupil is not None else None,
                             "audience": (
-                                "person" if pupil is None else "pupil" if r.person_id == person.id else "guardian"
+                                "person"
+                                if pupil is None
+                                else "pupil"
+                                if r.person_id == person.id
+                                else "guardian"
                             ),
                             "recipient_name": r.name,
                             "code": code,
@@ -601,7 +707,10 @@ class Klasbot:
                             items=(
                                 LetterItem(
                                     pupil_name=person.full_name,
-                                    title=Msg(nl="Je persoonlijke code voor de klassengroep", en="Your personal code for the class group")(lang),
+                                    title=Msg(
+                                        nl="Je persoonlijke code voor de klassengroep",
+                                        en="Your personal code for the class group",
+                                    )(lang),
                                     body=Msg(
                                         nl="Stuur de bot het bericht /start {code} om je account te koppelen. De code is geldig tot {expires}.",
                                         en="Send the bot the message /start {code} to link your account. The code is valid until {expires}.",
@@ -635,12 +744,21 @@ class Klasbot:
             if person is None:
                 return Reply([M_CODE_UNKNOWN(lang)])
             if person.role == Role.PUPIL and not is_old_enough(person.birth_date, self.today()):
-                await self.audit(store, "link-refused", None, [person.id], platform=platform_name, reason="under-13")
+                await self.audit(
+                    store,
+                    "link-refused",
+                    None,
+                    [person.id],
+                    platform=platform_name,
+                    reason="under-13",
+                )
                 return Reply([M_CODE_UNDER_AGE(lang)])
             if not await store.use_invite(invite.code, now):
                 return Reply([M_CODE_USED(lang)])
             await store.link_account(platform_name, account_id, person.id, now)
-            await self.audit(store, "account-linked", person.id, [person.id], platform=platform_name)
+            await self.audit(
+                store, "account-linked", person.id, [person.id], platform=platform_name
+            )
             enrollments = await store.enrollments_of(person.id)
             groups = [g for e in enrollments for g in await store.groups(e.class_id, platform_name)]
             codes = {g.id: (await store.class_roster(g.class_id)).school_class.code for g in groups}
@@ -661,7 +779,12 @@ class Klasbot:
             elif verdict == Verdict.PLATFORM_AGE:
                 platform = self.platforms.get(platform_name)
                 reply.texts.append(
-                    M_PLATFORM_AGE(lang, platform=platform_name, age=platform.capabilities.min_age if platform else 13, klas=klas)
+                    M_PLATFORM_AGE(
+                        lang,
+                        platform=platform_name,
+                        age=platform.capabilities.min_age if platform else 13,
+                        klas=klas,
+                    )
                 )
             elif verdict in (Verdict.UNDER_13, Verdict.AGE_UNKNOWN):
                 reply.texts.append(M_CODE_UNDER_AGE(lang))
@@ -669,7 +792,9 @@ class Klasbot:
 
     # ------------------------------------------------------------------------ announcements
 
-    async def check_announcement(self, store: Any, draft: AnnouncementDraft, lang: str) -> tuple[ClassRoster, Person, str, str]:
+    async def check_announcement(
+        self, store: Any, draft: AnnouncementDraft, lang: str
+    ) -> tuple[ClassRoster, Person, str, str]:
         """Rules 7, 4 and 5 in that order; returns (roster, author, body, signature) or raises."""
         school_class = await self.resolve_class(store, draft.class_id)
         roster = await store.class_roster(school_class.id)
@@ -728,11 +853,17 @@ class Klasbot:
                     pupil_email_from_age=self.policy.pupil_email_from_age,
                 )
                 due = max(now, draft.not_before) if draft.not_before else now
-                held_until = self.policy.quiet_hours.release_at(due, self.policy.timezone, draft.kind) if self.policy.quiet_hours else None
+                held_until = (
+                    self.policy.quiet_hours.release_at(due, self.policy.timezone, draft.kind)
+                    if self.policy.quiet_hours
+                    else None
+                )
                 status = DeliveryStatus.HELD if held_until else DeliveryStatus.PENDING
                 # "Now" is due at once for any dispatcher, whatever its clock says (two processes
                 # started with the same KLASBOT_NOW disagree by the time each has run).
-                due_at = held_until or (draft.not_before if draft.not_before and draft.not_before > now else DUE_AT_ONCE)
+                due_at = held_until or (
+                    draft.not_before if draft.not_before and draft.not_before > now else DUE_AT_ONCE
+                )
                 await store.add_deliveries(
                     announcement_id,
                     [(route, _key(announcement_id, route.pupil_id)) for route in routes],
@@ -758,7 +889,9 @@ class Klasbot:
                     if route.channel != Channel.GROUP:
                         await self.audit(
                             store,
-                            "fallback-delivery" if route.channel != Channel.UNREACHABLE else "unreachable",
+                            "fallback-delivery"
+                            if route.channel != Channel.UNREACHABLE
+                            else "unreachable",
                             author.id,
                             [route.pupil_id, *(r.person_id for r in route.recipients)],
                             announcement=announcement_id,
@@ -766,7 +899,13 @@ class Klasbot:
                             reason=route.reason.value if route.reason else None,
                         )
         except KlasbotError as error:
-            await self.audit_refusal(error, actor=draft.author_id, class_ref=draft.class_id, kind=draft.kind, source=source)
+            await self.audit_refusal(
+                error,
+                actor=draft.author_id,
+                class_ref=draft.class_id,
+                kind=draft.kind,
+                source=source,
+            )
             raise
         result = AnnounceResult(announcement, counts, held_until, unreachable)
         if unreachable:
@@ -854,11 +993,15 @@ class ChatFrontEnd:
             return Reply([])
         lang = cmd.command_language(text) or lang
         try:
-            return await self._command(platform, account_id, command, lang, chat_id=chat_id, preview=preview)
+            return await self._command(
+                platform, account_id, command, lang, chat_id=chat_id, preview=preview
+            )
         except KlasbotError as error:
             return Reply([error.render(lang)])
 
-    async def confirm(self, draft: AnnouncementDraft, *, source: str, lang: str | None = None) -> Reply:
+    async def confirm(
+        self, draft: AnnouncementDraft, *, source: str, lang: str | None = None
+    ) -> Reply:
         """Send an announcement the author confirmed after a preview (the rules run again:
         the roster may have changed in between)."""
         lang = lang or self.app.policy.language
@@ -900,7 +1043,9 @@ class ChatFrontEnd:
         is_staff = person is not None and authorization.is_staff_of_class(person.id, roster)
         if is_staff:
             try:
-                command = cmd.parse_command(text, today=self.app.today(), now=now, tz=self.app.policy.timezone)
+                command = cmd.parse_command(
+                    text, today=self.app.today(), now=now, tz=self.app.policy.timezone
+                )
             except InvalidInput as error:
                 return Reply([error.render(cmd.command_language(text))], delete_original=True)
             if command is not None:
@@ -925,7 +1070,14 @@ class ChatFrontEnd:
         return Reply([], delete_original=True)
 
     async def _command(
-        self, platform: str, account_id: str, command: Any, lang: str, *, chat_id: str | None, preview: bool = False
+        self,
+        platform: str,
+        account_id: str,
+        command: Any,
+        lang: str,
+        *,
+        chat_id: str | None,
+        preview: bool = False,
     ) -> Reply:
         app = self.app
         if isinstance(command, cmd.Start):
@@ -951,7 +1103,9 @@ class ChatFrontEnd:
                 name=command.name,
                 allowed=", ".join(f"/{c}" for c in sorted(allowed)),
             )
-            await app.audit_refusal(error, actor=person.id, persons=[person.id], command=command.name)
+            await app.audit_refusal(
+                error, actor=person.id, persons=[person.id], command=command.name
+            )
             return Reply([error.render(lang)])
         assert person is not None
         if isinstance(command, cmd.Bind):
@@ -965,7 +1119,13 @@ class ChatFrontEnd:
                 try:
                     text = await app.preview(draft)
                 except KlasbotError as error:
-                    await app.audit_refusal(error, actor=person.id, class_ref=draft.class_id, kind=draft.kind, source=platform)
+                    await app.audit_refusal(
+                        error,
+                        actor=person.id,
+                        class_ref=draft.class_id,
+                        kind=draft.kind,
+                        source=platform,
+                    )
                     raise
                 return Reply([text], draft=draft)
             result = await app.announce(draft, source=platform)
@@ -977,14 +1137,35 @@ class ChatFrontEnd:
     @staticmethod
     def _draft(command: Any, author_id: str) -> AnnouncementDraft | None:
         if isinstance(command, cmd.LessonCancelled):
-            return AnnouncementDraft(command.class_ref, author_id, "lesson-cancelled", date=command.date, period=command.period, subject=command.subject, text=command.text)
+            return AnnouncementDraft(
+                command.class_ref,
+                author_id,
+                "lesson-cancelled",
+                date=command.date,
+                period=command.period,
+                subject=command.subject,
+                text=command.text,
+            )
         if isinstance(command, cmd.Homework):
-            return AnnouncementDraft(command.class_ref, author_id, "homework", date=command.date, subject=command.subject, text=command.text)
+            return AnnouncementDraft(
+                command.class_ref,
+                author_id,
+                "homework",
+                date=command.date,
+                subject=command.subject,
+                text=command.text,
+            )
         if isinstance(command, cmd.Trip):
-            return AnnouncementDraft(command.class_ref, author_id, "trip", date=command.date, text=command.text)
-        if isinstance(command, cmd.Reminder) and (command.when is None or not command.when.recurring):
+            return AnnouncementDraft(
+                command.class_ref, author_id, "trip", date=command.date, text=command.text
+            )
+        if isinstance(command, cmd.Reminder) and (
+            command.when is None or not command.when.recurring
+        ):
             at = command.when.at if command.when is not None else None
-            return AnnouncementDraft(command.class_ref, author_id, "reminder", text=command.text, not_before=at)
+            return AnnouncementDraft(
+                command.class_ref, author_id, "reminder", text=command.text, not_before=at
+            )
         return None
 
     def help_text(self, person: Person | None, staff_anywhere: bool, lang: str) -> str:

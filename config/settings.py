@@ -55,9 +55,9 @@ class SchoolSettings(_Section):
     invite_valid_days: int = 14
     reply_to: str | None = None
 
-    _split = field_validator(
-        "urgent_kinds", "allowed_kinds", "leadership_emails", mode="before"
-    )(_split_commas)
+    _split = field_validator("urgent_kinds", "allowed_kinds", "leadership_emails", mode="before")(
+        _split_commas
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -14,7 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.domain import (
     Account,
@@ -253,7 +258,9 @@ class SqlStore:
         await self._sync_table(ClassRow, classes, changes, "classes", delete=False)
 
         wanted_links = {(p.id, g) for p in snapshot.persons for g in p.guardian_ids}
-        have_links = set((await s.execute(sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id))))
+        have_links = set(
+            await s.execute(sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id))
+        )
         for pupil_id, guardian_id in sorted(wanted_links - have_links):
             s.add(GuardianshipRow(pupil_id=pupil_id, guardian_id=guardian_id))
             changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
@@ -270,7 +277,9 @@ class SqlStore:
         have = {(r.class_id, r.person_id, r.role): r for r in rows}
         for key, primary in sorted(wanted.items()):
             if key not in have:
-                s.add(EnrollmentRow(class_id=key[0], person_id=key[1], role=key[2], primary=primary))
+                s.add(
+                    EnrollmentRow(class_id=key[0], person_id=key[1], role=key[2], primary=primary)
+                )
                 changes.note(changes.added, "enrollments", "/".join(key))
             elif have[key].primary != primary:
                 have[key].primary = primary
@@ -278,7 +287,11 @@ class SqlStore:
         gone_persons = set(deleted.get("users", ())) if deleted else set()
         gone_classes = set(deleted.get("classes", ())) if deleted else set()
         for key, row in sorted(have.items()):
-            if (key not in wanted and not delta) or key[0] in gone_classes or key[1] in gone_persons:
+            if (
+                (key not in wanted and not delta)
+                or key[0] in gone_classes
+                or key[1] in gone_persons
+            ):
                 await s.delete(row)
                 changes.note(changes.removed, "enrollments", "/".join(key))
                 if key[2] == EnrollmentRole.STUDENT.value:
@@ -322,7 +335,9 @@ class SqlStore:
         for key in sorted(ids - keep):
             if model is ClassRow:
                 used = await self.session.scalar(
-                    sa.select(sa.func.count()).select_from(AnnouncementRow).where(AnnouncementRow.class_id == key)
+                    sa.select(sa.func.count())
+                    .select_from(AnnouncementRow)
+                    .where(AnnouncementRow.class_id == key)
                 )
                 used = used or await self.session.scalar(
                     sa.select(sa.func.count()).select_from(GroupRow).where(GroupRow.class_id == key)
@@ -334,7 +349,9 @@ class SqlStore:
             changes.note(changes.removed, name, key)
 
     async def count_persons(self) -> int:
-        return int(await self.session.scalar(sa.select(sa.func.count()).select_from(PersonRow)) or 0)
+        return int(
+            await self.session.scalar(sa.select(sa.func.count()).select_from(PersonRow)) or 0
+        )
 
     async def get_person(self, person_id: str) -> Person | None:
         row = await self.session.get(PersonRow, person_id)
@@ -351,13 +368,13 @@ class SqlStore:
         ids = list(set(ids))
         if not ids:
             return {}
-        rows = (await self.session.execute(sa.select(PersonRow).where(PersonRow.id.in_(ids)))).scalars()
+        rows = (
+            await self.session.execute(sa.select(PersonRow).where(PersonRow.id.in_(ids)))
+        ).scalars()
         links: dict[str, list[str]] = {}
-        for pupil_id, guardian_id in (
-            await self.session.execute(
-                sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id).where(
-                    GuardianshipRow.pupil_id.in_(ids)
-                )
+        for pupil_id, guardian_id in await self.session.execute(
+            sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id).where(
+                GuardianshipRow.pupil_id.in_(ids)
             )
         ):
             links.setdefault(pupil_id, []).append(guardian_id)
@@ -365,31 +382,39 @@ class SqlStore:
 
     async def find_classes(self, ref: str) -> list[SchoolClass]:
         rows = (
-            await self.session.execute(
-                sa.select(ClassRow).where(sa.or_(ClassRow.id == ref, ClassRow.code == ref))
+            (
+                await self.session.execute(
+                    sa.select(ClassRow).where(sa.or_(ClassRow.id == ref, ClassRow.code == ref))
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         exact = [r for r in rows if r.id == ref]
         chosen = exact or rows
         if not chosen:
             # Class codes are written as people say them: "2b" is 2B.
             chosen = (
-                await self.session.execute(
-                    sa.select(ClassRow).where(sa.func.lower(ClassRow.code) == ref.lower())
+                (
+                    await self.session.execute(
+                        sa.select(ClassRow).where(sa.func.lower(ClassRow.code) == ref.lower())
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         return [SchoolClass(r.id, r.code, r.title, r.school_id) for r in chosen]
 
     async def list_classes(self) -> list[tuple[SchoolClass, School, int, int]]:
         """(class, school, number of pupils, number of staff) for every class."""
         result = []
-        rows = (await self.session.execute(sa.select(ClassRow, SchoolRow).join(SchoolRow).order_by(ClassRow.code, ClassRow.id)))
+        rows = await self.session.execute(
+            sa.select(ClassRow, SchoolRow).join(SchoolRow).order_by(ClassRow.code, ClassRow.id)
+        )
         counts: dict[tuple[str, str], int] = {}
-        for class_id, role, n in (
-            await self.session.execute(
-                sa.select(EnrollmentRow.class_id, EnrollmentRow.role, sa.func.count()).group_by(
-                    EnrollmentRow.class_id, EnrollmentRow.role
-                )
+        for class_id, role, n in await self.session.execute(
+            sa.select(EnrollmentRow.class_id, EnrollmentRow.role, sa.func.count()).group_by(
+                EnrollmentRow.class_id, EnrollmentRow.role
             )
         ):
             counts[(class_id, role)] = n
@@ -410,18 +435,32 @@ class SqlStore:
             raise LookupError(class_id)
         school = await self.session.get(SchoolRow, c.school_id)
         enrollments = (
-            await self.session.execute(sa.select(EnrollmentRow).where(EnrollmentRow.class_id == class_id))
-        ).scalars().all()
+            (
+                await self.session.execute(
+                    sa.select(EnrollmentRow).where(EnrollmentRow.class_id == class_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         people = await self.persons(e.person_id for e in enrollments)
         pupils = tuple(
             sorted(
-                {people[e.person_id] for e in enrollments if e.role == "student" and e.person_id in people},
+                {
+                    people[e.person_id]
+                    for e in enrollments
+                    if e.role == "student" and e.person_id in people
+                },
                 key=lambda p: p.id,
             )
         )
         staff = tuple(
             sorted(
-                {people[e.person_id] for e in enrollments if e.role == "teacher" and e.person_id in people},
+                {
+                    people[e.person_id]
+                    for e in enrollments
+                    if e.role == "teacher" and e.person_id in people
+                },
                 key=lambda p: p.id,
             )
         )
@@ -438,15 +477,21 @@ class SqlStore:
 
     async def enrollments_of(self, person_id: str) -> list[Enrollment]:
         rows = (
-            await self.session.execute(sa.select(EnrollmentRow).where(EnrollmentRow.person_id == person_id))
+            await self.session.execute(
+                sa.select(EnrollmentRow).where(EnrollmentRow.person_id == person_id)
+            )
         ).scalars()
-        return [Enrollment(r.class_id, r.person_id, EnrollmentRole(r.role), r.primary) for r in rows]
+        return [
+            Enrollment(r.class_id, r.person_id, EnrollmentRole(r.role), r.primary) for r in rows
+        ]
 
     async def wards_of(self, guardian_id: str) -> list[str]:
         return list(
             (
                 await self.session.execute(
-                    sa.select(GuardianshipRow.pupil_id).where(GuardianshipRow.guardian_id == guardian_id)
+                    sa.select(GuardianshipRow.pupil_id).where(
+                        GuardianshipRow.guardian_id == guardian_id
+                    )
                 )
             ).scalars()
         )
@@ -456,7 +501,9 @@ class SqlStore:
     async def add_group(
         self, class_id: str, platform: str, chat_id: str, state: GroupState, now: datetime
     ) -> Group:
-        row = GroupRow(class_id=class_id, platform=platform, chat_id=chat_id, state=state.value, created_at=now)
+        row = GroupRow(
+            class_id=class_id, platform=platform, chat_id=chat_id, state=state.value, created_at=now
+        )
         self.session.add(row)
         await self.session.flush()
         return _group(row)
@@ -497,7 +544,13 @@ class SqlStore:
         row = await self.session.get(GroupMemberRow, (group_id, person_id))
         if row is None:
             self.session.add(
-                GroupMemberRow(group_id=group_id, person_id=person_id, account_id=account_id, state=state, updated_at=now)
+                GroupMemberRow(
+                    group_id=group_id,
+                    person_id=person_id,
+                    account_id=account_id,
+                    state=state,
+                    updated_at=now,
+                )
             )
         else:
             row.account_id, row.state, row.updated_at = account_id, state, now
@@ -506,7 +559,9 @@ class SqlStore:
     async def members(self, group_id: int) -> dict[str, tuple[str, str]]:
         """person id → (account id, state) for everyone the group has had."""
         rows = (
-            await self.session.execute(sa.select(GroupMemberRow).where(GroupMemberRow.group_id == group_id))
+            await self.session.execute(
+                sa.select(GroupMemberRow).where(GroupMemberRow.group_id == group_id)
+            )
         ).scalars()
         return {r.person_id: (r.account_id, r.state) for r in rows}
 
@@ -526,7 +581,9 @@ class SqlStore:
                     group=group,
                     min_age=min_ages.get(group.platform, 13),
                     members=frozenset(p for p, (_, st) in members.items() if st == "member"),
-                    departed=frozenset(p for p, (_, st) in members.items() if st in ("left", "removed")),
+                    departed=frozenset(
+                        p for p, (_, st) in members.items() if st in ("left", "removed")
+                    ),
                     linked=frozenset(linked),
                 )
             )
@@ -534,10 +591,16 @@ class SqlStore:
 
     # ------------------------------------------------------------------------ accounts
 
-    async def link_account(self, platform: str, account_id: str, person_id: str, now: datetime) -> None:
+    async def link_account(
+        self, platform: str, account_id: str, person_id: str, now: datetime
+    ) -> None:
         row = await self.session.get(AccountRow, (platform, account_id))
         if row is None:
-            self.session.add(AccountRow(platform=platform, account_id=account_id, person_id=person_id, linked_at=now))
+            self.session.add(
+                AccountRow(
+                    platform=platform, account_id=account_id, person_id=person_id, linked_at=now
+                )
+            )
         else:
             row.person_id, row.linked_at = person_id, now
         await self.session.flush()
@@ -547,7 +610,11 @@ class SqlStore:
         return await self.get_person(row.person_id) if row else None
 
     async def accounts_of(self, person_id: str) -> list[Account]:
-        rows = (await self.session.execute(sa.select(AccountRow).where(AccountRow.person_id == person_id))).scalars()
+        rows = (
+            await self.session.execute(
+                sa.select(AccountRow).where(AccountRow.person_id == person_id)
+            )
+        ).scalars()
         return [Account(r.platform, r.account_id, r.person_id) for r in rows]
 
     # ------------------------------------------------------------------------ invites
@@ -576,7 +643,9 @@ class SqlStore:
     async def use_invite(self, code: str, now: datetime) -> bool:
         """Mark used; False when someone else used it first (single use under concurrency)."""
         result = await self.session.execute(
-            sa.update(InviteRow).where(InviteRow.code == code, InviteRow.used_at.is_(None)).values(used_at=now)
+            sa.update(InviteRow)
+            .where(InviteRow.code == code, InviteRow.used_at.is_(None))
+            .values(used_at=now)
         )
         return bool(result.rowcount)
 
@@ -616,7 +685,9 @@ class SqlStore:
                 "pupil_id": route.pupil_id,
                 "channel": route.channel.value,
                 "reason": route.reason.value if route.reason else None,
-                "status": (DeliveryStatus.FAILED if route.channel == Channel.UNREACHABLE else status).value,
+                "status": (
+                    DeliveryStatus.FAILED if route.channel == Channel.UNREACHABLE else status
+                ).value,
                 "recipients": [recipient_to_json(r) for r in route.recipients],
                 "group_id": route.group_id,
                 "attempts": 0,
@@ -641,13 +712,17 @@ class SqlStore:
     async def deliveries(self, announcement_id: int) -> list[Delivery]:
         rows = (
             await self.session.execute(
-                sa.select(DeliveryRow).where(DeliveryRow.announcement_id == announcement_id).order_by(DeliveryRow.pupil_id)
+                sa.select(DeliveryRow)
+                .where(DeliveryRow.announcement_id == announcement_id)
+                .order_by(DeliveryRow.pupil_id)
             )
         ).scalars()
         return [_delivery(r) for r in rows]
 
     async def delivery_rows(self, ids: Sequence[int]) -> list[Delivery]:
-        rows = (await self.session.execute(sa.select(DeliveryRow).where(DeliveryRow.id.in_(ids)))).scalars()
+        rows = (
+            await self.session.execute(sa.select(DeliveryRow).where(DeliveryRow.id.in_(ids)))
+        ).scalars()
         return [_delivery(r) for r in rows]
 
     # ------------------------------------------------------------------------ outbox
@@ -752,7 +827,12 @@ class SqlStore:
         await self.session.execute(
             sa.update(DeliveryRow)
             .where(DeliveryRow.id == delivery_id)
-            .values(status=DeliveryStatus.FAILED.value, claimed_until=None, last_error=error, attempts=DeliveryRow.attempts + 1)
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                claimed_until=None,
+                last_error=error,
+                attempts=DeliveryRow.attempts + 1,
+            )
         )
 
     # ------------------------------------------------------------------------ letters
@@ -770,16 +850,34 @@ class SqlStore:
             key = f"{base_key}-{n}"
 
     async def add_letter(
-        self, key: str, recipient_name: str, address: str, path: str, now: datetime, delivery_ids: Sequence[int]
+        self,
+        key: str,
+        recipient_name: str,
+        address: str,
+        path: str,
+        now: datetime,
+        delivery_ids: Sequence[int],
     ) -> None:
         row = await self.session.get(LetterRow, key)
         if row is None:
-            self.session.add(LetterRow(key=key, recipient_name=recipient_name, address=address, path=path, created_at=now))
+            self.session.add(
+                LetterRow(
+                    key=key,
+                    recipient_name=recipient_name,
+                    address=address,
+                    path=path,
+                    created_at=now,
+                )
+            )
         else:
             row.path = path
         await self.session.flush()
         have = set(
-            (await self.session.execute(sa.select(LetterItemRow.delivery_id).where(LetterItemRow.letter_key == key))).scalars()
+            (
+                await self.session.execute(
+                    sa.select(LetterItemRow.delivery_id).where(LetterItemRow.letter_key == key)
+                )
+            ).scalars()
         )
         for delivery_id in delivery_ids:
             if delivery_id not in have:
@@ -853,35 +951,54 @@ class SqlStore:
     async def release(self, ids: Sequence[int]) -> None:
         """Give claimed rows back without an attempt (this process cannot deliver them)."""
         if ids:
-            await self.session.execute(sa.update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(claimed_until=None))
+            await self.session.execute(
+                sa.update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(claimed_until=None)
+            )
 
     # ------------------------------------------------------------------------ audit
 
     async def audit(self, event: AuditEvent) -> None:
-        row = AuditEventRow(at=event.at, kind=event.kind, actor_id=event.actor_id, details=dict(event.details))
+        row = AuditEventRow(
+            at=event.at, kind=event.kind, actor_id=event.actor_id, details=dict(event.details)
+        )
         self.session.add(row)
         await self.session.flush()
-        for person_id in sorted(set(event.person_ids) | ({event.actor_id} if event.actor_id else set())):
+        for person_id in sorted(
+            set(event.person_ids) | ({event.actor_id} if event.actor_id else set())
+        ):
             self.session.add(AuditPersonRow(event_id=row.id, person_id=person_id))
         await self.session.flush()
 
     async def audit_event(
-        self, kind: str, at: datetime, actor_id: str | None, persons: Sequence[str], details: dict[str, Any]
+        self,
+        kind: str,
+        at: datetime,
+        actor_id: str | None,
+        persons: Sequence[str],
+        details: dict[str, Any],
     ) -> None:
         await self.audit(AuditEvent(kind, at, actor_id, tuple(persons), details))
 
-    async def audit_events(self, person_id: str | None = None, kind: str | None = None) -> list[AuditEvent]:
+    async def audit_events(
+        self, person_id: str | None = None, kind: str | None = None
+    ) -> list[AuditEvent]:
         q = sa.select(AuditEventRow).order_by(AuditEventRow.id)
         if person_id is not None:
-            q = q.join(AuditPersonRow, AuditPersonRow.event_id == AuditEventRow.id).where(AuditPersonRow.person_id == person_id)
+            q = q.join(AuditPersonRow, AuditPersonRow.event_id == AuditEventRow.id).where(
+                AuditPersonRow.person_id == person_id
+            )
         if kind is not None:
             q = q.where(AuditEventRow.kind == kind)
         out = []
         for row in (await self.session.execute(q)).scalars():
             persons = (
-                await self.session.execute(sa.select(AuditPersonRow.person_id).where(AuditPersonRow.event_id == row.id))
+                await self.session.execute(
+                    sa.select(AuditPersonRow.person_id).where(AuditPersonRow.event_id == row.id)
+                )
             ).scalars()
-            out.append(AuditEvent(row.kind, row.at, row.actor_id, tuple(persons), dict(row.details)))
+            out.append(
+                AuditEvent(row.kind, row.at, row.actor_id, tuple(persons), dict(row.details))
+            )
         return out
 
     # ------------------------------------------------------------------------ platform state

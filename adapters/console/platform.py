@@ -18,7 +18,9 @@ logger = logging.getLogger(__name__)
 
 class ConsolePlatform:
     name = "console"
-    capabilities = PlatformCapabilities(min_age=13, can_delete_messages=True, can_remove_members=True)
+    capabilities = PlatformCapabilities(
+        min_age=13, can_delete_messages=True, can_remove_members=True
+    )
 
     def __init__(self, log_dir: Path, echo: Callable[[str, str], None] | None = None) -> None:
         self.log_dir = log_dir

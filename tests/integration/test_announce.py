@@ -45,14 +45,18 @@ def homework(**kw: object) -> AnnouncementDraft:
     return AnnouncementDraft(**fields)  # type: ignore[arg-type]
 
 
-async def routes(app: bootstrap.App, announcement_id: int) -> dict[str, tuple[str, str | None, str]]:
+async def routes(
+    app: bootstrap.App, announcement_id: int
+) -> dict[str, tuple[str, str | None, str]]:
     return {
         d.pupil_id: (d.channel.value, d.reason.value if d.reason else None, d.status.value)
         for d in await app.service.deliveries(announcement_id)
     }
 
 
-async def test_every_pupil_exactly_once_with_the_required_channel_and_reason(app: bootstrap.App) -> None:
+async def test_every_pupil_exactly_once_with_the_required_channel_and_reason(
+    app: bootstrap.App,
+) -> None:
     await class_2b_with_group(app)
     result = await app.service.announce(homework())
     got = await routes(app, result.announcement.id)
@@ -71,21 +75,25 @@ async def test_every_pupil_exactly_once_with_the_required_channel_and_reason(app
 
 async def test_class_without_group_and_the_16_plus_rule(app: bootstrap.App) -> None:
     result = await app.service.announce(
-        AnnouncementDraft("4C", "t-jansen", "trip", date=date(2026, 12, 11), text="Excursie naar het Rijksmuseum.")
+        AnnouncementDraft(
+            "4C", "t-jansen", "trip", date=date(2026, 12, 11), text="Excursie naar het Rijksmuseum."
+        )
     )
     got = await routes(app, result.announcement.id)
     assert got["p-4c-01"][:2] == ("email", "no-group")  # 16: own address
     assert got["p-4c-02"][:2] == ("email", "no-group")  # 15: guardian
     assert got["p-4c-06"][:2] == ("post", "no-group")  # Johan never contacted; Petra by letter
     deliveries = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}
-    assert [r.email for r in deliveries["p-4c-01"].recipients] == ["lucas.vdberg@leerling.passie-utrecht.example"] or all(
-        r.person_id == "p-4c-01" for r in deliveries["p-4c-01"].recipients
-    )
+    assert [r.email for r in deliveries["p-4c-01"].recipients] == [
+        "lucas.vdberg@leerling.passie-utrecht.example"
+    ] or all(r.person_id == "p-4c-01" for r in deliveries["p-4c-01"].recipients)
     assert all(r.person_id != "p-4c-01" for r in deliveries["p-4c-02"].recipients)
     assert [r.person_id for r in deliveries["p-4c-06"].recipients] == ["g-13"]
 
 
-async def test_pupil_email_can_be_switched_off(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+async def test_pupil_email_can_be_switched_off(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
     from adapters.oneroster.reader import read_roster
     from tests.conftest import DEMO_ROSTER, make_settings
 
@@ -100,7 +108,9 @@ async def test_pupil_email_can_be_switched_off(tmp_path: Path, database_url: str
     assert all(r.person_id != "p-4c-01" for r in deliveries["p-4c-01"].recipients)
 
 
-async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(app: bootstrap.App) -> None:
+async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(
+    app: bootstrap.App,
+) -> None:
     await class_2b_with_group(app)
     result = await app.service.announce(homework())
     stats = await app.dispatcher.run_once()
@@ -111,7 +121,11 @@ async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(app: 
     assert "Maak opgave 1 t/m 5." in post.text
     # Real MIME e-mail, text and HTML, carrying the signed announcement.
     outbox = Path(app.settings.mail.outbox_dir)
-    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.glob("*.eml") if not p.name.startswith(("invite", "unreachable"))]
+    mails = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in outbox.glob("*.eml")
+        if not p.name.startswith(("invite", "unreachable"))
+    ]
     assert len(mails) == 2
     for mail in mails:
         assert mail["Message-ID"].endswith("@klasbot>")
@@ -144,7 +158,9 @@ async def test_dispatching_again_sends_nothing_twice(app: bootstrap.App) -> None
     assert len(app.console.posted) == 1
 
 
-async def test_two_announcements_same_day_share_one_letter_per_household(app: bootstrap.App) -> None:
+async def test_two_announcements_same_day_share_one_letter_per_household(
+    app: bootstrap.App,
+) -> None:
     await app.service.announce(homework())
     await app.dispatcher.run_once()
     await app.service.announce(homework(text="Lees hoofdstuk 4."))
@@ -168,7 +184,9 @@ async def test_two_announcements_same_day_share_one_letter_per_household(app: bo
         (homework(text=None), "missing-field"),
     ],
 )
-async def test_refusals_store_nothing_and_are_audited(app: bootstrap.App, draft: AnnouncementDraft, code: str) -> None:
+async def test_refusals_store_nothing_and_are_audited(
+    app: bootstrap.App, draft: AnnouncementDraft, code: str
+) -> None:
     with pytest.raises(RuleViolation) as caught:
         await app.service.announce(draft)
     assert caught.value.code == code
@@ -189,7 +207,10 @@ async def test_quiet_hours_hold_and_release(app: bootstrap.App, clock: FrozenClo
     clock.at = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Amsterdam
     result = await app.service.announce(homework())
     assert result.held_until == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 07:00 CET
-    assert {s for _, _, s in (await routes(app, result.announcement.id)).values()} == {"held", "failed"}
+    assert {s for _, _, s in (await routes(app, result.announcement.id)).values()} == {
+        "held",
+        "failed",
+    }
     assert (await app.dispatcher.run_once()).sent == 0
     clock.at = datetime(2026, 11, 24, 6, 0, 1, tzinfo=UTC)
     stats = await app.dispatcher.run_once()
@@ -201,15 +222,21 @@ async def test_quiet_hours_hold_and_release(app: bootstrap.App, clock: FrozenClo
 async def test_urgent_kind_from_0630(app: bootstrap.App, clock: FrozenClock) -> None:
     clock.at = datetime(2026, 11, 24, 5, 40, tzinfo=UTC)  # 06:40 CET
     urgent = await app.service.announce(
-        AnnouncementDraft("2B", "t-devries", "lesson-cancelled", date=date(2026, 11, 24), period="3")
+        AnnouncementDraft(
+            "2B", "t-devries", "lesson-cancelled", date=date(2026, 11, 24), period="3"
+        )
     )
     normal = await app.service.announce(homework())
     assert urgent.held_until is None
     assert normal.held_until == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
 
-async def test_scheduled_announcement_waits_for_its_time(app: bootstrap.App, clock: FrozenClock) -> None:
-    result = await app.service.announce(homework(kind="reminder", date=None, subject=None, not_before=clock.at + timedelta(hours=2)))
+async def test_scheduled_announcement_waits_for_its_time(
+    app: bootstrap.App, clock: FrozenClock
+) -> None:
+    result = await app.service.announce(
+        homework(kind="reminder", date=None, subject=None, not_before=clock.at + timedelta(hours=2))
+    )
     assert (await app.dispatcher.run_once()).sent == 0
     clock.advance(hours=2, seconds=1)
     assert (await app.dispatcher.run_once()).sent > 0
@@ -224,7 +251,9 @@ async def test_pupil_who_left_the_class_is_removed_from_its_group(app: bootstrap
 
     await class_2b_with_group(app)
     snapshot = read_roster(DEMO_ROSTER)
-    snapshot = replace(snapshot, enrollments=tuple(e for e in snapshot.enrollments if e.person_id != "p-2b-01"))
+    snapshot = replace(
+        snapshot, enrollments=tuple(e for e in snapshot.enrollments if e.person_id != "p-2b-01")
+    )
     changes = await app.service.import_roster(snapshot)
     assert ("p-2b-01", "cls-2b") in changes.left_class
     async with app.db.transaction() as store:
@@ -244,14 +273,22 @@ async def test_stranger_in_group_is_removed_and_logged(app: bootstrap.App) -> No
     assert len(removed) == 2
 
 
-async def test_member_post_is_deleted_and_staff_command_in_group_reposted(app: bootstrap.App) -> None:
+async def test_member_post_is_deleted_and_staff_command_in_group_reposted(
+    app: bootstrap.App,
+) -> None:
     await class_2b_with_group(app)
     async with app.db.transaction() as store:
         [group] = await store.groups("cls-2b")
-    pupil = await app.chat.handle("console", "p-2b-01", "wie heeft de antwoorden?", chat_id=group.chat_id, in_group=True)
+    pupil = await app.chat.handle(
+        "console", "p-2b-01", "wie heeft de antwoorden?", chat_id=group.chat_id, in_group=True
+    )
     assert pupil.delete_original and pupil.texts == []
     staff = await app.chat.handle(
-        "console", "t-devries", "/huiswerk 2B wiskunde morgen Maak opgave 3", chat_id=group.chat_id, in_group=True
+        "console",
+        "t-devries",
+        "/huiswerk 2B wiskunde morgen Maak opgave 3",
+        chat_id=group.chat_id,
+        in_group=True,
     )
     assert staff.delete_original and staff.announcement is not None
     async with app.db.transaction() as store:
@@ -260,8 +297,12 @@ async def test_member_post_is_deleted_and_staff_command_in_group_reposted(app: b
 
 async def test_preview_then_confirm(app: bootstrap.App) -> None:
     await class_2b_with_group(app)
-    reply = await app.chat.handle("console", "t-devries", "/uitje 2B vrijdag Excursie naar Naturalis", preview=True)
-    assert reply.draft is not None and "— J. de Vries, mentor 2B, De Passie Utrecht" in reply.texts[0]
+    reply = await app.chat.handle(
+        "console", "t-devries", "/uitje 2B vrijdag Excursie naar Naturalis", preview=True
+    )
+    assert (
+        reply.draft is not None and "— J. de Vries, mentor 2B, De Passie Utrecht" in reply.texts[0]
+    )
     assert await app.service.announcements() == []
     confirmed = await app.chat.confirm(reply.draft, source="console")
     assert confirmed.announcement is not None
@@ -271,17 +312,30 @@ async def test_preview_then_confirm(app: bootstrap.App) -> None:
 async def test_codes_single_use_expiry_and_age(app: bootstrap.App, clock: FrozenClock) -> None:
     issued = await app.service.create_invites(class_ref="2B")
     assert "p-2b-05" not in {i.person_id for i in issued}  # under 13: no code
-    assert {i.pupil_id for i in issued} == {"p-2b-01", "p-2b-02", "p-2b-03", "p-2b-04", "p-2b-06", "p-2b-07"}
+    assert {i.pupil_id for i in issued} == {
+        "p-2b-01",
+        "p-2b-02",
+        "p-2b-03",
+        "p-2b-04",
+        "p-2b-06",
+        "p-2b-07",
+    }
     first = issued[0]
     assert "gekoppeld" in (await app.service.link_account("console", "acc-1", first.code)).texts[0]
-    assert "al gebruikt" in (await app.service.link_account("console", "acc-2", first.code)).texts[0]
+    assert (
+        "al gebruikt" in (await app.service.link_account("console", "acc-2", first.code)).texts[0]
+    )
     assert "kennen we niet" in (await app.service.link_account("console", "acc-3", "NOPE")).texts[0]
     clock.advance(days=15)
-    assert "verlopen" in (await app.service.link_account("console", "acc-4", issued[1].code)).texts[0]
+    assert (
+        "verlopen" in (await app.service.link_account("console", "acc-4", issued[1].code)).texts[0]
+    )
 
 
 async def test_invites_are_sent_by_the_fallback_channel(app: bootstrap.App) -> None:
-    issued = {i.person_id: i for i in await app.service.create_invites(class_ref="4C", with_staff=True)}
+    issued = {
+        i.person_id: i for i in await app.service.create_invites(class_ref="4C", with_staff=True)
+    }
     assert issued["p-4c-01"].channel == Channel.EMAIL
     assert issued["t-jansen"].pupil_id is None
     outbox = Path(app.settings.mail.outbox_dir)
@@ -290,4 +344,10 @@ async def test_invites_are_sent_by_the_fallback_channel(app: bootstrap.App) -> N
 
 
 async def test_reason_enum_covers_routes() -> None:
-    assert {r.value for r in Reason} >= {"under-13", "not-linked", "opted-out", "platform-age", "left-group"}
+    assert {r.value for r in Reason} >= {
+        "under-13",
+        "not-linked",
+        "opted-out",
+        "platform-age",
+        "left-group",
+    }

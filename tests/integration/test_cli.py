@@ -28,17 +28,35 @@ def school() -> Roster:
         User("s-today", "student", "Bram", "Visser", birth="2013-11-23", agents=["par-1"]),
         User("s-tomorrow", "student", "Eva", "Kramer", birth="2013-11-24", agents=["par-2"]),
         User("s-yesterday", "student", "Jesse", "Dijkstra", birth="2013-11-22", agents=["par-3"]),
-        User("s-sixteen", "student", "Iris", "Vos", birth="2010-01-01", email="iris@leerling.veen.example", agents=["par-4"]),
+        User(
+            "s-sixteen",
+            "student",
+            "Iris",
+            "Vos",
+            birth="2010-01-01",
+            email="iris@leerling.veen.example",
+            agents=["par-4"],
+        ),
         User("s-nothing", "student", "Tim", "Brouwer", birth="2012-05-05"),
         User("s-linked", "student", "Femke", "Hendriks", birth="2012-07-07", agents=["par-1"]),
         User("s-nodate", "student", "Ruben", "Koster", agents=["par-5"]),
         User("par-1", "guardian", "Ellen", "Visser", email="ellen@visser.example"),
         User("par-2", "guardian", "Gert", "Kramer", email="gert@kramer.example"),
-        User("par-3", "guardian", "Ria", "Dijkstra", address=("Dorpsstraat 12", "7941 AB", "Meppel")),
+        User(
+            "par-3", "guardian", "Ria", "Dijkstra", address=("Dorpsstraat 12", "7941 AB", "Meppel")
+        ),
         User("par-4", "guardian", "Otto", "Vos", email="otto@vos.example"),
         User("par-5", "guardian", "Nel", "Koster", email="nel@koster.example"),
     ]
-    pupils = ["s-today", "s-tomorrow", "s-yesterday", "s-sixteen", "s-nothing", "s-linked", "s-nodate"]
+    pupils = [
+        "s-today",
+        "s-tomorrow",
+        "s-yesterday",
+        "s-sixteen",
+        "s-nothing",
+        "s-linked",
+        "s-nodate",
+    ]
     r.enrollments = [("cls-h3a", "tch-1", "teacher", True), ("cls-v5b", "tch-2", "teacher", True)]
     r.enrollments += [("cls-h3a", p, "student", False) for p in pupils]
     return r
@@ -106,8 +124,19 @@ def test_import_link_announce_dispatch_report(cli: Cli, tmp_path: Path) -> None:
     assert transcript.count("gekoppeld") == 2
 
     proc = cli(
-        "announce", "--class", "H3A", "--as", "tch-1", "--kind", "homework", "--subject", "biologie",
-        "--date", "morgen", "--text", "Lees paragraaf 2.1 en maak opgave 4.",
+        "announce",
+        "--class",
+        "H3A",
+        "--as",
+        "tch-1",
+        "--kind",
+        "homework",
+        "--subject",
+        "biologie",
+        "--date",
+        "morgen",
+        "--text",
+        "Lees paragraaf 2.1 en maak opgave 4.",
     )
     announcement_id = proc.stdout.strip()
     assert announcement_id.isdigit()
@@ -130,13 +159,20 @@ def test_import_link_announce_dispatch_report(cli: Cli, tmp_path: Path) -> None:
     assert status["s-nothing"] == "failed"
 
     signature = "— K. van der Smit, mentor H3A, Veenlanden College"
-    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in (tmp_path / "outbox").glob("*.eml")]
+    mails = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in (tmp_path / "outbox").glob("*.eml")
+    ]
     announcement_mails = [
-        m for m in mails
-        if "paragraaf 2.1" in m.get_body(("plain",)).get_content() and not m["Message-ID"].startswith("<unreachable")
+        m
+        for m in mails
+        if "paragraaf 2.1" in m.get_body(("plain",)).get_content()
+        and not m["Message-ID"].startswith("<unreachable")
     ]
     assert {x.addr_spec for m in announcement_mails for x in m["To"].addresses} == {
-        "gert@kramer.example", "iris@leerling.veen.example", "nel@koster.example"
+        "gert@kramer.example",
+        "iris@leerling.veen.example",
+        "nel@koster.example",
     }
     assert all(signature in m.get_body(("plain",)).get_content() for m in announcement_mails)
     letters = list((tmp_path / "letters").glob("*.pdf"))
@@ -152,7 +188,11 @@ def test_import_link_announce_dispatch_report(cli: Cli, tmp_path: Path) -> None:
     assert status["s-yesterday"] == "sent"
 
     [item] = cli.json("announcements", "--class", "H3A")
-    assert item["id"] == int(announcement_id) and item["author"] == "tch-1" and item["kind"] == "homework"
+    assert (
+        item["id"] == int(announcement_id)
+        and item["author"] == "tch-1"
+        and item["kind"] == "homework"
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,7 +205,9 @@ def test_import_link_announce_dispatch_report(cli: Cli, tmp_path: Path) -> None:
         (["--kind", "trip", "--date", "31-02", "--text", "Uitje"], "31-02"),
     ],
 )
-def test_refusals_exit_non_zero_with_one_line(cli: Cli, tmp_path: Path, args: list[str], needle: str) -> None:
+def test_refusals_exit_non_zero_with_one_line(
+    cli: Cli, tmp_path: Path, args: list[str], needle: str
+) -> None:
     cli("db", "upgrade")
     cli("roster", "import", str(school().write(tmp_path / "export")))
     proc = cli("announce", "--class", "H3A", "--as", "tch-1", *args, ok=False)
@@ -178,7 +220,18 @@ def test_refusals_exit_non_zero_with_one_line(cli: Cli, tmp_path: Path, args: li
 def test_pupil_as_author_is_refused(cli: Cli, tmp_path: Path) -> None:
     cli("db", "upgrade")
     cli("roster", "import", str(school().write(tmp_path / "export")))
-    proc = cli("announce", "--class", "H3A", "--as", "s-today", "--kind", "reminder", "--text", "Hoi", ok=False)
+    proc = cli(
+        "announce",
+        "--class",
+        "H3A",
+        "--as",
+        "s-today",
+        "--kind",
+        "reminder",
+        "--text",
+        "Hoi",
+        ok=False,
+    )
     assert proc.returncode != 0
     [line] = proc.stderr.strip().splitlines()
     assert "leerling" in line
@@ -187,7 +240,18 @@ def test_pupil_as_author_is_refused(cli: Cli, tmp_path: Path) -> None:
 def test_unknown_class_and_person(cli: Cli, tmp_path: Path) -> None:
     cli("db", "upgrade")
     cli("roster", "import", str(school().write(tmp_path / "export")))
-    proc = cli("announce", "--class", "X9", "--as", "tch-1", "--kind", "reminder", "--text", "Hoi", ok=False)
+    proc = cli(
+        "announce",
+        "--class",
+        "X9",
+        "--as",
+        "tch-1",
+        "--kind",
+        "reminder",
+        "--text",
+        "Hoi",
+        ok=False,
+    )
     assert proc.returncode != 0 and "X9" in proc.stderr
     proc = cli("invites", "create", "--person", "nobody", ok=False)
     assert proc.returncode != 0 and "nobody" in proc.stderr
@@ -203,13 +267,27 @@ def _break(d: Path, file: str, old: str, new: str) -> None:
     [
         (lambda d: _break(d, "users.csv", ",givenName,", ",firstName,"), "users.csv", "line 1"),
         (lambda d: _break(d, "enrollments.csv", "s-today", "s-ghost"), "enrollments.csv", "line"),
-        (lambda d: _break(d, "demographics.csv", "2013-11-22", "22-11-2013"), "demographics.csv", "line"),
+        (
+            lambda d: _break(d, "demographics.csv", "2013-11-22", "22-11-2013"),
+            "demographics.csv",
+            "line",
+        ),
         (lambda d: _break(d, "users.csv", "s-tomorrow,", "s-today,"), "users.csv", "line"),
-        (lambda d: (d / "classes.csv").write_bytes((d / "classes.csv").read_bytes().replace(b"Klas H3A", "Klas H3A \u00e9".encode("latin-1"))), "classes.csv", "line"),
+        (
+            lambda d: (d / "classes.csv").write_bytes(
+                (d / "classes.csv")
+                .read_bytes()
+                .replace(b"Klas H3A", "Klas H3A \u00e9".encode("latin-1"))
+            ),
+            "classes.csv",
+            "line",
+        ),
     ],
     ids=["missing-column", "unknown-user", "bad-date", "duplicate-id", "bad-encoding"],
 )
-def test_roster_defects_import_nothing_and_name_file_and_line(cli: Cli, tmp_path: Path, defect: object, file: str, line: str) -> None:
+def test_roster_defects_import_nothing_and_name_file_and_line(
+    cli: Cli, tmp_path: Path, defect: object, file: str, line: str
+) -> None:
     export = school().write(tmp_path / "export")
     defect(export)  # type: ignore[operator]
     cli("db", "upgrade")

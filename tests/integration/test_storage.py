@@ -29,7 +29,11 @@ async def test_upgrade_head_leaves_no_drift(settings: Settings) -> None:
     try:
         assert await current_revision(db.engine) is not None
         async with db.engine.connect() as conn:
-            diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata))
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                )
+            )
         assert diff == []
     finally:
         await db.dispose()
@@ -52,16 +56,23 @@ async def test_roster_resync_adds_updates_removes(app: bootstrap.App) -> None:
     persons = {p.id: p for p in snapshot.persons}
     changed = replace(persons["p-2b-02"], given_name="Daniël")
     newcomer = Person("p-2b-99", Role.PUPIL, "Ilse", "Kok", birth_date=date(2012, 1, 1))
-    people = tuple(p for p in snapshot.persons if p.id not in ("p-2b-02", "p-2b-04")) + (changed, newcomer)
+    people = tuple(p for p in snapshot.persons if p.id not in ("p-2b-02", "p-2b-04")) + (
+        changed,
+        newcomer,
+    )
     enrollments = tuple(e for e in snapshot.enrollments if e.person_id != "p-2b-04") + (
         replace(snapshot.enrollments[0], person_id="p-2b-99", role=snapshot.enrollments[0].role),
     )
-    dry = await app.service.import_roster(replace(snapshot, persons=people, enrollments=enrollments), dry_run=True)
+    dry = await app.service.import_roster(
+        replace(snapshot, persons=people, enrollments=enrollments), dry_run=True
+    )
     assert "p-2b-99" in dry.added["persons"] and "p-2b-04" in dry.removed["persons"]
     async with app.db.transaction() as store:
         assert (await store.get_person("p-2b-02")).given_name == "Daan"  # dry run changed nothing
         assert await store.get_person("p-2b-99") is None
-    changes = await app.service.import_roster(replace(snapshot, persons=people, enrollments=enrollments))
+    changes = await app.service.import_roster(
+        replace(snapshot, persons=people, enrollments=enrollments)
+    )
     assert changes.updated["persons"] == ["p-2b-02"]
     async with app.db.transaction() as store:
         assert (await store.get_person("p-2b-02")).given_name == "Daniël"
@@ -85,10 +96,13 @@ async def test_one_delivery_per_pupil_is_enforced_by_the_database(app: bootstrap
 
 async def test_concurrent_claims_never_share_a_delivery(app: bootstrap.App) -> None:
     for _ in range(5):
-        await app.service.announce(AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee."))
+        await app.service.announce(
+            AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
+        )
     now = app.clock.now()
     db2 = Database(app.settings.database_url)
     try:
+
         async def claim(db: Database) -> set[int]:
             async with db.transaction() as store:
                 got = await store.claim_due(now, now + timedelta(minutes=5), 10)

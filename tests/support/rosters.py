@@ -35,7 +35,9 @@ class Roster:
     school: tuple[str, str] = ("org-veen", "Veenlanden College")
     classes: list[tuple[str, str]] = field(default_factory=list)  # (sourcedId, classCode)
     users: list[User] = field(default_factory=list)
-    enrollments: list[tuple[str, str, str, bool]] = field(default_factory=list)  # class, user, role, primary
+    enrollments: list[tuple[str, str, str, bool]] = field(
+        default_factory=list
+    )  # class, user, role, primary
 
     def write(self, directory: Path, version: str = "1.2") -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -49,13 +51,24 @@ class Roster:
                 for r in rows:
                     w.writerow([r.get(c, "") for c in columns])
 
-        files = ["orgs", "users", "classes", "enrollments", "demographics"] + (["roles"] if version == "1.2" else [])
+        files = ["orgs", "users", "classes", "enrollments", "demographics"] + (
+            ["roles"] if version == "1.2" else []
+        )
         with (directory / "manifest.csv").open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["propertyName", "value"])
             w.writerow(["manifest.version", "1.0"])
             w.writerow(["oneroster.version", version])
-            for stem in ["academicSessions", "categories", "classResources", "courses", "courseResources", "lineItems", "resources", "results"]:
+            for stem in [
+                "academicSessions",
+                "categories",
+                "classResources",
+                "courses",
+                "courseResources",
+                "lineItems",
+                "resources",
+                "results",
+            ]:
                 w.writerow([f"file.{stem}", "absent"])
             for stem in files:
                 w.writerow([f"file.{stem}", "bulk"])
@@ -63,7 +76,16 @@ class Roster:
         base = {"enabledUser": "true"}
         users = []
         for u in self.users:
-            row = {**base, "sourcedId": u.id, "username": u.id, "givenName": u.given, "familyName": u.family, "middleName": u.middle, "email": u.email, "agentSourcedIds": ",".join(u.agents)}
+            row = {
+                **base,
+                "sourcedId": u.id,
+                "username": u.id,
+                "givenName": u.given,
+                "familyName": u.family,
+                "middleName": u.middle,
+                "email": u.email,
+                "agentSourcedIds": ",".join(u.agents),
+            }
             if version == "1.1":
                 row.update({"orgSourcedIds": school_id, "role": u.role})
             else:
@@ -71,12 +93,70 @@ class Roster:
             users.append(row)
         write("users.csv", USERS_11 if version == "1.1" else USERS_12, users)
         if version == "1.2":
-            write("roles.csv", ROLES, [{"sourcedId": f"r-{u.id}", "userSourcedId": u.id, "roleType": "primary", "role": "principal" if u.role == "administrator" else u.role, "orgSourcedId": school_id} for u in self.users])
-        write("classes.csv", CLASSES, [{"sourcedId": cid, "title": f"Klas {code}", "courseSourcedId": "crs-1", "classCode": code, "classType": "homeroom", "schoolSourcedId": school_id, "termSourcedIds": "term-1"} for cid, code in self.classes])
-        write("enrollments.csv", ENROLLMENTS, [{"sourcedId": f"e-{i}", "classSourcedId": c, "schoolSourcedId": school_id, "userSourcedId": u, "role": r, "primary": "true" if p else ("false" if r == "teacher" else "")} for i, (c, u, r, p) in enumerate(self.enrollments)])
-        write("demographics.csv", DEMOGRAPHICS, [{"sourcedId": u.id, "birthDate": u.birth} for u in self.users if u.birth])
-        write("contacts.csv", CONTACTS, [
-            {"sourcedId": u.id, "email": "", "street": u.address[0] if u.address else "", "postalCode": u.address[1] if u.address else "", "city": u.address[2] if u.address else "", "fallback": u.fallback}
-            for u in self.users if u.address or u.fallback
-        ])
+            write(
+                "roles.csv",
+                ROLES,
+                [
+                    {
+                        "sourcedId": f"r-{u.id}",
+                        "userSourcedId": u.id,
+                        "roleType": "primary",
+                        "role": "principal" if u.role == "administrator" else u.role,
+                        "orgSourcedId": school_id,
+                    }
+                    for u in self.users
+                ],
+            )
+        write(
+            "classes.csv",
+            CLASSES,
+            [
+                {
+                    "sourcedId": cid,
+                    "title": f"Klas {code}",
+                    "courseSourcedId": "crs-1",
+                    "classCode": code,
+                    "classType": "homeroom",
+                    "schoolSourcedId": school_id,
+                    "termSourcedIds": "term-1",
+                }
+                for cid, code in self.classes
+            ],
+        )
+        write(
+            "enrollments.csv",
+            ENROLLMENTS,
+            [
+                {
+                    "sourcedId": f"e-{i}",
+                    "classSourcedId": c,
+                    "schoolSourcedId": school_id,
+                    "userSourcedId": u,
+                    "role": r,
+                    "primary": "true" if p else ("false" if r == "teacher" else ""),
+                }
+                for i, (c, u, r, p) in enumerate(self.enrollments)
+            ],
+        )
+        write(
+            "demographics.csv",
+            DEMOGRAPHICS,
+            [{"sourcedId": u.id, "birthDate": u.birth} for u in self.users if u.birth],
+        )
+        write(
+            "contacts.csv",
+            CONTACTS,
+            [
+                {
+                    "sourcedId": u.id,
+                    "email": "",
+                    "street": u.address[0] if u.address else "",
+                    "postalCode": u.address[1] if u.address else "",
+                    "city": u.address[2] if u.address else "",
+                    "fallback": u.fallback,
+                }
+                for u in self.users
+                if u.address or u.fallback
+            ],
+        )
         return directory

@@ -44,7 +44,9 @@ async def test_limiter_spreads_a_broadcast() -> None:
 
 async def test_per_chat_limit_applies_only_to_that_chat() -> None:
     t = FakeTime()
-    limiter = RateLimiter(None, lambda chat: Rate(1, 10, burst=1) if chat.startswith("-") else None, t)
+    limiter = RateLimiter(
+        None, lambda chat: Rate(1, 10, burst=1) if chat.startswith("-") else None, t
+    )
     await limiter.acquire("-100")
     bucket = limiter._chat("-100")
     assert bucket is not None and bucket.wait_time() == 10

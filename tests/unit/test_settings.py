@@ -18,8 +18,17 @@ def test_defaults_are_the_embedded_setup() -> None:
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     f = tmp_path / "k.toml"
-    f.write_text('[mail]\ntransport = "smtp"\nsmtp_port = 587\n[school]\nleadership_emails = ["a@x.org"]\n', encoding="utf-8")
-    s = load_settings(f, environ={"KLASBOT_MAIL__SMTP_PORT": "2525", "KLASBOT_SCHOOL__LEADERSHIP_EMAILS": "b@x.org, c@x.org"})
+    f.write_text(
+        '[mail]\ntransport = "smtp"\nsmtp_port = 587\n[school]\nleadership_emails = ["a@x.org"]\n',
+        encoding="utf-8",
+    )
+    s = load_settings(
+        f,
+        environ={
+            "KLASBOT_MAIL__SMTP_PORT": "2525",
+            "KLASBOT_SCHOOL__LEADERSHIP_EMAILS": "b@x.org, c@x.org",
+        },
+    )
     assert s.mail.transport == "smtp" and s.mail.smtp_port == 2525
     assert s.school.leadership_emails == ["b@x.org", "c@x.org"]
 
@@ -38,7 +47,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ("[mail\n", {}, "not valid TOML"),
     ],
 )
-def test_bad_configuration_names_the_key(tmp_path: Path, toml: str, env: dict[str, str], needle: str) -> None:
+def test_bad_configuration_names_the_key(
+    tmp_path: Path, toml: str, env: dict[str, str], needle: str
+) -> None:
     f = tmp_path / "k.toml"
     f.write_text(toml, encoding="utf-8")
     with pytest.raises(ConfigError, match=needle.replace(".", r"\.").replace("[", r"\[")):
@@ -51,18 +62,37 @@ def test_missing_file() -> None:
 
 
 def test_secrets_from_environment_and_test_variables_ignored() -> None:
-    s = load_settings(environ={"KLASBOT_TELEGRAM__TOKEN": "1:abc", "KLASBOT_TEST_POSTGRES_URL": "x", "KLASBOT_NOW": "2026-01-01T00:00:00Z"})
+    s = load_settings(
+        environ={
+            "KLASBOT_TELEGRAM__TOKEN": "1:abc",
+            "KLASBOT_TEST_POSTGRES_URL": "x",
+            "KLASBOT_NOW": "2026-01-01T00:00:00Z",
+        }
+    )
     assert s.telegram.token == "1:abc"
 
 
 def test_pupil_email_can_be_switched_off() -> None:
-    assert load_settings(environ={"KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE": "off"}).school.pupil_email_from_age is None
-    assert load_settings(environ={"KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE": "18"}).school.pupil_email_from_age == 18
+    assert (
+        load_settings(
+            environ={"KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE": "off"}
+        ).school.pupil_email_from_age
+        is None
+    )
+    assert (
+        load_settings(
+            environ={"KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE": "18"}
+        ).school.pupil_email_from_age
+        == 18
+    )
 
 
 def test_clock_override() -> None:
     assert clock_start({}) is None
-    assert clock_start({"KLASBOT_NOW": "2026-11-23T10:00:00+01:00"}).isoformat() == "2026-11-23T10:00:00+01:00"
+    assert (
+        clock_start({"KLASBOT_NOW": "2026-11-23T10:00:00+01:00"}).isoformat()
+        == "2026-11-23T10:00:00+01:00"
+    )
     with pytest.raises(ConfigError, match="offset"):
         clock_start({"KLASBOT_NOW": "2026-11-23T10:00:00"})
     with pytest.raises(ConfigError, match="ISO 8601"):
