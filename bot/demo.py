@@ -33,7 +33,8 @@ from config.settings import Settings
 DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
 DEMO_TOUR = Path(__file__).resolve().parent.parent / "config" / "demo" / "tour.txt"
 
-_LINE = re.compile(r"^\s*(?P<speaker>[^\s:@]+)\s*(?:@\s*(?P<klas>[^\s:]+)\s*)?:\s?(?P<message>.*)$")
+# A sourcedId may contain "@", so the group form needs a space before it: `SPEAKER @ KLAS: …`.
+_LINE = re.compile(r"^\s*(?P<speaker>[^\s:]+)(?:\s+@\s*(?P<klas>[^\s:]+))?\s*:\s?(?P<message>.*)$")
 
 WELCOME = """klasbot demo — {school}
 Je praat met de bot als een persoon uit het rooster. Typ :help voor de demo-commando's,

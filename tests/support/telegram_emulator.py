@@ -340,6 +340,14 @@ class BotApiEmulator:
             "chat_member", self._member_update(chat, self.users[user_id], user_id, old=old)
         )
 
+    def user_leaves(self, user_id: int, chat_id: int) -> int:
+        chat = self.chats[chat_id]
+        old = self._member_obj(chat, user_id)
+        chat.members[user_id] = "left"
+        user = self.users[user_id]
+        self._push("message", self._new_message(chat, user, left_chat_member=user))
+        return self._push("chat_member", self._member_update(chat, user, user_id, old=old))
+
     def press_button(self, user_id: int, message: SentMessage, data: str) -> int:
         chat = self.chats[message.chat_id]
         query = {
