@@ -62,8 +62,9 @@ class Demo:
             prefix = f"{who}> " if i == 0 else " " * (len(who) + 2)
             self.console.print(f"{prefix}{line}", style=style, markup=False, highlight=False)
 
-    async def line(self, raw: str, where: str = "") -> bool:
-        """Handle one line; False when the demo should stop."""
+    async def line(self, raw: str, where: str = "", *, typed: bool = False) -> bool:
+        """Handle one line; False when the demo should stop. A `typed` line is already on the
+        screen, so it is not echoed again."""
         text = raw.strip()
         if not text or text.startswith("#"):
             return True
@@ -78,12 +79,13 @@ class Demo:
             raise ScriptError(
                 f"{where}expected `SPEAKER: message` (SPEAKER is a sourcedId), got {raw.strip()!r}"
             )
-        await self.speak(speaker, message, klas)
+        await self.speak(speaker, message, klas, echo=not typed)
         return True
 
-    async def speak(self, speaker: str, message: str, klas: str | None = None) -> None:
+    async def speak(self, speaker: str, message: str, klas: str | None = None, *, echo: bool = True) -> None:
         chat = self.app.chat
-        self.say(speaker if klas is None else f"{speaker} @ {klas}", message, "bold")
+        if echo:
+            self.say(speaker if klas is None else f"{speaker} @ {klas}", message, "bold")
         if klas is None:
             reply = await chat.handle("console", speaker, message)
         else:
@@ -255,7 +257,7 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
             except EOFError:
                 return 0
             try:
-                if not await demo.line(raw):
+                if not await demo.line(raw, typed=True):
                     return 0
             except ScriptError:
                 console.print(

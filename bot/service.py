@@ -147,6 +147,14 @@ M_GROUP_LOST_MAIL = Msg(
     nl="De bot is uit de klassengroep van {klas} op {platform} gehaald. Tot de groep opnieuw gekoppeld is, krijgen de leerlingen de berichten per e-mail of brief.",
     en="The bot was removed from the class group of {klas} on {platform}. Until the group is bound again, pupils get the messages by e-mail or letter.",
 )
+M_REPORTED = Msg(
+    nl="Dank je. Je melding is doorgestuurd naar de schoolleiding en bewaard in het dossier.",
+    en="Thank you. Your report has been forwarded to school leadership and kept in the dossier.",
+)
+M_ESCALATED = Msg(
+    nl="Je escalatie is doorgestuurd naar de schoolleiding (protocol B.3) en bewaard in het dossier.",
+    en="Your escalation has been forwarded to school leadership (protocol B.3) and kept in the dossier.",
+)
 M_HELP_HEADER = Msg(nl="Dit kun je hier doen:", en="This is what you can do here:")
 M_NOT_AVAILABLE = Msg(
     nl="/{name} is in deze versie nog niet beschikbaar.",
@@ -362,6 +370,38 @@ class Klasbot:
         # Linked, eligible pupils and staff are let in straight away.
         await self._admit_everyone(group)
         return group
+
+    async def report(self, person: Person, text: str, *, escalation: bool, source: str) -> None:
+        """Rule 9 (A.9, B.3): store the report in the dossier and forward it to leadership."""
+        from bot.ports import MailMessage
+
+        kind = "escalation" if escalation else "report"
+        now = self.clock.now()
+        async with self.db.transaction() as store:
+            enrollments = await store.enrollments_of(person.id)
+            await self.audit(store, kind, person.id, [person.id], text=text, source=source)
+        to = self.policy.leadership_emails
+        if not to or self.mailer is None:
+            logger.warning("%s by %s stored, but no leadership e-mail is configured", kind, person.id)
+            return
+        message = MailMessage(
+            to=tuple(to),
+            template="report",
+            context={
+                "kind": kind,
+                "reporter": f"{person.full_name} ({person.role.value}, {person.id})",
+                "text": text,
+                "created_at": now.astimezone(self.policy.timezone).strftime("%Y-%m-%d %H:%M"),
+                "class_code": ", ".join(sorted({e.class_id for e in enrollments})) or None,
+                "school_name": self.policy.school_name,
+            },
+            message_id=f"<{kind}-{_key(person.id, now.isoformat(), text)[:16]}@klasbot>",
+            lang=self.policy.language,
+            reply_to=self.policy.reply_to,
+        )
+        for error in await self.mailer.send([message]):
+            if error is not None:
+                logger.warning("%s by %s stored, but not mailed: %s", kind, person.id, error)
 
     async def bind_group(
         self, platform_name: str, chat_id: str, class_ref: str, *, actor: Person
@@ -1108,6 +1148,9 @@ class ChatFrontEnd:
             )
             return Reply([error.render(lang)])
         assert person is not None
+        if isinstance(command, cmd.Report | cmd.Escalate):
+            await app.report(person, command.text, escalation=isinstance(command, cmd.Escalate), source=platform)
+            return Reply([(M_ESCALATED if isinstance(command, cmd.Escalate) else M_REPORTED)(lang)])
         if isinstance(command, cmd.Bind):
             if chat_id is None:
                 return Reply([M_BIND_IN_GROUP(lang)])

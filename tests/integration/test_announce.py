@@ -351,3 +351,23 @@ async def test_reason_enum_covers_routes() -> None:
         "platform-age",
         "left-group",
     }
+
+
+async def test_report_is_stored_forwarded_and_confirmed(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+    from adapters.oneroster.reader import read_roster
+    from tests.conftest import DEMO_ROSTER, make_settings
+
+    settings = make_settings(tmp_path, database_url, KLASBOT_SCHOOL__LEADERSHIP_EMAILS="leiding@school.example")
+    await bootstrap.migrate(settings)
+    async with bootstrap.build(settings, clock=clock) as app:
+        await app.service.import_roster(read_roster(DEMO_ROSTER))
+        await link(app, "p-2b-01")
+        reply = await app.chat.handle("console", "p-2b-01", "/melden iemand deelt foto's van de toets")
+        assert "schoolleiding" in reply.texts[0]
+        unlinked = await app.chat.handle("console", "stranger", "/melden hallo")
+        assert "/start" in unlinked.texts[0]
+        async with app.db.transaction() as store:
+            [event] = await store.audit_events(person_id="p-2b-01", kind="report")
+        assert event.details["text"] == "iemand deelt foto's van de toets"
+        mails = [p.read_text(encoding="utf-8", errors="replace") for p in Path(settings.mail.outbox_dir).glob("report-*.eml")]
+        assert len(mails) == 1 and "leiding@school.example" in mails[0]

@@ -75,7 +75,9 @@ class Telegram:
         await self.say(person, f"/start {invite.code}")
         return self.account(person)
 
-    async def class_group(self, klas: str = "2B", *, owner: str = "t-devries", supergroup: bool = True) -> int:
+    async def class_group(
+        self, klas: str = "2B", *, owner: str = "t-devries", supergroup: bool = True
+    ) -> int:
         """The teacher links, creates a group with the bot as administrator and binds it."""
         await self.link(owner)
         chat = self.emulator.group(f"Klas {klas}", owner=self.account(owner), supergroup=supergroup)
@@ -139,7 +141,9 @@ async def telegram(tmp_path: Path, emulator: BotApiEmulator) -> AsyncIterator[Te
     await bootstrap.migrate(settings)
     platform = TelegramPlatform(settings.telegram)
     clock = FrozenClock(NOW)
-    async with bootstrap.build(settings, clock=clock, extra_platforms={"telegram": platform}) as app:
+    async with bootstrap.build(
+        settings, clock=clock, extra_platforms={"telegram": platform}
+    ) as app:
         await app.service.import_roster(read_roster(DEMO_ROSTER))
         async with platform.running(app.chat, app.service):
             yield Telegram(emulator, platform, app, clock, settings.mail.outbox_dir)
