@@ -70,6 +70,16 @@ M_PLATFORM_NOT_CONFIGURED = Msg(
     nl="Platform {platform} is niet ingesteld; zie de README voor de instellingen.",
     en="Platform {platform} is not configured; see the README for its settings.",
 )
+M_TELEGRAM_BIND_IN_GROUP = Msg(
+    nl=(
+        "Een Telegram-groep maakt de docent zelf: maak de groep, voeg de bot toe als beheerder en "
+        "stuur daar /koppel {klas}. (Of geef met --chat het id van een bestaande groep.)"
+    ),
+    en=(
+        "A teacher creates the Telegram group: create it, add the bot as administrator and send "
+        "/link {klas} there. (Or pass an existing group's id with --chat.)"
+    ),
+)
 M_GROUP_EXISTS = Msg(
     nl="Klas {klas} heeft al een groep op {platform} (chat {chat}).",
     en="Class {klas} already has a group on {platform} (chat {chat}).",
@@ -140,8 +150,8 @@ M_BOUND = Msg(
     en="This group is now the class group of {klas}. Only the bot posts here.",
 )
 M_CHAT_BOUND_ELSEWHERE = Msg(
-    nl="Deze chat ({chat}) is al aan een andere klas gekoppeld.",
-    en="This chat ({chat}) is already bound to another class.",
+    nl="Chat {chat} is al aan een klas gekoppeld; `klasbot groups` laat zien aan welke.",
+    en="Chat {chat} is already bound to a class; `klasbot groups` shows which.",
 )
 M_GROUP_LOST_MAIL = Msg(
     nl="De bot is uit de klassengroep van {klas} op {platform} gehaald. Tot de groep opnieuw gekoppeld is, krijgen de leerlingen de berichten per e-mail of brief.",
@@ -337,13 +347,18 @@ class Klasbot:
             raise InvalidInput(
                 M_UNKNOWN_PLATFORM, platform=platform_name, choices=", ".join(PLATFORMS)
             )
+        if platform_name == "telegram" and chat_id is None:
+            # A Telegram bot cannot create groups: the teacher makes one and binds it.
+            raise InvalidInput(M_TELEGRAM_BIND_IN_GROUP, klas=class_ref)
         platform = self.platforms.get(platform_name)
-        if platform is None:
+        if platform is None and chat_id is None:
             raise InvalidInput(M_PLATFORM_NOT_CONFIGURED, platform=platform_name)
         async with self.db.transaction() as store:
             school_class = await self.resolve_class(store, class_ref)
             roster = await store.class_roster(school_class.id)
             existing = [g for g in await store.groups(school_class.id, platform_name)]
+            if chat_id is not None and await store.group_by_chat(platform_name, chat_id):
+                raise InvalidInput(M_CHAT_BOUND_ELSEWHERE, chat=chat_id)
             if existing and chat_id is None:
                 raise InvalidInput(
                     M_GROUP_EXISTS,
@@ -543,7 +558,8 @@ class Klasbot:
                     verdict=verdict.value,
                 )
             return verdict
-        joined = await platform.admit(group.chat_id, account_id) if platform else True
+        # Without the platform in this process the running bot admits them; until then: invited.
+        joined = await platform.admit(group.chat_id, account_id) if platform else False
         async with self.db.transaction() as store:
             await store.set_member(
                 group.id, person.id, account_id, "member" if joined else "invited", self.clock.now()

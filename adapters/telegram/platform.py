@@ -482,8 +482,8 @@ class TelegramPlatform:
                 chat_id = new
             except TelegramError as error:
                 if isinstance(error, RetryAfter):
-                    # Everyone waits, not only this chat: Telegram counts per bot as well.
-                    self.limiter.penalise(_seconds(error), chat_id)
+                    # Every sender pauses, not only this chat's: a 429 does not say whether the
+                    # chat's limit or the bot's was hit.
                     self.limiter.penalise(_seconds(error))
                 raise delivery_error(error, chat_id) from error
         raise PermanentDeliveryError(f"telegram: chat {chat_id} keeps migrating")

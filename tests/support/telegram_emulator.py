@@ -279,22 +279,25 @@ class BotApiEmulator:
         chat = Chat(chat_id, "supergroup" if supergroup else "group", title=title)
         chat.members[owner] = "creator"
         self.chats[chat_id] = chat
-        if bot_admin:
+        self.add_bot(chat_id, admin=bot_admin, notify=notify, **rights)
+        return chat_id
+
+    def add_bot(
+        self, chat_id: int, *, admin: bool = True, notify: bool = True, **rights: bool
+    ) -> int | None:
+        """The group's creator adds the bot (again): as administrator with the default rights
+        overridden by `rights`, or as a plain member."""
+        chat = self.chats[chat_id]
+        old = self._member_obj(chat, BOT_ID)
+        if admin:
             chat.members[BOT_ID] = "administrator"
             chat.rights[BOT_ID] = {**DEFAULT_BOT_RIGHTS, **rights}
         else:
             chat.members[BOT_ID] = "member"
-        if notify:
-            self._push(
-                "my_chat_member",
-                self._member_update(
-                    chat,
-                    self.users[owner],
-                    BOT_ID,
-                    old=self._member_obj(chat, BOT_ID, status="left"),
-                ),
-            )
-        return chat_id
+        if not notify:
+            return None
+        owner = self.users[self._owner(chat)]
+        return self._push("my_chat_member", self._member_update(chat, owner, BOT_ID, old=old))
 
     def set_bot_rights(self, chat_id: int, **rights: bool) -> None:
         """Make the bot an administrator of `chat_id` with these rights changed."""

@@ -1,0 +1,65 @@
+"""The Bot API emulator answers like Telegram (checked through python-telegram-bot itself), and
+the adapter's rate limiter keeps a burst inside limits the emulator enforces."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+
+from adapters.telegram.platform import limits
+from bot.ports import GroupMessage
+from tests.integration.telegram.conftest import TOKEN, Telegram
+from tests.support.telegram_emulator import BotApiEmulator
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*retry_after:telegram.warnings.PTBDeprecationWarning"
+)
+
+
+async def test_emulator_answers_with_telegrams_errors(emulator: BotApiEmulator) -> None:
+    emulator.group_per_minute = 3
+    owner = emulator.user("Jan")
+    chat = emulator.group("Klas 2B", owner=owner, notify=False)
+    basic = emulator.group("Klas 2C", owner=owner, supergroup=False, notify=False)
+    async with Bot(TOKEN, base_url=emulator.base_url, base_file_url=emulator.base_file_url) as bot:
+        assert bot.username == "klasbot_test_bot"
+        for n in range(3):
+            await bot.send_message(chat, f"bericht {n}")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(chat, "te veel")
+        with pytest.raises(BadRequest, match="(?i)chat not found"):
+            await bot.send_message(-42, "niemand")
+        with pytest.raises(Forbidden, match="initiate conversation"):
+            await bot.send_message(owner, "hallo")  # Jan never wrote to the bot
+        new = emulator.migrate(basic, notify=False)
+        with pytest.raises(ChatMigrated) as migrated:
+            await bot.send_message(basic, "oud")
+        assert migrated.value.new_chat_id == new
+        emulator.kick_bot(chat, notify=False)
+        with pytest.raises(Forbidden, match="kicked from the supergroup chat"):
+            await bot.get_chat_member(chat, owner)
+    assert emulator.rate_limited == 1
+    assert emulator.texts(chat) == ["bericht 0", "bericht 1", "bericht 2"]
+
+
+async def test_limiter_keeps_a_burst_inside_the_overall_limit(telegram: Telegram) -> None:
+    emulator, platform = telegram.emulator, telegram.platform
+    emulator.global_per_second = 5
+    platform.limiter = limits(platform.settings.model_copy(update={"rate_global_per_second": 5}))
+    owner = telegram.account("t-devries")
+    chats = [emulator.group(f"Groep {n}", owner=owner, notify=False) for n in range(12)]
+
+    started = time.monotonic()
+    for n, chat in enumerate(chats):
+        await platform.post(GroupMessage(str(chat), f"bericht {n}", idempotency_key=f"k{n}"))
+    elapsed = time.monotonic() - started
+
+    assert emulator.rate_limited == 0
+    assert elapsed >= 11 / 4 - 0.1  # 4/s: one spare message a second against jitter
+    # A repeated post (the outcome was not recorded) is recognised, not sent twice.
+    again = await platform.post(GroupMessage(str(chats[0]), "bericht 0", idempotency_key="k0"))
+    assert again == str(emulator.messages(chats[0])[0].message_id)
+    assert len(emulator.messages(chats[0])) == 1
