@@ -76,6 +76,32 @@ def _ensure_sqlite_dir(url: str) -> None:
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def configured_platforms(settings: Settings) -> dict[str, Any]:
+    """The chat platforms the configuration names (the console is always there)."""
+    platforms: dict[str, Any] = {}
+    if settings.telegram.token:
+        from adapters.telegram.platform import TelegramPlatform
+
+        platforms["telegram"] = TelegramPlatform(settings.telegram)
+    from adapters.matrix.platform import matrix_platform_from_settings
+
+    matrix = matrix_platform_from_settings(settings.matrix, settings.data_dir)
+    if matrix is not None:
+        platforms["matrix"] = matrix
+    return platforms
+
+
+async def _connect(stack: AsyncExitStack, name: str, platform: Any, app: App, receive: bool) -> None:
+    if name == "telegram":
+        await stack.enter_async_context(platform.running(app.chat, app.service, receive=receive))
+    elif name == "matrix":
+        if receive:
+            await stack.enter_async_context(platform.running(app.chat, app.service))
+        else:
+            await platform.connect(app.service)
+            stack.push_async_callback(platform.stop)
+
+
 @asynccontextmanager
 async def build(
     settings: Settings | None = None,
@@ -83,7 +109,11 @@ async def build(
     clock: Clock | None = None,
     console_echo: Callable[[str, str], None] | None = None,
     extra_platforms: dict[str, ChatPlatform] | None = None,
+    connect: str = "none",
 ) -> AsyncIterator[App]:
+    """Wire everything. `connect` says what to do with the configured chat platforms:
+    "none" (not constructed: commands that need no platform), "send" (connected to post,
+    admit and remove, without receiving updates) or "receive" (`klasbot run`)."""
     settings = settings or load_settings()
     clock = clock or make_clock()
     policy = make_policy(settings)
@@ -119,7 +149,8 @@ async def build(
             lang=settings.school.language,
         )
         console = ConsolePlatform(settings.data_dir / "console", echo=console_echo)
-        platforms: dict[str, ChatPlatform] = {"console": console, **(extra_platforms or {})}
+        remote = configured_platforms(settings) if connect != "none" else {}
+        platforms: dict[str, ChatPlatform] = {"console": console, **remote, **(extra_platforms or {})}
         service = Klasbot(
             db=db, clock=clock, policy=policy, platforms=platforms, mailer=mailer, printer=printer
         )
@@ -137,17 +168,20 @@ async def build(
             batch_size=d.batch_size,
             lease_seconds=d.lease_seconds,
         )
-        yield App(
-            settings,
-            db,
-            clock,
-            policy,
-            service,
-            dispatcher,
-            ChatFrontEnd(service),
-            console,
-            platforms,
+        app = App(
+            settings, db, clock, policy, service, dispatcher, ChatFrontEnd(service), console, platforms
         )
+        for name, platform in remote.items():
+            try:
+                await _connect(stack, name, platform, app, receive=connect == "receive")
+            except Exception as exc:
+                if connect == "receive":
+                    raise
+                # Sending to one platform must not keep mail and letters from going out; its
+                # deliveries wait in the outbox for the next run.
+                logger.warning("%s is not reachable now (%s); its deliveries wait", name, exc)
+                platforms.pop(name, None)
+        yield app
 
 
 async def migrate(settings: Settings) -> None:

@@ -178,7 +178,8 @@ def roster_import(
             details.snapshot, dry_run=dry_run, deleted=dict(details.deleted) if delta else None
         )
 
-    changes = run(go)
+    # Connected to the platforms: a pupil who left a class is removed from its group at once.
+    changes = run(go, connect="none" if dry_run else "send")
     summary = {
         "dry_run": dry_run,
         "added": changes.added,
@@ -309,8 +310,8 @@ def groups_create(
 
 
 def _platform_kwargs(platform: str) -> dict[str, Any]:
-    """Chat platforms other than the console are started only when a command needs them."""
-    return {}
+    """Chat platforms other than the console are connected only when a command needs them."""
+    return {"connect": "send"} if platform != "console" else {}
 
 
 # ---------------------------------------------------------------------------- invites
@@ -531,7 +532,7 @@ def dispatch(
         await a.dispatcher.run_forever(a.settings.dispatch.poll_interval)
         return None
 
-    stats = run(go, console_echo=_echo_console)
+    stats = run(go, console_echo=_echo_console, connect="send")
     if stats is not None:
         err.print(
             f"sent {stats.sent}, letters {stats.letters}, retried {stats.retried}, rerouted {stats.rerouted}, "
@@ -635,7 +636,8 @@ def run_bot() -> None:
     async def go(a: bootstrap.App) -> None:
         await a.dispatcher.run_forever(a.settings.dispatch.poll_interval)
 
-    run(go, console_echo=_echo_console)
+    err.print("klasbot is running; stop with Ctrl-C", markup=False)
+    run(go, console_echo=_echo_console, connect="receive")
 
 
 def main() -> None:

@@ -150,6 +150,7 @@ class DispatchSettings(_Section):
 SECRET_KEYS = {
     ("mail", "smtp_password"),
     ("telegram", "token"),
+    ("telegram", "webhook_secret"),
     ("matrix", "password"),
     ("matrix", "access_token"),
 }

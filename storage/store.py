@@ -67,6 +67,9 @@ from storage.models import (
 
 logger = logging.getLogger(__name__)
 
+# The PostgreSQL advisory lock that outbox claims take in turn (any constant unique in the app).
+_CLAIM_LOCK = 0x6B6C6173626F74  # "klasbot"
+
 
 class Database:
     """Owns the engine. One per process; pass it in, never a module-level global."""
@@ -730,28 +733,58 @@ class SqlStore:
     async def claim_due(
         self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
     ) -> list[Delivery]:
-        """Claim up to `limit` due deliveries for this worker until `lease_until`.
+        """Claim up to `limit` due deliveries for this worker until `lease_until`, plus the rest
+        of every group post among them (so a batch may hold a few more than `limit`).
 
         On PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED);
         SQLite serialises writers, so one process dispatches there."""
+        postgres = self.session.bind.dialect.name == "postgresql"
+        if postgres:
+            # Claims (not the sending) take turns: two claims running at once could each take
+            # part of one group post, and both would post it.
+            await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+        exclude = list(exclude)
+        claimable = [
+            DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
+            DeliveryRow.channel != Channel.UNREACHABLE.value,
+            DeliveryRow.letter_key.is_(None),
+            sa.or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until <= now),
+        ]
+        if exclude:
+            claimable.append(DeliveryRow.id.not_in(exclude))
         q = (
             sa.select(DeliveryRow)
-            .where(
-                DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
-                DeliveryRow.due_at <= now,
-                DeliveryRow.channel != Channel.UNREACHABLE.value,
-                DeliveryRow.letter_key.is_(None),
-                sa.or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until <= now),
-            )
+            .where(DeliveryRow.due_at <= now, *claimable)
             .order_by(DeliveryRow.due_at, DeliveryRow.id)
             .limit(limit)
         )
-        exclude = list(exclude)
-        if exclude:
-            q = q.where(DeliveryRow.id.not_in(exclude))
-        if self.session.bind.dialect.name == "postgresql":
+        if postgres:
             q = q.with_for_update(skip_locked=True)
-        rows = (await self.session.execute(q)).scalars().all()
+        rows = list((await self.session.execute(q)).scalars().all())
+        # One post reaches every member of a group: its rows are claimed together, whatever
+        # their due times (retries are jittered per row), or a batch boundary or a retry would
+        # post the same announcement in the group once per part.
+        units = {
+            (r.announcement_id, r.group_id)
+            for r in rows
+            if r.channel == Channel.GROUP.value and r.group_id is not None
+        }
+        if units:
+            have = {r.id for r in rows}
+            siblings = sa.select(DeliveryRow).where(
+                DeliveryRow.channel == Channel.GROUP.value,
+                sa.or_(
+                    *(
+                        sa.and_(DeliveryRow.announcement_id == a, DeliveryRow.group_id == g)
+                        for a, g in sorted(units)
+                    )
+                ),
+                *claimable,
+            )
+            if postgres:
+                siblings = siblings.with_for_update(skip_locked=True)
+            more = (await self.session.execute(siblings)).scalars()
+            rows += [r for r in more if r.id not in have]
         for row in rows:
             row.claimed_until = lease_until
             if row.status == DeliveryStatus.HELD.value:

@@ -136,6 +136,7 @@ _AGE_VERDICTS = {"under-13", "age-unknown", "platform-age"}
 class MatrixStats:
     """What the adapter met; the benchmark prints these."""
 
+    logins: int = 0  # password logins (a stored session is reused instead when it is valid)
     requests: int = 0
     commands: int = 0  # messages in direct chats handled
     posts: int = 0
@@ -209,22 +210,34 @@ class MatrixPlatform:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._idle = False
-        self._group_rooms: dict[str, bool] = {}
+        self._group_rooms: set[str] = set()
+        self._connecting = asyncio.Lock()
 
     # ------------------------------------------------------------------------ lifecycle
 
-    async def connect(self, service: Klasbot) -> None:
-        """Log in (password or access token), reusing the stored device. Idempotent."""
-        if self.client is not None:
-            return
+    def attach(self, service: Klasbot) -> None:
+        """Give the platform the core it reports to and keeps its state in; the first request
+        then logs in by itself (a CLI command that only posts needs nothing more)."""
         self.service = service
-        device_id = self._device_id or await self._get_state("device_id") or ""
+
+    async def connect(self, service: Klasbot | None = None) -> None:
+        """Log in, reusing the stored session and device. Idempotent."""
+        if service is not None:
+            self.attach(service)
+        async with self._connecting:
+            if self.client is None:
+                self.client = await self._login()
+
+    async def _login(self) -> AsyncClient:
+        if self.service is None:
+            raise TransientDeliveryError("the Matrix platform is not attached to klasbot")
         self._txn_prefix = await self._get_state("txn_prefix") or ""
         if not self._txn_prefix:
             # Transaction ids must be unique per device forever; a fresh database must not reuse
             # the keys of an old one, so every installation gets a prefix of its own.
             self._txn_prefix = secrets.token_hex(4)
             await self._set_state("txn_prefix", self._txn_prefix)
+        device_id = self._device_id or await self._get_state("device_id") or ""
         config = AsyncClientConfig(
             # Errors come back to us at once: the retry policy is ours (and the core's).
             max_limit_exceeded=0,
@@ -241,27 +254,41 @@ class MatrixPlatform:
             config=config,
         )
         try:
-            if self._access_token:
-                if not device_id:
-                    client.access_token = self._access_token
-                    who = await client.whoami()
-                    if not isinstance(who, WhoamiResponse):
-                        raise ConnectionError(f"Matrix login with the access token failed: {who}")
-                    device_id = who.device_id or ""
-                client.restore_login(self.user_id, device_id, self._access_token)
-            else:
+            # A configured token; else the session of an earlier password login, as any Matrix
+            # client keeps it (logging in on every start would meet Synapse's rc_login limit).
+            token = self._access_token or await self._get_state("session")
+            session_user = await self._get_state("session_user")
+            restored = False
+            if token and (self._access_token or session_user == self.user_id):
+                client.access_token = token
+                who = await client.whoami()
+                if isinstance(who, WhoamiResponse):
+                    if not (self._access_token and device_id):
+                        device_id = who.device_id or ""
+                    client.restore_login(who.user_id, device_id, token)
+                    restored = True
+                elif self._access_token:
+                    raise ConnectionError(f"Matrix login with the access token failed: {who}")
+                else:
+                    client.access_token = ""  # the stored session has ended: log in again
+            if not restored:
+                if not self._password:
+                    raise ConnectionError(f"Matrix: no password to log in as {self.user_id}")
                 response = await client.login(password=self._password, device_name="klasbot")
+                self.stats.logins += 1
                 if not isinstance(response, LoginResponse):
                     raise ConnectionError(f"Matrix login as {self.user_id} failed: {response}")
                 device_id = response.device_id
+                await self._set_state("session", response.access_token)
+                await self._set_state("session_user", response.user_id)
         except BaseException:
             await client.close()
             raise
-        self.client = client
         self.user_id = client.user_id or self.user_id
         if device_id:
             await self._set_state("device_id", device_id)
         logger.info("matrix: logged in as %s (device %s)", self.user_id, device_id)
+        return client
 
     async def start(self, front: ChatFrontEnd, service: Klasbot) -> None:
         """Log in and start the sync loop in the background."""
@@ -297,7 +324,7 @@ class MatrixPlatform:
 
     async def create_group(self, roster: ClassRoster) -> str:
         """Create the class room and apply the class-room power levels; returns the room id."""
-        client = self._client()
+        client = await self._connected()
         response = await self._request(
             "create room",
             lambda: client.room_create(
@@ -311,7 +338,7 @@ class MatrixPlatform:
             retries=self.request_retries,
         )
         room_id: str = response.room_id
-        self._group_rooms[room_id] = True
+        self._group_rooms.add(room_id)
         await self._apply_power_levels(room_id)
         logger.info("matrix: created room %s for class %s", room_id, roster.school_class.id)
         return room_id
@@ -319,7 +346,7 @@ class MatrixPlatform:
     async def post(self, message: GroupMessage) -> str:
         """Send the announcement as m.text with an HTML `formatted_body`; the idempotency key is
         the transaction id, so the homeserver drops a resend. Never waits long, never retries."""
-        client = self._client()
+        client = await self._connected()
         content: dict[str, Any] = {"msgtype": "m.text", "body": message.text}
         if message.html:
             content["format"] = "org.matrix.custom.html"
@@ -336,7 +363,7 @@ class MatrixPlatform:
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
         """Invite the person; their join is reported later (→ `Klasbot.member_joined`)."""
-        client = self._client()
+        client = await self._connected()
         try:
             await self._request(
                 "invite",
@@ -352,7 +379,7 @@ class MatrixPlatform:
     async def remove(self, chat_id: str, account_id: str, reason: str) -> None:
         """Kick with a reason that names no personal detail; someone refused for their age hears
         why privately. Never raises for someone who is already gone."""
-        client = self._client()
+        client = await self._connected()
         try:
             await self._request(
                 "kick",
@@ -370,9 +397,13 @@ class MatrixPlatform:
 
     # ------------------------------------------------------------------------ requests
 
-    def _client(self) -> AsyncClient:
+    async def _connected(self) -> AsyncClient:
         if self.client is None:
-            raise TransientDeliveryError("the Matrix platform is not connected")
+            try:
+                await self.connect()
+            except NETWORK_ERRORS as exc:  # ConnectionError (login refused) is an OSError
+                raise translate_exception(exc, "login") from exc
+        assert self.client is not None
         return self.client
 
     def _lang(self) -> str:
@@ -400,13 +431,16 @@ class MatrixPlatform:
         *,
         retries: int,
         forbidden_reason: str | None = None,
+        paced: bool = True,
     ) -> T:
         """One nio request, its answer checked. Transient errors are retried `retries` times
-        (honouring retry_after, within `max_inline_wait`), then raised."""
+        (honouring retry_after, within `max_inline_wait`), then raised. Reads are not `paced`:
+        the homeserver's limits count what a user does, not what they look at."""
         attempt = 0
         while True:
             error: DeliveryError
-            await self._pace()
+            if paced:
+                await self._pace()
             self.stats.requests += 1
             try:
                 response = await call()
@@ -435,17 +469,19 @@ class MatrixPlatform:
             await asyncio.sleep(delay)
 
     async def _apply_power_levels(self, room_id: str) -> None:
-        client = self._client()
+        client = await self._connected()
         create = await self._request(
             "read m.room.create",
             lambda: client.room_get_state_event(room_id, "m.room.create"),
             retries=self.request_retries,
+            paced=False,
         )
         version = str(create.content.get("room_version", "1"))
         current = await self._request(
             "read power levels",
             lambda: client.room_get_state_event(room_id, "m.room.power_levels"),
             retries=self.request_retries,
+            paced=False,
         )
         levels = rooms.class_room_power_levels(
             current.content, bot=self.user_id, room_version=version
@@ -467,11 +503,12 @@ class MatrixPlatform:
             roster = await store.class_roster(group.class_id)
         if not authorization.is_staff_of_class(person.id, roster):
             return
-        client = self._client()
+        client = await self._connected()
         current = await self._request(
             "read power levels",
             lambda: client.room_get_state_event(room_id, "m.room.power_levels"),
             retries=self.request_retries,
+            paced=False,
         )
         levels = rooms.with_user_level(current.content, account_id, rooms.STAFF)
         if levels is not None:
@@ -495,11 +532,13 @@ class MatrixPlatform:
             await store.set_state(NAME, key, value)
 
     async def _is_group(self, room_id: str) -> bool:
+        # Only a yes is remembered: a room may become a class room while we look (create_group).
         if room_id not in self._group_rooms:
             assert self.service is not None
             async with self.service.db.transaction() as store:
-                self._group_rooms[room_id] = await store.group_by_chat(NAME, room_id) is not None
-        return self._group_rooms[room_id]
+                if await store.group_by_chat(NAME, room_id) is not None:
+                    self._group_rooms.add(room_id)
+        return room_id in self._group_rooms
 
     # ------------------------------------------------------------------------ sync loop
 
@@ -524,7 +563,7 @@ class MatrixPlatform:
 
     async def _sync_once(self) -> float:
         """One /sync and its handling; returns seconds to wait before the next (0: none)."""
-        client = self._client()
+        client = await self._connected()
         first = self.next_batch is None
         self._idle = True
         try:
@@ -577,7 +616,7 @@ class MatrixPlatform:
             and (getattr(e, "content", None) or {}).get("is_direct")
             for e in invite_state
         )
-        client = self._client()
+        client = await self._connected()
         if direct:
             await self._request("join", lambda: client.join(room_id), retries=self.request_retries)
             logger.info("matrix: joined direct chat %s", room_id)
@@ -628,11 +667,12 @@ class MatrixPlatform:
         assert self.front is not None
         text = event.body if isinstance(event, RoomMessageText) else ""
         if self.staff_can_post and text and not text.lstrip().startswith(("/", "!")):
-            client = self._client()
+            client = await self._connected()
             levels = await self._request(
                 "read power levels",
                 lambda: client.room_get_state_event(room_id, "m.room.power_levels"),
                 retries=self.request_retries,
+                paced=False,
             )
             if rooms.user_level(levels.content, sender) >= int(
                 levels.content.get("events_default", 0)
@@ -642,7 +682,7 @@ class MatrixPlatform:
             NAME, sender, text, chat_id=room_id, in_group=True, preview=False
         )
         if reply.delete_original or not isinstance(event, RoomMessage):
-            client = self._client()
+            client = await self._connected()
             await self._request(
                 "redact",
                 lambda: client.room_redact(
@@ -656,6 +696,11 @@ class MatrixPlatform:
     async def _on_direct_message(self, room_id: str, event: RoomMessageText) -> None:
         assert self.front is not None
         sender, text = event.sender, event.body.strip()
+        room = (await self._connected()).rooms.get(room_id)
+        if room is not None and room.joined_count > 2:
+            # Answers are private (codes, previews): not in a room where others listen.
+            logger.info("matrix: not answering %s in %s, a room with others in it", sender, room_id)
+            return
         self.stats.commands += 1
         await self._remember_direct(sender, room_id)
         word = text.lower()
@@ -695,7 +740,7 @@ class MatrixPlatform:
             await self._set_state(f"dm:{user_id}", room_id)
 
     async def _notice(self, room_id: str, text: str, *, key: str | None = None) -> None:
-        client = self._client()
+        client = await self._connected()
         tx_id = self._txn(f"reply-{key}") if key else None
         await self._request(
             "reply",
@@ -709,7 +754,7 @@ class MatrixPlatform:
         """A private message, in the direct chat the person has with the bot or a new one."""
         room_id = await self._get_state(f"dm:{user_id}")
         if not room_id:
-            client = self._client()
+            client = await self._connected()
             created = await self._request(
                 "create direct chat",
                 lambda: client.room_create(
@@ -721,7 +766,6 @@ class MatrixPlatform:
                 retries=self.request_retries,
             )
             room_id = str(created.room_id)
-            self._group_rooms[room_id] = False
             await self._set_state(f"dm:{user_id}", room_id)
         await self._notice(room_id, text, key=key)
 

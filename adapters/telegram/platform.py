@@ -101,7 +101,7 @@ ALLOWED_UPDATES = [
 ]
 _GROUP_TYPES = (ChatType.GROUP, ChatType.SUPERGROUP)
 _MEMBER_STATUSES = (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
-# A person's message that asks to leave (answers that say the user is gone already).
+# Answers that mean the person is not in the chat (any more): removing them is done.
 _GONE = ("user not found", "participant_id_invalid", "user_not_participant", "member not found")
 # Answers that mean the bot can no longer post in the group.
 _GROUP_GONE = (
@@ -262,10 +262,12 @@ class TelegramPlatform:
     def lang(self) -> str:
         return self.service.policy.language
 
-    async def start(self, front: ChatFrontEnd, service: Klasbot) -> None:
-        """Connect, register the command menus and start receiving updates."""
+    async def start(self, front: ChatFrontEnd, service: Klasbot, *, receive: bool = True) -> None:
+        """Connect, register the command menus and start receiving updates. With
+        `receive=False` only connect, to send (`klasbot dispatch` beside a running bot: two
+        processes must not both poll)."""
         s = self.settings
-        if s.mode == "webhook":
+        if receive and s.mode == "webhook":
             if not s.webhook_url:
                 raise ValueError("webhook mode needs KLASBOT_TELEGRAM__WEBHOOK_URL")
             if importlib.util.find_spec("tornado") is None:
@@ -281,6 +283,8 @@ class TelegramPlatform:
         self._add_handlers(application)
         await application.initialize()
         self.application = application
+        if not receive:
+            return
         try:
             await self._register_menus()
             await application.start()
@@ -316,9 +320,9 @@ class TelegramPlatform:
 
     @asynccontextmanager
     async def running(
-        self, front: ChatFrontEnd, service: Klasbot
+        self, front: ChatFrontEnd, service: Klasbot, *, receive: bool = True
     ) -> AsyncIterator[TelegramPlatform]:
-        await self.start(front, service)
+        await self.start(front, service, receive=receive)
         try:
             yield self
         finally:
@@ -395,6 +399,11 @@ class TelegramPlatform:
     async def admit(self, chat_id: str, account_id: str) -> bool:
         """A member already is one; anyone else gets the group's join-request link privately and
         joins later (their request is approved in `_on_join_request`)."""
+        if self.application is None:
+            logger.warning(
+                "telegram: not running here; %s is not invited to %s", account_id, chat_id
+            )
+            return False
         try:
             member = await self._in_chat(
                 chat_id, lambda c: self.bot.get_chat_member(c, int(account_id))
@@ -426,6 +435,11 @@ class TelegramPlatform:
     async def remove(self, chat_id: str, account_id: str, reason: str) -> None:
         """Kick: ban (removes them now) and, in a supergroup, unban at once so that a person who
         becomes eligible later can still join with the link."""
+        if self.application is None:
+            logger.error(
+                "telegram: not running here; %s stays in %s (%s)", account_id, chat_id, reason
+            )
+            return
         user = int(account_id)
         try:
             await self._in_chat(chat_id, lambda c: self.bot.ban_chat_member(c, user))

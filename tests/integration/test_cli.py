@@ -326,3 +326,15 @@ def test_config_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
 def test_commands_before_db_upgrade_say_so(cli: Cli) -> None:
     proc = cli("classes", ok=False)
     assert proc.returncode != 0 and "db upgrade" in proc.stderr
+
+
+def test_unreachable_platform_does_not_hold_up_mail_and_letters(cli: Cli, tmp_path: Path) -> None:
+    cli("db", "upgrade")
+    cli("roster", "import", str(school().write(tmp_path / "export")))
+    cli.env["KLASBOT_TELEGRAM__TOKEN"] = "123456:TEST"
+    cli.env["KLASBOT_TELEGRAM__BASE_URL"] = "http://127.0.0.1:9/bot"  # nothing listens there
+    announcement_id = cli("announce", "--class", "H3A", "--as", "tch-1", "--kind", "reminder", "--text", "Gymspullen mee").stdout.strip()
+    proc = cli("dispatch", "--once")
+    assert "telegram is not reachable" in proc.stderr
+    status = {r["pupil"]: r["status"] for r in cli.json("deliveries", announcement_id)}
+    assert status["s-tomorrow"] == "sent" and status["s-sixteen"] == "sent"

@@ -4,7 +4,8 @@ Shared by `test_broadcast.py` and `bench/matrix_broadcast.py`. The set-up (rooms
 joins) runs with the bot exempt from rate limits through Synapse's admin API, so that it takes
 seconds rather than the ten minutes Synapse's room-creation limit (one a minute after ten) would
 take; the exemption is lifted before the announcements, which meet the default limits
-(`rc_message`: 0.2 per second, bursts of 10) like a school's bot would.
+(`rc_message`: 0.2 per second, bursts of 10) like a school's bot would. With `rate_per_second` the
+bot paces its own sends during the broadcast (the `matrix.rate_per_second` setting).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.domain import (
     School,
     SchoolClass,
 )
+from bot.ratelimit import Rate, RateLimiter
 from tests.integration.matrix.helpers import (
     NOW,
     MatrixUser,
@@ -92,16 +94,13 @@ async def run_broadcast(
     *,
     rooms: int,
     rate_per_second: float | None = None,
-    timeout: float = 600.0,
+    within: float = 600.0,
     log: Any = None,
 ) -> BroadcastResult:
     say = log or (lambda text: None)
     admin = server.register(unique("admin"), admin=True)
     bot = server.register(unique("klasbot"))
-    env = {"KLASBOT_SCHOOL__NAME": SCHOOL.name}
-    if rate_per_second:
-        env["KLASBOT_MATRIX__RATE_PER_SECOND"] = str(rate_per_second)
-    settings = matrix_settings(directory, server, bot, **env)
+    settings = matrix_settings(directory, server, bot, KLASBOT_SCHOOL__NAME=SCHOOL.name)
     await bootstrap.migrate(settings)
     roster = bench_roster(rooms)
     pupils: dict[str, MatrixUser] = {}
@@ -132,9 +131,12 @@ async def run_broadcast(
                         return False
                 return True
 
-            await eventually(all_members, timeout=60, what="every pupil to have joined")
+            await eventually(all_members, within=60, what="every pupil to have joined")
             server.set_ratelimit_exempt(admin.access_token, bot.user_id, False)
             platform.stats.rate_limited = 0
+            if rate_per_second:
+                # As `KLASBOT_MATRIX__RATE_PER_SECOND` would, but only now: set-up isn't measured.
+                platform.limiter = RateLimiter(Rate(rate_per_second, burst=10.0))
             say("announcing to every room with Synapse's default rate limits")
 
             announcement_ids = []
@@ -156,7 +158,7 @@ async def run_broadcast(
                 for announcement_id in announcement_ids:
                     for d in await app.service.deliveries(announcement_id):
                         statuses[d.status.value] = statuses.get(d.status.value, 0) + 1
-                if set(statuses) == {"sent"} or time.monotonic() - started > timeout:
+                if set(statuses) == {"sent"} or time.monotonic() - started > within:
                     break
                 await asyncio.sleep(0.25)
             wall = time.monotonic() - started

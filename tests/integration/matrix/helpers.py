@@ -43,12 +43,12 @@ def unique(name: str) -> str:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "a condition"
+    check: Callable[[], Awaitable[bool]], *, within: float = 20.0, what: str = "a condition"
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {within:.0f}s waiting for {what}")
         await asyncio.sleep(0.1)
 
 
@@ -80,9 +80,9 @@ class MatrixUser:
             self.timeline[room_id].extend(info.timeline.events)
 
     async def until(
-        self, predicate: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
+        self, predicate: Callable[[], bool], *, within: float = 20.0, what: str = ""
     ) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while not predicate():
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{self.user_id}: timed out waiting for {what or 'an event'}")
@@ -127,13 +127,13 @@ class MatrixUser:
         assert isinstance(sent, RoomSendResponse), sent
         return sent
 
-    async def ask(self, room_id: str, text: str, bot_id: str, *, timeout: float = 20.0) -> str:
+    async def ask(self, room_id: str, text: str, bot_id: str, *, within: float = 20.0) -> str:
         """Send `text` and return the bot's next message in that room."""
         before = len(self.texts(room_id, bot_id))
         await self.say(room_id, text)
         await self.until(
             lambda: len(self.texts(room_id, bot_id)) > before,
-            timeout=timeout,
+            within=within,
             what=f"an answer to {text!r}",
         )
         return "\n".join(self.texts(room_id, bot_id)[before:])

@@ -86,9 +86,8 @@ async def test_class_room_is_private_invite_only_unencrypted_and_only_the_bot_po
     assert (await state(klasbot, room, "m.room.guest_access"))["guest_access"] == "forbidden"
     assert klasbot.platform.client is not None
     encryption = await klasbot.platform.client.room_get_state_event(room, "m.room.encryption")
-    assert (
-        isinstance(encryption, RoomGetStateEventError) and encryption.status_code == "M_NOT_FOUND"
-    )
+    assert isinstance(encryption, RoomGetStateEventError)
+    assert encryption.status_code == "M_NOT_FOUND"
 
     levels = await state(klasbot, room, "m.room.power_levels")
     assert levels["users_default"] == 0
@@ -131,17 +130,21 @@ async def test_pupils_link_join_and_receive_a_signed_announcement(
     direct: dict[str, str] = {}
     for user, person in ((zoe, "p-2b-01"), (noor, "p-2b-03"), (teacher, "t-devries")):
         direct[person], answer = await link(kb, user, person)
-        assert "Gelukt" in answer and "uitnodiging" in answer, answer
+        assert "Gelukt" in answer, answer
+        assert "uitnodiging" in answer, answer
         await join_class_room(kb, user, group, person)
 
     # Staff announce in their direct chat: first a preview, sent only on !ja.
     preview = await teacher.ask(
         direct["t-devries"], "/huiswerk 2B wiskunde morgen Maak opgave 3", kb.bot_id
     )
-    assert "Maak opgave 3" in preview and SIGNATURE in preview and "!ja" in preview, preview
+    assert "Maak opgave 3" in preview, preview
+    assert SIGNATURE in preview, preview
+    assert "!ja" in preview, preview
     assert await kb.app.service.announcements("2B") == []
     done = await teacher.ask(direct["t-devries"], "!ja", kb.bot_id)
-    assert "verstuurd" in done and "2 in de groep" in done, done
+    assert "verstuurd" in done, done
+    assert "2 in de groep" in done, done
     [announcement] = await kb.app.service.announcements("2B")
 
     stats = await kb.app.dispatcher.run_once()
@@ -173,7 +176,8 @@ async def test_pupils_link_join_and_receive_a_signed_announcement(
         refused = await member.client.room_send(
             group.chat_id, "m.room.message", {"msgtype": "m.text", "body": "Hoi allemaal!"}
         )
-        assert isinstance(refused, RoomSendError) and refused.status_code == "M_FORBIDDEN", refused
+        assert isinstance(refused, RoomSendError), refused
+        assert refused.status_code == "M_FORBIDDEN", refused
 
 
 async def test_a_pupil_who_may_not_post_but_whose_message_gets_through_is_redacted(
@@ -212,11 +216,13 @@ async def test_a_stranger_who_gets_in_is_kicked(klasbot: Klasbot, matrix_users: 
 
     # Invite-only: the homeserver refuses a join without an invitation.
     refused = await stranger.client.join(group.chat_id)
-    assert isinstance(refused, JoinError) and refused.status_code == "M_FORBIDDEN", refused
+    assert isinstance(refused, JoinError), refused
+    assert refused.status_code == "M_FORBIDDEN", refused
 
     # A pupil of another class links (4C has no room, so no invitation).
     _, answer = await link(kb, lucas, "p-4c-01")
-    assert "Gelukt" in answer and "uitnodiging" not in answer
+    assert "Gelukt" in answer
+    assert "uitnodiging" not in answer
 
     # Someone with power invites them anyway: each is kicked on joining (rule 2).
     assert kb.platform.client is not None
@@ -233,7 +239,8 @@ async def test_a_stranger_who_gets_in_is_kicked(klasbot: Klasbot, matrix_users: 
 
         await user.until(kicked, what="being kicked")
         reason = user.membership(group.chat_id).content.get("reason", "")  # type: ignore[union-attr]
-        assert "13+" in reason and "B.1" in reason, reason
+        assert "13+" in reason, reason
+        assert "B.1" in reason, reason
 
     async with kb.app.db.transaction() as store:
         removed = await store.audit_events(kind="member-removed")
@@ -255,7 +262,8 @@ async def test_an_under_13_pupil_is_refused_told_privately_and_served_by_email(
         await store.add_invite(Invite("MLNCODE234", "p-2b-05", NOW, NOW + timedelta(days=14)))
     room = await milan.open_direct_chat(kb.bot_id)
     answer = await milan.ask(room, "!start MLNCODE234", kb.bot_id)
-    assert "nog geen 13" in answer and "e-mail" in answer, answer
+    assert "nog geen 13" in answer, answer
+    assert "e-mail" in answer, answer
     async with kb.app.db.transaction() as store:
         assert await store.person_by_account("matrix", milan.user_id) is None
 
@@ -272,7 +280,8 @@ async def test_an_under_13_pupil_is_refused_told_privately_and_served_by_email(
         what="a private explanation",
     )
     kick = milan.membership(group.chat_id)
-    assert kick is not None and kick.membership == "leave"
+    assert kick is not None
+    assert kick.membership == "leave"
     assert "13" not in kick.content.get("reason", "").replace("13+", "")
 
     # Every announcement reaches him by e-mail to his guardian instead (rule 6).
@@ -331,19 +340,23 @@ async def test_a_restart_replays_nothing_and_loses_nothing(
     restarted = None
     async with running_klasbot(settings, roster=None) as (app, platform):
         restarted = platform
-        assert platform.client is not None and platform.client.device_id == device
+        assert platform.client is not None
+        assert platform.client.device_id == device
+        assert platform.stats.logins == 0  # the stored session was still good
         await zoe.until(lambda: len(zoe.texts(room, bot.user_id)) >= 2, what="the answer to !help")
         # Give a bot that would replay old commands every chance to do so.
         await asyncio.sleep(1.0)
         await zoe.sync(500)
         answers = zoe.texts(room, bot.user_id)
         assert len(answers) == 2, answers
-        assert "Gelukt" in answers[0] and "Dit kun je hier doen" in answers[1], answers
+        assert "Gelukt" in answers[0], answers
+        assert "Dit kun je hier doen" in answers[1], answers
         assert platform.stats.commands == 1  # only !help: nothing before the stored token
         async with app.db.transaction() as store:
             assert len(await store.audit_events(kind="account-linked")) == 1
             assert await store.get_state("matrix", "next_batch") not in (None, token)
-    assert restarted is not None and restarted.client is None  # stopped and closed
+    assert restarted is not None
+    assert restarted.client is None
 
 
 # ---------------------------------------------------------------------------- the port itself
@@ -378,6 +391,24 @@ async def test_post_is_deduplicated_by_its_key_and_errors_become_core_errors(
         kb.platform.client.homeserver = homeserver
     assert kb.platform.stats.network_errors == 1
 
+    # A platform that was only attached (a CLI command) logs in on its first request, reusing
+    # the session and device of the running one.
+    from adapters.matrix import matrix_platform_from_settings
+
+    other = matrix_platform_from_settings(kb.app.settings.matrix, kb.app.settings.data_dir)
+    assert other is not None
+    other.attach(kb.app.service)
+    try:
+        event_id = await other.post(
+            GroupMessage(group.chat_id, "Nog een.", idempotency_key="10-g1")
+        )
+        assert event_id.startswith("$")
+        assert other.stats.logins == 0
+        assert other.client is not None
+        assert other.client.device_id == kb.platform.client.device_id
+    finally:
+        await other.stop()
+
 
 async def test_staff_may_post_when_the_school_allows_it(
     tmp_path: Path, synapse: Synapse, matrix_users: Users
@@ -405,7 +436,8 @@ async def test_staff_may_post_when_the_school_allows_it(
         refused = await zoe.client.room_send(
             group.chat_id, "m.room.message", {"msgtype": "m.text", "body": "hoi"}
         )
-        assert isinstance(refused, RoomSendError) and refused.status_code == "M_FORBIDDEN"
+        assert isinstance(refused, RoomSendError)
+        assert refused.status_code == "M_FORBIDDEN"
         await asyncio.sleep(1.0)
         await zoe.sync(500)
         assert "Tot morgen!" in zoe.texts(group.chat_id, teacher.user_id)  # not redacted
@@ -428,4 +460,55 @@ async def test_unconfigured_matrix_gives_no_platform(tmp_path: Path) -> None:
         ),
         tmp_path,
     )
-    assert isinstance(platform, MatrixPlatform) and platform.capabilities.min_age == 16
+    assert isinstance(platform, MatrixPlatform)
+    assert platform.capabilities.min_age == 16
+
+
+async def test_the_pace_comes_from_the_settings(tmp_path: Path) -> None:
+    from adapters.matrix import matrix_platform_from_settings
+    from config.settings import MatrixSettings
+
+    settings = MatrixSettings(
+        homeserver="http://127.0.0.1:1",
+        user_id="@b:x",
+        password="p",
+        rate_per_second=0.2,
+        rate_burst=10,
+    )
+    platform = matrix_platform_from_settings(settings, tmp_path)
+    assert platform is not None
+    assert platform.limiter.overall is not None
+    assert platform.limiter.overall.rate.tokens == 0.2
+    assert platform.limiter.overall.rate.capacity == 10
+
+
+async def test_the_bot_declines_invitations_to_rooms_that_are_not_direct_chats(
+    klasbot: Klasbot, matrix_users: Users
+) -> None:
+    organiser = await matrix_users("organiser")
+    created = await organiser.client.room_create(name="Feestcommissie", invite=[klasbot.bot_id])
+    room = created.room_id  # type: ignore[union-attr]
+
+    def declined() -> bool:
+        m = organiser.membership(room, klasbot.bot_id)
+        return m is not None and m.membership == "leave"
+
+    await organiser.until(declined, what="the bot to decline")
+
+
+async def test_an_ended_session_means_a_new_login_on_the_same_device(
+    tmp_path: Path, synapse: Synapse
+) -> None:
+    bot = synapse.register(unique("klasbot"))
+    settings = matrix_settings(tmp_path, synapse, bot)
+    await bootstrap.migrate(settings)
+    async with running_klasbot(settings) as (app, platform):
+        assert platform.stats.logins == 1
+        assert platform.client is not None
+        device = platform.client.device_id
+        async with app.db.transaction() as store:
+            await store.set_state("matrix", "session", "syt_no_longer_valid")
+    async with running_klasbot(settings, roster=None) as (app, platform):
+        assert platform.stats.logins == 1
+        assert platform.client is not None
+        assert platform.client.device_id == device

@@ -4,12 +4,22 @@ the adapter's rate limiter keeps a burst inside limits the emulator enforces."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
-from adapters.telegram.platform import limits
+from adapters.telegram.platform import TelegramPlatform, delivery_error, limits
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.ports import GroupMessage
 from tests.integration.telegram.conftest import TOKEN, Telegram
 from tests.support.telegram_emulator import BotApiEmulator
@@ -63,3 +73,70 @@ async def test_limiter_keeps_a_burst_inside_the_overall_limit(telegram: Telegram
     again = await platform.post(GroupMessage(str(chats[0]), "bericht 0", idempotency_key="k0"))
     assert again == str(emulator.messages(chats[0])[0].message_id)
     assert len(emulator.messages(chats[0])) == 1
+
+
+# Built per test, not at collection: constructing a RetryAfter warns (see pytestmark).
+ERRORS: dict[str, tuple[Callable[[], TelegramError], str, type, str | None, float | None]] = {
+    "429": (lambda: RetryAfter(7), "-1001", TransientDeliveryError, None, 7.0),
+    "timeout": (TimedOut, "-1001", TransientDeliveryError, None, None),
+    "network": (
+        lambda: NetworkError("connection reset"),
+        "-1001",
+        TransientDeliveryError,
+        None,
+        None,
+    ),
+    "kicked": (
+        lambda: Forbidden("Forbidden: bot was kicked from the supergroup chat"),
+        "-1001",
+        PermanentDeliveryError,
+        "group-lost",
+        None,
+    ),
+    "blocked": (
+        lambda: Forbidden("Forbidden: bot was blocked by the user"),
+        "1001",
+        PermanentDeliveryError,
+        "blocked",
+        None,
+    ),
+    "chat-not-found": (
+        lambda: BadRequest("Bad Request: chat not found"),
+        "-1001",
+        PermanentDeliveryError,
+        "group-lost",
+        None,
+    ),
+    "too-long": (
+        lambda: BadRequest("Bad Request: message is too long"),
+        "-1001",
+        PermanentDeliveryError,
+        None,
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_telegram_errors_map_onto_the_cores(case: str) -> None:
+    make, chat, expected, reason, retry_after = ERRORS[case]
+    mapped = delivery_error(make(), chat)
+    assert type(mapped) is expected
+    assert getattr(mapped, "reason", None) == reason
+    assert getattr(mapped, "retry_after", None) == retry_after
+
+
+async def test_a_send_only_platform_posts_without_receiving_updates(telegram: Telegram) -> None:
+    """`klasbot dispatch` beside a running bot: it sends, but must not poll too."""
+    emulator, app = telegram.emulator, telegram.app
+    chat = emulator.group("Klas 2B", owner=telegram.account("t-devries"), notify=False)
+    sender = TelegramPlatform(telegram.platform.settings)
+
+    async with sender.running(app.chat, app.service, receive=False):
+        assert sender.application is not None
+        assert sender.application.updater is not None
+        assert not sender.application.updater.running
+        await sender.post(GroupMessage(str(chat), "Morgen geen gym."))
+
+    assert emulator.texts(chat) == ["Morgen geen gym."]
+    assert sender.application is None

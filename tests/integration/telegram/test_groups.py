@@ -3,8 +3,13 @@ command menus — end to end through python-telegram-bot and the Bot API emulato
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from adapters.oneroster.reader import read_roster
+from tests.conftest import DEMO_ROSTER
 from tests.integration.telegram.conftest import NOW, Telegram
 
 # python-telegram-bot 22 warns when it builds a RetryAfter (its retry_after turns into a
@@ -254,3 +259,25 @@ async def test_member_who_leaves_is_recorded(telegram: Telegram) -> None:
     await telegram.settle()
 
     assert (await telegram.members(chat))["p-2b-01"] == "left"
+
+
+async def test_pupil_who_leaves_the_class_in_a_roster_import_is_removed(
+    telegram: Telegram, tmp_path: Path
+) -> None:
+    emulator = telegram.emulator
+    chat = await telegram.class_group()
+    zoe = await telegram.join("p-2b-01", chat)
+    roster = tmp_path / "roster-after"
+    shutil.copytree(DEMO_ROSTER, roster)
+    enrollments = roster / "enrollments.csv"
+    lines = enrollments.read_text(encoding="utf-8").splitlines(keepends=True)
+    enrollments.write_text(
+        "".join(x for x in lines if not x.startswith("e-2b-01,")), encoding="utf-8"
+    )
+
+    await telegram.app.service.import_roster(read_roster(roster))
+    await telegram.settle()
+
+    assert (chat, zoe) in emulator.banned
+    assert emulator.status(chat, zoe) == "left"
+    assert (await telegram.members(chat))["p-2b-01"] == "removed"

@@ -1,0 +1,200 @@
+"""The dispatcher process is killed (SIGKILL) in the middle of a batch of thousands of e-mails,
+and started again until it is done: every pupil ends up with exactly one message, counted by
+Message-ID at a real SMTP server (aiosmtpd on loopback), on SQLite and PostgreSQL.
+
+What a kill may cost is the documented window of `bot.dispatch`: the one message the server had
+accepted when the process died, before the outbox recorded it, goes out again (with the same
+Message-ID). So the server may count a Message-ID twice at most once per kill, and no pupil ever
+gets two different messages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.email.render import MailRenderer
+from adapters.email.smtp import SmtpMailer
+from adapters.oneroster.reader import read_roster
+from bot import bootstrap
+from bot.clock import FrozenClock
+from bot.domain import AnnouncementDraft, DeliveryStatus
+from bot.ports import MailMessage
+from tests.conftest import DEMO_NOW, make_settings
+from tests.support.rosters import Roster, User
+from tests.support.smtp import SmtpSink, duplicates, free_port, read_log
+
+PUPILS = 2500
+KILL_AT = (300, 900, 1600)  # messages at the server when the next kill comes
+LEASE = 3.0
+
+
+def address(n: int) -> str:
+    return f"leerling{n:05d}@leerling.veen.example"
+
+
+def big_class() -> Roster:
+    r = Roster(classes=[("cls-6g", "6G")])
+    r.users = [User("t-1", "teacher", "Karin", "Smit", email="k.smit@veen.example")]
+    r.users += [
+        User(f"s-{n:05d}", "student", f"Voornaam{n}", f"Achternaam{n}", birth="2009-05-01", email=address(n))
+        for n in range(PUPILS)
+    ]
+    r.enrollments = [("cls-6g", "t-1", "teacher", True)]
+    r.enrollments += [("cls-6g", f"s-{n:05d}", "student", False) for n in range(PUPILS)]
+    return r
+
+
+class Dispatchers:
+    """Starts `python -m bot dispatch` processes against one database and one SMTP server, with
+    a clock that runs on across restarts (KLASBOT_NOW is where each process's clock starts)."""
+
+    def __init__(self, tmp_path: Path, database_url: str, smtp_port: int) -> None:
+        self.tmp = tmp_path
+        self.started = time.monotonic()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
+            "KLASBOT_DATABASE_URL": database_url,
+            "KLASBOT_DATA_DIR": str(tmp_path / "data"),
+            "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
+            "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
+            "KLASBOT_SCHOOL__NAME": "Veenlanden College",
+            "KLASBOT_MAIL__TRANSPORT": "smtp",
+            "KLASBOT_MAIL__SMTP_HOST": "127.0.0.1",
+            "KLASBOT_MAIL__SMTP_PORT": str(smtp_port),
+            "KLASBOT_DISPATCH__LEASE_SECONDS": str(LEASE),
+            "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
+        }
+        self.runs = 0
+
+    def _env(self) -> dict[str, str]:
+        now = DEMO_NOW + timedelta(seconds=time.monotonic() - self.started)
+        return {**self.env, "KLASBOT_NOW": now.isoformat()}
+
+    def _log(self) -> Path:
+        self.runs += 1
+        return self.tmp / f"dispatch-{self.runs}.log"
+
+    def start(self) -> subprocess.Popen[bytes]:
+        """`klasbot dispatch`: runs until it is killed."""
+        with self._log().open("wb") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot", "dispatch"],
+                env=self._env(), cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=log,
+            )
+
+    def once(self) -> subprocess.CompletedProcess[str]:
+        """`klasbot dispatch --once`: drains what is due and exits."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "dispatch", "--once"],
+            env=self._env(), cwd=self.tmp, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+
+async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url)
+    await bootstrap.migrate(settings)
+    async with bootstrap.build(settings, clock=FrozenClock(DEMO_NOW)) as app:
+        await app.service.import_roster(read_roster(big_class().write(tmp_path / "export")))
+        result = await app.service.announce(
+            AnnouncementDraft("6G", "t-1", "reminder", text="Neem morgen je gymspullen mee.")
+        )
+        aid = result.announcement.id
+        assert result.counts["email"] == PUPILS
+
+        with SmtpSink() as sink:
+            dispatchers = Dispatchers(tmp_path, database_url, sink.port)
+            kills: list[int] = []
+            for target in KILL_AT:
+                proc = dispatchers.start()
+                deadline = time.monotonic() + 60
+                while sink.count() < target:
+                    assert proc.poll() is None, (tmp_path / f"dispatch-{dispatchers.runs}.log").read_text()
+                    assert time.monotonic() < deadline, f"only {sink.count()} messages after 60 s"
+                    time.sleep(0.005)
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills.append(sink.count())
+            assert kills[-1] < PUPILS, "the batch was over before the last kill"
+
+            # Started again after the lease until nothing is left.
+            for _ in range(5):
+                time.sleep(LEASE + 0.5)
+                dispatchers.once()
+                pending = [d for d in await app.service.deliveries(aid) if d.status != DeliveryStatus.SENT]
+                if not pending:
+                    break
+            else:
+                pytest.fail(f"{len(pending)} deliveries still pending")
+            receipts = sink.receipts()
+
+        deliveries = await app.service.deliveries(aid)
+
+    # Every pupil: one delivery, sent, and exactly one distinct message at the server.
+    assert len(deliveries) == PUPILS
+    assert all(d.status == DeliveryStatus.SENT for d in deliveries)
+    by_rcpt: dict[str, set[str | None]] = {}
+    for r in receipts:
+        for rcpt in r.recipients:
+            by_rcpt.setdefault(rcpt, set()).add(r.message_id)
+    expected = {address(int(d.pupil_id[2:])): {f"<{d.idempotency_key}@klasbot>"} for d in deliveries}
+    assert by_rcpt == expected
+    # A copy of the same Message-ID only from the message in flight at a kill.
+    extra = duplicates(receipts)
+    assert len(receipts) == PUPILS + extra
+    assert extra <= len(kills)
+    print(
+        f"\n{database_url.split(':')[0]}: {PUPILS} pupils, killed at {kills} messages, "
+        f"{len(receipts)} received, {extra} resent in the crash window (at most {len(kills)})"
+    )
+
+
+def test_recording_server_as_a_process(tmp_path: Path) -> None:
+    """`python -m tests.support.smtp` records what it accepts in a log file another process reads."""
+    port, log = free_port(), tmp_path / "accepted.jsonl"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.smtp", "--port", str(port), "--log", str(log),
+         "--refuse", "weg@example.org=550 5.1.1 No such user"],
+        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().strip() == f"ready {port}"
+        mailer = SmtpMailer(
+            host="127.0.0.1", port=port, clock=lambda: DEMO_NOW, timeout=5,
+            renderer=MailRenderer(
+                school_name="Veenlanden College", from_address="bot@veen.example", reply_to=None
+            ),
+        )
+
+        def mail(n: int, to: str) -> MailMessage:
+            context = {
+                "class_code": "6G", "kind_title": "Herinnering", "body": "Gymspullen mee.",
+                "signature": "— K. Smit", "pupil_name": "Iris", "recipient_name": "Iris", "reason": "no-group",
+            }
+            return MailMessage(to=(to,), template="announcement", context=context, message_id=f"<m{n}@klasbot>")
+
+        import asyncio
+
+        results = asyncio.run(mailer.send([mail(1, "a@example.org"), mail(2, "weg@example.org"), mail(1, "a@example.org")]))
+        assert results[0] is None and results[2] is None
+        assert results[1] is not None and "550" in str(results[1])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+        server.stdout.close()  # type: ignore[union-attr]
+    assert server.returncode == 0
+    receipts = read_log(log)
+    assert [(r.message_id, r.recipients) for r in receipts] == [("<m1@klasbot>", ("a@example.org",))] * 2
+    assert duplicates(receipts) == 1
