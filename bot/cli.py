@@ -24,7 +24,7 @@ from adapters.oneroster.reader import read_roster_details
 from bot import bootstrap
 from bot.dates import parse_date, parse_when
 from bot.domain import AnnouncementDraft
-from bot.errors import InvalidInput, KlasbotError
+from bot.errors import DeliveryError, InvalidInput, KlasbotError
 from bot.i18n import Msg
 from bot.rules.age import local_today
 from config.settings import ConfigError, Settings, load_settings
@@ -88,6 +88,8 @@ def run(factory: Callable[[bootstrap.App], Awaitable[T]], **build_kwargs: Any) -
         fail(str(exc))
     except ConfigError as exc:
         fail(str(exc))
+    except DeliveryError as exc:
+        fail(f"the chat platform refused: {exc}")
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
     except Exception as exc:

@@ -31,7 +31,14 @@ from bot.domain import (
     RosterSnapshot,
     SchoolClass,
 )
-from bot.errors import Ambiguous, InvalidInput, KlasbotError, NotFound, RuleViolation
+from bot.errors import (
+    Ambiguous,
+    DeliveryError,
+    InvalidInput,
+    KlasbotError,
+    NotFound,
+    RuleViolation,
+)
 from bot.i18n import Msg
 from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, LetterPrinter, Mailer
@@ -559,7 +566,13 @@ class Klasbot:
                 )
             return verdict
         # Without the platform in this process the running bot admits them; until then: invited.
-        joined = await platform.admit(group.chat_id, account_id) if platform else False
+        try:
+            joined = await platform.admit(group.chat_id, account_id) if platform else False
+        except DeliveryError as error:
+            # The platform could not invite them now; they stay "invited" and may send their
+            # code again, which admits them without spending a new one.
+            logger.warning("could not admit %s to group %s: %s", person.id, group.id, error)
+            joined = False
         async with self.db.transaction() as store:
             await store.set_member(
                 group.id, person.id, account_id, "member" if joined else "invited", self.clock.now()
@@ -792,9 +805,15 @@ class Klasbot:
             invite = await store.invite(code.strip().upper())
             if invite is None:
                 return Reply([M_CODE_UNKNOWN(lang)])
+            relink = False
             if invite.used_at is not None:
-                return Reply([M_CODE_USED(lang)])
-            if invite.expires_at <= now:
+                linked = await store.person_by_account(platform_name, account_id)
+                if linked is None or linked.id != invite.person_id:
+                    return Reply([M_CODE_USED(lang)])
+                # The same account sends its code again (say, after an invite that failed):
+                # let it into its groups again instead of refusing.
+                relink = True
+            elif invite.expires_at <= now:
                 return Reply([M_CODE_EXPIRED(lang)])
             person = await store.get_person(invite.person_id)
             if person is None:
@@ -809,12 +828,13 @@ class Klasbot:
                     reason="under-13",
                 )
                 return Reply([M_CODE_UNDER_AGE(lang)])
-            if not await store.use_invite(invite.code, now):
-                return Reply([M_CODE_USED(lang)])
-            await store.link_account(platform_name, account_id, person.id, now)
-            await self.audit(
-                store, "account-linked", person.id, [person.id], platform=platform_name
-            )
+            if not relink:
+                if not await store.use_invite(invite.code, now):
+                    return Reply([M_CODE_USED(lang)])
+                await store.link_account(platform_name, account_id, person.id, now)
+                await self.audit(
+                    store, "account-linked", person.id, [person.id], platform=platform_name
+                )
             enrollments = await store.enrollments_of(person.id)
             groups = [g for e in enrollments for g in await store.groups(e.class_id, platform_name)]
             codes = {g.id: (await store.class_roster(g.class_id)).school_class.code for g in groups}

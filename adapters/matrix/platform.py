@@ -296,6 +296,7 @@ class MatrixPlatform:
         self.front = front
         self.next_batch = await self._get_state("next_batch") or None
         self._stopping = False
+        self.synced.clear()
         self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
 
     async def stop(self) -> None:
@@ -391,9 +392,14 @@ class MatrixPlatform:
             return
         logger.info("matrix: kicked %s from %s (%s)", account_id, chat_id, reason)
         if reason in _AGE_VERDICTS:
-            await self._tell(
-                account_id, M_REMOVED_AGE(self._lang(), age=max(13, self.capabilities.min_age))
-            )
+            try:
+                await self._tell(
+                    account_id, M_REMOVED_AGE(self._lang(), age=max(13, self.capabilities.min_age))
+                )
+            except DeliveryError as error:  # the removal stands; the fallback reaches them anyway
+                logger.warning(
+                    "matrix: could not tell %s why they were removed: %s", account_id, error
+                )
 
     # ------------------------------------------------------------------------ requests
 
@@ -568,7 +574,8 @@ class MatrixPlatform:
         self._idle = True
         try:
             response = await client.sync(
-                timeout=0 if first else int(self.sync_timeout * 1000),
+                # The first round of a run only catches up; later rounds long-poll.
+                timeout=int(self.sync_timeout * 1000) if self.synced.is_set() else 0,
                 sync_filter=SYNC_FILTER,
                 since=self.next_batch,
             )

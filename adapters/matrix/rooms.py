@@ -67,11 +67,6 @@ def creators_have_power(room_version: str) -> bool:
     return room_version.isdigit() and int(room_version) >= 12
 
 
-def creators(create_event: dict[str, Any], sender: str) -> set[str]:
-    content = create_event or {}
-    return {sender, *content.get("additional_creators", ())}
-
-
 def class_room_power_levels(
     current: dict[str, Any], *, bot: str, room_version: str
 ) -> dict[str, Any]:

@@ -325,6 +325,9 @@ async def test_codes_single_use_expiry_and_age(app: bootstrap.App, clock: Frozen
     assert (
         "al gebruikt" in (await app.service.link_account("console", "acc-2", first.code)).texts[0]
     )
+    # The same account may send its code again (after a failed invite): admitted, not refused.
+    again = await app.service.link_account("console", "acc-1", first.code)
+    assert "gekoppeld" in again.texts[0]
     assert "kennen we niet" in (await app.service.link_account("console", "acc-3", "NOPE")).texts[0]
     clock.advance(days=15)
     assert (

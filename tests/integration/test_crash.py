@@ -10,6 +10,7 @@ gets two different messages.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -44,7 +45,14 @@ def big_class() -> Roster:
     r = Roster(classes=[("cls-6g", "6G")])
     r.users = [User("t-1", "teacher", "Karin", "Smit", email="k.smit@veen.example")]
     r.users += [
-        User(f"s-{n:05d}", "student", f"Voornaam{n}", f"Achternaam{n}", birth="2009-05-01", email=address(n))
+        User(
+            f"s-{n:05d}",
+            "student",
+            f"Voornaam{n}",
+            f"Achternaam{n}",
+            birth="2009-05-01",
+            email=address(n),
+        )
         for n in range(PUPILS)
     ]
     r.enrollments = [("cls-6g", "t-1", "teacher", True)]
@@ -87,14 +95,22 @@ class Dispatchers:
         with self._log().open("wb") as log:
             return subprocess.Popen(
                 [sys.executable, "-m", "bot", "dispatch"],
-                env=self._env(), cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=log,
+                env=self._env(),
+                cwd=self.tmp,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
             )
 
     def once(self) -> subprocess.CompletedProcess[str]:
         """`klasbot dispatch --once`: drains what is due and exits."""
         proc = subprocess.run(
             [sys.executable, "-m", "bot", "dispatch", "--once"],
-            env=self._env(), cwd=self.tmp, capture_output=True, text=True, timeout=120, check=False,
+            env=self._env(),
+            cwd=self.tmp,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         return proc
@@ -120,9 +136,11 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
                 proc = dispatchers.start()
                 deadline = time.monotonic() + 60
                 while sink.count() < target:
-                    assert proc.poll() is None, (tmp_path / f"dispatch-{dispatchers.runs}.log").read_text()
+                    assert proc.poll() is None, (
+                        tmp_path / f"dispatch-{dispatchers.runs}.log"
+                    ).read_text()
                     assert time.monotonic() < deadline, f"only {sink.count()} messages after 60 s"
-                    time.sleep(0.005)
+                    await asyncio.sleep(0.005)
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
                 kills.append(sink.count())
@@ -130,9 +148,11 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
 
             # Started again after the lease until nothing is left.
             for _ in range(5):
-                time.sleep(LEASE + 0.5)
+                await asyncio.sleep(LEASE + 0.5)
                 dispatchers.once()
-                pending = [d for d in await app.service.deliveries(aid) if d.status != DeliveryStatus.SENT]
+                pending = [
+                    d for d in await app.service.deliveries(aid) if d.status != DeliveryStatus.SENT
+                ]
                 if not pending:
                     break
             else:
@@ -148,7 +168,9 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
     for r in receipts:
         for rcpt in r.recipients:
             by_rcpt.setdefault(rcpt, set()).add(r.message_id)
-    expected = {address(int(d.pupil_id[2:])): {f"<{d.idempotency_key}@klasbot>"} for d in deliveries}
+    expected = {
+        address(int(d.pupil_id[2:])): {f"<{d.idempotency_key}@klasbot>"} for d in deliveries
+    }
     assert by_rcpt == expected
     # A copy of the same Message-ID only from the message in flight at a kill.
     extra = duplicates(receipts)
@@ -161,18 +183,32 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
 
 
 def test_recording_server_as_a_process(tmp_path: Path) -> None:
-    """`python -m tests.support.smtp` records what it accepts in a log file another process reads."""
+    """`python -m tests.support.smtp` logs what it accepts to a file another process reads."""
     port, log = free_port(), tmp_path / "accepted.jsonl"
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.smtp", "--port", str(port), "--log", str(log),
-         "--refuse", "weg@example.org=550 5.1.1 No such user"],
-        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.support.smtp",
+            "--port",
+            str(port),
+            "--log",
+            str(log),
+            "--refuse",
+            "weg@example.org=550 5.1.1 No such user",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None
         assert server.stdout.readline().strip() == f"ready {port}"
         mailer = SmtpMailer(
-            host="127.0.0.1", port=port, clock=lambda: DEMO_NOW, timeout=5,
+            host="127.0.0.1",
+            port=port,
+            clock=lambda: DEMO_NOW,
+            timeout=5,
             renderer=MailRenderer(
                 school_name="Veenlanden College", from_address="bot@veen.example", reply_to=None
             ),
@@ -180,21 +216,34 @@ def test_recording_server_as_a_process(tmp_path: Path) -> None:
 
         def mail(n: int, to: str) -> MailMessage:
             context = {
-                "class_code": "6G", "kind_title": "Herinnering", "body": "Gymspullen mee.",
-                "signature": "— K. Smit", "pupil_name": "Iris", "recipient_name": "Iris", "reason": "no-group",
+                "class_code": "6G",
+                "kind_title": "Herinnering",
+                "body": "Gymspullen mee.",
+                "signature": "— K. Smit",
+                "pupil_name": "Iris",
+                "recipient_name": "Iris",
+                "reason": "no-group",
             }
-            return MailMessage(to=(to,), template="announcement", context=context, message_id=f"<m{n}@klasbot>")
+            return MailMessage(
+                to=(to,), template="announcement", context=context, message_id=f"<m{n}@klasbot>"
+            )
 
-        import asyncio
-
-        results = asyncio.run(mailer.send([mail(1, "a@example.org"), mail(2, "weg@example.org"), mail(1, "a@example.org")]))
-        assert results[0] is None and results[2] is None
-        assert results[1] is not None and "550" in str(results[1])
+        results = asyncio.run(
+            mailer.send(
+                [mail(1, "a@example.org"), mail(2, "weg@example.org"), mail(1, "a@example.org")]
+            )
+        )
+        assert results[0] is None
+        assert results[2] is None
+        assert results[1] is not None
+        assert "550" in str(results[1])
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
         server.stdout.close()  # type: ignore[union-attr]
     assert server.returncode == 0
     receipts = read_log(log)
-    assert [(r.message_id, r.recipients) for r in receipts] == [("<m1@klasbot>", ("a@example.org",))] * 2
+    assert [(r.message_id, r.recipients) for r in receipts] == [
+        ("<m1@klasbot>", ("a@example.org",))
+    ] * 2
     assert duplicates(receipts) == 1

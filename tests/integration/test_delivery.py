@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,11 +59,25 @@ def school() -> Roster:
     for n, (pupil, (given, family)) in enumerate(PUPILS.items(), start=1):
         guardians = [] if pupil == NO_ADDRESS else [f"g-{pupil}"]
         r.users.append(
-            User(pupil, "student", given, family, birth="2009-05-01", email=email_of(pupil), agents=guardians)
+            User(
+                pupil,
+                "student",
+                given,
+                family,
+                birth="2009-05-01",
+                email=email_of(pupil),
+                agents=guardians,
+            )
         )
         for g in guardians:
             r.users.append(
-                User(g, "guardian", "Ouder", family, address=(f"Kerkstraat {n}", f"794{n} AB", "Meppel"))
+                User(
+                    g,
+                    "guardian",
+                    "Ouder",
+                    family,
+                    address=(f"Kerkstraat {n}", f"794{n} AB", "Meppel"),
+                )
             )
     r.enrollments = [("cls-6v", "t-1", "teacher", True)]
     r.enrollments += [("cls-6v", p, "student", False) for p in PUPILS]
@@ -114,12 +128,14 @@ def assert_each_once(sink: SmtpSink, deliveries: dict[str, Delivery], pupils: li
     assert sink.duplicates() == 0, sink.message_ids()
 
 
-def assert_retry_due(d: Delivery, now_: object, attempt: int, retry_after: float | None = None) -> float:
+def assert_retry_due(
+    d: Delivery, now: datetime, attempt: int, retry_after: float | None = None
+) -> float:
     """The delivery waits the exponential backoff for `attempt`, ± the jitter, or longer when the
     peer asked for longer. Returns the wait in seconds."""
     assert d.status == DeliveryStatus.PENDING
     assert d.due_at is not None
-    wait = (d.due_at - now_).total_seconds()  # type: ignore[operator]
+    wait = (d.due_at - now).total_seconds()
     nominal = BASE_DELAY * 2 ** (attempt - 1)
     low, high = nominal * (1 - JITTER), nominal * (1 + JITTER)
     if retry_after is not None and retry_after > high:
@@ -155,8 +171,14 @@ async def test_server_down_keeps_everything_pending_then_delivers_each_once(
             assert (stats.sent, stats.retried, stats.rerouted, stats.failed) == (0, 6, 0, 0)
             first = await rows(app, aid)
             for d in first.values():
-                assert (d.channel, d.status, d.attempts) == (Channel.EMAIL, DeliveryStatus.PENDING, 1)
-                assert f"cannot connect to SMTP server 127.0.0.1:{sink.port}" in (d.last_error or "")
+                assert (d.channel, d.status, d.attempts) == (
+                    Channel.EMAIL,
+                    DeliveryStatus.PENDING,
+                    1,
+                )
+                assert f"cannot connect to SMTP server 127.0.0.1:{sink.port}" in (
+                    d.last_error or ""
+                )
                 assert_retry_due(d, clock.now(), 1)
 
             # Still down at the next attempt: the wait doubles.
@@ -176,7 +198,12 @@ async def test_server_down_keeps_everything_pending_then_delivers_each_once(
             assert (stats.sent, stats.retried) == (6, 0)
             done = await rows(app, aid)
             for d in done.values():
-                assert (d.channel, d.status, d.attempts, d.last_error) == (Channel.EMAIL, DeliveryStatus.SENT, 3, None)
+                assert (d.channel, d.status, d.attempts, d.last_error) == (
+                    Channel.EMAIL,
+                    DeliveryStatus.SENT,
+                    3,
+                    None,
+                )
                 assert d.sent_at == clock.now()
             assert_each_once(sink, done, list(PUPILS))
 
@@ -192,7 +219,9 @@ async def test_server_restarting_between_two_batches_loses_and_repeats_nothing(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
     with SmtpSink() as sink:
-        async with school_app(tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2") as app:
+        async with school_app(
+            tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"
+        ) as app:
             aid = (await app.service.announce(draft())).announcement.id
 
             stats, _ = await app.dispatcher.dispatch_batch()
@@ -212,7 +241,11 @@ async def test_server_restarting_between_two_batches_loses_and_repeats_nothing(
 
 @pytest.mark.parametrize(
     ("stage", "reply"),
-    [("rcpt", "450 4.2.1 Mailbox busy, try again later"), ("data", "451 4.3.0 Temporary local problem")],
+    [
+        ("rcpt", "450 4.2.1 Mailbox busy, try again later"),
+        ("data", "451 4.3.0 Temporary local problem"),
+        ("rcpt", "421 4.7.0 Too busy, closing connection"),
+    ],
 )
 async def test_temporary_refusal_is_retried_later_and_delivered_once(
     tmp_path: Path, database_url: str, clock: FrozenClock, stage: str, reply: str
@@ -237,7 +270,11 @@ async def test_temporary_refusal_is_retried_later_and_delivered_once(
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.retried) == (1, 0)
             done = await rows(app, aid)
-            assert (done["s-03"].status, done["s-03"].attempts, done["s-03"].last_error) == (DeliveryStatus.SENT, 2, None)
+            assert (done["s-03"].status, done["s-03"].attempts, done["s-03"].last_error) == (
+                DeliveryStatus.SENT,
+                2,
+                None,
+            )
             assert all(d.status == DeliveryStatus.SENT for d in done.values())
             assert_each_once(sink, done, list(PUPILS))
             assert sink.count() == 6
@@ -246,7 +283,9 @@ async def test_temporary_refusal_is_retried_later_and_delivered_once(
 # --- (c) a permanent refusal --------------------------------------------------------------------
 
 
-def cli_deliveries(tmp_path: Path, database_url: str, announcement_id: int) -> dict[str, dict[str, object]]:
+def cli_deliveries(
+    tmp_path: Path, database_url: str, announcement_id: int
+) -> dict[str, dict[str, object]]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
         "KLASBOT_DATABASE_URL": database_url,
@@ -254,7 +293,12 @@ def cli_deliveries(tmp_path: Path, database_url: str, announcement_id: int) -> d
     }
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "deliveries", str(announcement_id), "--json"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     return {r["pupil"]: r for r in json.loads(proc.stdout)}
@@ -273,7 +317,10 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
             assert (stats.sent, stats.rerouted, stats.failed, stats.letters) == (4, 1, 1, 1)
             got = await rows(app, aid)
             letter = got["s-05"]
-            assert (letter.channel, letter.reason.value if letter.reason else None) == (Channel.POST, "bounced")
+            assert (letter.channel, letter.reason.value if letter.reason else None) == (
+                Channel.POST,
+                "bounced",
+            )
             assert letter.status == DeliveryStatus.PENDING  # until the office posts it
             assert [r.person_id for r in letter.recipients] == ["g-s-05"]
             assert "550" in (letter.last_error or "")
@@ -284,14 +331,16 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
             assert gone.attempts == 1
 
             # The author and leadership are told, by e-mail, who could not be reached.
-            reports = [r for r in sink.receipts() if (r.message_id or "").startswith("<unreachable-")]
+            reports = [
+                r for r in sink.receipts() if (r.message_id or "").startswith("<unreachable-")
+            ]
             assert len(reports) == 1
             assert set(reports[0].recipients) == {AUTHOR_EMAIL, LEADERSHIP_EMAIL}
             async with app.db.transaction() as store:
                 [record] = await store.letters(unposted_only=True)
                 events = await store.audit_events(person_id=NO_ADDRESS, kind="unreachable")
             assert record.pupils == ("s-05",)
-            assert Path(record.path).is_file()
+            assert await asyncio.to_thread(Path(record.path).is_file)
             assert len(events) == 1
 
             # Nothing is sent again, and the letter is `sent` once it is posted.
@@ -317,9 +366,12 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
         "s-05": ("post", "sent"),
         NO_ADDRESS: ("unreachable", "failed"),
     }
-    assert report["s-05"]["attempts"] == 2 and "550" in str(report["s-05"]["last_error"])
-    assert report[NO_ADDRESS]["attempts"] == 1 and "554" in str(report[NO_ADDRESS]["last_error"])
-    assert report["s-01"]["attempts"] == 1 and report["s-01"]["last_error"] is None
+    assert report["s-05"]["attempts"] == 2
+    assert "550" in str(report["s-05"]["last_error"])
+    assert report[NO_ADDRESS]["attempts"] == 1
+    assert "554" in str(report[NO_ADDRESS]["last_error"])
+    assert report["s-01"]["attempts"] == 1
+    assert report["s-01"]["last_error"] is None
 
 
 # --- (d) a failed login -------------------------------------------------------------------------
@@ -330,24 +382,37 @@ async def test_failed_login_sends_nothing_and_fixed_credentials_deliver_once(
 ) -> None:
     with SmtpSink(auth=("klasbot", "geheim")) as sink:
         async with school_app(
-            tmp_path, database_url, clock, sink,
-            KLASBOT_MAIL__SMTP_USERNAME="klasbot", KLASBOT_MAIL__SMTP_PASSWORD="fout",
+            tmp_path,
+            database_url,
+            clock,
+            sink,
+            KLASBOT_MAIL__SMTP_USERNAME="klasbot",
+            KLASBOT_MAIL__SMTP_PASSWORD="fout",
         ) as app:
             aid = (await app.service.announce(draft())).announcement.id
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.retried, stats.rerouted) == (0, 6, 0)
             assert sink.count() == 0
             for d in (await rows(app, aid)).values():
-                assert (d.channel, d.status, d.attempts) == (Channel.EMAIL, DeliveryStatus.PENDING, 1)
+                assert (d.channel, d.status, d.attempts) == (
+                    Channel.EMAIL,
+                    DeliveryStatus.PENDING,
+                    1,
+                )
                 error = d.last_error or ""
-                assert "login as 'klasbot'" in error and "535" in error
+                assert "login as 'klasbot'" in error
+                assert "535" in error
                 assert "password" in error
                 assert "fout" not in error  # never the password itself
 
         clock.advance(seconds=BASE_DELAY * (1 + JITTER) + 1)
         async with school_app(
-            tmp_path, database_url, clock, sink,
-            KLASBOT_MAIL__SMTP_USERNAME="klasbot", KLASBOT_MAIL__SMTP_PASSWORD="geheim",
+            tmp_path,
+            database_url,
+            clock,
+            sink,
+            KLASBOT_MAIL__SMTP_USERNAME="klasbot",
+            KLASBOT_MAIL__SMTP_PASSWORD="geheim",
         ) as app:
             stats = await app.dispatcher.run_once()
             assert stats.sent == 6
@@ -356,7 +421,7 @@ async def test_failed_login_sends_nothing_and_fixed_credentials_deliver_once(
             assert_each_once(sink, done, list(PUPILS))
 
 
-# --- (e) backoff, retry-after, max_attempts ---------------------------------------------------------
+# --- (e) backoff, retry-after, max_attempts ------------------------------------------------------
 
 
 async def test_backoff_doubles_with_bounded_jitter_until_max_attempts_then_reroutes(
@@ -366,7 +431,9 @@ async def test_backoff_doubles_with_bounded_jitter_until_max_attempts_then_rerou
         sink.refuse[email_of("s-05")] = "451 4.7.1 Greylisted, please try again later"
         sink.refuse[email_of(NO_ADDRESS)] = "452 4.2.2 Mailbox full"
         codes = {"s-05": "451", NO_ADDRESS: "452"}
-        async with school_app(tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__MAX_ATTEMPTS="4") as app:
+        async with school_app(
+            tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__MAX_ATTEMPTS="4"
+        ) as app:
             aid = (await app.service.announce(draft())).announcement.id
             waits: dict[str, list[float]] = {"s-05": [], NO_ADDRESS: []}
             for attempt in (1, 2, 3):
@@ -388,8 +455,10 @@ async def test_backoff_doubles_with_bounded_jitter_until_max_attempts_then_rerou
             stats = await app.dispatcher.run_once()
             assert (stats.retried, stats.rerouted, stats.failed, stats.letters) == (0, 1, 1, 1)
             got = await rows(app, aid)
-            assert got["s-05"].channel == Channel.POST and got["s-05"].attempts == 5
-            assert got[NO_ADDRESS].channel == Channel.UNREACHABLE and got[NO_ADDRESS].attempts == 4
+            assert got["s-05"].channel == Channel.POST
+            assert got["s-05"].attempts == 5
+            assert got[NO_ADDRESS].channel == Channel.UNREACHABLE
+            assert got[NO_ADDRESS].attempts == 4
             for pupil in ("s-05", NO_ADDRESS):
                 assert (got[pupil].last_error or "").startswith("gave up after 4 attempts")
             assert_each_once(sink, got, ["s-01", "s-02", "s-03", "s-04"])
@@ -440,14 +509,19 @@ async def test_group_post_honours_retry_after_and_is_posted_once(
             before = sink.count()  # the invitation e-mails
             aid = (await app.service.announce(draft())).announcement.id
             got = await rows(app, aid)
-            assert [p for p, d in got.items() if d.channel == Channel.GROUP] == ["s-01", "s-02", "s-03"]
+            assert [p for p, d in got.items() if d.channel == Channel.GROUP] == [
+                "s-01",
+                "s-02",
+                "s-03",
+            ]
 
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.retried) == (3, 3)
             got = await rows(app, aid)
             dues = set()
             for pupil in ("s-01", "s-02", "s-03"):
-                assert got[pupil].attempts == 1 and "429" in (got[pupil].last_error or "")
+                assert got[pupil].attempts == 1
+                assert "429" in (got[pupil].last_error or "")
                 assert_retry_due(got[pupil], clock.now(), 1, retry_after)
                 dues.add(got[pupil].due_at)
             assert app.console.posted == []
@@ -462,7 +536,9 @@ async def test_group_post_honours_retry_after_and_is_posted_once(
             assert len(app.console.posted) == 1
             done = await rows(app, aid)
             assert all(d.status == DeliveryStatus.SENT for d in done.values())
-            assert {done[p].external_id for p in ("s-01", "s-02", "s-03")} == {app.console.posted[0].idempotency_key}
+            assert {done[p].external_id for p in ("s-01", "s-02", "s-03")} == {
+                app.console.posted[0].idempotency_key
+            }
             assert_each_once(sink, done, ["s-04", "s-05", NO_ADDRESS])
             assert sink.count() == before + 3
 
@@ -496,22 +572,31 @@ async def test_concurrent_dispatchers_split_the_work_without_duplicates(
     if not database_url.startswith("postgresql"):
         pytest.skip("on SQLite one dispatcher process runs at a time")
     with SmtpSink() as sink:
-        async with school_app(tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2") as app:
+        async with school_app(
+            tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"
+        ) as app:
             await app.service.create_group("6V", "console")
             for person in ("s-01", "s-02", "s-03"):
                 await link(app, person)
             before = sink.count()
             ids = [(await app.service.announce(draft())).announcement.id for _ in range(12)]
             posts: dict[str, int] = {}
-            async with school_app(tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2") as other:
+            async with school_app(
+                tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"
+            ) as other:
                 workers = []
                 for built in (app, other, app, other):
                     d = built.dispatcher
                     worker = type(d)(
-                        db=d.db, clock=d.clock, policy=d.policy,
+                        db=d.db,
+                        clock=d.clock,
+                        policy=d.policy,
                         platforms={"console": CountingPosts(app.console, posts)},
-                        mailer=d.mailer, printer=d.printer, retry=d.retry,
-                        batch_size=d.batch_size, lease_seconds=d.lease.total_seconds(),
+                        mailer=d.mailer,
+                        printer=d.printer,
+                        retry=d.retry,
+                        batch_size=d.batch_size,
+                        lease_seconds=d.lease.total_seconds(),
                     )
                     workers.append(worker)
                 results = await asyncio.gather(*(w.run_once() for w in workers))

@@ -247,7 +247,9 @@ class SmtpSink:
 # -- as a process --------------------------------------------------------------------------------
 
 
-async def _serve(port: int, log_path: Path | None, auth: tuple[str, str] | None, refuse: dict[str, str]) -> None:
+async def _serve(
+    port: int, log_path: Path | None, auth: tuple[str, str] | None, refuse: dict[str, str]
+) -> None:
     log = log_path.open("a", encoding="utf-8") if log_path else None
     try:
         handler = RecordingHandler(refuse=refuse, require_auth=auth is not None, log=log)
@@ -273,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, help="append one JSON line per accepted message")
     parser.add_argument("--auth", help="USER:PASSWORD: require this login")
     parser.add_argument(
-        "--refuse", action="append", default=[], metavar="ADDRESS=REPLY",
+        "--refuse",
+        action="append",
+        default=[],
+        metavar="ADDRESS=REPLY",
         help='e.g. "weg@example.org=550 5.1.1 No such user" (repeatable)',
     )
     args = parser.parse_args(argv)

@@ -64,34 +64,96 @@ def school() -> Roster:
     r.users = [
         User("t-1", "teacher", "Wouter", "Prins", email="w.prins@veen.example"),
         # Group members, 16+: own e-mail; a guardian's letter, except m-4 (nobody to write to).
-        User("m-1", "student", "Aylin", "Yilmaz", birth="2009-02-01", email="m1@l.example", agents=["gm-1"]),
-        User("m-2", "student", "Bas", "Brink", birth="2009-03-01", email="m2@l.example", agents=["gm-2"]),
-        User("m-3", "student", "Cor", "Cuijpers", birth="2009-04-01", email="m3@l.example", agents=["gm-3"]),
+        User(
+            "m-1",
+            "student",
+            "Aylin",
+            "Yilmaz",
+            birth="2009-02-01",
+            email="m1@l.example",
+            agents=["gm-1"],
+        ),
+        User(
+            "m-2",
+            "student",
+            "Bas",
+            "Brink",
+            birth="2009-03-01",
+            email="m2@l.example",
+            agents=["gm-2"],
+        ),
+        User(
+            "m-3",
+            "student",
+            "Cor",
+            "Cuijpers",
+            birth="2009-04-01",
+            email="m3@l.example",
+            agents=["gm-3"],
+        ),
         User("m-4", "student", "Dewi", "Dijkman", birth="2009-05-01", email="m4@l.example"),
-        User("gm-1", "guardian", "Hatice", "Yilmaz", address=("Oudegracht 1", "3511 AA", "Utrecht")),
+        User(
+            "gm-1", "guardian", "Hatice", "Yilmaz", address=("Oudegracht 1", "3511 AA", "Utrecht")
+        ),
         User("gm-2", "guardian", "Henk", "Brink", address=("Oudegracht 2", "3511 AB", "Utrecht")),
-        User("gm-3", "guardian", "Hanna", "Cuijpers", address=("Oudegracht 3", "3511 AC", "Utrecht")),
+        User(
+            "gm-3", "guardian", "Hanna", "Cuijpers", address=("Oudegracht 3", "3511 AC", "Utrecht")
+        ),
         # Not in the group.
-        User("e-1", "student", "Eline", "Eijk", birth="2009-06-01", email="e1@l.example", agents=["ge-1"]),
+        User(
+            "e-1",
+            "student",
+            "Eline",
+            "Eijk",
+            birth="2009-06-01",
+            email="e1@l.example",
+            agents=["ge-1"],
+        ),
         User("ge-1", "guardian", "Gert", "Eijk", address=home),
         User("e-2", "student", "Fenna", "Frank", birth="2009-07-01", email="e2@l.example"),
         User("y-1", "student", "Guus", "Gort", birth="2012-03-01", agents=["gy-1", "gy-2"]),
-        User("gy-1", "guardian", "Ilse", "Gort", email="ilse@gort.example", address=("Biltstraat 9", "3572 AB", "Utrecht")),
+        User(
+            "gy-1",
+            "guardian",
+            "Ilse",
+            "Gort",
+            email="ilse@gort.example",
+            address=("Biltstraat 9", "3572 AB", "Utrecht"),
+        ),
         User("gy-2", "guardian", "Jan", "Gort", email="jan@gort.example"),
         User("p-1", "student", "Kim", "Eijk", birth="2012-08-01", agents=["ge-1"]),
         User("q-1", "student", "Lars", "Lok", birth="2011-09-01", agents=["gq-1"]),
-        User("gq-1", "guardian", "Mila", "Lok", email="mila@lok.example", address=("Nachtegaalstraat 5", "3581 AD", "Utrecht"), fallback="post"),
+        User(
+            "gq-1",
+            "guardian",
+            "Mila",
+            "Lok",
+            email="mila@lok.example",
+            address=("Nachtegaalstraat 5", "3581 AD", "Utrecht"),
+            fallback="post",
+        ),
     ]
     pupils = [u.id for u in r.users if u.role == "student"]
-    r.enrollments = [("cls-5h", "t-1", "teacher", True)] + [("cls-5h", p, "student", False) for p in pupils]
+    r.enrollments = [("cls-5h", "t-1", "teacher", True)] + [
+        ("cls-5h", p, "student", False) for p in pupils
+    ]
     return r
 
 
 PUPILS = sorted(u.id for u in school().users if u.role == "student")
 DRAFTS = [
     AnnouncementDraft("5H", "t-1", "reminder", text="Neem morgen je gymspullen mee."),
-    AnnouncementDraft("5H", "t-1", "homework", date=date(2026, 11, 25), subject="aardrijkskunde", text="Lees paragraaf 3."),
-    AnnouncementDraft("5H", "t-1", "trip", date=date(2026, 12, 4), text="Excursie naar het Spoorwegmuseum."),
+    AnnouncementDraft(
+        "5H",
+        "t-1",
+        "homework",
+        date=date(2026, 11, 25),
+        subject="aardrijkskunde",
+        text="Lees paragraaf 3.",
+    ),
+    AnnouncementDraft(
+        "5H", "t-1", "trip", date=date(2026, 12, 4), text="Excursie naar het Spoorwegmuseum."
+    ),
 ]
 
 
@@ -102,7 +164,6 @@ def app_settings(directory: Path) -> Any:
 
 
 async def make_template(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
     config = app_settings(directory)
     await bootstrap.migrate(config)
     async with bootstrap.build(config, clock=FrozenClock(DEMO_NOW)) as app:
@@ -173,10 +234,14 @@ class ScheduledMailer(Peer):
             what, retry_after = self.next()
             if what == DOWN:
                 if not results:
-                    raise TransientDeliveryError("cannot connect to SMTP server", retry_after=retry_after)
+                    raise TransientDeliveryError(
+                        "cannot connect to SMTP server", retry_after=retry_after
+                    )
                 what = TRANSIENT
             if what == TRANSIENT:
-                results.append(TransientDeliveryError("451 4.7.1 try again later", retry_after=retry_after))
+                results.append(
+                    TransientDeliveryError("451 4.7.1 try again later", retry_after=retry_after)
+                )
             elif what == PERMANENT:
                 results.append(PermanentDeliveryError("550 5.1.1 no such user"))
             elif what == CRASH_BEFORE:
@@ -293,7 +358,9 @@ plans = st.builds(
 _examples = itertools.count()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(plan=plans)
 def test_random_failures_lose_nothing_and_duplicate_nothing(
     plan: Plan, template: Path, tmp_path: Path
@@ -362,9 +429,7 @@ async def run_example(plan: Plan, directory: Path) -> None:
     check(plan, first, rows, names, bodies, [g.id for g in groups], mailer, chat, printer, crashes)
     # What the drawn schedules exercised (shown by --hypothesis-show-statistics).
     event(f"deaths: {min(crashes, 3)}{'+' if crashes > 3 else ''}")
-    if sum(mailer.in_window.values()) and any(
-        mailer.accepted[k] > 1 for k in mailer.in_window
-    ):
+    if sum(mailer.in_window.values()) and any(mailer.accepted[k] > 1 for k in mailer.in_window):
         event("an e-mail sent twice in the crash window")
     if any(chat.accepted[k] > 1 for k in chat.in_window):
         event("a group post made twice in the crash window")
@@ -372,7 +437,10 @@ async def run_example(plan: Plan, directory: Path) -> None:
         event("group lost")
     if any(r.channel == Channel.UNREACHABLE.value for r in rows):
         event("someone unreachable")
-    if any(r.channel == Channel.POST.value and first[r.announcement_id][r.pupil_id] != Channel.POST for r in rows):
+    if any(
+        r.channel == Channel.POST.value and first[r.announcement_id][r.pupil_id] != Channel.POST
+        for r in rows
+    ):
         event("moved to a letter")
 
 
@@ -380,14 +448,20 @@ async def next_due_time(app: bootstrap.App) -> datetime | None:
     """When the next delivery falls due (or its lease runs out), None when nothing is left."""
     async with app.db.transaction() as store:
         rows = (
-            await store.session.execute(
-                sa.select(DeliveryRow).where(
-                    DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
-                    DeliveryRow.channel != Channel.UNREACHABLE.value,
-                    DeliveryRow.letter_key.is_(None),
+            (
+                await store.session.execute(
+                    sa.select(DeliveryRow).where(
+                        DeliveryRow.status.in_(
+                            [DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]
+                        ),
+                        DeliveryRow.channel != Channel.UNREACHABLE.value,
+                        DeliveryRow.letter_key.is_(None),
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     if not rows:
         return None
     return min(max(r.due_at, r.claimed_until or r.due_at) for r in rows)
@@ -424,7 +498,8 @@ def check(
             assert r.status == DeliveryStatus.SENT.value, (r.pupil_id, r.status, r.last_error)
             assert r.external_id
         elif r.channel == Channel.POST.value:
-            assert r.status == DeliveryStatus.PENDING.value and r.letter_key, (r.pupil_id, r.status)
+            assert r.status == DeliveryStatus.PENDING.value, (r.pupil_id, r.status)
+            assert r.letter_key, r.pupil_id
             letter = printer.letters[r.letter_key]
             assert (names[r.pupil_id].full_name, bodies[r.announcement_id]) in {
                 (item.pupil_name, item.body) for item in letter.items
@@ -434,7 +509,11 @@ def check(
         # The mail server took this delivery's message once, outside the crash window, exactly
         # when the row says it went by e-mail; any further copy came from a death in the window.
         expected = 1 if r.channel == Channel.EMAIL.value else 0
-        assert mailer.clean(message_id) == expected, (r.pupil_id, r.channel, mailer.accepted[message_id])
+        assert mailer.clean(message_id) == expected, (
+            r.pupil_id,
+            r.channel,
+            mailer.accepted[message_id],
+        )
         assert mailer.accepted[message_id] <= expected + mailer.in_window[message_id]
 
     # One group post per announcement reaches all its members: once outside the crash window
@@ -442,7 +521,11 @@ def check(
     for announcement_id, unit in by_unit.items():
         key = f"{announcement_id}-g{group_id}"
         in_group = [r for r in unit if r.channel == Channel.GROUP.value]
-        assert chat.clean(key) == (1 if in_group else 0), (key, chat.accepted[key], [r.channel for r in unit])
+        assert chat.clean(key) == (1 if in_group else 0), (
+            key,
+            chat.accepted[key],
+            [r.channel for r in unit],
+        )
         if in_group:
             assert len(in_group) == len(unit), [(r.pupil_id, r.channel, r.last_error) for r in unit]
         assert chat.accepted[key] <= chat.clean(key) + chat.in_window[key]
@@ -451,7 +534,9 @@ def check(
     # Without a death, the author and leadership heard of every pupil who became unreachable.
     if crashes == 0:
         reported = {p for m in mailer.reports for p in m.context["pupils"]}
-        unreachable = {names[r.pupil_id].full_name for r in rows if r.channel == Channel.UNREACHABLE.value}
+        unreachable = {
+            names[r.pupil_id].full_name for r in rows if r.channel == Channel.UNREACHABLE.value
+        }
         assert unreachable <= reported
 
 
@@ -479,5 +564,5 @@ def test_jitter_spreads_the_retries() -> None:
     rng = random.Random(1)
     waits = {round(policy.delay(3, None, rng), 6) for _ in range(50)}
     assert len(waits) > 40
-    assert min(waits) >= 15 and max(waits) <= 25
-
+    assert min(waits) >= 15
+    assert max(waits) <= 25
