@@ -58,85 +58,54 @@ class Crash(BaseException):  # noqa: N818 — a process death, not an error anyo
 MEMBERS = ["m-1", "m-2", "m-3", "m-4"]  # linked members of the class's console group
 
 
+def pupil(id: str, given: str, family: str, born: str, email: str = "", *guardians: str) -> User:
+    return User(id, "student", given, family, birth=born, email=email, agents=list(guardians))
+
+
+def guardian(id: str, given: str, family: str, email: str = "", **kw: Any) -> User:
+    return User(id, "guardian", given, family, email=email, **kw)
+
+
 def school() -> Roster:
     r = Roster(classes=[("cls-5h", "5H")])
     home = ("Lindelaan 3", "3581 KL", "Utrecht")  # e-1's and p-1's families share a household
     r.users = [
         User("t-1", "teacher", "Wouter", "Prins", email="w.prins@veen.example"),
         # Group members, 16+: own e-mail; a guardian's letter, except m-4 (nobody to write to).
-        User(
-            "m-1",
-            "student",
-            "Aylin",
-            "Yilmaz",
-            birth="2009-02-01",
-            email="m1@l.example",
-            agents=["gm-1"],
-        ),
-        User(
-            "m-2",
-            "student",
-            "Bas",
-            "Brink",
-            birth="2009-03-01",
-            email="m2@l.example",
-            agents=["gm-2"],
-        ),
-        User(
-            "m-3",
-            "student",
-            "Cor",
-            "Cuijpers",
-            birth="2009-04-01",
-            email="m3@l.example",
-            agents=["gm-3"],
-        ),
-        User("m-4", "student", "Dewi", "Dijkman", birth="2009-05-01", email="m4@l.example"),
-        User(
-            "gm-1", "guardian", "Hatice", "Yilmaz", address=("Oudegracht 1", "3511 AA", "Utrecht")
-        ),
-        User("gm-2", "guardian", "Henk", "Brink", address=("Oudegracht 2", "3511 AB", "Utrecht")),
-        User(
-            "gm-3", "guardian", "Hanna", "Cuijpers", address=("Oudegracht 3", "3511 AC", "Utrecht")
-        ),
-        # Not in the group.
-        User(
-            "e-1",
-            "student",
-            "Eline",
-            "Eijk",
-            birth="2009-06-01",
-            email="e1@l.example",
-            agents=["ge-1"],
-        ),
-        User("ge-1", "guardian", "Gert", "Eijk", address=home),
-        User("e-2", "student", "Fenna", "Frank", birth="2009-07-01", email="e2@l.example"),
-        User("y-1", "student", "Guus", "Gort", birth="2012-03-01", agents=["gy-1", "gy-2"]),
-        User(
+        pupil("m-1", "Aylin", "Yilmaz", "2009-02-01", "m1@l.example", "gm-1"),
+        pupil("m-2", "Bas", "Brink", "2009-03-01", "m2@l.example", "gm-2"),
+        pupil("m-3", "Cor", "Cuijpers", "2009-04-01", "m3@l.example", "gm-3"),
+        pupil("m-4", "Dewi", "Dijkman", "2009-05-01", "m4@l.example"),
+        guardian("gm-1", "Hatice", "Yilmaz", address=("Oudegracht 1", "3511 AA", "Utrecht")),
+        guardian("gm-2", "Henk", "Brink", address=("Oudegracht 2", "3511 AB", "Utrecht")),
+        guardian("gm-3", "Hanna", "Cuijpers", address=("Oudegracht 3", "3511 AC", "Utrecht")),
+        # Not in the group: own e-mail (16+), a guardian's e-mail, or a letter.
+        pupil("e-1", "Eline", "Eijk", "2009-06-01", "e1@l.example", "ge-1"),
+        guardian("ge-1", "Gert", "Eijk", address=home),
+        pupil("e-2", "Fenna", "Frank", "2009-07-01", "e2@l.example"),
+        pupil("y-1", "Guus", "Gort", "2012-03-01", "", "gy-1", "gy-2"),
+        guardian(
             "gy-1",
-            "guardian",
             "Ilse",
             "Gort",
-            email="ilse@gort.example",
+            "ilse@gort.example",
             address=("Biltstraat 9", "3572 AB", "Utrecht"),
         ),
-        User("gy-2", "guardian", "Jan", "Gort", email="jan@gort.example"),
-        User("p-1", "student", "Kim", "Eijk", birth="2012-08-01", agents=["ge-1"]),
-        User("q-1", "student", "Lars", "Lok", birth="2011-09-01", agents=["gq-1"]),
-        User(
+        guardian("gy-2", "Jan", "Gort", "jan@gort.example"),
+        pupil("p-1", "Kim", "Eijk", "2012-08-01", "", "ge-1"),
+        pupil("q-1", "Lars", "Lok", "2011-09-01", "", "gq-1"),
+        guardian(
             "gq-1",
-            "guardian",
             "Mila",
             "Lok",
-            email="mila@lok.example",
+            "mila@lok.example",
             address=("Nachtegaalstraat 5", "3581 AD", "Utrecht"),
             fallback="post",
         ),
     ]
     pupils = [u.id for u in r.users if u.role == "student"]
-    r.enrollments = [("cls-5h", "t-1", "teacher", True)] + [
-        ("cls-5h", p, "student", False) for p in pupils
-    ]
+    r.enrollments = [("cls-5h", "t-1", "teacher", True)]
+    r.enrollments += [("cls-5h", p, "student", False) for p in pupils]
     return r
 
 
