@@ -57,8 +57,8 @@ class RetryPolicy:
 
     def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before attempt `attempts + 1`; never sooner than the peer asked."""
-        backoff = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
-        backoff *= 1 + rng.uniform(-self.jitter, self.jitter)
+        backoff = self.base_delay * (2 ** max(0, attempts - 1))
+        backoff = min(self.max_delay, backoff * (1 + rng.uniform(-self.jitter, self.jitter)))
         return max(backoff, retry_after or 0.0)
 
 
@@ -243,15 +243,17 @@ class Dispatcher:
         now = self.clock.now()
         async with self.db.transaction() as store:
             for d in deliveries:
-                if d.attempts + 1 >= self.retry.max_attempts:
+                if d.channel_attempts + 1 >= self.retry.max_attempts:
                     await self._reroute(
                         store,
                         d,
-                        PermanentDeliveryError(f"gave up after {d.attempts + 1} attempts: {error}"),
+                        PermanentDeliveryError(
+                            f"gave up after {d.channel_attempts + 1} attempts on {d.channel.value}: {error}"
+                        ),
                         stats,
                     )
                     continue
-                wait = self.retry.delay(d.attempts + 1, error.retry_after, self.rng)
+                wait = self.retry.delay(d.channel_attempts + 1, error.retry_after, self.rng)
                 await store.mark_retry(d.id, str(error)[:1000], now + timedelta(seconds=wait))
                 stats.retried += 1
         logger.info("%d deliveries will be retried: %s", len(deliveries), error)

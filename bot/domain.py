@@ -224,6 +224,7 @@ class Delivery:
     attempts: int = 0
     last_error: str | None = None
     idempotency_key: str = ""
+    channel_attempts: int = 0
     due_at: datetime | None = None
     sent_at: datetime | None = None
     external_id: str | None = None

@@ -173,6 +173,7 @@ class DeliveryRow(Base):
     recipients: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     group_id: Mapped[int | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    channel_attempts: Mapped[int] = mapped_column(default=0)  # on the current channel
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     due_at: Mapped[datetime]

@@ -175,6 +175,7 @@ def _delivery(row: DeliveryRow) -> Delivery:
         recipients=tuple(recipient_from_json(r) for r in row.recipients or []),
         group_id=row.group_id,
         attempts=row.attempts,
+        channel_attempts=row.channel_attempts,
         last_error=row.last_error,
         idempotency_key=row.idempotency_key,
         due_at=row.due_at,
@@ -694,6 +695,7 @@ class SqlStore:
                 "recipients": [recipient_to_json(r) for r in route.recipients],
                 "group_id": route.group_id,
                 "attempts": 0,
+                "channel_attempts": 0,
                 "idempotency_key": key,
                 "due_at": due_at,
             }
@@ -824,6 +826,7 @@ class SqlStore:
                 due_at=due_at,
                 claimed_until=None,
                 attempts=DeliveryRow.attempts + 1,
+                channel_attempts=DeliveryRow.channel_attempts + 1,
                 last_error=error,
             )
         )
@@ -852,6 +855,8 @@ class SqlStore:
                 due_at=now,
                 claimed_until=None,
                 attempts=DeliveryRow.attempts + 1,
+                # The new channel gets its own retries (a greylisting 451 after a lost group).
+                channel_attempts=0,
                 last_error=error,
             )
         )

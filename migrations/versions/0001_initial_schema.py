@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:05:39.870152
+Create Date: 2026-11-24 00:59:51.490106
 """
 from __future__ import annotations
 
@@ -168,6 +168,7 @@ def upgrade() -> None:
     sa.Column('recipients', sa.JSON(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('channel_attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=100), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),

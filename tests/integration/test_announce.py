@@ -374,3 +374,34 @@ async def test_report_is_stored_forwarded_and_confirmed(tmp_path: Path, database
         assert event.details["text"] == "iemand deelt foto's van de toets"
         mails = [p.read_text(encoding="utf-8", errors="replace") for p in Path(settings.mail.outbox_dir).glob("report-*.eml")]
         assert len(mails) == 1 and "leiding@school.example" in mails[0]
+
+
+async def test_a_new_channel_gets_its_own_retries(app: bootstrap.App, clock: FrozenClock) -> None:
+    """After the group channel gave up, one greylisting refusal by the mail server is retried,
+    not taken as a reason to go to paper."""
+    from bot.errors import TransientDeliveryError
+    from bot.ports import GroupMessage
+
+    class Flaky:
+        name = "console"
+        capabilities = app.console.capabilities
+
+        async def post(self, message: GroupMessage) -> str:
+            raise TransientDeliveryError("platform down")
+
+        async def admit(self, chat_id: str, account_id: str) -> bool:
+            return True
+
+        async def remove(self, chat_id: str, account_id: str, reason: str) -> None:
+            return None
+
+    await class_2b_with_group(app)
+    result = await app.service.announce(homework())
+    app.platforms["console"] = Flaky()
+    for _ in range(app.dispatcher.retry.max_attempts):
+        await app.dispatcher.run_once()
+        clock.advance(minutes=10)  # past the longest backoff, well before quiet hours
+    zoe = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}["p-2b-01"]
+    assert zoe.channel == Channel.EMAIL and zoe.reason == Reason.BLOCKED
+    assert zoe.status == DeliveryStatus.SENT and zoe.channel_attempts == 0
+    assert zoe.attempts == app.dispatcher.retry.max_attempts + 1
