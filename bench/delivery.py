@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from bot.clock import FrozenClock  # noqa: E402
 from bot.domain import AnnouncementDraft, DeliveryStatus  # noqa: E402
 from bot.ports import MailMessage  # noqa: E402
 from config.settings import load_settings  # noqa: E402
+from tests.support.postgres import create_database, drop_database  # noqa: E402
 from tests.support.rosters import Roster, User  # noqa: E402
 from tests.support.smtp import free_port  # noqa: E402
 
@@ -186,30 +186,6 @@ async def outbox_rate(database_url: str, roster: Path, work: Path, port: int) ->
     }
 
 
-async def create_pg_database(admin_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    name = f"klasbot_bench_{uuid.uuid4().hex[:12]}"
-    dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = admin_url.rpartition("/")[0]
-    return name, f"{base}/{name}"
-
-
-async def drop_pg_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 # --- main -----------------------------------------------------------------------------------------
 
 
@@ -233,7 +209,7 @@ async def main(messages: int, pupils: int) -> None:
         with smtp_server() as port:
             targets = [("SQLite", f"sqlite+aiosqlite:///{work / 'sqlite' / 'klasbot.db'}", None)]
             if admin:
-                name, url = await create_pg_database(admin)
+                name, url = await create_database(admin, "klasbot_bench")
                 targets.append(("PostgreSQL", url, name))
             try:
                 for label, url, _ in targets:
@@ -247,7 +223,7 @@ async def main(messages: int, pupils: int) -> None:
             finally:
                 for _, _, name in targets:
                     if name and admin:
-                        await drop_pg_database(admin, name)
+                        await drop_database(admin, name)
         if not admin:
             print(
                 f"  PostgreSQL  skipped: set {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)"

@@ -586,18 +586,28 @@ class Klasbot:
             )
         return verdict
 
-    async def member_joined(self, platform_name: str, chat_id: str, account_id: str) -> bool:
-        """A platform reports someone in a bound group. Returns False (and removes them, rule 2)
-        when they may not be there."""
+    async def _join_verdict(
+        self, platform_name: str, chat_id: str, account_id: str
+    ) -> tuple[Group, Person | None, Verdict] | None:
+        """Rules 1 and 2 for an account in (or asking into) a chat; None for no class group."""
         async with self.db.transaction() as store:
             group = await store.group_by_chat(platform_name, chat_id)
             if group is None:
-                return True
+                return None
             person = await store.person_by_account(platform_name, account_id)
             roster = await store.class_roster(group.class_id)
         platform = self.platforms.get(platform_name)
         min_age = platform.capabilities.min_age if platform else 13
-        verdict = admission(person, roster, self.today(), min_age).verdict
+        return group, person, admission(person, roster, self.today(), min_age).verdict
+
+    async def member_joined(self, platform_name: str, chat_id: str, account_id: str) -> bool:
+        """A platform reports someone in a bound group. Returns False (and removes them, rule 2)
+        when they may not be there."""
+        found = await self._join_verdict(platform_name, chat_id, account_id)
+        if found is None:
+            return True
+        group, person, verdict = found
+        platform = self.platforms.get(platform_name)
         async with self.db.transaction() as store:
             if verdict in (Verdict.PUPIL, Verdict.STAFF):
                 assert person is not None
@@ -626,16 +636,10 @@ class Klasbot:
         let them in; False (audited, rule 10) when not; None when the chat is no class group.
         Nothing else changes: membership is recorded when the platform reports the join
         (`member_joined`)."""
-        # Added for the Telegram adapter (issue 4): the read-only twin of `member_joined`.
-        async with self.db.transaction() as store:
-            group = await store.group_by_chat(platform_name, chat_id)
-            if group is None:
-                return None
-            person = await store.person_by_account(platform_name, account_id)
-            roster = await store.class_roster(group.class_id)
-        platform = self.platforms.get(platform_name)
-        min_age = platform.capabilities.min_age if platform else 13
-        verdict = admission(person, roster, self.today(), min_age).verdict
+        found = await self._join_verdict(platform_name, chat_id, account_id)
+        if found is None:
+            return None
+        group, person, verdict = found
         if verdict in (Verdict.PUPIL, Verdict.STAFF):
             return True
         async with self.db.transaction() as store:

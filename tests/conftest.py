@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from config.settings import Settings, load_settings
+from tests.support.postgres import create_database, drop_database
 
 POSTGRES_ENV = "KLASBOT_TEST_POSTGRES_URL"
 DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
@@ -44,30 +44,6 @@ def _postgres_admin_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
-async def _create_pg_database(admin_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    name = f"klasbot_test_{uuid.uuid4().hex[:12]}"
-    dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, _ = dsn.rpartition("/")
-    return name, f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-
-
-async def _drop_pg_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
@@ -78,11 +54,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         pytest.skip(
             f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)"
         )
-    name, url = await _create_pg_database(admin)
+    name, url = await create_database(admin)
     try:
         yield url
     finally:
-        await _drop_pg_database(admin, name)
+        await drop_database(admin, name)
 
 
 def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
