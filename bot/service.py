@@ -965,19 +965,23 @@ class Klasbot:
                     source=source,
                     channels=counts,
                 )
-                for route in routes:
-                    if route.channel != Channel.GROUP:
-                        await self.audit(
-                            store,
-                            "fallback-delivery"
-                            if route.channel != Channel.UNREACHABLE
-                            else "unreachable",
+                await store.audit_many(
+                    [
+                        AuditEvent(
+                            "fallback-delivery" if route.channel != Channel.UNREACHABLE else "unreachable",
+                            now,
                             author.id,
-                            [route.pupil_id, *(r.person_id for r in route.recipients)],
-                            announcement=announcement_id,
-                            channel=route.channel.value,
-                            reason=route.reason.value if route.reason else None,
+                            (route.pupil_id, *(r.person_id for r in route.recipients)),
+                            {
+                                "announcement": announcement_id,
+                                "channel": route.channel.value,
+                                "reason": route.reason.value if route.reason else None,
+                            },
                         )
+                        for route in routes
+                        if route.channel != Channel.GROUP
+                    ]
+                )
         except KlasbotError as error:
             await self.audit_refusal(
                 error,

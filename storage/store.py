@@ -996,16 +996,28 @@ class SqlStore:
     # ------------------------------------------------------------------------ audit
 
     async def audit(self, event: AuditEvent) -> None:
-        row = AuditEventRow(
-            at=event.at, kind=event.kind, actor_id=event.actor_id, details=dict(event.details)
-        )
-        self.session.add(row)
-        await self.session.flush()
-        for person_id in sorted(
-            set(event.person_ids) | ({event.actor_id} if event.actor_id else set())
-        ):
-            self.session.add(AuditPersonRow(event_id=row.id, person_id=person_id))
-        await self.session.flush()
+        await self.audit_many([event])
+
+    async def audit_many(self, events: Sequence[AuditEvent]) -> None:
+        """Append audit events (in bulk: an announcement to a big class writes one per pupil)."""
+        if not events:
+            return
+        ids = (
+            await self.session.scalars(
+                sa.insert(AuditEventRow).returning(AuditEventRow.id, sort_by_parameter_order=True),
+                [
+                    {"at": e.at, "kind": e.kind, "actor_id": e.actor_id, "details": dict(e.details)}
+                    for e in events
+                ],
+            )
+        ).all()
+        links = [
+            {"event_id": event_id, "person_id": person_id}
+            for event_id, e in zip(ids, events, strict=True)
+            for person_id in sorted(set(e.person_ids) | ({e.actor_id} if e.actor_id else set()))
+        ]
+        if links:
+            await self.session.execute(sa.insert(AuditPersonRow), links)
 
     async def audit_event(
         self,
