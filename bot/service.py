@@ -586,6 +586,51 @@ class Klasbot:
             )
         return verdict
 
+    # ------------------------------------------------------------------------ queries for adapters
+
+    async def platform_state(self, platform_name: str, key: str) -> str | None:
+        """Small state a platform keeps across restarts (a sync token, an invite link)."""
+        async with self.db.transaction() as store:
+            value: str | None = await store.get_state(platform_name, key)
+            return value or None
+
+    async def set_platform_state(self, platform_name: str, key: str, value: str) -> None:
+        async with self.db.transaction() as store:
+            await store.set_state(platform_name, key, value)
+
+    async def is_class_group(self, platform_name: str, chat_id: str) -> bool:
+        async with self.db.transaction() as store:
+            return await store.group_by_chat(platform_name, chat_id) is not None
+
+    async def is_staff_account(self, platform_name: str, account_id: str) -> bool:
+        """Is this account linked to someone who teaches a class (and so may announce)?"""
+        async with self.db.transaction() as store:
+            person = await store.person_by_account(platform_name, account_id)
+            return person is not None and any(
+                e.role.value == "teacher" for e in await store.enrollments_of(person.id)
+            )
+
+    async def is_staff_of_group(self, platform_name: str, chat_id: str, account_id: str) -> bool:
+        async with self.db.transaction() as store:
+            group = await store.group_by_chat(platform_name, chat_id)
+            person = await store.person_by_account(platform_name, account_id)
+            if group is None or person is None:
+                return False
+            roster = await store.class_roster(group.class_id)
+        return authorization.is_staff_of_class(person.id, roster)
+
+    async def staff_accounts(self, platform_name: str) -> set[str]:
+        """The platform accounts of everyone who teaches a class."""
+        accounts: set[str] = set()
+        async with self.db.transaction() as store:
+            for school_class, *_ in await store.list_classes():
+                roster = await store.class_roster(school_class.id)
+                for person in roster.staff:
+                    accounts.update(
+                        a.account_id for a in await store.accounts_of(person.id) if a.platform == platform_name
+                    )
+        return accounts
+
     async def _join_verdict(
         self, platform_name: str, chat_id: str, account_id: str
     ) -> tuple[Group, Person | None, Verdict] | None:

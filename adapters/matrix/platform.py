@@ -54,7 +54,6 @@ from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryE
 from bot.i18n import Msg
 from bot.ports import GroupMessage, PlatformCapabilities
 from bot.ratelimit import Rate, RateLimiter
-from bot.rules import authorization
 from bot.service import ChatFrontEnd, Klasbot
 from config.settings import MatrixSettings
 
@@ -501,13 +500,7 @@ class MatrixPlatform:
     async def _grant_staff(self, room_id: str, account_id: str) -> None:
         """With `staff_can_post`, the class's staff may post, invite and kick (level 50)."""
         assert self.service is not None
-        async with self.service.db.transaction() as store:
-            group = await store.group_by_chat(NAME, room_id)
-            person = await store.person_by_account(NAME, account_id)
-            if group is None or person is None:
-                return
-            roster = await store.class_roster(group.class_id)
-        if not authorization.is_staff_of_class(person.id, roster):
+        if not await self.service.is_staff_of_group(NAME, room_id, account_id):
             return
         client = await self._connected()
         current = await self._request(
@@ -528,22 +521,18 @@ class MatrixPlatform:
 
     async def _get_state(self, key: str) -> str | None:
         assert self.service is not None
-        async with self.service.db.transaction() as store:
-            value: str | None = await store.get_state(NAME, key)
-            return value
+        return await self.service.platform_state(NAME, key)
 
     async def _set_state(self, key: str, value: str) -> None:
         assert self.service is not None
-        async with self.service.db.transaction() as store:
-            await store.set_state(NAME, key, value)
+        await self.service.set_platform_state(NAME, key, value)
 
     async def _is_group(self, room_id: str) -> bool:
         # Only a yes is remembered: a room may become a class room while we look (create_group).
         if room_id not in self._group_rooms:
             assert self.service is not None
-            async with self.service.db.transaction() as store:
-                if await store.group_by_chat(NAME, room_id) is not None:
-                    self._group_rooms.add(room_id)
+            if await self.service.is_class_group(NAME, room_id):
+                self._group_rooms.add(room_id)
         return room_id in self._group_rooms
 
     # ------------------------------------------------------------------------ sync loop

@@ -536,12 +536,10 @@ class TelegramPlatform:
     # ------------------------------------------------------------------------ groups
 
     async def _state(self, key: str) -> str | None:
-        async with self.service.db.transaction() as store:
-            return await store.get_state(self.name, key) or None
+        return await self.service.platform_state(self.name, key)
 
     async def _set_state(self, key: str, value: str) -> None:
-        async with self.service.db.transaction() as store:
-            await store.set_state(self.name, key, value)
+        await self.service.set_platform_state(self.name, key, value)
 
     async def _invite_link(self, chat_id: str) -> str:
         link = self._links.get(chat_id) or await self._state(f"invite-link:{chat_id}")
@@ -846,29 +844,12 @@ class TelegramPlatform:
             await self._staff_menu(account_id, known_staff=True)
 
     async def _staff_accounts(self) -> set[str]:
-        accounts: set[str] = set()
-        async with self.service.db.transaction() as store:
-            for school_class, *_ in await store.list_classes():
-                roster = await store.class_roster(school_class.id)
-                for person in roster.staff:
-                    accounts.update(
-                        a.account_id
-                        for a in await store.accounts_of(person.id)
-                        if a.platform == self.name
-                    )
-        return accounts
+        return await self.service.staff_accounts(self.name)
 
     async def _staff_menu(self, account_id: str, *, known_staff: bool = False) -> None:
         """Show a linked teacher the announcement commands in their private chat."""
-        if not known_staff:
-            async with self.service.db.transaction() as store:
-                person = await store.person_by_account(self.name, account_id)
-                if person is None:
-                    return
-                if not any(
-                    e.role.value == "teacher" for e in await store.enrollments_of(person.id)
-                ):
-                    return
+        if not known_staff and not await self.service.is_staff_account(self.name, account_id):
+            return
         scope, names = menu.staff_scope(account_id)
         try:
             for code, lang in menu.LANGUAGES:
