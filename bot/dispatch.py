@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.dates import format_date
-from bot.domain import Announcement, Channel, Delivery, GroupState, Person, Reason, Recipient
+from bot.domain import Announcement, Channel, Delivery, Group, GroupState, Person, Reason, Recipient
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.policy import SchoolPolicy
 from bot.ports import (
@@ -40,6 +40,8 @@ from bot.ports import (
     LetterPrinter,
     Mailer,
     MailMessage,
+    Store,
+    UnitOfWork,
 )
 from bot.routing import fallback
 from bot.rules import kinds
@@ -59,7 +61,7 @@ class RetryPolicy:
         """Seconds to wait before attempt `attempts + 1`; never sooner than the peer asked."""
         backoff = self.base_delay * (2 ** max(0, attempts - 1))
         backoff = min(self.max_delay, backoff * (1 + rng.uniform(-self.jitter, self.jitter)))
-        return max(backoff, retry_after or 0.0)
+        return float(max(backoff, retry_after or 0.0))
 
 
 @dataclass
@@ -91,7 +93,7 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        db: Any,
+        db: UnitOfWork,
         clock: Clock,
         policy: SchoolPolicy,
         platforms: dict[str, ChatPlatform],
@@ -168,6 +170,7 @@ class Dispatcher:
         held: dict[datetime, list[int]] = defaultdict(list)
         for d in claimed:
             a = announcements[d.announcement_id]
+            assert a is not None  # deliveries are deleted with their announcement
             until = (
                 self.policy.quiet_hours.release_at(now, self.policy.timezone, a.kind)
                 if self.policy.quiet_hours
@@ -259,7 +262,7 @@ class Dispatcher:
         logger.info("%d deliveries will be retried: %s", len(deliveries), error)
 
     async def _reroute(
-        self, store: Any, d: Delivery, error: PermanentDeliveryError, stats: DispatchStats
+        self, store: Store, d: Delivery, error: PermanentDeliveryError, stats: DispatchStats
     ) -> None:
         """Move the pupil to the next channel after `d.channel` (rule 6: still exactly one row)."""
         reason = _PERMANENT_REASONS.get(error.reason or "", d.reason or Reason.BLOCKED)
@@ -334,7 +337,7 @@ class Dispatcher:
         self,
         deliveries: Sequence[Delivery],
         announcements: dict[int, Announcement | None],
-        groups: dict[int | None, Any],
+        groups: dict[int, Group | None],
         pupils: dict[str, Person],
         stats: DispatchStats,
         waiting: set[int],

@@ -272,3 +272,32 @@ class RosterSnapshot:
     persons: tuple[Person, ...]
     enrollments: tuple[Enrollment, ...]
     version: str = "1.1"
+
+
+@dataclass
+class RosterChanges:
+    """What an import adds, updates and removes (by id), for `--dry-run` and the audit."""
+
+    added: dict[str, list[str]] = field(default_factory=dict)
+    updated: dict[str, list[str]] = field(default_factory=dict)
+    removed: dict[str, list[str]] = field(default_factory=dict)
+    left_class: list[tuple[str, str]] = field(default_factory=list)  # (pupil, class)
+
+    def note(self, bucket: dict[str, list[str]], table: str, key: str) -> None:
+        bucket.setdefault(table, []).append(key)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class LetterRecord:
+    key: str
+    recipient_name: str
+    address: str
+    path: str
+    created_at: datetime
+    posted_at: datetime | None
+    pupils: tuple[str, ...]
+    announcements: tuple[int, ...]

@@ -21,14 +21,17 @@ from bot.domain import (
     AuditEvent,
     Channel,
     ClassRoster,
+    ContactPreference,
     DeliveryStatus,
     Group,
     GroupState,
     Invite,
     Person,
     Reason,
+    Recipient,
     Role,
     RosterSnapshot,
+    Route,
     SchoolClass,
 )
 from bot.errors import (
@@ -41,7 +44,7 @@ from bot.errors import (
 )
 from bot.i18n import Msg
 from bot.policy import SchoolPolicy
-from bot.ports import ChatPlatform, Clock, LetterPrinter, Mailer
+from bot.ports import ChatPlatform, Clock, LetterPrinter, Mailer, Store, UnitOfWork
 from bot.routing import fallback, route_class
 from bot.rules import authorization, content, kinds, signature
 from bot.rules.age import is_old_enough, local_today
@@ -229,7 +232,7 @@ class Klasbot:
     def __init__(
         self,
         *,
-        db: Any,
+        db: UnitOfWork,
         clock: Clock,
         policy: SchoolPolicy,
         platforms: dict[str, ChatPlatform] | None = None,
@@ -253,7 +256,7 @@ class Klasbot:
     def min_ages(self) -> dict[str, int]:
         return {name: p.capabilities.min_age for name, p in self.platforms.items()}
 
-    async def resolve_class(self, store: Any, ref: str) -> SchoolClass:
+    async def resolve_class(self, store: Store, ref: str) -> SchoolClass:
         found = await store.find_classes(ref)
         if not found:
             raise NotFound(M_CLASS_NOT_FOUND, ref=ref)
@@ -263,14 +266,14 @@ class Klasbot:
             )
         return found[0]
 
-    async def require_person(self, store: Any, ref: str) -> Person:
+    async def require_person(self, store: Store, ref: str) -> Person:
         person = await store.get_person(ref)
         if person is None:
             raise NotFound(M_PERSON_NOT_FOUND, ref=ref)
         return person
 
     async def audit(
-        self, store: Any, event: str, actor: str | None, persons: Sequence[str], /, **details: Any
+        self, store: Store, event: str, actor: str | None, persons: Sequence[str], /, **details: Any
     ) -> None:
         await store.audit(AuditEvent(event, self.clock.now(), actor, tuple(persons), details))
 
@@ -737,28 +740,42 @@ class Klasbot:
                 assert class_ref is not None
                 school_class = await self.resolve_class(store, class_ref)
                 roster = await store.class_roster(school_class.id)
-                for pupil in roster.pupils:
+                for member in roster.pupils:
                     # Pupils under 13 get no code; the scheduler sends one on their birthday.
-                    if is_old_enough(pupil.birth_date, today):
+                    if is_old_enough(member.birth_date, today):
                         guardians = [
-                            roster.guardians[g] for g in pupil.guardian_ids if g in roster.guardians
+                            roster.guardians[g] for g in member.guardian_ids if g in roster.guardians
                         ]
-                        plan.append((pupil, pupil, guardians, school_class.code))
+                        plan.append((member, member, guardians, school_class.code))
                 if with_staff:
                     for staff in roster.staff:
                         plan.append((staff, None, [], school_class.code))
             issued = []
-            for person, pupil, guardians, klas in plan:
+            for addressee, pupil, guardians, klas in plan:
                 code = self.code_factory()
-                await store.add_invite(Invite(code, person.id, now, expires))
-                route = fallback(
-                    person,
-                    Reason.NOT_LINKED,
-                    today=today,
-                    guardians=guardians,
-                    pupil_email_from_age=self.policy.pupil_email_from_age if pupil else 0,
-                )
-                issued.append((person, pupil, code, route, klas))
+                await store.add_invite(Invite(code, addressee.id, now, expires))
+                if pupil is not None:
+                    # A pupil's code goes where their announcements would go (rule 6).
+                    route = fallback(
+                        pupil,
+                        Reason.NOT_LINKED,
+                        today=today,
+                        guardians=guardians,
+                        pupil_email_from_age=self.policy.pupil_email_from_age,
+                    )
+                else:
+                    # Staff and guardians get their own code themselves.
+                    route = fallback(
+                        addressee, Reason.NOT_LINKED, today=today, guardians=[], pupil_email_from_age=None
+                    )
+                    if addressee.email and addressee.preference == ContactPreference.DEFAULT:
+                        route = Route(
+                            addressee.id,
+                            Channel.EMAIL,
+                            Reason.NOT_LINKED,
+                            (Recipient(addressee.id, addressee.full_name, email=addressee.email),),
+                        )
+                issued.append((addressee, pupil, code, route, klas))
             await self.audit(
                 store, "invites-created", actor, [p.id for p, *_ in plan], count=len(plan)
             )
@@ -918,7 +935,7 @@ class Klasbot:
     # ------------------------------------------------------------------------ announcements
 
     async def check_announcement(
-        self, store: Any, draft: AnnouncementDraft, lang: str
+        self, store: Store, draft: AnnouncementDraft, lang: str
     ) -> tuple[ClassRoster, Person, str, str]:
         """Rules 7, 4 and 5 in that order; returns (roster, author, body, signature) or raises."""
         school_class = await self.resolve_class(store, draft.class_id)
@@ -1213,7 +1230,7 @@ class ChatFrontEnd:
             return await app.link_account(platform, account_id, command.code)
         async with app.db.transaction() as store:
             person = await store.person_by_account(platform, account_id)
-            staff_anywhere = bool(person) and any(
+            staff_anywhere = person is not None and any(
                 e.role.value == "teacher" for e in await store.enrollments_of(person.id)
             )
         if isinstance(command, cmd.Help):

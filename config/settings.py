@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -262,10 +263,9 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         os.environ.update(saved)
 
 
-def clock_start(environ: dict[str, str] | None = None) -> datetime | None:
+def clock_start(environ: Mapping[str, str] | None = None) -> datetime | None:
     """The `KLASBOT_NOW` override (ISO 8601 instant) for tests and demos, if set."""
-    environ = os.environ if environ is None else environ
-    raw = environ.get(CLOCK_ENV)
+    raw = (os.environ if environ is None else environ).get(CLOCK_ENV)
     if not raw:
         return None
     try:

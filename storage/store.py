@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,10 +35,12 @@ from bot.domain import (
     Group,
     GroupState,
     Invite,
+    LetterRecord,
     Person,
     Reason,
     Recipient,
     Role,
+    RosterChanges,
     RosterSnapshot,
     Route,
     School,
@@ -182,35 +183,6 @@ def _delivery(row: DeliveryRow) -> Delivery:
         sent_at=row.sent_at,
         external_id=row.external_id,
     )
-
-
-@dataclass
-class RosterChanges:
-    """What an import adds, updates and removes (by id), for `--dry-run` and the audit."""
-
-    added: dict[str, list[str]] = field(default_factory=dict)
-    updated: dict[str, list[str]] = field(default_factory=dict)
-    removed: dict[str, list[str]] = field(default_factory=dict)
-    left_class: list[tuple[str, str]] = field(default_factory=list)  # (pupil, class)
-
-    def note(self, bucket: dict[str, list[str]], table: str, key: str) -> None:
-        bucket.setdefault(table, []).append(key)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.updated or self.removed)
-
-
-@dataclass(frozen=True)
-class LetterRecord:
-    key: str
-    recipient_name: str
-    address: str
-    path: str
-    created_at: datetime
-    posted_at: datetime | None
-    pupils: tuple[str, ...]
-    announcements: tuple[int, ...]
 
 
 class SqlStore:
@@ -651,7 +623,7 @@ class SqlStore:
             .where(InviteRow.code == code, InviteRow.used_at.is_(None))
             .values(used_at=now)
         )
-        return bool(result.rowcount)
+        return bool(getattr(result, "rowcount", 0))
 
     # ------------------------------------------------------------------------ announcements
 
@@ -740,7 +712,7 @@ class SqlStore:
 
         On PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED);
         SQLite serialises writers, so one process dispatches there."""
-        postgres = self.session.bind.dialect.name == "postgresql"
+        postgres = self.session.get_bind().dialect.name == "postgresql"
         if postgres:
             # Claims (not the sending) take turns: two claims running at once could each take
             # part of one group post, and both would post it.

@@ -341,6 +341,7 @@ async def test_invites_are_sent_by_the_fallback_channel(app: bootstrap.App) -> N
     }
     assert issued["p-4c-01"].channel == Channel.EMAIL
     assert issued["t-jansen"].pupil_id is None
+    assert issued["t-jansen"].channel == Channel.EMAIL  # staff get their own code by e-mail
     outbox = Path(app.settings.mail.outbox_dir)
     bodies = [p.read_text(encoding="utf-8", errors="replace") for p in outbox.glob("invite-*.eml")]
     assert any(issued["p-4c-01"].code in b for b in bodies)
