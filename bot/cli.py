@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -531,7 +532,7 @@ def dispatch(
     async def go(a: bootstrap.App) -> Any:
         if once:
             return await a.dispatcher.run_once()
-        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval)
+        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval, stop=_stop_on_signals())
         return None
 
     stats = run(go, console_echo=_echo_console, connect="send")
@@ -541,6 +542,16 @@ def dispatch(
             f"failed {stats.failed}, held {stats.held}, waiting for another platform {stats.waiting}",
             markup=False,
         )
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """SIGTERM (a deploy, `docker stop`) and Ctrl-C end a loop between two rounds; platforms are
+    then stopped in reverse order, and what is in the outbox stays there for the next start."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def _echo_console(chat_id: str, text: str) -> None:
@@ -636,9 +647,12 @@ def run_bot() -> None:
     """The long-running bot: the dispatcher and every configured platform."""
 
     async def go(a: bootstrap.App) -> None:
-        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval)
+        stop = _stop_on_signals()
+        names = ", ".join(sorted(a.platforms))
+        err.print(f"klasbot is running ({names}); stop with Ctrl-C", markup=False)
+        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval, stop=stop)
+        err.print("klasbot stopped", markup=False)
 
-    err.print("klasbot is running; stop with Ctrl-C", markup=False)
     run(go, console_echo=_echo_console, connect="receive")
 
 

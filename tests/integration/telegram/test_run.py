@@ -1,0 +1,97 @@
+"""`klasbot run` as a real process against the Bot API emulator: the wiring an operator uses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_ROSTER
+from tests.support.telegram_emulator import BotApiEmulator
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
+
+
+async def klasbot(env: dict[str, str], *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def until(check, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.1)
+    assert check(), what
+
+
+async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
+        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
+        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
+        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
+        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
+        "KLASBOT_TELEGRAM__TOKEN": emulator.token,
+        "KLASBOT_TELEGRAM__BASE_URL": emulator.base_url,
+        "KLASBOT_TELEGRAM__BASE_FILE_URL": emulator.base_file_url,
+        "KLASBOT_TELEGRAM__POLL_TIMEOUT": "1",
+        "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
+        "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
+    }
+    await klasbot(env, "db", "upgrade")
+    await klasbot(env, "roster", "import", str(DEMO_ROSTER))
+    codes = {
+        row["person"]: row["code"]
+        for person in ("t-devries", "p-2b-01")
+        for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
+    }
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        teacher = emulator.user("Jan", "de Vries")
+        pupil = emulator.user("Zoë", "van den Berg")
+        emulator.user_sends(teacher, None, f"/start {codes['t-devries']}")
+        await until(lambda: any("Gelukt" in t for t in emulator.texts(teacher)), "teacher linked")
+
+        group = emulator.group("Klas 2B", owner=teacher)
+        emulator.user_sends(teacher, group, "/koppel 2B")
+        await until(lambda: any("2B" in t for t in emulator.texts(group)), "group bound")
+        groups = json.loads(await klasbot(env, "groups", "--json"))
+        assert [(g["class"], g["platform"], g["chat"]) for g in groups] == [("2B", "telegram", str(group))]
+
+        emulator.user_sends(pupil, None, f"/start {codes['p-2b-01']}")
+        await until(lambda: len(emulator.invite_links[group]) > 0 and any("Gelukt" in t for t in emulator.texts(pupil)), "pupil linked")
+        emulator.join_request(pupil, group)
+        await until(lambda: (group, pupil) in emulator.approved, "join request approved")
+
+        emulator.user_sends(teacher, None, "/huiswerk 2B wiskunde morgen Maak opgave 3")
+        await until(lambda: bool(emulator.messages(teacher)[-1].buttons()), "preview with buttons")
+        preview = emulator.messages(teacher)[-1]
+        assert SIGNATURE in preview.text
+        emulator.press_button(teacher, preview, preview.buttons()[0]["callback_data"])
+        await until(lambda: any(SIGNATURE in t for t in emulator.texts(group)), "announcement posted")
+        assert sum(SIGNATURE in t for t in emulator.texts(group)) == 1
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, err = await bot.communicate()
+    assert bot.returncode == 0, err.decode()
+    assert "klasbot stopped" in err.decode()
+    [row] = [r for r in json.loads(await klasbot(env, "deliveries", "1", "--json")) if r["pupil"] == "p-2b-01"]
+    assert (row["channel"], row["status"]) == ("group", "sent")
