@@ -21,8 +21,13 @@ SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
 
 async def klasbot(env: dict[str, str], *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -60,8 +65,13 @@ async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
         for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
     }
     bot = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         teacher = emulator.user("Jan", "de Vries")
@@ -73,10 +83,18 @@ async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
         emulator.user_sends(teacher, group, "/koppel 2B")
         await until(lambda: any("2B" in t for t in emulator.texts(group)), "group bound")
         groups = json.loads(await klasbot(env, "groups", "--json"))
-        assert [(g["class"], g["platform"], g["chat"]) for g in groups] == [("2B", "telegram", str(group))]
+        assert [(g["class"], g["platform"], g["chat"]) for g in groups] == [
+            ("2B", "telegram", str(group))
+        ]
 
         emulator.user_sends(pupil, None, f"/start {codes['p-2b-01']}")
-        await until(lambda: len(emulator.invite_links[group]) > 0 and any("Gelukt" in t for t in emulator.texts(pupil)), "pupil linked")
+        await until(
+            lambda: (
+                len(emulator.invite_links[group]) > 0
+                and any("Gelukt" in t for t in emulator.texts(pupil))
+            ),
+            "pupil linked",
+        )
         emulator.join_request(pupil, group)
         await until(lambda: (group, pupil) in emulator.approved, "join request approved")
 
@@ -85,7 +103,9 @@ async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
         preview = emulator.messages(teacher)[-1]
         assert SIGNATURE in preview.text
         emulator.press_button(teacher, preview, preview.buttons()[0]["callback_data"])
-        await until(lambda: any(SIGNATURE in t for t in emulator.texts(group)), "announcement posted")
+        await until(
+            lambda: any(SIGNATURE in t for t in emulator.texts(group)), "announcement posted"
+        )
         assert sum(SIGNATURE in t for t in emulator.texts(group)) == 1
     finally:
         bot.send_signal(signal.SIGTERM)
@@ -93,5 +113,9 @@ async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
             _, err = await bot.communicate()
     assert bot.returncode == 0, err.decode()
     assert "klasbot stopped" in err.decode()
-    [row] = [r for r in json.loads(await klasbot(env, "deliveries", "1", "--json")) if r["pupil"] == "p-2b-01"]
+    [row] = [
+        r
+        for r in json.loads(await klasbot(env, "deliveries", "1", "--json"))
+        if r["pupil"] == "p-2b-01"
+    ]
     assert (row["channel"], row["status"]) == ("group", "sent")
