@@ -9,6 +9,13 @@ descriptions Telegram uses. Updates (`message`, `callback_query`, `chat_join_req
 offset semantics, and have the documented JSON shapes, so python-telegram-bot parses them with
 its own `de_json`.
 
+A webhook can be set instead (`setWebhook`, `deleteWebhook`, `getWebhookInfo`): while one is
+set, `getUpdates` answers 409 Conflict, and the updates are POSTed as JSON to the webhook's URL
+one at a time in order, with the `X-Telegram-Bot-Api-Secret-Token` header when a secret token
+was given; a failed POST (no connection, or an answer other than 2xx) is retried a few times
+after a short delay, then the update is given up. Unlike Telegram, the emulator accepts
+`http://` URLs on any port, since the bot under test listens on loopback.
+
 The test plays the people: `user_sends`, `join_request`, `user_joins`, `press_button`,
 `kick_bot`, `migrate`, and sets the bot's administrator rights per chat. The emulator records
 what the bot did (messages per chat, deletions, bans, approvals, command menus) and enforces
@@ -22,12 +29,14 @@ import asyncio
 import collections
 import json
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 7_000_000_001
@@ -71,6 +80,11 @@ _STRING_PARAMS = frozenset(
     }
 )
 _MEMBER_STATUSES = ("creator", "administrator", "member")
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -129,6 +143,8 @@ class BotApiEmulator:
         group_per_minute: int | None = None,
         private_per_second: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        webhook_attempts: int = 5,
+        webhook_retry_delay: float = 0.2,
     ) -> None:
         self.token = token
         self.global_per_second = global_per_second
@@ -174,6 +190,16 @@ class BotApiEmulator:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # The webhook, while one is set (setWebhook), and how updates are POSTed to it.
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_attempts = webhook_attempts
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_delivered: list[int] = []  # update ids the webhook accepted, in order
+        self.webhook_given_up: list[int] = []  # update ids given up after failed POSTs
+        self._webhook_error: tuple[int, str] | None = None  # (date, message) of the last failure
+        self._webhook_wakeup = asyncio.Event()
+        self._webhook_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------------ server
 
@@ -199,6 +225,7 @@ class BotApiEmulator:
     async def stop(self) -> None:
         self._closing = True
         self._new_update.set()
+        await self._stop_webhook_delivery()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -435,6 +462,7 @@ class BotApiEmulator:
         self._next_update_id += 1
         self._updates.append({"update_id": update_id, kind: payload})
         self._new_update.set()
+        self._webhook_wakeup.set()
         return update_id
 
     def _owner(self, chat: Chat) -> int:
@@ -574,19 +602,108 @@ class BotApiEmulator:
     def _api_close(self, params: dict[str, Any]) -> bool:
         return True
 
-    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        await self._stop_webhook_delivery()
+        self.webhook_url = self.webhook_secret = None
+        self._webhook_error = None
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            # "Use an empty string to remove webhook integration."
+            return await self._api_deleteWebhook(params)
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(
+                400,
+                "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443",
+            )
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        await self._stop_webhook_delivery()
+        if params.get("allowed_updates") is not None:
+            # "If not specified, the previous setting will be used."
+            self.allowed_updates = list(params["allowed_updates"]) or None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook_url = url
+        self.webhook_secret = str(secret) if secret is not None else None
+        self._webhook_error = None
+        self._new_update.set()  # a getUpdates waiting now ends with 409 Conflict
+        self._webhook_wakeup.set()
+        self._webhook_task = asyncio.create_task(self._deliver_to_webhook(url, self.webhook_secret))
+        return True
+
     def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "",
+        info: dict[str, Any] = {
+            "url": self.webhook_url or "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook_url:
+            info["max_connections"] = 1
+            if self.allowed_updates is not None:
+                info["allowed_updates"] = list(self.allowed_updates)
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
+
+    async def _stop_webhook_delivery(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def _deliver_to_webhook(self, url: str, secret: str | None) -> None:
+        """POST every pending update to the webhook, oldest first, one at a time."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while not self._closing:
+                self._webhook_wakeup.clear()
+                # Telegram does not keep the updates the webhook did not ask for.
+                self._updates = [u for u in self._updates if self._allowed(u)]
+                if not self._updates:
+                    await self._webhook_wakeup.wait()
+                    continue
+                update = self._updates[0]
+                delivered = await self._post_update(session, url, headers, update)
+                if self._updates and self._updates[0] is update:
+                    del self._updates[0]
+                (self.webhook_delivered if delivered else self.webhook_given_up).append(
+                    update["update_id"]
+                )
+
+    async def _post_update(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        headers: dict[str, str],
+        update: dict[str, Any],
+    ) -> bool:
+        for attempt in range(self.webhook_attempts):
+            if attempt:
+                await asyncio.sleep(self.webhook_retry_delay)
+            try:
+                async with session.post(url, json=update, headers=headers) as response:
+                    await response.read()
+                    if 200 <= response.status < 300:
+                        return True
+                    error = f"Wrong response from the webhook: {response.status} {response.reason}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = f"Connection failed: {exc.__class__.__name__}"
+            self._webhook_error = (_now(), error)
+        return False
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook_url:
+            raise ApiError(409, _WEBHOOK_CONFLICT)
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
@@ -601,6 +718,8 @@ class BotApiEmulator:
             self._new_update.clear()
             ready = [u for u in self._updates if self._allowed(u)]
             remaining = deadline - time.monotonic()
+            if self.webhook_url:
+                raise ApiError(409, _WEBHOOK_CONFLICT)
             if ready or remaining <= 0 or self._closing:
                 return ready[:limit]
             try:
