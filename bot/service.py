@@ -957,11 +957,24 @@ class Klasbot:
         )
         return roster, author, body, signature.signature(author, roster, lang)
 
-    async def preview(self, draft: AnnouncementDraft) -> str:
+    async def preview(self, draft: AnnouncementDraft, *, source: str = "cli") -> str:
+        """The signed text as the group will see it, after every rule; stores nothing but a
+        refusal (rule 10)."""
         lang = self.policy.language
-        async with self.db.transaction() as store:
-            _, _, body, sig = await self.check_announcement(store, draft, lang)
+        try:
+            async with self.db.transaction() as store:
+                _, _, body, sig = await self.check_announcement(store, draft, lang)
+        except KlasbotError as error:
+            await self._audit_draft_refusal(error, draft, source)
+            raise
         return f"{body}\n\n{sig}"
+
+    async def _audit_draft_refusal(
+        self, error: KlasbotError, draft: AnnouncementDraft, source: str
+    ) -> None:
+        await self.audit_refusal(
+            error, actor=draft.author_id, class_ref=draft.class_id, kind=draft.kind, source=source
+        )
 
     async def announce(self, draft: AnnouncementDraft, *, source: str = "cli") -> AnnounceResult:
         """Check the rules, store the announcement and one delivery per pupil, in one transaction."""
@@ -1045,13 +1058,7 @@ class Klasbot:
                     ]
                 )
         except KlasbotError as error:
-            await self.audit_refusal(
-                error,
-                actor=draft.author_id,
-                class_ref=draft.class_id,
-                kind=draft.kind,
-                source=source,
-            )
+            await self._audit_draft_refusal(error, draft, source)
             raise
         result = AnnounceResult(announcement, counts, held_until, unreachable)
         if unreachable:
@@ -1265,18 +1272,7 @@ class ChatFrontEnd:
         draft = self._draft(command, person.id)
         if draft is not None:
             if preview:
-                try:
-                    text = await app.preview(draft)
-                except KlasbotError as error:
-                    await app.audit_refusal(
-                        error,
-                        actor=person.id,
-                        class_ref=draft.class_id,
-                        kind=draft.kind,
-                        source=platform,
-                    )
-                    raise
-                return Reply([text], draft=draft)
+                return Reply([await app.preview(draft, source=platform)], draft=draft)
             result = await app.announce(draft, source=platform)
             reply = self._announced(result, command.class_ref, lang)
             reply.texts.insert(0, f"{result.announcement.body}\n\n{result.announcement.signature}")

@@ -5,51 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from tests.conftest import DEMO_ROSTER
 from tests.integration.matrix.helpers import MatrixUser, unique
 from tests.integration.matrix.synapse import Synapse
+from tests.support.processes import klasbot, process_env, start_bot
 
 SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
-
-
-async def klasbot(env: dict[str, str], *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
 
 
 async def test_groups_create_and_run_as_processes(
     tmp_path: Path, synapse: Synapse, matrix_users: Callable[[str], Awaitable[MatrixUser]]
 ) -> None:
     bot = synapse.register(unique("klasbot"), displayname="klasbot")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
-        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
-        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
-        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
-        "KLASBOT_MATRIX__HOMESERVER": synapse.base_url,
-        "KLASBOT_MATRIX__USER_ID": bot.user_id,
-        "KLASBOT_MATRIX__PASSWORD": bot.password,
-        "KLASBOT_MATRIX__SYNC_TIMEOUT": "2",
-        "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
-        "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
-    }
+    env = process_env(
+        tmp_path,
+        KLASBOT_MATRIX__HOMESERVER=synapse.base_url,
+        KLASBOT_MATRIX__USER_ID=bot.user_id,
+        KLASBOT_MATRIX__PASSWORD=bot.password,
+        KLASBOT_MATRIX__SYNC_TIMEOUT="2",
+    )
     await klasbot(env, "db", "upgrade")
     await klasbot(env, "roster", "import", str(DEMO_ROSTER))
     created = json.loads(
@@ -64,15 +42,7 @@ async def test_groups_create_and_run_as_processes(
     }
     teacher = await matrix_users("teacher")
     pupil = await matrix_users("pupil")
-    run = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    run = await start_bot(env)
     try:
         dm = await pupil.open_direct_chat(bot.user_id)
         assert "Gelukt" in await pupil.ask(dm, f"!start {codes['p-2b-01']}", bot.user_id, within=40)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEMO_ROSTER
+from tests.support.processes import klasbot, process_env, start_bot, until
 from tests.support.telegram_emulator import BotApiEmulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -19,44 +18,16 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
 
 
-async def klasbot(env: dict[str, str], *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
-
-
-async def until(check, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.1)
-    assert check(), what
-
-
 async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
     tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
-        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
-        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
-        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
-        "KLASBOT_TELEGRAM__TOKEN": emulator.token,
-        "KLASBOT_TELEGRAM__BASE_URL": emulator.base_url,
-        "KLASBOT_TELEGRAM__BASE_FILE_URL": emulator.base_file_url,
-        "KLASBOT_TELEGRAM__POLL_TIMEOUT": "1",
-        "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
-        "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
-    }
+    env = process_env(
+        tmp_path,
+        KLASBOT_TELEGRAM__TOKEN=emulator.token,
+        KLASBOT_TELEGRAM__BASE_URL=emulator.base_url,
+        KLASBOT_TELEGRAM__BASE_FILE_URL=emulator.base_file_url,
+        KLASBOT_TELEGRAM__POLL_TIMEOUT="1",
+    )
     await klasbot(env, "db", "upgrade")
     await klasbot(env, "roster", "import", str(DEMO_ROSTER))
     codes = {
@@ -64,15 +35,7 @@ async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
         for person in ("t-devries", "p-2b-01")
         for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
     }
-    bot = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    bot = await start_bot(env)
     try:
         teacher = emulator.user("Jan", "de Vries")
         pupil = emulator.user("Zoë", "van den Berg")

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import DEMO_ROSTER
-from tests.integration.telegram.test_run import klasbot, until
+from tests.support.processes import klasbot, process_env, start_bot, until
 from tests.support.telegram_emulator import BotApiEmulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -78,23 +76,17 @@ async def test_run_in_webhook_mode_links_and_refuses_a_wrong_secret(
 ) -> None:
     port = free_port()
     webhook = f"http://127.0.0.1:{port}/telegram"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
-        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
-        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
-        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
-        "KLASBOT_TELEGRAM__TOKEN": emulator.token,
-        "KLASBOT_TELEGRAM__BASE_URL": emulator.base_url,
-        "KLASBOT_TELEGRAM__BASE_FILE_URL": emulator.base_file_url,
-        "KLASBOT_TELEGRAM__MODE": "webhook",
-        "KLASBOT_TELEGRAM__WEBHOOK_URL": webhook,
-        "KLASBOT_TELEGRAM__WEBHOOK_LISTEN": "127.0.0.1",
-        "KLASBOT_TELEGRAM__WEBHOOK_PORT": str(port),
-        "KLASBOT_TELEGRAM__WEBHOOK_SECRET": SECRET,
-        "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
-        "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
-    }
+    env = process_env(
+        tmp_path,
+        KLASBOT_TELEGRAM__TOKEN=emulator.token,
+        KLASBOT_TELEGRAM__BASE_URL=emulator.base_url,
+        KLASBOT_TELEGRAM__BASE_FILE_URL=emulator.base_file_url,
+        KLASBOT_TELEGRAM__MODE="webhook",
+        KLASBOT_TELEGRAM__WEBHOOK_URL=webhook,
+        KLASBOT_TELEGRAM__WEBHOOK_LISTEN="127.0.0.1",
+        KLASBOT_TELEGRAM__WEBHOOK_PORT=str(port),
+        KLASBOT_TELEGRAM__WEBHOOK_SECRET=SECRET,
+    )
     await klasbot(env, "db", "upgrade")
     await klasbot(env, "roster", "import", str(DEMO_ROSTER))
     codes = {
@@ -106,15 +98,7 @@ async def test_run_in_webhook_mode_links_and_refuses_a_wrong_secret(
     other = emulator.user("Daan", "de Jong")
     # Sent before the bot starts: queued, then delivered once the webhook is set.
     emulator.user_sends(pupil, None, f"/start {codes['p-2b-01']}")
-    bot = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    bot = await start_bot(env)
     try:
         await until(lambda: any("Gelukt" in t for t in emulator.texts(pupil)), "pupil linked")
         assert emulator.webhook_url == webhook

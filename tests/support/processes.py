@@ -1,0 +1,63 @@
+"""Running `klasbot` as real processes from async tests (the operator's way in)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def process_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a klasbot process with everything under `tmp_path`, outside quiet
+    hours (10:00 in Amsterdam on a Monday), plus `settings` (KLASBOT_* variables)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
+        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
+        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
+        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
+        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
+        "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
+        "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
+        **settings,
+    }
+
+
+async def klasbot(env: dict[str, str], *args: str) -> str:
+    """Run one CLI command to its end; returns stdout, fails the test on a non-zero exit."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, f"klasbot {' '.join(args)}: {err.decode()}"
+    return out.decode()
+
+
+async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`klasbot run` in the background; stop it with SIGTERM and `communicate()`."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait until `check()` holds; fail with `what` when it does not within `timeout`."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not check():
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}") from None
