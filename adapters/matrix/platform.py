@@ -22,13 +22,11 @@ made while answering a person (replies, invites, kicks) wait and retry a few tim
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,7 +47,8 @@ from nio import (
 from adapters.matrix import rooms
 from adapters.matrix.errors import NETWORK_ERRORS, is_rate_limited, translate, translate_exception
 from bot.commands import command_language
-from bot.domain import AnnouncementDraft, ClassRoster
+from bot.domain import ClassRoster
+from bot.drafts import draft_from_json, draft_to_json
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.i18n import Msg
 from bot.ports import GroupMessage, PlatformCapabilities
@@ -141,22 +140,6 @@ class MatrixStats:
     posts: int = 0
     rate_limited: int = 0
     network_errors: int = 0
-
-
-def _draft_to_json(draft: AnnouncementDraft) -> str:
-    def encode(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, date | datetime) else value
-
-    return json.dumps({k: encode(v) for k, v in asdict(draft).items()})
-
-
-def _draft_from_json(raw: str) -> AnnouncementDraft:
-    data = json.loads(raw)
-    if data.get("date"):
-        data["date"] = date.fromisoformat(data["date"])
-    if data.get("not_before"):
-        data["not_before"] = datetime.fromisoformat(data["not_before"])
-    return AnnouncementDraft(**data)
 
 
 class MatrixPlatform:
@@ -708,7 +691,7 @@ class MatrixPlatform:
                 texts = [M_NOTHING_TO_CONFIRM(lang)]
             else:
                 await self._set_state(f"draft:{sender}", "")
-                reply = await self.front.confirm(_draft_from_json(raw), source=NAME, lang=lang)
+                reply = await self.front.confirm(draft_from_json(raw), source=NAME, lang=lang)
                 texts = reply.texts
         elif word in CANCEL_WORDS:
             lang = CANCEL_WORDS[word]
@@ -724,7 +707,7 @@ class MatrixPlatform:
             else:
                 texts = list(reply.texts)
                 if reply.draft is not None:
-                    await self._set_state(f"draft:{sender}", _draft_to_json(reply.draft))
+                    await self._set_state(f"draft:{sender}", draft_to_json(reply.draft))
                     texts.append(M_CONFIRM(command_language(text)))
         if texts:
             await self._notice(room_id, "\n\n".join(texts), key=event.event_id)

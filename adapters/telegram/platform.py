@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib.util
+import json
 import logging
 import re
 import secrets
@@ -82,6 +83,7 @@ from telegram.warnings import PTBDeprecationWarning
 from adapters.telegram import menu, texts
 from bot import commands as cmd
 from bot.domain import AnnouncementDraft
+from bot.drafts import draft_from_json, draft_to_json
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.ports import GroupMessage, PlatformCapabilities
 from bot.ratelimit import Rate, RateLimiter
@@ -110,7 +112,6 @@ _GROUP_GONE = (
     "bot is not a member",
     "chat_write_forbidden",
 )
-_MAX_DRAFTS = 1000
 _MAX_POSTED = 10_000
 
 # Set while a private message is handled: `admit` then queues the invite after the reply
@@ -229,7 +230,6 @@ class TelegramPlatform:
         self.errors: list[BaseException] = []  # handler failures (logged too), for tests
         self._front: ChatFrontEnd | None = None
         self._service: Klasbot | None = None
-        self._drafts: OrderedDict[str, _Pending] = OrderedDict()
         self._posted: OrderedDict[str, str] = OrderedDict()
         self._links: dict[str, str] = {}
         self._titles: dict[str, str] = {}
@@ -687,9 +687,11 @@ class TelegramPlatform:
         self, chat_id: int, account_id: str, draft: AnnouncementDraft, lines: list[str], lang: str
     ) -> None:
         token = secrets.token_urlsafe(9)
-        self._drafts[token] = _Pending(draft, account_id, lang)
-        while len(self._drafts) > _MAX_DRAFTS:
-            self._drafts.popitem(last=False)
+        # Kept in the database, not in memory: a preview still works after a restart.
+        await self._set_state(
+            f"draft:{token}",
+            json.dumps({"draft": draft_to_json(draft), "account": account_id, "lang": lang}),
+        )
         keyboard = InlineKeyboardMarkup(
             [
                 [
@@ -707,14 +709,19 @@ class TelegramPlatform:
         if query is None:
             return
         action, _, token = (query.data or "").partition(":")
-        pending = self._drafts.get(token)
+        raw = await self._state(f"draft:{token}") if token else None
+        pending = None
+        if raw:
+            stored = json.loads(raw)
+            pending = _Pending(draft_from_json(stored["draft"]), stored["account"], stored["lang"])
         if pending is None or action not in ("send", "cancel"):
             await query.answer(texts.PREVIEW_EXPIRED(self.lang), show_alert=True)
             return
         if str(query.from_user.id) != pending.account_id:
             await query.answer(texts.NOT_YOUR_PREVIEW(pending.lang), show_alert=True)
             return
-        del self._drafts[token]  # one press only: a second press finds nothing
+        # One press only: a second press (updates are handled one at a time) finds nothing.
+        await self._set_state(f"draft:{token}", "")
         await query.answer()
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
         if query.message is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.telegram.platform import TelegramPlatform
 from bot.domain import AnnouncementDraft
 from tests.integration.telegram.conftest import Telegram
 
@@ -242,3 +243,26 @@ async def test_migration_update_moves_the_binding(telegram: Telegram) -> None:
     await app.dispatcher.run_once()
     assert "gymspullen" in emulator.texts(new_chat)[-1]
     assert emulator.texts(chat)[-1] != emulator.texts(new_chat)[-1]
+
+
+async def test_a_preview_survives_a_restart_of_the_bot(telegram: Telegram) -> None:
+    emulator, app = telegram.emulator, telegram.app
+    await telegram.class_group()
+    teacher = telegram.account("t-devries")
+    await telegram.say("t-devries", "/herinnering 2B Neem je gymspullen mee")
+    preview = telegram.last("t-devries")
+    send = preview.buttons()[0]["callback_data"]
+
+    # A deploy between the preview and the button: a new process, the same database.
+    await telegram.platform.stop()
+    restarted = TelegramPlatform(app.settings.telegram)
+    app.platforms["telegram"] = restarted
+    async with restarted.running(app.chat, app.service):
+        telegram.platform = restarted
+        emulator.press_button(teacher, preview, send)
+        await telegram.settle()
+        assert telegram.last("t-devries").text.startswith("Bericht 1 voor 2B is verstuurd")
+        emulator.press_button(teacher, preview, send)  # a second press sends nothing
+        await telegram.settle()
+        assert emulator.answered[-1]["show_alert"] is True
+    assert len(await app.service.announcements("2B")) == 1
