@@ -41,7 +41,7 @@ from bot.domain import AnnouncementDraft, DeliveryStatus  # noqa: E402
 from bot.ports import MailMessage  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from tests.support.postgres import create_database, drop_database  # noqa: E402
-from tests.support.rosters import Roster, User  # noqa: E402
+from tests.support.rosters import big_class  # noqa: E402
 from tests.support.smtp import free_port  # noqa: E402
 
 POSTGRES_ENV = "KLASBOT_TEST_POSTGRES_URL"
@@ -130,25 +130,6 @@ async def smtp_rate(port: int, messages: int, **options: object) -> tuple[float,
 # --- 2. the outbox --------------------------------------------------------------------------------
 
 
-def write_roster(directory: Path, pupils: int) -> Path:
-    roster = Roster(classes=[("cls-bench", "6B")], school=("org-bench", "Benchmark College"))
-    roster.users = [User("t-1", "teacher", "Karin", "Smit", email="k.smit@bench.example")]
-    roster.users += [
-        User(
-            f"s-{n:05d}",
-            "student",
-            f"Voornaam{n}",
-            f"Achternaam{n}",
-            birth="2009-05-01",
-            email=f"leerling{n:05d}@leerling.example",
-        )
-        for n in range(pupils)
-    ]
-    roster.enrollments = [("cls-bench", "t-1", "teacher", True)]
-    roster.enrollments += [("cls-bench", f"s-{n:05d}", "student", False) for n in range(pupils)]
-    return roster.write(directory)
-
-
 async def outbox_rate(database_url: str, roster: Path, work: Path, port: int) -> dict[str, float]:
     settings = load_settings(
         environ={
@@ -205,7 +186,7 @@ async def main(messages: int, pupils: int) -> None:
     admin = os.environ.get(POSTGRES_ENV)
     with tempfile.TemporaryDirectory(prefix="klasbot-bench-") as tmp:
         work = Path(tmp)
-        roster = write_roster(work / "roster", pupils)
+        roster = big_class(pupils, class_code="6B", domain="leerling.example").write(work / "roster")
         with smtp_server() as port:
             targets = [("SQLite", f"sqlite+aiosqlite:///{work / 'sqlite' / 'klasbot.db'}", None)]
             if admin:

@@ -29,35 +29,12 @@ from bot.clock import FrozenClock
 from bot.domain import AnnouncementDraft, DeliveryStatus
 from bot.ports import MailMessage
 from tests.conftest import DEMO_NOW, make_settings
-from tests.support.rosters import Roster, User
+from tests.support.rosters import big_class, pupil_address
 from tests.support.smtp import SmtpSink, duplicates, free_port, read_log
 
 PUPILS = 2500
 KILL_AT = (300, 900, 1600)  # messages at the server when the next kill comes
 LEASE = 3.0
-
-
-def address(n: int) -> str:
-    return f"leerling{n:05d}@leerling.veen.example"
-
-
-def big_class() -> Roster:
-    r = Roster(classes=[("cls-6g", "6G")])
-    r.users = [User("t-1", "teacher", "Karin", "Smit", email="k.smit@veen.example")]
-    r.users += [
-        User(
-            f"s-{n:05d}",
-            "student",
-            f"Voornaam{n}",
-            f"Achternaam{n}",
-            birth="2009-05-01",
-            email=address(n),
-        )
-        for n in range(PUPILS)
-    ]
-    r.enrollments = [("cls-6g", "t-1", "teacher", True)]
-    r.enrollments += [("cls-6g", f"s-{n:05d}", "student", False) for n in range(PUPILS)]
-    return r
 
 
 class Dispatchers:
@@ -122,7 +99,7 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
     settings = make_settings(tmp_path, database_url)
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=FrozenClock(DEMO_NOW)) as app:
-        await app.service.import_roster(read_roster(big_class().write(tmp_path / "export")))
+        await app.service.import_roster(read_roster(big_class(PUPILS).write(tmp_path / "export")))
         result = await app.service.announce(
             AnnouncementDraft("6G", "t-1", "reminder", text="Neem morgen je gymspullen mee.")
         )
@@ -169,7 +146,7 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
         for rcpt in r.recipients:
             by_rcpt.setdefault(rcpt, set()).add(r.message_id)
     expected = {
-        address(int(d.pupil_id[2:])): {f"<{d.idempotency_key}@klasbot>"} for d in deliveries
+        pupil_address(int(d.pupil_id[2:])): {f"<{d.idempotency_key}@klasbot>"} for d in deliveries
     }
     assert by_rcpt == expected
     # A copy of the same Message-ID only from the message in flight at a kill.

@@ -160,3 +160,31 @@ class Roster:
             ],
         )
         return directory
+
+
+def pupil_address(n: int, domain: str = "leerling.veen.example") -> str:
+    return f"leerling{n:05d}@{domain}"
+
+
+def big_class(
+    pupils: int, *, class_code: str = "6G", domain: str = "leerling.veen.example"
+) -> Roster:
+    """One class of `pupils` pupils aged 16+ with their own e-mail address, so that every
+    delivery of an announcement is an e-mail (for crash tests and benchmarks)."""
+    class_id = f"cls-{class_code.lower()}"
+    r = Roster(classes=[(class_id, class_code)])
+    r.users = [User("t-1", "teacher", "Karin", "Smit", email="k.smit@veen.example")]
+    r.users += [
+        User(
+            f"s-{n:05d}",
+            "student",
+            f"Voornaam{n}",
+            f"Achternaam{n}",
+            birth="2009-05-01",
+            email=pupil_address(n, domain),
+        )
+        for n in range(pupils)
+    ]
+    r.enrollments = [(class_id, "t-1", "teacher", True)]
+    r.enrollments += [(class_id, f"s-{n:05d}", "student", False) for n in range(pupils)]
+    return r
