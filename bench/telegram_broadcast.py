@@ -28,6 +28,7 @@ from bot import bootstrap  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.domain import AnnouncementDraft, GroupState  # noqa: E402
 from config.settings import load_settings  # noqa: E402
+from tests.support.environ import local_environ  # noqa: E402
 from tests.support.rosters import Roster, User  # noqa: E402
 from tests.support.telegram_emulator import BotApiEmulator  # noqa: E402
 
@@ -65,17 +66,14 @@ async def run(tmp: Path) -> None:
         TOKEN, global_per_second=OVERALL_PER_SECOND, group_per_minute=GROUP_PER_MINUTE
     ) as emulator:
         settings = load_settings(
-            environ={
-                "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'klasbot.db'}",
-                "KLASBOT_DATA_DIR": str(tmp / "data"),
-                "KLASBOT_MAIL__OUTBOX_DIR": str(tmp / "outbox"),
-                "KLASBOT_POST__LETTERS_DIR": str(tmp / "letters"),
-                "KLASBOT_TELEGRAM__TOKEN": TOKEN,
-                "KLASBOT_TELEGRAM__BASE_URL": emulator.base_url,
-                "KLASBOT_TELEGRAM__BASE_FILE_URL": emulator.base_file_url,
-                "KLASBOT_TELEGRAM__RATE_GLOBAL_PER_SECOND": str(OVERALL_PER_SECOND),
-                "KLASBOT_TELEGRAM__RATE_GROUP_PER_MINUTE": str(GROUP_PER_MINUTE),
-            }
+            environ=local_environ(
+                tmp,
+                KLASBOT_TELEGRAM__TOKEN=TOKEN,
+                KLASBOT_TELEGRAM__BASE_URL=emulator.base_url,
+                KLASBOT_TELEGRAM__BASE_FILE_URL=emulator.base_file_url,
+                KLASBOT_TELEGRAM__RATE_GLOBAL_PER_SECOND=str(OVERALL_PER_SECOND),
+                KLASBOT_TELEGRAM__RATE_GROUP_PER_MINUTE=str(GROUP_PER_MINUTE),
+            )
         )
         await bootstrap.migrate(settings)
         platform = TelegramPlatform(settings.telegram)

@@ -13,6 +13,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from config.settings import Settings, load_settings
+from tests.support.environ import local_environ
 from tests.support.postgres import create_database, drop_database
 
 POSTGRES_ENV = "KLASBOT_TEST_POSTGRES_URL"
@@ -62,15 +63,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
-    environ = {
-        "KLASBOT_DATABASE_URL": database_url,
-        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
-        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
-        "KLASBOT_SCHOOL__NAME": "De Passie Utrecht",
-        **env,
-    }
-    return load_settings(environ=environ)
+    return load_settings(environ=local_environ(tmp_path, database_url, **env))
 
 
 @pytest.fixture

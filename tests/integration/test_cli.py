@@ -88,6 +88,11 @@ class Cli:
             assert proc.returncode == 0, f"{args}: {proc.stderr}"
         return proc
 
+    def with_school(self) -> None:
+        """A migrated database holding `school()`."""
+        self("db", "upgrade")
+        self("roster", "import", str(school().write(self.tmp / "export")))
+
     def json(self, *args: str) -> object:
         return json.loads(self(*args, "--json").stdout)
 
@@ -208,8 +213,7 @@ def test_import_link_announce_dispatch_report(cli: Cli, tmp_path: Path) -> None:
 def test_refusals_exit_non_zero_with_one_line(
     cli: Cli, tmp_path: Path, args: list[str], needle: str
 ) -> None:
-    cli("db", "upgrade")
-    cli("roster", "import", str(school().write(tmp_path / "export")))
+    cli.with_school()
     proc = cli("announce", "--class", "H3A", "--as", "tch-1", *args, ok=False)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
@@ -218,8 +222,7 @@ def test_refusals_exit_non_zero_with_one_line(
 
 
 def test_pupil_as_author_is_refused(cli: Cli, tmp_path: Path) -> None:
-    cli("db", "upgrade")
-    cli("roster", "import", str(school().write(tmp_path / "export")))
+    cli.with_school()
     proc = cli(
         "announce",
         "--class",
@@ -238,8 +241,7 @@ def test_pupil_as_author_is_refused(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_unknown_class_and_person(cli: Cli, tmp_path: Path) -> None:
-    cli("db", "upgrade")
-    cli("roster", "import", str(school().write(tmp_path / "export")))
+    cli.with_school()
     proc = cli(
         "announce",
         "--class",
@@ -329,8 +331,7 @@ def test_commands_before_db_upgrade_say_so(cli: Cli) -> None:
 
 
 def test_unreachable_platform_does_not_hold_up_mail_and_letters(cli: Cli, tmp_path: Path) -> None:
-    cli("db", "upgrade")
-    cli("roster", "import", str(school().write(tmp_path / "export")))
+    cli.with_school()
     cli.env["KLASBOT_TELEGRAM__TOKEN"] = "123456:TEST"
     cli.env["KLASBOT_TELEGRAM__BASE_URL"] = "http://127.0.0.1:9/bot"  # nothing listens there
     announcement_id = cli("announce", "--class", "H3A", "--as", "tch-1", "--kind", "reminder", "--text", "Gymspullen mee").stdout.strip()

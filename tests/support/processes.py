@@ -8,19 +8,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.environ import local_environ
+
 
 def process_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     """The environment of a klasbot process with everything under `tmp_path`, outside quiet
     hours (10:00 in Amsterdam on a Monday), plus `settings` (KLASBOT_* variables)."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
-        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
-        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-        "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
-        "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
-        "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
-        "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
-        **settings,
+        **local_environ(
+            tmp_path,
+            KLASBOT_DISPATCH__POLL_INTERVAL="0.5",
+            KLASBOT_NOW="2026-11-23T10:00:00+01:00",
+            **settings,
+        ),
     }
 
 

@@ -30,6 +30,7 @@ from bot.domain import Group
 from bot.ports import Clock
 from config.settings import Settings, load_settings
 from tests.integration.matrix.synapse import RegisteredUser, Synapse
+from tests.support.environ import local_environ
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO_ROSTER = ROOT / "config" / "demo" / "roster"
@@ -143,17 +144,14 @@ class MatrixUser:
 
 
 def matrix_settings(directory: Path, server: Synapse, bot: RegisteredUser, **env: str) -> Settings:
-    environ = {
-        "KLASBOT_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'klasbot.db'}",
-        "KLASBOT_DATA_DIR": str(directory / "data"),
-        "KLASBOT_MAIL__OUTBOX_DIR": str(directory / "outbox"),
-        "KLASBOT_POST__LETTERS_DIR": str(directory / "letters"),
-        "KLASBOT_SCHOOL__NAME": SCHOOL,
-        "KLASBOT_MATRIX__HOMESERVER": server.base_url,
-        "KLASBOT_MATRIX__USER_ID": bot.user_id,
-        "KLASBOT_MATRIX__PASSWORD": bot.password,
+    environ = local_environ(
+        directory,
+        KLASBOT_SCHOOL__NAME=SCHOOL,
+        KLASBOT_MATRIX__HOMESERVER=server.base_url,
+        KLASBOT_MATRIX__USER_ID=bot.user_id,
+        KLASBOT_MATRIX__PASSWORD=bot.password,
         **env,
-    }
+    )
     return load_settings(environ=environ)
 
 
