@@ -175,6 +175,16 @@ M_ESCALATED = Msg(
     nl="Je escalatie is doorgestuurd naar de schoolleiding (protocol B.3) en bewaard in het dossier.",
     en="Your escalation has been forwarded to school leadership (protocol B.3) and kept in the dossier.",
 )
+M_REPORT_STORED = Msg(
+    nl=(
+        "Dank je. Je melding is bewaard in het dossier; doorsturen naar de schoolleiding lukte nu "
+        "niet, de beheerder ziet dat en zorgt ervoor."
+    ),
+    en=(
+        "Thank you. Your report has been kept in the dossier; forwarding it to school leadership "
+        "failed just now, the admin sees that and takes care of it."
+    ),
+)
 M_HELP_HEADER = Msg(nl="Dit kun je hier doen:", en="This is what you can do here:")
 M_NOT_AVAILABLE = Msg(
     nl="/{name} is in deze versie nog niet beschikbaar.",
@@ -396,8 +406,12 @@ class Klasbot:
         await self._admit_everyone(group)
         return group
 
-    async def report(self, person: Person, text: str, *, escalation: bool, source: str) -> None:
-        """Rule 9 (A.9, B.3): store the report in the dossier and forward it to leadership."""
+    async def report(self, person: Person, text: str, *, escalation: bool, source: str) -> bool:
+        """Rule 9 (A.9, B.3): store the report in the dossier and forward it to leadership.
+
+        Returns whether leadership was mailed. The report is stored first, whatever happens to
+        the mail; a mail that could not go out is an audit event of its own, so the admin can
+        find it in the audit trail and forward it by hand."""
         from bot.ports import MailMessage
 
         kind = "escalation" if escalation else "report"
@@ -407,8 +421,10 @@ class Klasbot:
             await self.audit(store, kind, person.id, [person.id], text=text, source=source)
         to = self.policy.leadership_emails
         if not to or self.mailer is None:
-            logger.warning("%s by %s stored, but no leadership e-mail is configured", kind, person.id)
-            return
+            logger.warning(
+                "%s by %s stored, but no leadership e-mail is configured", kind, person.id
+            )
+            return False
         message = MailMessage(
             to=tuple(to),
             template="report",
@@ -424,9 +440,18 @@ class Klasbot:
             lang=self.policy.language,
             reply_to=self.policy.reply_to,
         )
-        for error in await self.mailer.send([message]):
-            if error is not None:
-                logger.warning("%s by %s stored, but not mailed: %s", kind, person.id, error)
+        try:
+            errors = [str(e) for e in await self.mailer.send([message]) if e is not None]
+        except DeliveryError as error:
+            errors = [str(error)]
+        if errors:
+            logger.warning("%s by %s stored, but not mailed: %s", kind, person.id, errors[0])
+            async with self.db.transaction() as store:
+                await self.audit(
+                    store, f"{kind}-not-mailed", person.id, [person.id], error=errors[0][:500]
+                )
+            return False
+        return True
 
     async def bind_group(
         self, platform_name: str, chat_id: str, class_ref: str, *, actor: Person
@@ -630,7 +655,9 @@ class Klasbot:
                 roster = await store.class_roster(school_class.id)
                 for person in roster.staff:
                     accounts.update(
-                        a.account_id for a in await store.accounts_of(person.id) if a.platform == platform_name
+                        a.account_id
+                        for a in await store.accounts_of(person.id)
+                        if a.platform == platform_name
                     )
         return accounts
 
@@ -744,7 +771,9 @@ class Klasbot:
                     # Pupils under 13 get no code; the scheduler sends one on their birthday.
                     if is_old_enough(member.birth_date, today):
                         guardians = [
-                            roster.guardians[g] for g in member.guardian_ids if g in roster.guardians
+                            roster.guardians[g]
+                            for g in member.guardian_ids
+                            if g in roster.guardians
                         ]
                         plan.append((member, member, guardians, school_class.code))
                 if with_staff:
@@ -766,7 +795,11 @@ class Klasbot:
                 else:
                     # Staff and guardians get their own code themselves.
                     route = fallback(
-                        addressee, Reason.NOT_LINKED, today=today, guardians=[], pupil_email_from_age=None
+                        addressee,
+                        Reason.NOT_LINKED,
+                        today=today,
+                        guardians=[],
+                        pupil_email_from_age=None,
                     )
                     if addressee.email and addressee.preference == ContactPreference.DEFAULT:
                         route = Route(
@@ -1043,7 +1076,9 @@ class Klasbot:
                 await store.audit_many(
                     [
                         AuditEvent(
-                            "fallback-delivery" if route.channel != Channel.UNREACHABLE else "unreachable",
+                            "fallback-delivery"
+                            if route.channel != Channel.UNREACHABLE
+                            else "unreachable",
                             now,
                             author.id,
                             (route.pupil_id, *(r.person_id for r in route.recipients)),
@@ -1262,8 +1297,10 @@ class ChatFrontEnd:
             return Reply([error.render(lang)])
         assert person is not None
         if isinstance(command, cmd.Report | cmd.Escalate):
-            await app.report(person, command.text, escalation=isinstance(command, cmd.Escalate), source=platform)
-            return Reply([(M_ESCALATED if isinstance(command, cmd.Escalate) else M_REPORTED)(lang)])
+            escalation = isinstance(command, cmd.Escalate)
+            mailed = await app.report(person, command.text, escalation=escalation, source=platform)
+            confirmation = (M_ESCALATED if escalation else M_REPORTED)(lang)
+            return Reply([confirmation if mailed else M_REPORT_STORED(lang)])
         if isinstance(command, cmd.Bind):
             if chat_id is None:
                 return Reply([M_BIND_IN_GROUP(lang)])

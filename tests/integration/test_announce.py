@@ -406,3 +406,33 @@ async def test_a_new_channel_gets_its_own_retries(app: bootstrap.App, clock: Fro
     assert zoe.channel == Channel.EMAIL and zoe.reason == Reason.BLOCKED
     assert zoe.status == DeliveryStatus.SENT and zoe.channel_attempts == 0
     assert zoe.attempts == app.dispatcher.retry.max_attempts + 1
+
+
+async def test_report_is_kept_when_the_mail_server_is_down(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
+    from adapters.oneroster.reader import read_roster
+    from tests.conftest import DEMO_ROSTER, make_settings
+
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        KLASBOT_SCHOOL__LEADERSHIP_EMAILS="leiding@school.example",
+        KLASBOT_MAIL__TRANSPORT="smtp",
+        KLASBOT_MAIL__SMTP_HOST="127.0.0.1",
+        KLASBOT_MAIL__SMTP_PORT="9",  # nothing listens there
+        KLASBOT_MAIL__SMTP_TIMEOUT="2",
+    )
+    await bootstrap.migrate(settings)
+    async with bootstrap.build(settings, clock=clock) as app:
+        await app.service.import_roster(read_roster(DEMO_ROSTER))
+        await app.service.create_group("2B", "console")
+        async with app.db.transaction() as store:
+            await store.link_account("console", "p-2b-01", "p-2b-01", clock.now())
+        reply = await app.chat.handle("console", "p-2b-01", "/melden iemand wordt gepest")
+        assert "bewaard in het dossier" in reply.texts[0] and "lukte nu niet" in reply.texts[0]
+        async with app.db.transaction() as store:
+            assert [e.details["text"] for e in await store.audit_events(kind="report")] == [
+                "iemand wordt gepest"
+            ]
+            assert len(await store.audit_events(kind="report-not-mailed")) == 1
