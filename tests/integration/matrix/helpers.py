@@ -146,11 +146,13 @@ class MatrixUser:
 def matrix_settings(directory: Path, server: Synapse, bot: RegisteredUser, **env: str) -> Settings:
     environ = local_environ(
         directory,
-        KLASBOT_SCHOOL__NAME=SCHOOL,
-        KLASBOT_MATRIX__HOMESERVER=server.base_url,
-        KLASBOT_MATRIX__USER_ID=bot.user_id,
-        KLASBOT_MATRIX__PASSWORD=bot.password,
-        **env,
+        **{
+            "KLASBOT_SCHOOL__NAME": SCHOOL,
+            "KLASBOT_MATRIX__HOMESERVER": server.base_url,
+            "KLASBOT_MATRIX__USER_ID": bot.user_id,
+            "KLASBOT_MATRIX__PASSWORD": bot.password,
+            **env,  # a test may override any of these
+        },
     )
     return load_settings(environ=environ)
 
