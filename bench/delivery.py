@@ -39,6 +39,8 @@ from bot import bootstrap  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.domain import AnnouncementDraft, DeliveryStatus  # noqa: E402
 from bot.ports import MailMessage  # noqa: E402
+from bot.usecases import announcing, queries
+from bot.usecases import roster as roster_uc
 from config.settings import load_settings  # noqa: E402
 from tests.support.postgres import create_database, drop_database  # noqa: E402
 from tests.support.rosters import big_class  # noqa: E402
@@ -145,17 +147,18 @@ async def outbox_rate(database_url: str, roster: Path, work: Path, port: int) ->
     )
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=FrozenClock(NOW)) as app:
-        await app.service.import_roster(read_roster(roster))
+        await roster_uc.import_roster(app.ctx, read_roster(roster))
         started = time.perf_counter()
-        result = await app.service.announce(
-            AnnouncementDraft("6B", "t-1", "reminder", text="Neem morgen je gymspullen mee.")
+        result = await announcing.announce(
+            app.ctx,
+            AnnouncementDraft("6B", "t-1", "reminder", text="Neem morgen je gymspullen mee."),
         )
         announced = time.perf_counter() - started
         pupils = result.counts["email"]
         started = time.perf_counter()
         stats = await app.dispatcher.run_once()
         dispatched = time.perf_counter() - started
-        deliveries = await app.service.deliveries(result.announcement.id)
+        deliveries = await queries.deliveries(app.ctx, result.announcement.id)
     sent = sum(d.status == DeliveryStatus.SENT for d in deliveries)
     if stats.sent != pupils or sent != pupils:
         raise RuntimeError(f"{sent} of {pupils} deliveries sent")
@@ -186,7 +189,9 @@ async def main(messages: int, pupils: int) -> None:
     admin = os.environ.get(POSTGRES_ENV)
     with tempfile.TemporaryDirectory(prefix="klasbot-bench-") as tmp:
         work = Path(tmp)
-        roster = big_class(pupils, class_code="6B", domain="leerling.example").write(work / "roster")
+        roster = big_class(pupils, class_code="6B", domain="leerling.example").write(
+            work / "roster"
+        )
         with smtp_server() as port:
             targets = [("SQLite", f"sqlite+aiosqlite:///{work / 'sqlite' / 'klasbot.db'}", None)]
             if admin:

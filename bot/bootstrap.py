@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,16 @@ from adapters.console.platform import ConsolePlatform
 from adapters.email.file import FileMailer
 from adapters.email.render import MailRenderer
 from adapters.email.smtp import SmtpMailer
+from adapters.matrix.capabilities import capabilities as matrix_capabilities
 from adapters.post.pdf import PdfLetterPrinter
+from adapters.telegram.capabilities import capabilities as telegram_capabilities
+from bot.chat.front import ChatFrontEnd
 from bot.clock import ShiftedClock, SystemClock
 from bot.dispatch import Dispatcher, RetryPolicy
 from bot.policy import SchoolPolicy
-from bot.ports import ChatPlatform, Clock
+from bot.ports import ChatPlatform, Clock, PlatformCapabilities
 from bot.rules.quiet_hours import QuietHours
-from bot.service import ChatFrontEnd, Klasbot
+from bot.usecases.context import Context
 from config.settings import Settings, clock_start, load_settings
 from storage.migrate import upgrade
 from storage.store import Database
@@ -32,6 +35,16 @@ logger = logging.getLogger(__name__)
 def make_clock() -> Clock:
     start = clock_start()
     return ShiftedClock(start) if start else SystemClock()
+
+
+def declared_platforms(settings: Settings) -> dict[str, PlatformCapabilities]:
+    """Every platform klasbot knows, with what it declares and the school's minimum age for it:
+    read by every command, whether the platform is configured in this process or not."""
+    return {
+        "console": ConsolePlatform.capabilities,
+        "telegram": telegram_capabilities(settings.telegram),
+        "matrix": matrix_capabilities(settings.matrix),
+    }
 
 
 def make_policy(settings: Settings) -> SchoolPolicy:
@@ -53,6 +66,7 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         invite_valid_days=school.invite_valid_days,
         school_name=school.name,
         reply_to=school.reply_to,
+        platforms=declared_platforms(settings),
     )
 
 
@@ -62,11 +76,14 @@ class App:
     db: Database
     clock: Clock
     policy: SchoolPolicy
-    service: Klasbot
+    ctx: Context
     dispatcher: Dispatcher
     chat: ChatFrontEnd
     console: ConsolePlatform
-    platforms: dict[str, ChatPlatform] = field(default_factory=dict)
+
+    @property
+    def platforms(self) -> dict[str, ChatPlatform]:
+        return self.ctx.platforms
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -91,15 +108,8 @@ def configured_platforms(settings: Settings) -> dict[str, Any]:
     return platforms
 
 
-async def _connect(stack: AsyncExitStack, name: str, platform: Any, app: App, receive: bool) -> None:
-    if name == "telegram":
-        await stack.enter_async_context(platform.running(app.chat, app.service, receive=receive))
-    elif name == "matrix":
-        if receive:
-            await stack.enter_async_context(platform.running(app.chat, app.service))
-        else:
-            await platform.connect(app.service)
-            stack.push_async_callback(platform.stop)
+async def _connect(stack: AsyncExitStack, platform: Any, app: App, receive: bool) -> None:
+    await stack.enter_async_context(platform.running(app.chat, receive=receive))
 
 
 @asynccontextmanager
@@ -150,16 +160,15 @@ async def build(
         )
         console = ConsolePlatform(settings.data_dir / "console", echo=console_echo)
         remote = configured_platforms(settings) if connect != "none" else {}
-        platforms: dict[str, ChatPlatform] = {"console": console, **remote, **(extra_platforms or {})}
-        service = Klasbot(
-            db=db, clock=clock, policy=policy, platforms=platforms, mailer=mailer, printer=printer
-        )
+        platforms: dict[str, ChatPlatform] = {
+            "console": console,
+            **remote,
+            **(extra_platforms or {}),
+        }
+        ctx = Context(db=db, clock=clock, policy=policy, platforms=platforms)
         d = settings.dispatch
         dispatcher = Dispatcher(
-            db=db,
-            clock=clock,
-            policy=policy,
-            platforms=platforms,
+            ctx,
             mailer=mailer,
             printer=printer,
             retry=RetryPolicy(
@@ -168,12 +177,10 @@ async def build(
             batch_size=d.batch_size,
             lease_seconds=d.lease_seconds,
         )
-        app = App(
-            settings, db, clock, policy, service, dispatcher, ChatFrontEnd(service), console, platforms
-        )
+        app = App(settings, db, clock, policy, ctx, dispatcher, ChatFrontEnd(ctx), console)
         for name, platform in remote.items():
             try:
-                await _connect(stack, name, platform, app, receive=connect == "receive")
+                await _connect(stack, platform, app, receive=connect == "receive")
             except Exception as exc:
                 if connect == "receive":
                     raise

@@ -24,10 +24,13 @@ from adapters.oneroster.issues import RosterError
 from adapters.oneroster.reader import read_roster_details
 from bot import bootstrap
 from bot.dates import parse_date, parse_when
-from bot.domain import AnnouncementDraft
+from bot.domain import AnnouncementDraft, MemberState
 from bot.errors import DeliveryError, InvalidInput, KlasbotError
 from bot.i18n import Msg
+from bot.rules import kinds
 from bot.rules.age import local_today
+from bot.usecases import announcing, invites, queries, roster
+from bot.usecases import groups as group_cases
 from config.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -55,10 +58,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _state: dict[str, Any] = {"config": None}
 
-M_BAD_DATE_OPTION = Msg(
-    nl="--at {value!r}: gebruik bijvoorbeeld 2026-12-01 08:00 of morgen 08:00.",
-    en="--at {value!r}: use e.g. 2026-12-01 08:00 or tomorrow 08:00.",
-)
+M_BAD_DATE_OPTION = Msg("--at {value!r}: use e.g. 2026-12-01 08:00 or tomorrow 08:00.")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -177,8 +177,11 @@ def roster_import(
     delta = "delta" in details.file_modes.values()
 
     async def go(a: bootstrap.App) -> Any:
-        return await a.service.import_roster(
-            details.snapshot, dry_run=dry_run, deleted=dict(details.deleted) if delta else None
+        return await roster.import_roster(
+            a.ctx,
+            details.snapshot,
+            dry_run=dry_run,
+            deleted=dict(details.deleted) if delta else None,
         )
 
     # Connected to the platforms: a pupil who left a class is removed from its group at once.
@@ -217,8 +220,8 @@ def classes(as_json: bool = typer.Option(False, "--json")) -> None:
     """The classes in the roster."""
 
     async def go(a: bootstrap.App) -> Any:
-        async with a.db.transaction() as store:
-            return await store.list_classes()
+        async with a.db.transaction() as tx:
+            return await tx.roster.classes()
 
     rows = run(go)
     if as_json:
@@ -244,11 +247,11 @@ def classes(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 async def _groups_json(a: bootstrap.App) -> list[dict[str, Any]]:
-    async with a.db.transaction() as store:
+    async with a.db.transaction() as tx:
         result = []
-        for g in await store.groups():
-            found = await store.find_classes(g.class_id)
-            members = await store.members(g.id)
+        for g in await tx.groups.list():
+            found = await tx.roster.find_classes(g.class_id)
+            members = await tx.groups.members(g.id)
             result.append(
                 {
                     "id": g.id,
@@ -257,7 +260,7 @@ async def _groups_json(a: bootstrap.App) -> list[dict[str, Any]]:
                     "platform": g.platform,
                     "chat": g.chat_id,
                     "state": g.state.value,
-                    "members": sum(1 for _, st in members.values() if st == "member"),
+                    "members": sum(1 for m in members.values() if m.state == MemberState.MEMBER),
                 }
             )
         return result
@@ -292,7 +295,7 @@ def groups_create(
     """Create (or bind) the class group on a platform."""
 
     async def go(a: bootstrap.App) -> Any:
-        return await a.service.create_group(class_ref, platform, chat_id=chat)
+        return await group_cases.create_group(a.ctx, class_ref, platform, chat_id=chat)
 
     group = run(go, **_platform_kwargs(platform))
     if as_json:
@@ -338,8 +341,8 @@ def invites_create(
         fail("give either --class CLASS or --person PERSON")
 
     async def go(a: bootstrap.App) -> Any:
-        return await a.service.create_invites(
-            class_ref=class_ref, person_ref=person, with_staff=with_staff
+        return await invites.create_invites(
+            a.ctx, class_ref=class_ref, person_ref=person, with_staff=with_staff
         )
 
     issued = run(go)
@@ -404,14 +407,14 @@ def announce(
         draft = AnnouncementDraft(
             class_id=class_ref,
             author_id=author,
-            kind=kind,
+            kind=kinds.parse_kind(kind, a.policy.allowed_kinds),
             date=parse_date(day, today=today) if day else None,
             period=period,
             subject=subject,
             text=text,
             not_before=when,
         )
-        return await a.service.announce(draft, source="cli")
+        return await announcing.announce(a.ctx, draft, source="cli")
 
     result = run(go)
     a = result.announcement
@@ -447,12 +450,12 @@ def announcements(
     """What has been announced."""
 
     async def go(a: bootstrap.App) -> Any:
-        items = await a.service.announcements(class_ref)
-        async with a.db.transaction() as store:
+        items = await queries.announcements(a.ctx, class_ref)
+        async with a.db.transaction() as tx:
             codes = {}
             for item in items:
                 if item.class_id not in codes:
-                    found = await store.find_classes(item.class_id)
+                    found = await tx.roster.find_classes(item.class_id)
                     codes[item.class_id] = found[0].code if found else item.class_id
         return items, codes
 
@@ -492,7 +495,7 @@ def deliveries(
     """One row per pupil: channel, reason, status, attempts, last error."""
 
     async def go(a: bootstrap.App) -> Any:
-        return await a.service.deliveries(announcement_id)
+        return await queries.deliveries(a.ctx, announcement_id)
 
     rows = [
         {
@@ -538,7 +541,8 @@ def dispatch(
     stats = run(go, console_echo=_echo_console, connect="send")
     if stats is not None:
         err.print(
-            f"sent {stats.sent}, letters {stats.letters}, retried {stats.retried}, rerouted {stats.rerouted}, "
+            f"sent {stats.sent}, notices {stats.notices}, letters {stats.letters}, "
+            f"retried {stats.retried}, rerouted {stats.rerouted}, "
             f"failed {stats.failed}, held {stats.held}, waiting for another platform {stats.waiting}",
             markup=False,
         )
@@ -569,8 +573,7 @@ def letters_list(
     """Letters the office must print and post."""
 
     async def go(a: bootstrap.App) -> Any:
-        async with a.db.transaction() as store:
-            return await store.letters(unposted_only=not show_all)
+        return await queries.letters(a.ctx, show_all=show_all)
 
     rows = [
         {
@@ -580,6 +583,7 @@ def letters_list(
             "path": x.path,
             "pupils": list(x.pupils),
             "announcements": list(x.announcements),
+            "notices": list(x.notices),
             "created_at": x.created_at.isoformat(),
             "posted_at": x.posted_at.isoformat() if x.posted_at else None,
         }
@@ -604,15 +608,7 @@ def letters_mark_posted(
         fail("name the letters (keys from `klasbot letters list`) or give --all")
 
     async def go(a: bootstrap.App) -> Any:
-        async with a.db.transaction() as store:
-            wanted = list(keys or [])
-            if all_letters:
-                wanted += [x.key for x in await store.letters(unposted_only=True)]
-            known = {x.key for x in await store.letters()}
-            unknown = [k for k in wanted if k not in known]
-            if unknown:
-                return unknown, []
-            return [], await store.mark_posted(wanted, a.clock.now())
+        return await queries.mark_posted(a.ctx, list(keys or []), every=all_letters)
 
     unknown, done = run(go)
     if unknown:

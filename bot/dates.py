@@ -27,10 +27,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import babel
+import babel.dates
+
 from bot.errors import InvalidInput
-from bot.i18n import DEFAULT_LANGUAGE, Msg
+from bot.i18n import DEFAULT_LANGUAGE, Localized, Msg, available_languages
 
 DEFAULT_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+DATE_PATTERN = "EEEE d MMMM y"
+"""How `format_date` writes a date (a CLDR pattern): weekday, day, month name, year."""
 DEFAULT_TIME = dt.time(8, 0)
 """When a moment names a day but no time, it is at the start of the school day."""
 
@@ -85,62 +90,68 @@ _DAY_MONTH = re.compile(r"(\d{1,2})-(\d{1,2})")
 _DATE_SHAPE = re.compile(r"\d{1,4}-\d{1,2}(?:-\d{1,4})?")
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})")
 
-_DATE_EXAMPLES_NL = "Gebruik bijvoorbeeld 2026-12-01, 1-12, morgen of maandag."
-_DATE_EXAMPLES_EN = "Use for example 2026-12-01, 1-12, tomorrow or monday."
-_WHEN_EXAMPLES_NL = (
-    "Gebruik bijvoorbeeld elke maandag 08:00, 2026-12-01 08:00, morgen 08:00 of 08:00."
-)
-_WHEN_EXAMPLES_EN = "Use for example every monday 08:00, 2026-12-01 08:00, tomorrow 08:00 or 08:00."
-
 MSG_DATE_UNKNOWN = Msg(
-    f"'{{text}}' is geen datum die ik begrijp. {_DATE_EXAMPLES_NL}",
-    f"I don't understand '{{text}}' as a date. {_DATE_EXAMPLES_EN}",
+    "I don't understand '{text}' as a date. Use for example 2026-12-01, 1-12, tomorrow or monday."
 )
-MSG_DATE_MISSING = Msg(
-    f"De datum ontbreekt. {_DATE_EXAMPLES_NL}", f"The date is missing. {_DATE_EXAMPLES_EN}"
-)
+MSG_DATE_MISSING = Msg("The date is missing. Use for example 2026-12-01, 1-12, tomorrow or monday.")
 MSG_NO_SUCH_MONTH = Msg(
-    f"{{text}} bestaat niet: er is geen maand {{month}}. {_DATE_EXAMPLES_NL}",
-    f"{{text}} does not exist: there is no month {{month}}. {_DATE_EXAMPLES_EN}",
+    "{text} does not exist: there is no month {month}. "
+    "Use for example 2026-12-01, 1-12, tomorrow or monday."
 )
 MSG_NO_SUCH_DAY = Msg(
-    "{text} bestaat niet: {month_nl} {year} heeft dag 1 tot en met {days}. " + _DATE_EXAMPLES_NL,
-    f"{{text}} does not exist: {{month_en}} {{year}} has days 1 to {{days}}. {_DATE_EXAMPLES_EN}",
+    "{text} does not exist: {month_name} {year} has days 1 to {days}. "
+    "Use for example 2026-12-01, 1-12, tomorrow or monday."
 )
-MSG_TIME_UNKNOWN = Msg(
-    "'{text}' is geen tijd die ik begrijp. Gebruik bijvoorbeeld 08:00 of 8.30.",
-    "I don't understand '{text}' as a time. Use for example 08:00 or 8:30.",
-)
+MSG_TIME_UNKNOWN = Msg("I don't understand '{text}' as a time. Use for example 08:00 or 8:30.")
 MSG_NO_SUCH_TIME = Msg(
-    "{text} bestaat niet: uren gaan van 0 tot en met 23 en minuten van 00 tot en met 59. "
-    "Gebruik bijvoorbeeld 08:00 of 8.30.",
     "{text} does not exist: hours go from 0 to 23 and minutes from 00 to 59. "
-    "Use for example 08:00 or 8:30.",
+    "Use for example 08:00 or 8:30."
 )
 MSG_WHEN_MISSING = Msg(
-    f"Het tijdstip ontbreekt. {_WHEN_EXAMPLES_NL}", f"The moment is missing. {_WHEN_EXAMPLES_EN}"
+    "The moment is missing. "
+    "Use for example every monday 08:00, 2026-12-01 08:00, tomorrow 08:00 or 08:00."
 )
 MSG_WHEN_UNKNOWN = Msg(
-    f"'{{text}}' is geen tijdstip dat ik begrijp. {_WHEN_EXAMPLES_NL}",
-    f"I don't understand '{{text}}' as a moment. {_WHEN_EXAMPLES_EN}",
+    "I don't understand '{text}' as a moment. "
+    "Use for example every monday 08:00, 2026-12-01 08:00, tomorrow 08:00 or 08:00."
 )
 MSG_EVERY_NEEDS_WEEKDAY = Msg(
-    "Na '{every}' verwacht ik een dag van de week (herhalen kan alleen wekelijks). "
-    "Gebruik bijvoorbeeld elke maandag 08:00.",
     "After '{every}' I expect a day of the week (only weekly repetition is possible). "
-    "Use for example every monday 08:00.",
+    "Use for example every monday 08:00."
 )
+MSG_EVERY_WEEKDAY_AT = Msg("every {weekday} at {time}")
+"""A weekly moment for people: `every Monday at 08:00`."""
+MSG_DATE_AT = Msg("{date} at {time}")
+"""A one-off moment for people: `Tuesday 1 December 2026 at 08:00`."""
 MSG_WHEN_PASSED = Msg(
-    "{when} is al voorbij. Kies een moment in de toekomst, bijvoorbeeld morgen 08:00.",
-    "{when} has already passed. Choose a moment in the future, for example tomorrow 08:00.",
+    "{when} has already passed. Choose a moment in the future, for example tomorrow 08:00."
 )
 
 
 def format_date(d: dt.date, lang: str = DEFAULT_LANGUAGE) -> str:
-    """`dinsdag 1 december 2026` (nl) or `Tuesday 1 December 2026` (en); any other `lang` is nl."""
-    if lang == "en":
-        return f"{WEEKDAY_NAMES_EN[d.weekday()]} {d.day} {MONTH_NAMES_EN[d.month - 1]} {d.year}"
-    return f"{WEEKDAY_NAMES_NL[d.weekday()]} {d.day} {MONTH_NAMES_NL[d.month - 1]} {d.year}"
+    """`dinsdag 1 december 2026` (nl) or `Tuesday 1 December 2026` (en), by Babel in the reader's
+    locale; a language without a catalogue is nl."""
+    return babel.dates.format_date(d, DATE_PATTERN, locale=_locale(lang))
+
+
+def _locale(lang: str) -> babel.Locale:
+    """The Babel locale of a language klasbot speaks (one with a catalogue), else Dutch."""
+    if lang in available_languages():
+        try:
+            return babel.Locale.parse(lang)
+        except (ValueError, babel.UnknownLocaleError):
+            pass
+    return babel.Locale.parse(DEFAULT_LANGUAGE)
+
+
+def _month_name(month: int) -> Localized:
+    """The name of `month` (1-12) in the reader's language: `december` / `December`."""
+    return Localized(lambda lang: babel.dates.get_month_names("wide", locale=_locale(lang))[month])
+
+
+def _weekday_name(weekday: int) -> Localized:
+    """The name of `weekday` (Monday = 0) in the reader's language: `maandag` / `Monday`."""
+    return Localized(lambda lang: babel.dates.get_day_names("wide", locale=_locale(lang))[weekday])
 
 
 def format_time(t: dt.time) -> str:
@@ -218,8 +229,7 @@ def _calendar_date(text: str, year: int, month: int, day: int) -> dt.date:
             text=text,
             year=year,
             days=days,
-            month_nl=MONTH_NAMES_NL[month - 1],
-            month_en=MONTH_NAMES_EN[month - 1],
+            month_name=_month_name(month),
         )
     return dt.date(year, month, day)
 
@@ -327,11 +337,9 @@ class When:
         assert self.time is not None
         clock = format_time(self.time)
         if self.weekday is not None:
-            if lang == "en":
-                return f"every {WEEKDAY_NAMES_EN[self.weekday]} at {clock}"
-            return f"elke {WEEKDAY_NAMES_NL[self.weekday]} om {clock}"
+            return MSG_EVERY_WEEKDAY_AT(lang, weekday=_weekday_name(self.weekday), time=clock)
         assert self.at is not None
-        return f"{format_date(self.at.date(), lang)} {'at' if lang == 'en' else 'om'} {clock}"
+        return MSG_DATE_AT(lang, date=format_date(self.at.date(), lang), time=clock)
 
 
 def parse_when(text: str, *, now: dt.datetime, tz: ZoneInfo = DEFAULT_TIMEZONE) -> When:

@@ -28,6 +28,7 @@ from rich.table import Table
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
 from bot.errors import KlasbotError
+from bot.usecases import groups, invites, queries, roster
 from config.settings import Settings
 
 DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
@@ -82,23 +83,25 @@ class Demo:
         await self.speak(speaker, message, klas, echo=not typed)
         return True
 
-    async def speak(self, speaker: str, message: str, klas: str | None = None, *, echo: bool = True) -> None:
+    async def speak(
+        self, speaker: str, message: str, klas: str | None = None, *, echo: bool = True
+    ) -> None:
         chat = self.app.chat
         if echo:
             self.say(speaker if klas is None else f"{speaker} @ {klas}", message, "bold")
         if klas is None:
             reply = await chat.handle("console", speaker, message)
         else:
-            async with self.app.db.transaction() as store:
-                found = await store.find_classes(klas)
-                groups = await store.groups(found[0].id, "console") if found else []
-            if not groups:
+            async with self.app.db.transaction() as tx:
+                found = await tx.roster.find_classes(klas)
+                bound = await tx.groups.list(found[0].id, "console") if found else []
+            if not bound:
                 self.say(
                     "bot", f"{klas} heeft geen console-groep; maak die met :groep {klas}", "red"
                 )
                 return
             reply = await chat.handle(
-                "console", speaker, message, chat_id=groups[0].chat_id, in_group=True
+                "console", speaker, message, chat_id=bound[0].chat_id, in_group=True
             )
             if reply.delete_original:
                 self.say(
@@ -108,9 +111,9 @@ class Demo:
                 )
         for text in reply.texts:
             self.say("bot", text, "cyan")
-        if reply.announcement is not None:
+        if reply.announcement_id is not None:
             await self.dispatch()
-            await self.show_deliveries(reply.announcement.announcement.id)
+            await self.show_deliveries(reply.announcement_id)
 
     async def dispatch(self) -> None:
         stats = await self.app.dispatcher.run_once()
@@ -122,9 +125,9 @@ class Demo:
         )
 
     async def show_deliveries(self, announcement_id: int) -> None:
-        rows = await self.app.service.deliveries(announcement_id)
-        async with self.app.db.transaction() as store:
-            people = await store.persons(d.pupil_id for d in rows)
+        rows = await queries.deliveries(self.app.ctx, announcement_id)
+        async with self.app.db.transaction() as tx:
+            people = await tx.roster.persons(d.pupil_id for d in rows)
         table = Table(
             "leerling", "kanaal", "reden", "status", "aan", title=f"bericht {announcement_id}"
         )
@@ -143,13 +146,13 @@ class Demo:
     async def meta(self, command: str) -> bool:
         word, _, rest = command.partition(" ")
         word, rest = word.lower(), rest.strip()
-        service = self.app.service
+        ctx = self.app.ctx
         try:
             if word in ("stop", "quit", "exit"):
                 return False
             if word in ("als", "as"):
-                async with self.app.db.transaction() as store:
-                    person = await store.get_person(rest)
+                async with self.app.db.transaction() as tx:
+                    person = await tx.roster.person(rest)
                 if person is None:
                     self.say(
                         "demo", f"{rest!r} staat niet in het rooster; :wie toont wie er is", "red"
@@ -164,16 +167,16 @@ class Demo:
             elif word in ("wie", "who"):
                 await self.who(rest or None)
             elif word in ("groep", "group"):
-                group = await service.create_group(rest, "console")
+                group = await groups.create_group(ctx, rest, "console")
                 self.say("demo", f"console-groep {group.chat_id} voor {rest} aangemaakt", "green")
             elif word in ("codes", "invites"):
-                for invite in await service.create_invites(class_ref=rest):
+                for invite in await invites.create_invites(ctx, class_ref=rest):
                     self.say(
                         "demo",
                         f"{invite.person_id}: code {invite.code} (verstuurd per {invite.channel.value})",
                     )
             elif word in ("koppel", "link"):
-                issued = await service.create_invites(person_ref=rest)
+                issued = await invites.create_invites(ctx, person_ref=rest)
                 if not issued:
                     self.say("demo", f"{rest} krijgt geen code (jonger dan 13)", "yellow")
                 for invite in issued:
@@ -194,22 +197,22 @@ class Demo:
         return True
 
     async def who(self, klas: str | None) -> None:
-        async with self.app.db.transaction() as store:
-            classes = await store.list_classes()
+        async with self.app.db.transaction() as tx:
+            classes = await tx.roster.classes()
             for school_class, _, _, _ in classes:
                 if klas and klas.lower() not in (
                     school_class.code.lower(),
                     school_class.id.lower(),
                 ):
                     continue
-                roster = await store.class_roster(school_class.id)
+                class_roster = await tx.roster.class_roster(school_class.id)
                 table = Table(
                     "sourcedId", "naam", "rol", "geboren", title=f"klas {school_class.code}"
                 )
-                for p in roster.staff:
-                    role = "mentor" if p.id in roster.mentor_ids else "docent"
+                for p in class_roster.staff:
+                    role = "mentor" if p.id in class_roster.mentor_ids else "docent"
                     table.add_row(p.id, p.full_name, role, "")
-                for p in roster.pupils:
+                for p in class_roster.pupils:
                     table.add_row(
                         p.id,
                         p.full_name,
@@ -223,11 +226,10 @@ async def prepare(settings: Settings) -> None:
     """Bring the schema up to date; load the demo school into an empty database."""
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings) as app:
-        async with app.db.transaction() as store:
-            empty = await store.count_persons() == 0
+        async with app.db.transaction() as tx:
+            empty = await tx.roster.count_persons() == 0
         if empty:
-            snapshot = read_roster(DEMO_ROSTER)
-            await app.service.import_roster(snapshot)
+            await roster.import_roster(app.ctx, read_roster(DEMO_ROSTER))
 
 
 async def run_demo(settings: Settings, *, script: Path | None, console: Console) -> int:

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from bot.notices import Notice
+
 
 class Role(enum.StrEnum):
     PUPIL = "pupil"
@@ -109,6 +111,21 @@ class Group:
     state: GroupState
 
 
+class MemberState(enum.StrEnum):
+    """What the platform last told us about a person in a group."""
+
+    MEMBER = "member"
+    INVITED = "invited"  # admitted by us; the platform has not reported the join yet
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    account_id: str
+    state: MemberState
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """A platform account linked to a person; `account_id` is opaque (never a phone number)."""
@@ -131,7 +148,7 @@ class AnnouncementDraft:
 
     class_id: str
     author_id: str
-    kind: str
+    kind: Kind
     date: date | None = None
     period: str | None = None
     subject: str | None = None
@@ -143,7 +160,7 @@ class AnnouncementDraft:
 class Announcement:
     id: int
     class_id: str
-    kind: str
+    kind: Kind
     author_id: str
     created_at: datetime
     body: str
@@ -212,9 +229,27 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """An outbox row to add: a pupil's copy of an announcement (`announcement_id`), or a notice
+    for one person (`notice`: an invite, a report, a warning). `person_id` is the pupil, or the
+    person the notice concerns."""
+
+    person_id: str
+    channel: Channel
+    reason: Reason | None
+    status: DeliveryStatus
+    due_at: datetime
+    idempotency_key: str
+    recipients: tuple[Recipient, ...] = ()
+    group_id: int | None = None
+    announcement_id: int | None = None
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     id: int
-    announcement_id: int
+    announcement_id: int | None
     pupil_id: str
     channel: Channel
     reason: Reason | None
@@ -228,6 +263,7 @@ class Delivery:
     due_at: datetime | None = None
     sent_at: datetime | None = None
     external_id: str | None = None
+    notice: Notice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,5 +335,6 @@ class LetterRecord:
     path: str
     created_at: datetime
     posted_at: datetime | None
-    pupils: tuple[str, ...]
+    pupils: tuple[str, ...]  # the persons its deliveries concern
     announcements: tuple[int, ...]
+    notices: tuple[str, ...] = ()  # the kinds of notice it carries ("invite", …)

@@ -7,37 +7,20 @@ for delivery problems; the retry policy lives in the core (`bot.dispatch`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain import (
-    Account,
     Address,
-    Announcement,
-    AuditEvent,
-    Channel,
     ClassRoster,
-    Delivery,
-    DeliveryStatus,
-    Enrollment,
     Group,
-    GroupState,
-    Invite,
-    Person,
-    Reason,
-    Recipient,
-    RosterChanges,
-    RosterSnapshot,
-    Route,
-    School,
-    SchoolClass,
 )
+from bot.notices import Notice
 
 if TYPE_CHECKING:
-    from bot.routing import GroupView
+    pass
 
 
 class Clock(Protocol):
@@ -51,6 +34,8 @@ class PlatformCapabilities:
     """What a chat platform can do, declared up front instead of failing at run time."""
 
     min_age: int = 13
+    creates_groups: bool = True  # the bot makes the group itself (else a teacher binds one)
+    binds_groups: bool = False  # a teacher may bind an existing group with /koppel
     can_delete_messages: bool = True
     can_remove_members: bool = True
     html: bool = False
@@ -85,6 +70,11 @@ class ChatPlatform(Protocol):
         (an invite sent, a join request awaited). Idempotent."""
         ...
 
+    async def create_group(self, roster: ClassRoster) -> str:
+        """Create the class's group and return its chat id. Called only on a platform whose
+        capabilities say `creates_groups`. Raises PermanentDeliveryError when it cannot."""
+        ...
+
     async def remove(self, chat_id: str, account_id: str, reason: str) -> None:
         """Remove someone who may not be in the group (rule 2). Idempotent; never raises for a
         person who is already gone."""
@@ -93,13 +83,13 @@ class ChatPlatform(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MailMessage:
-    """An e-mail to render and send. The adapter renders `template` (Jinja2, in `lang`) with
-    `context`; the core never formats mail itself. `message_id` is the delivery's idempotency key
-    and becomes the RFC 5322 Message-ID, so a resend after a crash is recognisable."""
+    """An e-mail to render and send. The adapter renders the notice's template (Jinja2, in
+    `lang`) with the notice's fields; the core never formats mail itself. `message_id` is the
+    delivery's idempotency key and becomes the RFC 5322 Message-ID, so a resend after a crash is
+    recognisable."""
 
     to: tuple[str, ...]
-    template: str  # "announcement", "invite", "report", "unreachable"
-    context: dict[str, Any]
+    notice: Notice
     message_id: str
     lang: str = "nl"
     reply_to: str | None = None
@@ -148,196 +138,81 @@ class LetterPrinter(Protocol):
         ...
 
 
-class Store(Protocol):
-    """The repositories, bound to one transaction (see `UnitOfWork.transaction`). Reads return
-    domain objects; writes are visible to later reads of the same transaction and are kept only
-    when the transaction commits. Raises the database's own errors (a unique constraint, a lost
-    connection): the transaction is then rolled back as a whole."""
+@dataclass
+class Reply:
+    """What the bot answers to one incoming chat message."""
 
-    async def sync_roster(
-        self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
-    ) -> RosterChanges:
-        """Make the stored roster equal to `snapshot`: add, update and remove.
+    texts: list[str] = field(default_factory=list)
+    delete_original: bool = False
+    admitted: list[Group] = field(default_factory=list)
+    announcement_id: int | None = None
+    confirmation: str | None = None
+    """Set when the message was previewed: the token to confirm (or cancel) it with."""
+    group: Group | None = None
+    refused: bool = False
+    """A confirmation or cancellation that found nothing to act on (show it as an alert)."""
 
-        With `deleted` (a OneRoster *delta* export) the snapshot holds only changed records: they
-        are added or updated, and only the persons and classes the export marked `tobedeleted`
-        are removed; nothing is removed for being absent."""
+
+class ChatCore(Protocol):
+    """What a chat platform's adapter hands to the core (`bot.chat.front.ChatFrontEnd`): the
+    messages it receives, what it observes in its groups, and the small state it keeps."""
+
+    @property
+    def language(self) -> str:
+        """The school's default language (for texts before anyone is known)."""
         ...
 
-    async def get_person(self, person_id: str) -> Person | None:
-        ...
-
-    async def persons(self, ids: Iterable[str]) -> dict[str, Person]:
-        ...
-
-    async def find_classes(self, ref: str) -> list[SchoolClass]:
-        ...
-
-    async def list_classes(self) -> list[tuple[SchoolClass, School, int, int]]:
-        """(class, school, number of pupils, number of staff) for every class."""
-        ...
-
-    async def class_roster(self, class_id: str) -> ClassRoster:
-        ...
-
-    async def enrollments_of(self, person_id: str) -> list[Enrollment]:
-        ...
-
-    async def add_group(
-        self, class_id: str, platform: str, chat_id: str, state: GroupState, now: datetime
-    ) -> Group:
-        ...
-
-    async def groups(self, class_id: str | None = None, platform: str | None = None) -> list[Group]:
-        ...
-
-    async def group(self, group_id: int) -> Group | None:
-        ...
-
-    async def group_by_chat(self, platform: str, chat_id: str) -> Group | None:
-        ...
-
-    async def update_group(
-        self, group_id: int, *, state: GroupState | None = None, chat_id: str | None = None
-    ) -> None:
-        ...
-
-    async def set_member(
-        self, group_id: int, person_id: str, account_id: str, state: str, now: datetime
-    ) -> None:
-        ...
-
-    async def members(self, group_id: int) -> dict[str, tuple[str, str]]:
-        """person id → (account id, state) for everyone the group has had."""
-        ...
-
-    async def group_views(self, class_id: str, min_ages: dict[str, int]) -> list[GroupView]:
-        ...
-
-    async def link_account(
-        self, platform: str, account_id: str, person_id: str, now: datetime
-    ) -> None:
-        ...
-
-    async def person_by_account(self, platform: str, account_id: str) -> Person | None:
-        ...
-
-    async def accounts_of(self, person_id: str) -> list[Account]:
-        ...
-
-    async def add_invite(self, invite: Invite) -> None:
-        ...
-
-    async def invite(self, code: str, *, for_update: bool = False) -> Invite | None:
-        ...
-
-    async def use_invite(self, code: str, now: datetime) -> bool:
-        """Mark used; False when someone else used it first (single use under concurrency)."""
-        ...
-
-    async def add_announcement(self, a: Announcement) -> int:
-        ...
-
-    async def add_deliveries(
+    async def handle(
         self,
-        announcement_id: int,
-        routes: Sequence[tuple[Route, str]],
+        platform: str,
+        account_id: str,
+        text: str,
         *,
-        due_at: datetime,
-        status: DeliveryStatus,
-    ) -> None:
-        """One outbox row per (route, idempotency key); same transaction as the announcement."""
+        chat_id: str | None = None,
+        in_group: bool = False,
+        preview: bool = False,
+    ) -> Reply:
+        """Answer one message (see `ChatFrontEnd.handle`)."""
         ...
 
-    async def announcement(self, announcement_id: int) -> Announcement | None:
+    async def confirm(
+        self, platform: str, account_id: str, token: str | None = None, *, lang: str | None = None
+    ) -> Reply:
+        """Send a previewed announcement, once."""
         ...
 
-    async def announcements(self, class_id: str | None = None) -> list[Announcement]:
+    async def cancel(
+        self, platform: str, account_id: str, token: str | None = None, *, lang: str | None = None
+    ) -> Reply:
+        """Drop a previewed announcement."""
         ...
 
-    async def deliveries(self, announcement_id: int) -> list[Delivery]:
+    async def member_joined(self, platform: str, chat_id: str, account_id: str) -> bool:
+        """Someone is in a bound group; False when they may not be (the core removes them)."""
         ...
 
-    async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
-    ) -> list[Delivery]:
-        """Claim up to `limit` due deliveries for this worker until `lease_until`, plus the rest
-        of every group post among them (so a batch may hold a few more than `limit`).
-
-        On PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED);
-        SQLite serialises writers, so one process dispatches there."""
+    async def join_requested(self, platform: str, chat_id: str, account_id: str) -> bool | None:
+        """May they join? None when the chat is no class group."""
         ...
 
-    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+    async def member_left(self, platform: str, chat_id: str, account_id: str) -> None: ...
+
+    async def group_lost(self, platform: str, chat_id: str) -> tuple[Group, ClassRoster] | None:
+        """The bot was removed from a group."""
         ...
 
-    async def mark_sent(self, ids: Sequence[int], now: datetime, external_id: str | None) -> None:
-        ...
+    async def chat_migrated(
+        self, platform: str, old_chat_id: str, new_chat_id: str
+    ) -> Group | None: ...
 
-    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
-        ...
+    async def platform_state(self, platform: str, key: str) -> str | None: ...
 
-    async def reroute(
-        self,
-        delivery_id: int,
-        *,
-        channel: Channel,
-        reason: Reason | None,
-        recipients: Sequence[Recipient],
-        error: str,
-        now: datetime,
-    ) -> None:
-        """A permanent failure: the pupil moves to the next channel (still one row per pupil)."""
-        ...
+    async def set_platform_state(self, platform: str, key: str, value: str) -> None: ...
 
-    async def open_letter_key(self, base_key: str) -> str:
-        """The household's letter for the day that the office has not posted yet (a new one, with
-        a suffix, once the earlier one went out)."""
-        ...
+    async def is_class_group(self, platform: str, chat_id: str) -> bool: ...
 
-    async def add_letter(
-        self,
-        key: str,
-        recipient_name: str,
-        address: str,
-        path: str,
-        now: datetime,
-        delivery_ids: Sequence[int],
-    ) -> None:
-        ...
+    async def is_staff_account(self, platform: str, account_id: str) -> bool: ...
 
-    async def letter_deliveries(self, key: str) -> list[Delivery]:
-        ...
+    async def is_staff_of_group(self, platform: str, chat_id: str, account_id: str) -> bool: ...
 
-    async def release(self, ids: Sequence[int]) -> None:
-        """Give claimed rows back without an attempt (this process cannot deliver them)."""
-        ...
-
-    async def audit(self, event: AuditEvent) -> None:
-        ...
-
-    async def audit_many(self, events: Sequence[AuditEvent]) -> None:
-        """Append audit events (in bulk: an announcement to a big class writes one per pupil)."""
-        ...
-
-    async def audit_event(
-        self,
-        kind: str,
-        at: datetime,
-        actor_id: str | None,
-        persons: Sequence[str],
-        details: dict[str, Any],
-    ) -> None:
-        ...
-
-    async def get_state(self, platform: str, key: str) -> str | None:
-        ...
-
-    async def set_state(self, platform: str, key: str, value: str) -> None:
-        ...
-
-
-class UnitOfWork(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[Store]:
-        """One transaction: commits when the block ends normally, rolls back when it raises."""
-        ...
+    async def staff_accounts(self, platform: str) -> set[str]: ...

@@ -9,12 +9,16 @@ it; otherwise a fallback, always with the reason why. Fallback order:
    guardian has one;
 4. `unreachable` — reported to the author and the admin, never silently dropped.
 `ContactPreference.POST` skips e-mail for that person; `NONE` means never contact that person.
+
+This module is the whole ladder: the first route of an announcement (`route_class`), the route
+after a channel failed for good (`route_after_failure`) and the route of a link code
+(`route_invite`). Nothing else in klasbot chooses a channel for a person.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.domain import (
@@ -22,13 +26,14 @@ from bot.domain import (
     ContactPreference,
     Group,
     GroupState,
+    Membership,
     Person,
     Reason,
     Recipient,
     Route,
 )
 from bot.rules.age import age_on
-from bot.rules.membership import Verdict, pupil_age_verdict
+from bot.rules.membership import Verdict, has_departed, is_present, pupil_age_verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,19 @@ class GroupView:
     members: frozenset[str] = field(default_factory=frozenset)
     departed: frozenset[str] = field(default_factory=frozenset)  # left or were removed
     linked: frozenset[str] = field(default_factory=frozenset)  # have an account on the platform
+
+
+def group_view(
+    group: Group, min_age: int, members: Mapping[str, Membership], linked: Iterable[str]
+) -> GroupView:
+    """The view routing needs of one group, from what the platform told us about its members."""
+    return GroupView(
+        group=group,
+        min_age=min_age,
+        members=frozenset(p for p, m in members.items() if is_present(m.state)),
+        departed=frozenset(p for p, m in members.items() if has_departed(m.state)),
+        linked=frozenset(linked),
+    )
 
 
 _AGE_REASONS = {
@@ -172,3 +190,78 @@ def route_class(
             pupil_email_from_age=pupil_email_from_age,
         )
     return list(routes.values())
+
+
+_FAILURE_REASONS = {
+    "blocked": Reason.BLOCKED,
+    "group-lost": Reason.GROUP_LOST,
+    "bounced": Reason.BOUNCED,
+}
+
+
+def route_after_failure(
+    person: Person | None,
+    *,
+    failed: Channel,
+    why: str | None,
+    reason: Reason | None,
+    today: date,
+    guardians: Iterable[Person],
+    pupil_email_from_age: int | None,
+    own_route: bool = False,
+) -> Route | None:
+    """The next channel for a delivery whose channel `failed` for good (`why`: "blocked",
+    "group-lost", "bounced"), still one route per person; None when nothing is left
+    (unreachable). After a bounce e-mail is off the table and paper is next; after paper, nothing.
+    `own_route` is for notices addressed to the person themselves (an invite to staff)."""
+    final_reason = _FAILURE_REASONS.get(why or "", reason or Reason.BLOCKED)
+    if person is None or failed == Channel.POST:
+        return None
+    guardians = list(guardians)
+    if failed == Channel.EMAIL:
+        person = replace(person, email=None)
+        guardians = [replace(g, email=None) for g in guardians]
+        pupil_email_from_age = None
+    if own_route:
+        route = route_invite(person, None, today=today, guardians=(), pupil_email_from_age=None)
+    else:
+        route = fallback(
+            person,
+            final_reason,
+            today=today,
+            guardians=guardians,
+            pupil_email_from_age=pupil_email_from_age,
+        )
+    if route.channel == Channel.UNREACHABLE:
+        return None
+    return replace(route, reason=final_reason)
+
+
+def route_invite(
+    addressee: Person,
+    pupil: Person | None,
+    *,
+    today: date,
+    guardians: Iterable[Person],
+    pupil_email_from_age: int | None,
+) -> Route:
+    """Where a link code goes: a pupil's code where their announcements would go (rule 6); staff
+    and guardians get their own code themselves, by e-mail when they have an address, else by
+    letter."""
+    if pupil is not None:
+        return fallback(
+            pupil,
+            Reason.NOT_LINKED,
+            today=today,
+            guardians=guardians,
+            pupil_email_from_age=pupil_email_from_age,
+        )
+    if _may_email(addressee):
+        return Route(
+            addressee.id, Channel.EMAIL, Reason.NOT_LINKED, (_recipient(addressee, email=True),)
+        )
+    if _may_post(addressee):
+        return Route(
+            addressee.id, Channel.POST, Reason.NOT_LINKED, (_recipient(addressee, email=False),)
+        )
+    return Route(addressee.id, Channel.UNREACHABLE, Reason.NOT_LINKED)

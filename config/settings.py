@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.domain import Kind
+from bot.i18n import available_languages
+
 DEFAULT_CONFIG_FILE = "klasbot.toml"
 ENV_PREFIX = "KLASBOT_"
 # Variables with this prefix belong to the test suite, not to the application.
@@ -44,7 +47,7 @@ class _Section(BaseModel):
 class SchoolSettings(_Section):
     name: str = ""
     timezone: str = "Europe/Amsterdam"
-    language: Literal["nl", "en"] = "nl"
+    language: str = "nl"
     quiet_hours: str = "21:00-07:00"
     urgent_from: str = "06:30"
     urgent_kinds: CommaList = Field(default_factory=lambda: ["lesson-cancelled"])
@@ -59,6 +62,26 @@ class SchoolSettings(_Section):
     _split = field_validator("urgent_kinds", "allowed_kinds", "leadership_emails", mode="before")(
         _split_commas
     )
+
+    @field_validator("urgent_kinds", "allowed_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        known = [k.value for k in Kind]
+        for kind in value:
+            if kind not in known:
+                raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(known)}")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _has_catalogue(cls, value: str) -> str:
+        # Adding a language is adding a catalogue (bot/locale/<lang>/LC_MESSAGES/klasbot.po).
+        languages = available_languages()
+        if value not in languages:
+            raise ValueError(
+                f"no catalogue for language {value!r}; languages: {', '.join(languages)}"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -26,8 +26,21 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         cfg.attributes["connection"] = sync_conn
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as conn:
+        if sqlite:
+            # A batch migration re-creates a table and drops the old one; with foreign keys on,
+            # that DROP deletes (ON DELETE CASCADE) every row that refers to it. The pragma only
+            # takes effect outside a transaction, so it is set before the migration begins.
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(run)
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

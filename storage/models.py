@@ -18,7 +18,8 @@ NAMING_CONVENTION = {
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no offset) and PostgreSQL."""
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no offset) and on
+    PostgreSQL."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -157,13 +158,15 @@ class DeliveryRow(Base):
     """The outbox: written in the same transaction as its announcement (rule 6)."""
 
     __tablename__ = "deliveries"
-    # One row per pupil per announcement: the database itself refuses a second delivery.
+    # One row per pupil per announcement: the database itself refuses a second delivery. A
+    # notice has no announcement (NULL, and NULLs are distinct in a unique constraint on SQLite
+    # and PostgreSQL): the unique idempotency key keeps it from being added twice.
     __table_args__ = (
         sa.UniqueConstraint("announcement_id", "pupil_id"),
         sa.Index("ix_deliveries_due", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    announcement_id: Mapped[int] = mapped_column(
+    announcement_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("announcements.id", ondelete="CASCADE")
     )
     pupil_id: Mapped[str] = mapped_column(sa.String(255))
@@ -181,6 +184,8 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
     letter_key: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    # A notice (`bot.notices.Notice.to_json()`) for rows that carry no announcement.
+    notice: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
 
 
 class LetterRow(Base):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.domain import ClassRoster
 from bot.ports import GroupMessage, PlatformCapabilities
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 class ConsolePlatform:
     name = "console"
     capabilities = PlatformCapabilities(
-        min_age=13, can_delete_messages=True, can_remove_members=True
+        min_age=13, creates_groups=True, can_delete_messages=True, can_remove_members=True
     )
 
     def __init__(self, log_dir: Path, echo: Callable[[str, str], None] | None = None) -> None:
@@ -39,6 +40,9 @@ class ConsolePlatform:
         if self.echo is not None:
             self.echo(message.chat_id, message.text)
         return message.idempotency_key
+
+    async def create_group(self, roster: ClassRoster) -> str:
+        return f"console:{roster.school_class.id}"
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
         return True

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from adapters.email.render import MailRenderer, RenderError
+from adapters.files import atomic_write_bytes
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.ports import MailMessage
 
@@ -40,25 +39,6 @@ def safe_file_stem(key: str) -> str:
     return safe
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees either the old file or the complete new one.
-
-    A crash mid-write leaves at most a hidden temporary file, never a truncated message."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 class FileMailer:
     """A `Mailer` that writes `<outbox_dir>/<safe message id>.eml` per message.
 
@@ -79,7 +59,9 @@ class FileMailer:
         return self.outbox_dir / f"{safe_file_stem(message_id)}.eml"
 
     async def send(
-        self, messages: Sequence[MailMessage], on_sent: Callable[[int], Awaitable[None]] | None = None
+        self,
+        messages: Sequence[MailMessage],
+        on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> list[Exception | None]:
         """Write every message; one result per message (see `bot.ports.Mailer.send`).
 
@@ -111,7 +93,7 @@ class FileMailer:
                 continue
             path = self.path_for(message.message_id)
             try:
-                write_atomically(path, mime.as_bytes())
+                atomic_write_bytes(path, mime.as_bytes())
             except OSError as exc:
                 logger.warning("mail %s not written to %s: %s", message.message_id, path, exc)
                 results.append(TransientDeliveryError(f"cannot write {path}: {exc}"))

@@ -1,86 +1,70 @@
 """Turns a core `MailMessage` into a real MIME e-mail (text and HTML alternatives, UTF-8).
 
-Templates live in `adapters/email/templates/` as `{template}.{lang}.subject.j2`,
-`{template}.{lang}.txt.j2` and `{template}.{lang}.html.j2` (package data). Only these files are
-ever compiled as templates; everything from the core's `context` (announcement text, names, a
-report's text) is rendered as a *variable*, so user text can never run as Jinja2 code, and the
-HTML part escapes it.
+The message's `notice` (`bot.notices`) names the template, `notice.template`, and gives its
+values, `notice.fields()`. Templates live in `adapters/email/templates/` as
+`{template}.subject.j2`, `{template}.txt.j2` and `{template}.html.j2` (package data, with the
+shared `_macros.j2` and `_layout.html.j2`), one set for every language: their texts are gettext
+messages (`_()`, `pgettext()`, `ngettext()` of Jinja2's i18n extension, English msgids) translated
+by the catalogues in `bot/locale` (see "Languages" in README.md); a language without a catalogue
+gets Dutch. Only these files are ever compiled as templates; every value from the notice
+(announcement text, names, a report's text) is rendered as a *variable*, so user text can never run
+as Jinja2 code, and the HTML part escapes it.
 
-Context per template (required keys must be present; optional ones default to None/empty):
-
-- `announcement` — required: class_code, kind_title, body, signature, pupil_name;
-  optional: recipient_name, reason (the fallback reason: `under-13`, `not-linked`, `opted-out`,
-  `platform-age`, `left-group`, `no-group`, …), audience, to_pupil.
-- `invite` — required: code, expires_on (str); optional: pupil_name (None when the invite is for
-  the recipient themself and not about a pupil, e.g. a teacher), recipient_name, class_code,
-  telegram_link, matrix_hint, audience, to_pupil.
-- `report` — required: reporter (a description of who reported), text, created_at (datetime or
-  str); optional: kind (`"report"` — A.9, the default; `"escalation"` — B.3; `"notice"` — a
-  message from the bot itself, e.g. a group was lost), escalation (bool, same as
-  kind="escalation"), class_code.
-- `unreachable` — required: class_code, summary, pupils (names, or mappings with `name` and
-  `reason`); optional: recipient_name, announcement_id.
+Besides the notice's fields the templates read: `lang` (the language rendered), `school_name`
+(the notice's, else the renderer's own), `telegram_link` and `matrix_hint` (for an invite, when the
+renderer was given a Telegram bot or a Matrix hint; else None). Dates are written by
+`bot.dates.format_date` in the reader's language: an invite's `expires_on` (an ISO date) as
+`dinsdag 17 november 2026`, a report's `created_at` (`2026-11-03 08:30`, the school's wall clock,
+or an aware datetime) as `dinsdag 3 november 2026 om 08:30`.
 
 `audience` says how an announcement or invite speaks: `"pupil"` — to the pupil, informal "je";
 `"guardian"` — "Beste ouder/verzorger van Zoë", formal "u"; `"person"` — to the recipient about
-themself, formal "u" (a teacher's or guardian's own invite). When absent it is inferred:
-`to_pupil` true → pupil; no pupil_name → person; recipient_name equal to pupil_name or starting
-with it ("Zoë" / "Zoë Jansen") → pupil; otherwise guardian. Other context keys are ignored.
-
-`school_name` is always the renderer's own unless the context gives one.
+themself, formal "u" (a teacher's or guardian's own invite). When empty it is inferred: no
+pupil_name → person; recipient_name equal to pupil_name or starting with it ("Zoë" /
+"Zoë Jansen") → pupil; otherwise guardian. A report without a `kind` is a `"report"` (A.9).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import email.utils
 import logging
 import re
+import threading
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel.support import Translations
 from markupsafe import Markup, escape
 
+from bot.dates import MSG_DATE_AT, format_date, format_time
+from bot.i18n import DEFAULT_LANGUAGE, available_languages, translation
+from bot.notices import NOTICE_TYPES, Notice
 from bot.ports import MailMessage
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES = ("announcement", "invite", "report", "unreachable")
-LANGUAGES = ("nl", "en")
+TEMPLATES: tuple[str, ...] = tuple(NOTICE_TYPES)
+"""The mail templates: one per kind of notice."""
+LANGUAGES: tuple[str, ...] = available_languages()
+"""The languages with a shipped catalogue, Dutch first (any other language is rendered in Dutch)."""
 
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "announcement": ("class_code", "kind_title", "body", "signature", "pupil_name"),
-    "invite": ("code", "expires_on"),
-    "report": ("reporter", "text", "created_at"),
-    "unreachable": ("class_code", "summary", "pupils"),
-}
-_OPTIONAL: dict[str, tuple[str, ...]] = {
-    "announcement": ("recipient_name", "reason", "audience", "to_pupil"),
-    "invite": (
-        "pupil_name",
-        "recipient_name",
-        "class_code",
-        "telegram_link",
-        "matrix_hint",
-        "audience",
-        "to_pupil",
-    ),
-    "report": ("kind", "escalation", "class_code"),
-    "unreachable": ("recipient_name", "announcement_id"),
-}
+_EXTRA: dict[str, tuple[str, ...]] = {"invite": ("telegram_link", "matrix_hint")}
+"""Values a template reads that are not the notice's: None unless the renderer supplies them."""
 
 _WHITESPACE = re.compile(r"\s+")
 _ADDR_SPEC = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
 
 
 class RenderError(ValueError):
-    """The message cannot be rendered (unknown template, missing context, malformed address or
-    Message-ID). Retrying will not help; mailers report it as a PermanentDeliveryError."""
+    """The message cannot be rendered (unknown kind of notice, a template error, malformed
+    address or Message-ID). Retrying will not help; mailers report it as a
+    PermanentDeliveryError."""
 
 
 def _nl2br(value: Any) -> Markup:
@@ -92,8 +76,6 @@ def _nl2br(value: Any) -> Markup:
 def _infer_audience(context: Mapping[str, Any]) -> str:
     pupil = (context.get("pupil_name") or "").strip()
     recipient = (context.get("recipient_name") or "").strip()
-    if context.get("to_pupil"):
-        return "pupil"
     if not pupil:
         return "person"
     # The pupil's own address (16+): the recipient is the pupil, by given or full name.
@@ -102,8 +84,14 @@ def _infer_audience(context: Mapping[str, Any]) -> str:
     return "guardian"
 
 
+def _language(lang: str) -> str:
+    """`lang` when it has a catalogue, else Dutch."""
+    return lang if lang in available_languages() else DEFAULT_LANGUAGE
+
+
 class MailRenderer:
-    """Renders `MailMessage`s for one school. Stateless after construction; safe to share."""
+    """Renders `MailMessage`s for one school. Stateless after construction (apart from its
+    per-language template environments); safe to share between threads."""
 
     def __init__(
         self,
@@ -111,11 +99,16 @@ class MailRenderer:
         school_name: str,
         from_address: str,
         reply_to: str | None,
-        timezone: tzinfo | str = "Europe/Amsterdam",
+        timezone: dt.tzinfo | str = "Europe/Amsterdam",
+        telegram_bot: str | None = None,
+        matrix_hint: str | None = None,
     ) -> None:
         """`from_address` is the bot's sending address, bare (`klasbot@school.nl`) or with a
         display name; without one, the school's name is shown. `reply_to` is the school's
-        address that replies should reach — never the bot's, which nobody reads."""
+        address that replies should reach — never the bot's, which nobody reads.
+
+        `telegram_bot` (the bot's username) adds a `https://t.me/<bot>?start=<code>` link to
+        invites, `matrix_hint` a line on how to reach the bot in Matrix."""
         self.school_name = school_name
         display, addr = email.utils.parseaddr(from_address)
         if "@" not in addr:
@@ -124,64 +117,118 @@ class MailRenderer:
         self._from_header = str(HeaderAddress(display or school_name, addr_spec=addr))
         self.reply_to = reply_to
         self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
-        self._env = jinja2.Environment(
-            loader=jinja2.PackageLoader("adapters.email", "templates"),
-            # Only the HTML part is escaped; the plain-text part must show `<` and `&` as typed.
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("html.j2",), default_for_string=False, default=False
-            ),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        self._env.filters["nl2br"] = _nl2br
-        self._env.filters["when"] = self._format_when
+        self.telegram_bot = telegram_bot.lstrip("@") if telegram_bot else None
+        self.matrix_hint = matrix_hint
+        self._envs: dict[str, tuple[Translations, jinja2.Environment]] = {}
+        self._lock = threading.Lock()
 
-    def _format_when(self, value: Any, lang: str = "nl") -> str:
-        if isinstance(value, datetime):
-            local = value.astimezone(self.timezone) if value.tzinfo else value
-            return local.strftime("%d-%m-%Y %H:%M" if lang == "nl" else "%Y-%m-%d %H:%M")
-        return str(value)
+    def _environment(self, lang: str) -> jinja2.Environment:
+        """The template environment speaking `lang` (one per language: the gettext functions
+        are the environment's globals)."""
+        translations = translation(lang)
+        with self._lock:
+            cached = self._envs.get(lang)
+            if cached is not None and cached[0] is translations:
+                return cached[1]
+            env = jinja2.Environment(
+                loader=jinja2.PackageLoader("adapters.email", "templates"),
+                # Only the HTML part is escaped; the plain-text part must show `<` and `&` as
+                # typed.
+                autoescape=jinja2.select_autoescape(
+                    enabled_extensions=("html.j2",), default_for_string=False, default=False
+                ),
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+                extensions=["jinja2.ext.i18n"],
+            )
+            # Newstyle: `_("Dear %(name)s,", name=...)` fills in (and in HTML escapes) the
+            # values itself, after translation.
+            env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+            env.filters["nl2br"] = _nl2br
+            env.filters["date"] = self._format_date
+            env.filters["moment"] = self._format_moment
+            self._envs[lang] = (translations, env)
+            return env
+
+    def _format_date(self, value: Any, lang: str) -> str:
+        """A date (or an ISO date string) in the reader's language, `dinsdag 17 november 2026`;
+        anything else as it is."""
+        if isinstance(value, dt.datetime):
+            return format_date(self._local(value).date(), lang)
+        if isinstance(value, dt.date):
+            return format_date(value, lang)
+        try:
+            return format_date(dt.date.fromisoformat(str(value).strip()), lang)
+        except ValueError:
+            return str(value)
+
+    def _format_moment(self, value: Any, lang: str) -> str:
+        """A moment (an aware datetime, or an ISO string in the school's wall-clock time) in the
+        reader's language, `dinsdag 3 november 2026 om 08:30`; a date as `_format_date`;
+        anything else as it is."""
+        moment = value
+        if isinstance(value, str):
+            try:
+                moment = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                return str(value)
+            if len(value.strip()) <= len("2026-11-03"):  # a date without a time
+                return format_date(moment.date(), lang)
+        if not isinstance(moment, dt.datetime):
+            return self._format_date(value, lang)
+        local = self._local(moment)
+        return MSG_DATE_AT(
+            lang, date=format_date(local.date(), lang), time=format_time(local.time())
+        )
+
+    def _local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.timezone) if moment.tzinfo else moment
 
     def _context(self, message: MailMessage, lang: str) -> dict[str, Any]:
-        if message.template not in _REQUIRED:
-            raise RenderError(f"unknown mail template {message.template!r}")
-        missing = [k for k in _REQUIRED[message.template] if k not in message.context]
-        if missing:
-            raise RenderError(
-                f"mail template {message.template!r} needs context {', '.join(missing)}"
-            )
-        context: dict[str, Any] = dict.fromkeys(_OPTIONAL[message.template])
-        context.update(message.context)
+        notice = message.notice
+        if not isinstance(notice, Notice) or getattr(notice, "template", None) not in TEMPLATES:
+            raise RenderError(f"no mail template for {type(notice).__name__}")
+        context: dict[str, Any] = dict.fromkeys(_EXTRA.get(notice.template, ()))
+        context.update(notice.fields())
         if not context.get("school_name"):
             context["school_name"] = self.school_name
         context["lang"] = lang
         if "audience" in context and not context["audience"]:
             context["audience"] = _infer_audience(context)
-        if message.template == "report" and not context["kind"]:
-            context["kind"] = "escalation" if context["escalation"] else "report"
+        if notice.template == "report" and not context["kind"]:
+            context["kind"] = "report"
+        if notice.template == "invite":
+            if self.telegram_bot and not context["telegram_link"]:
+                context["telegram_link"] = (
+                    f"https://t.me/{self.telegram_bot}?start={context['code']}"
+                )
+            if self.matrix_hint and not context["matrix_hint"]:
+                context["matrix_hint"] = self.matrix_hint
         return context
 
     def render_parts(self, message: MailMessage) -> tuple[str, str, str]:
-        """The subject (one line), the plain text and the HTML of `message`.
+        """The subject (one line), the plain text and the HTML of `message`, in its language
+        (Dutch when there is no catalogue for it).
 
         Raises RenderError."""
-        lang = message.lang if message.lang in LANGUAGES else "nl"
+        lang = _language(message.lang)
         context = self._context(message, lang)
-        base = f"{message.template}.{lang}"
+        name = message.notice.template
+        env = self._environment(lang)
         try:
-            subject = self._env.get_template(f"{base}.subject.j2").render(context)
-            text = self._env.get_template(f"{base}.txt.j2").render(context)
-            html = self._env.get_template(f"{base}.html.j2").render(context)
+            subject = env.get_template(f"{name}.subject.j2").render(context)
+            text = env.get_template(f"{name}.txt.j2").render(context)
+            html = env.get_template(f"{name}.html.j2").render(context)
         except jinja2.TemplateError as exc:
-            raise RenderError(f"cannot render mail template {base}: {exc}") from exc
+            raise RenderError(f"cannot render mail template {name} ({lang}): {exc}") from exc
         # A header is one line: user text in a subject (a class code, a kind) must not be able
         # to add headers.
         subject = _WHITESPACE.sub(" ", subject).strip()
         return subject, text, html
 
-    def render(self, message: MailMessage, *, date: datetime) -> EmailMessage:
+    def render(self, message: MailMessage, *, date: dt.datetime) -> EmailMessage:
         """A complete multipart/alternative message, ready for SMTP or an .eml file.
 
         `date` must be timezone-aware; the Date header shows it in the school's time zone.
@@ -195,7 +242,7 @@ class MailRenderer:
         if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
             raise RenderError(f"Message-ID must look like <local@domain>: {message_id!r}")
         subject, text, html = self.render_parts(message)
-        lang = message.lang if message.lang in LANGUAGES else "nl"
+        lang = _language(message.lang)
         mime = EmailMessage(policy=email.policy.SMTP)
         try:
             mime["From"] = self._from_header
@@ -227,8 +274,3 @@ class MailRenderer:
                 raise RenderError(f"not an e-mail address: {to!r}")
             bare.append(addr)
         return bare
-
-
-def context_keys() -> Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Required and optional context keys per template, for callers and tests."""
-    return {name: (_REQUIRED[name], _OPTIONAL[name]) for name in TEMPLATES}

@@ -1,8 +1,8 @@
 """Matrix through matrix-nio: the bot owns one private, invite-only room per class.
 
-Lifecycle (explicit, STYLE lesson 4): `connect(service)` logs in; `start(front, service)` logs in
-and runs the sync loop as a task; `stop()` ends it and closes the client; `running(front, service)`
-does both as an async context manager. `create_group`, `post`, `admit` and `remove` only need a
+Lifecycle (explicit, STYLE lesson 4): `connect(core)` logs in; `start(core)` logs in and runs
+the sync loop as a task; `stop()` ends it and closes the client; `running(core, receive=...)` does
+either as an async context manager. `create_group`, `post`, `admit` and `remove` only need a
 connection.
 
 Restarts: the sync token (`next_batch`) is stored in the core's platform state after each sync
@@ -45,15 +45,15 @@ from nio import (
 )
 
 from adapters.matrix import rooms
+from adapters.matrix.capabilities import capabilities as matrix_capabilities
 from adapters.matrix.errors import NETWORK_ERRORS, is_rate_limited, translate, translate_exception
 from bot.commands import command_language
 from bot.domain import ClassRoster
-from bot.drafts import draft_from_json, draft_to_json
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.i18n import Msg
-from bot.ports import GroupMessage, PlatformCapabilities
+from bot.ports import ChatCore, GroupMessage, PlatformCapabilities
 from bot.ratelimit import Rate, RateLimiter
-from bot.service import ChatFrontEnd, Klasbot
+from bot.rules.age import effective_minimum
 from config.settings import MatrixSettings
 
 logger = logging.getLogger(__name__)
@@ -76,55 +76,23 @@ SYNC_FILTER: dict[str, Any] = {
 }
 
 M_CONFIRM = Msg(
-    nl=(
-        "Zo komt het bericht in de groep. "
-        "Stuur !ja om het te versturen of !nee om het te annuleren."
-    ),
-    en="This is how the message will appear in the group. Send !yes to send it or !no to cancel.",
-)
-M_CANCELLED = Msg(nl="Geannuleerd; er is niets verstuurd.", en="Cancelled; nothing was sent.")
-M_NOTHING_TO_CONFIRM = Msg(
-    nl="Er wacht geen bericht op bevestiging. Stuur eerst een opdracht, bijvoorbeeld /huiswerk.",
-    en="No message is waiting for confirmation. Send a command first, e.g. /homework.",
+    "This is how the message will appear in the group. Send !yes to send it or !no to cancel."
 )
 M_TRY_LATER = Msg(
-    nl=(
-        "Dat lukte nu niet door een storing bij de chatserver. "
-        "Probeer het over een paar minuten opnieuw."
-    ),
-    en=(
-        "That did not work because of a problem at the chat server. "
-        "Please try again in a few minutes."
-    ),
+    "That did not work because of a problem at the chat server. Please try again in a few minutes."
 )
 # The kick reason is visible to everyone in the room, so it never says why this person may not be
 # there (an age is personal data, A.2); the person hears that privately.
 M_KICK_REASON = Msg(
-    nl="Alleen leerlingen (13+) en docenten van deze klas kunnen in deze groep (protocol B.1).",
-    en="Only pupils (13+) and staff of this class can be in this group (protocol B.1).",
+    "Only pupils (13+) and staff of this class can be in this group (protocol B.1)."
 )
 M_REMOVED_AGE = Msg(
-    nl=(
-        "Je bent uit de klassengroep gehaald: je moet minstens {age} jaar zijn om erin te mogen. "
-        "Geen zorgen: je krijgt alle berichten van je klas per e-mail of brief."
-    ),
-    en=(
-        "You were removed from the class group: you must be at least {age} to be in it. "
-        "Don't worry: you get every message of your class by e-mail or letter."
-    ),
+    "You were removed from the class group: you must be at least {age} to be in it. "
+    "Don't worry: you get every message of your class by e-mail or letter."
 )
-M_REDACT_REASON = Msg(
-    nl="In deze groep plaatst alleen de bot berichten.", en="Only the bot posts in this group."
-)
+M_REDACT_REASON = Msg("Only the bot posts in this group.")
 M_TOPIC = Msg(
-    nl=(
-        "Mededelingen voor {klas}. Alleen de bot plaatst hier berichten; "
-        "vragen stuur je privé aan je mentor."
-    ),
-    en=(
-        "Announcements for {klas}. Only the bot posts here; "
-        "send questions privately to your mentor."
-    ),
+    "Announcements for {klas}. Only the bot posts here; send questions privately to your mentor."
 )
 
 _AGE_VERDICTS = {"under-13", "age-unknown", "platform-age"}
@@ -157,7 +125,7 @@ class MatrixPlatform:
         device_id: str | None = None,
         staff_can_post: bool = False,
         room_version: str | None = None,
-        min_age: int = 13,
+        capabilities: PlatformCapabilities | None = None,
         rate: Rate | None = None,
         sync_timeout: float = 30.0,
         store_path: Path | None = None,
@@ -173,9 +141,7 @@ class MatrixPlatform:
         self._device_id = device_id
         self.staff_can_post = staff_can_post
         self.room_version = room_version
-        self.capabilities = PlatformCapabilities(
-            min_age=min_age, can_delete_messages=True, can_remove_members=True, html=True
-        )
+        self.capabilities = capabilities or matrix_capabilities(MatrixSettings())
         self.sync_timeout = sync_timeout
         self.store_path = store_path
         self.max_inline_wait = max_inline_wait
@@ -184,8 +150,7 @@ class MatrixPlatform:
         self.limiter = RateLimiter(rate or Rate(1000.0, burst=1000.0))
         self.stats = MatrixStats()
         self.client: AsyncClient | None = None
-        self.service: Klasbot | None = None
-        self.front: ChatFrontEnd | None = None
+        self.core: ChatCore | None = None
         self.next_batch: str | None = None
         self.synced = asyncio.Event()  # set after the first sync answer has been handled
         self._txn_prefix = ""
@@ -197,21 +162,21 @@ class MatrixPlatform:
 
     # ------------------------------------------------------------------------ lifecycle
 
-    def attach(self, service: Klasbot) -> None:
+    def attach(self, core: ChatCore) -> None:
         """Give the platform the core it reports to and keeps its state in; the first request
         then logs in by itself (a CLI command that only posts needs nothing more)."""
-        self.service = service
+        self.core = core
 
-    async def connect(self, service: Klasbot | None = None) -> None:
+    async def connect(self, core: ChatCore | None = None) -> None:
         """Log in, reusing the stored session and device. Idempotent."""
-        if service is not None:
-            self.attach(service)
+        if core is not None:
+            self.attach(core)
         async with self._connecting:
             if self.client is None:
                 self.client = await self._login()
 
     async def _login(self) -> AsyncClient:
-        if self.service is None:
+        if self.core is None:
             raise TransientDeliveryError("the Matrix platform is not attached to klasbot")
         self._txn_prefix = await self._get_state("txn_prefix") or ""
         if not self._txn_prefix:
@@ -272,10 +237,9 @@ class MatrixPlatform:
         logger.info("matrix: logged in as %s (device %s)", self.user_id, device_id)
         return client
 
-    async def start(self, front: ChatFrontEnd, service: Klasbot) -> None:
+    async def start(self, core: ChatCore) -> None:
         """Log in and start the sync loop in the background."""
-        await self.connect(service)
-        self.front = front
+        await self.connect(core)
         self.next_batch = await self._get_state("next_batch") or None
         self._stopping = False
         self.synced.clear()
@@ -296,8 +260,15 @@ class MatrixPlatform:
             await client.close()
 
     @asynccontextmanager
-    async def running(self, front: ChatFrontEnd, service: Klasbot) -> AsyncIterator[MatrixPlatform]:
-        await self.start(front, service)
+    async def running(
+        self, core: ChatCore, *, receive: bool = True
+    ) -> AsyncIterator[MatrixPlatform]:
+        """Connected for the block: receiving (the sync loop) or, with `receive=False`, only to
+        send (a CLI command beside a running bot)."""
+        if receive:
+            await self.start(core)
+        else:
+            await self.connect(core)
         try:
             yield self
         finally:
@@ -376,7 +347,8 @@ class MatrixPlatform:
         if reason in _AGE_VERDICTS:
             try:
                 await self._tell(
-                    account_id, M_REMOVED_AGE(self._lang(), age=max(13, self.capabilities.min_age))
+                    account_id,
+                    M_REMOVED_AGE(self._lang(), age=effective_minimum(self.capabilities.min_age)),
                 )
             except DeliveryError as error:  # the removal stands; the fallback reaches them anyway
                 logger.warning(
@@ -395,7 +367,7 @@ class MatrixPlatform:
         return self.client
 
     def _lang(self) -> str:
-        return self.service.policy.language if self.service else "nl"
+        return self.core.language if self.core else "nl"
 
     def _txn(self, key: str) -> str:
         return f"klasbot-{self._txn_prefix}-{key}"
@@ -482,8 +454,8 @@ class MatrixPlatform:
 
     async def _grant_staff(self, room_id: str, account_id: str) -> None:
         """With `staff_can_post`, the class's staff may post, invite and kick (level 50)."""
-        assert self.service is not None
-        if not await self.service.is_staff_of_group(NAME, room_id, account_id):
+        assert self.core is not None
+        if not await self.core.is_staff_of_group(NAME, room_id, account_id):
             return
         client = await self._connected()
         current = await self._request(
@@ -503,18 +475,18 @@ class MatrixPlatform:
     # ------------------------------------------------------------------------ state
 
     async def _get_state(self, key: str) -> str | None:
-        assert self.service is not None
-        return await self.service.platform_state(NAME, key)
+        assert self.core is not None
+        return await self.core.platform_state(NAME, key)
 
     async def _set_state(self, key: str, value: str) -> None:
-        assert self.service is not None
-        await self.service.set_platform_state(NAME, key, value)
+        assert self.core is not None
+        await self.core.set_platform_state(NAME, key, value)
 
     async def _is_group(self, room_id: str) -> bool:
         # Only a yes is remembered: a room may become a class room while we look (create_group).
         if room_id not in self._group_rooms:
-            assert self.service is not None
-            if await self.service.is_class_group(NAME, room_id):
+            assert self.core is not None
+            if await self.core.is_class_group(NAME, room_id):
                 self._group_rooms.add(room_id)
         return room_id in self._group_rooms
 
@@ -607,8 +579,8 @@ class MatrixPlatform:
 
     async def _on_left(self, room_id: str) -> None:
         if await self._is_group(room_id):
-            assert self.service is not None
-            await self.service.group_lost(NAME, room_id)
+            assert self.core is not None
+            await self.core.group_lost(NAME, room_id)
 
     async def _on_event(self, room_id: str, event: Any) -> None:
         if isinstance(event, RoomMemberEvent):
@@ -625,25 +597,25 @@ class MatrixPlatform:
             await self._on_direct_message(room_id, event)
 
     async def _on_member(self, room_id: str, event: RoomMemberEvent) -> None:
-        assert self.service is not None
+        assert self.core is not None
         target = event.state_key
         if target == self.user_id:
             if event.membership in ("leave", "ban") and await self._is_group(room_id):
-                await self.service.group_lost(NAME, room_id)
+                await self.core.group_lost(NAME, room_id)
             return
         if not await self._is_group(room_id):
             return
         if event.membership == "join" and event.prev_membership != "join":
-            allowed = await self.service.member_joined(NAME, room_id, target)
+            allowed = await self.core.member_joined(NAME, room_id, target)
             if allowed and self.staff_can_post:
                 await self._grant_staff(room_id, target)
         elif event.membership in ("leave", "ban") and event.prev_membership == "join":
-            await self.service.member_left(NAME, room_id, target)
+            await self.core.member_left(NAME, room_id, target)
 
     async def _on_group_post(self, room_id: str, event: Any, sender: str) -> None:
         """Rule 3: power levels keep members from posting; whatever gets through anyway (a level
         changed by hand, an old room) is handed to the core and, as it says, redacted."""
-        assert self.front is not None
+        assert self.core is not None
         text = event.body if isinstance(event, RoomMessageText) else ""
         if self.staff_can_post and text and not text.lstrip().startswith(("/", "!")):
             client = await self._connected()
@@ -657,7 +629,7 @@ class MatrixPlatform:
                 levels.content.get("events_default", 0)
             ):
                 return  # staff speaking in their own class room, as the school allows
-        reply = await self.front.handle(
+        reply = await self.core.handle(
             NAME, sender, text, chat_id=room_id, in_group=True, preview=False
         )
         if reply.delete_original or not isinstance(event, RoomMessage):
@@ -673,7 +645,7 @@ class MatrixPlatform:
             await self._tell(sender, "\n\n".join(reply.texts), key=event.event_id)
 
     async def _on_direct_message(self, room_id: str, event: RoomMessageText) -> None:
-        assert self.front is not None
+        assert self.core is not None
         sender, text = event.sender, event.body.strip()
         room = (await self._connected()).rooms.get(room_id)
         if room is not None and room.joined_count > 2:
@@ -685,29 +657,19 @@ class MatrixPlatform:
         word = text.lower()
         texts: list[str]
         if word in CONFIRM_WORDS:
-            lang = CONFIRM_WORDS[word]
-            raw = await self._get_state(f"draft:{sender}")
-            if not raw:
-                texts = [M_NOTHING_TO_CONFIRM(lang)]
-            else:
-                await self._set_state(f"draft:{sender}", "")
-                reply = await self.front.confirm(draft_from_json(raw), source=NAME, lang=lang)
-                texts = reply.texts
+            texts = (await self.core.confirm(NAME, sender, lang=CONFIRM_WORDS[word])).texts
         elif word in CANCEL_WORDS:
-            lang = CANCEL_WORDS[word]
-            await self._set_state(f"draft:{sender}", "")
-            texts = [M_CANCELLED(lang)]
+            texts = (await self.core.cancel(NAME, sender, lang=CANCEL_WORDS[word])).texts
         else:
             try:
-                reply = await self.front.handle(
+                reply = await self.core.handle(
                     NAME, sender, text, chat_id=None, in_group=False, preview=True
                 )
             except DeliveryError:
                 texts = [M_TRY_LATER(command_language(text))]
             else:
                 texts = list(reply.texts)
-                if reply.draft is not None:
-                    await self._set_state(f"draft:{sender}", draft_to_json(reply.draft))
+                if reply.confirmation is not None:
                     texts.append(M_CONFIRM(command_language(text)))
         if texts:
             await self._notice(room_id, "\n\n".join(texts), key=event.event_id)
@@ -773,7 +735,7 @@ def matrix_platform_from_settings(
         device_id=settings.device_id,
         staff_can_post=settings.staff_can_post,
         room_version=settings.room_version,
-        min_age=settings.min_age,
+        capabilities=matrix_capabilities(settings),
         rate=rate,
         sync_timeout=settings.sync_timeout,
         store_path=data_dir / "matrix",

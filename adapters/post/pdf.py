@@ -13,6 +13,9 @@ window on the left (EA5/6 or DL, 110 x 220 mm, window 90 x 40 mm at 20 mm from t
   for, the title in bold, the body, the author's signature) and a closing; long letters flow
   onto further pages, numbered "Pagina 1 van 2".
 
+The letter's own texts (salutation, introduction, "Voor: …", closing, page numbers) are gettext
+messages in `lang`, translated by the catalogues in `bot/locale` (see "Languages" in README.md).
+
 Font: by default the PDF core font Helvetica in the Windows-1252 encoding. No font file is
 shipped with fpdf2 and system fonts are not assumed; Windows-1252 covers Dutch and the other
 Western European letters (ë é ï ö ü ç ß ø …) as well as € „ " ' – — …. Characters outside it
@@ -25,18 +28,19 @@ Text is printed literally: no markdown, no page-number alias, nothing in it is i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
+from adapters.files import atomic_write_bytes
+from bot.i18n import DEFAULT_LANGUAGE, Msg
 from bot.ports import Letter
 
 logger = logging.getLogger(__name__)
@@ -82,30 +86,20 @@ _TRANSLITERATION = str.maketrans(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-_TEXTS = {
-    "nl": {
-        "greeting": "Beste {name},",
-        "intro": (
-            "Hieronder leest u berichten van {school} die u anders via de klassengroep-app of "
-            "per e-mail had ontvangen. Wij sturen ze per post, omdat we u op die manieren nu "
-            "niet kunnen bereiken."
-        ),
-        "for": "Voor: {pupil}",
-        "closing": "Met vriendelijke groet,",
-        "page": "Pagina {page} van {pages}",
-    },
-    "en": {
-        "greeting": "Dear {name},",
-        "intro": (
-            "Below are messages from {school} that you would otherwise have received through "
-            "the class group app or by e-mail. We send them by post because we cannot reach "
-            "you in those ways at the moment."
-        ),
-        "for": "For: {pupil}",
-        "closing": "Kind regards,",
-        "page": "Page {page} of {pages}",
-    },
-}
+# The letter's own texts (gettext messages, see "Languages" in README.md).
+M_LETTER_TITLE = Msg("{school}: letter")
+"""The PDF's title (document properties)."""
+M_GREETING = Msg("Dear {name},")
+M_INTRO = Msg(
+    "Below are messages from {school} that you would otherwise have received through the class "
+    "group app or by e-mail. We send them by post because we cannot reach you in those ways at "
+    "the moment."
+)
+M_FOR = Msg("For: {pupil}")
+"""Above each item: the pupil it is about."""
+M_CLOSING = Msg("Kind regards,")
+M_PAGE = Msg("Page {page} of {pages}")
+"""The footer of a letter of more than one page."""
 
 
 def safe_file_stem(key: str) -> str:
@@ -143,18 +137,19 @@ def to_core_font_text(text: str) -> str:
 
 
 class _LetterPdf(FPDF):
-    def __init__(self, footer_text: str, font: str) -> None:
+    def __init__(self, footer_text: Callable[[int], str] | None, font: str) -> None:
+        """`footer_text(page)` is printed at the bottom of every page (none when None)."""
         super().__init__(orientation="portrait", unit="mm", format=PAGE_FORMAT)
         self.footer_text = footer_text
         self.letter_font = font
 
     def footer(self) -> None:
-        if not self.footer_text:
+        if self.footer_text is None:
             return
         self.set_y(-15)
         self.set_font(self.letter_font, "", 8)
         self.set_text_color(110)
-        self.cell(0, 5, self.footer_text.format(page=self.page_no()), align=Align.C)
+        self.cell(0, 5, self.footer_text(self.page_no()), align=Align.C)
         self.set_text_color(0)
 
 
@@ -168,18 +163,19 @@ class PdfLetterPrinter:
         school_name: str,
         letterhead_lines: Sequence[str] = (),
         return_address: str | None = None,
-        lang: str = "nl",
+        lang: str = DEFAULT_LANGUAGE,
         font_regular: Path | None = None,
         font_bold: Path | None = None,
     ) -> None:
         """`return_address` is printed on one line above the recipient (e.g. "De Passie,
         Postbus 1, 3500 AA Utrecht"); `font_regular`/`font_bold` select an embedded Unicode
-        TrueType font instead of Helvetica (see the module docstring)."""
+        TrueType font instead of Helvetica (see the module docstring). `lang` is the language of
+        the letter's own texts (Dutch when it has no catalogue)."""
         self.letters_dir = Path(letters_dir)
         self.school_name = school_name
         self.letterhead_lines = tuple(letterhead_lines)
         self.return_address = return_address
-        self.texts = _TEXTS.get(lang, _TEXTS["nl"])
+        self.lang = lang
         self.font_regular = font_regular
         self.font_bold = font_bold
 
@@ -206,7 +202,7 @@ class PdfLetterPrinter:
             _close_fonts(final)
         self.letters_dir.mkdir(parents=True, exist_ok=True)
         path = self.path_for(letter.key)
-        _write_atomically(path, data)
+        atomic_write_bytes(path, data)
         logger.info("letter %s written to %s (%d page(s))", letter.key, path, pages)
         return str(path)
 
@@ -215,12 +211,15 @@ class PdfLetterPrinter:
             return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
         return to_core_font_text(text)
 
+    def _page_footer(self, page: int, *, pages: int) -> str:
+        return self._text(M_PAGE(self.lang, page=page, pages=pages))
+
     def _build(self, letter: Letter, *, total_pages: int | None) -> FPDF:
-        t = self.texts
-        footer = ""
+        lang = self.lang
+        footer: Callable[[int], str] | None = None
         if total_pages and total_pages > 1:
-            # `{page}` is filled per page; the total is known from the first pass.
-            footer = t["page"].replace("{pages}", str(total_pages))
+            # The page is filled in per page; the total is known from the first pass.
+            footer = functools.partial(self._page_footer, pages=total_pages)
         font = "Helvetica" if self.font_regular is None else "LetterFont"
         pdf = _LetterPdf(footer, font)
         pdf.alias_nb_pages(None)  # type: ignore[arg-type]
@@ -228,7 +227,7 @@ class PdfLetterPrinter:
         if self.font_regular is not None:
             pdf.add_font("LetterFont", "", str(self.font_regular))
             pdf.add_font("LetterFont", "B", str(self.font_bold or self.font_regular))
-        pdf.set_title(self._text(f"{self.school_name}: brief"))
+        pdf.set_title(self._text(M_LETTER_TITLE(lang, school=self.school_name)))
         pdf.set_author(self._text(self.school_name))
         pdf.set_margins(MARGIN_LEFT, LETTERHEAD_Y, MARGIN_RIGHT)
         pdf.set_auto_page_break(True, margin=MARGIN_BOTTOM)
@@ -284,7 +283,7 @@ class PdfLetterPrinter:
         pdf.multi_cell(
             width,
             5.5,
-            txt(t["greeting"].format(name=letter.recipient_name)),
+            txt(M_GREETING(lang, name=letter.recipient_name)),
             align=Align.L,
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
@@ -293,7 +292,7 @@ class PdfLetterPrinter:
         pdf.multi_cell(
             width,
             5.5,
-            txt(t["intro"].format(school=self.school_name)),
+            txt(M_INTRO(lang, school=self.school_name)),
             align=Align.L,
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
@@ -305,7 +304,7 @@ class PdfLetterPrinter:
             pdf.multi_cell(
                 width,
                 4.5,
-                txt(t["for"].format(pupil=item.pupil_name)),
+                txt(M_FOR(lang, pupil=item.pupil_name)),
                 align=Align.L,
                 new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
@@ -326,7 +325,7 @@ class PdfLetterPrinter:
             )
         pdf.ln(8)
         pdf.multi_cell(
-            width, 5.5, txt(t["closing"]), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            width, 5.5, txt(M_CLOSING(lang)), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
         pdf.multi_cell(
             width, 5.5, txt(self.school_name), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
@@ -351,20 +350,3 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     while text and pdf.get_string_width(text + "...") > width - 2:
         text = text[:-1]
     return text.rstrip() + "..."
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers (the office, `klasbot letters`) see the old file or the whole new one."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise

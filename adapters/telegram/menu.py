@@ -1,11 +1,9 @@
 """The command menus Telegram shows (`setMyCommands`), in Dutch and English, scoped by role.
 
-Rule 7 decides who may do what; the menu only shows each person what they may use, so that a
-pupil is not invited to try a teacher's command:
-- every private chat (pupils, guardians, anyone not yet linked): start, help, melden;
-- the private chat of each linked staff member: the announcement commands as well;
-- group administrators (the teacher who binds the group): /koppel and the announcement commands;
-- members of a group: nothing — in a class group only the bot posts (rule 3).
+Rule 7 (`bot.rules.authorization.menu`) decides what each menu shows: every private chat, the
+private chat of each linked staff member, group administrators (the teacher who binds the group)
+and group members (nothing: only the bot posts, rule 3). This module only maps those audiences
+onto Telegram's command scopes.
 Dutch is the default language and is also registered under `nl`; English under `en`, with the
 English command names (which the grammar accepts as aliases).
 """
@@ -23,20 +21,7 @@ from telegram import (
 )
 
 from bot.commands import COMMANDS
-
-PUPIL = ("start", "help", "melden")
-STAFF = (
-    "lesuitval",
-    "huiswerk",
-    "herinnering",
-    "uitje",
-    "planning",
-    "melden",
-    "escaleren",
-    "help",
-    "start",
-)
-GROUP_ADMIN = ("koppel", "lesuitval", "huiswerk", "herinnering", "uitje", "help")
+from bot.rules.authorization import Audience, menu
 
 # (language_code, language): the default (no code) is Dutch.
 LANGUAGES = ((None, "nl"), ("nl", "nl"), ("en", "en"))
@@ -53,13 +38,13 @@ def commands(names: tuple[str, ...], lang: str) -> list[BotCommand]:
 def scopes() -> list[tuple[BotCommandScope, tuple[str, ...]]]:
     """The scopes that do not depend on who is linked."""
     return [
-        (BotCommandScopeDefault(), PUPIL),
-        (BotCommandScopeAllPrivateChats(), PUPIL),
-        (BotCommandScopeAllGroupChats(), ()),
-        (BotCommandScopeAllChatAdministrators(), GROUP_ADMIN),
+        (BotCommandScopeDefault(), menu(Audience.PRIVATE_CHAT)),
+        (BotCommandScopeAllPrivateChats(), menu(Audience.PRIVATE_CHAT)),
+        (BotCommandScopeAllGroupChats(), menu(Audience.GROUP_MEMBER)),
+        (BotCommandScopeAllChatAdministrators(), menu(Audience.GROUP_ADMIN)),
     ]
 
 
 def staff_scope(account_id: str) -> tuple[BotCommandScope, tuple[str, ...]]:
     # A private chat's id is the person's user id.
-    return BotCommandScopeChat(int(account_id)), STAFF
+    return BotCommandScopeChat(int(account_id)), menu(Audience.STAFF_CHAT)

@@ -35,19 +35,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib.util
-import json
 import logging
 import re
-import secrets
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
 from telegram import (
     ChatMember,
     ChatMemberUpdated,
@@ -81,13 +79,12 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from adapters.telegram import menu, texts
+from adapters.telegram.capabilities import capabilities
 from bot import commands as cmd
-from bot.domain import AnnouncementDraft
-from bot.drafts import draft_from_json, draft_to_json
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from bot.ports import GroupMessage, PlatformCapabilities
+from bot.messages import M_GROUP_ONLY_BOT, M_PREVIEW_EXPIRED
+from bot.ports import ChatCore, GroupMessage
 from bot.ratelimit import Rate, RateLimiter
-from bot.service import M_GROUP_ONLY_BOT, ChatFrontEnd, Klasbot
 from config.settings import TelegramSettings
 
 logger = logging.getLogger(__name__)
@@ -119,15 +116,6 @@ _MAX_POSTED = 10_000
 _deferred: contextvars.ContextVar[
     tuple[str, list[tuple[str, InlineKeyboardMarkup | None]]] | None
 ] = contextvars.ContextVar("telegram_deferred_invites", default=None)
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """A previewed announcement waiting for its author's button."""
-
-    draft: AnnouncementDraft
-    account_id: str
-    lang: str
 
 
 def _seconds(error: RetryAfter) -> float:
@@ -219,17 +207,11 @@ class TelegramPlatform:
         if not settings.token:
             raise ValueError("Telegram needs a bot token: set KLASBOT_TELEGRAM__TOKEN")
         self.settings = settings
-        self.capabilities = PlatformCapabilities(
-            min_age=max(13, settings.min_age),
-            can_delete_messages=True,
-            can_remove_members=True,
-            html=False,
-        )
+        self.capabilities = capabilities(settings)
         self.limiter = limiter or limits(settings)
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.errors: list[BaseException] = []  # handler failures (logged too), for tests
-        self._front: ChatFrontEnd | None = None
-        self._service: Klasbot | None = None
+        self._core: ChatCore | None = None
         self._posted: OrderedDict[str, str] = OrderedDict()
         self._links: dict[str, str] = {}
         self._titles: dict[str, str] = {}
@@ -247,22 +229,16 @@ class TelegramPlatform:
         return self.application.bot
 
     @property
-    def service(self) -> Klasbot:
-        if self._service is None:
+    def core(self) -> ChatCore:
+        if self._core is None:
             raise RuntimeError("the Telegram platform is not started")
-        return self._service
-
-    @property
-    def front(self) -> ChatFrontEnd:
-        if self._front is None:
-            raise RuntimeError("the Telegram platform is not started")
-        return self._front
+        return self._core
 
     @property
     def lang(self) -> str:
-        return self.service.policy.language
+        return self.core.language
 
-    async def start(self, front: ChatFrontEnd, service: Klasbot, *, receive: bool = True) -> None:
+    async def start(self, core: ChatCore, *, receive: bool = True) -> None:
         """Connect, register the command menus and start receiving updates. With
         `receive=False` only connect, to send (`klasbot dispatch` beside a running bot: two
         processes must not both poll)."""
@@ -272,7 +248,7 @@ class TelegramPlatform:
                 raise ValueError("webhook mode needs KLASBOT_TELEGRAM__WEBHOOK_URL")
             if importlib.util.find_spec("tornado") is None:
                 raise RuntimeError("webhook mode needs python-telegram-bot[webhooks] (tornado)")
-        self._front, self._service = front, service
+        self._core = core
         application = (
             Application.builder()
             .token(s.token or "")
@@ -320,9 +296,9 @@ class TelegramPlatform:
 
     @asynccontextmanager
     async def running(
-        self, front: ChatFrontEnd, service: Klasbot, *, receive: bool = True
+        self, core: ChatCore, *, receive: bool = True
     ) -> AsyncIterator[TelegramPlatform]:
-        await self.start(front, service, receive=receive)
+        await self.start(core, receive=receive)
         try:
             yield self
         finally:
@@ -536,10 +512,10 @@ class TelegramPlatform:
     # ------------------------------------------------------------------------ groups
 
     async def _state(self, key: str) -> str | None:
-        return await self.service.platform_state(self.name, key)
+        return await self.core.platform_state(self.name, key)
 
     async def _set_state(self, key: str, value: str) -> None:
-        await self.service.set_platform_state(self.name, key, value)
+        await self.core.set_platform_state(self.name, key, value)
 
     async def _invite_link(self, chat_id: str) -> str:
         link = self._links.get(chat_id) or await self._state(f"invite-link:{chat_id}")
@@ -582,8 +558,7 @@ class TelegramPlatform:
         names = [f"“{texts.RIGHTS[r](lang)}” ({r})" for r in rights]
         if len(names) == 1:
             return names[0]
-        joiner = " en " if lang == "nl" else " and "
-        return ", ".join(names[:-1]) + joiner + names[-1]
+        return format_list(names, locale=lang)
 
     async def _bind(self, message: Message, account_id: str, text: str) -> None:
         """`/koppel KLAS`: check the bot's rights, let the core bind, make the group read-only and
@@ -606,7 +581,7 @@ class TelegramPlatform:
                 chat_id, msg(lang, rights=self._rights_text(missing, lang), command=command)
             )
             return
-        reply = await self.front.handle(
+        reply = await self.core.handle(
             self.name, account_id, text, chat_id=chat_id, in_group=True, preview=True
         )
         if reply.delete_original:
@@ -651,12 +626,12 @@ class TelegramPlatform:
             return
         self._lost.add(chat_id)
         await self._forget_link(chat_id)
-        await self.service.group_lost(self.name, chat_id)
+        await self.core.group_lost(self.name, chat_id)
 
     async def _migrated(self, old: str, new: str) -> None:
         logger.info("telegram: group %s is now supergroup %s", old, new)
         await self._forget_link(old)
-        await self.service.chat_migrated(self.name, old, new)
+        await self.core.chat_migrated(self.name, old, new)
 
     # ------------------------------------------------------------------------ update handlers
 
@@ -670,12 +645,12 @@ class TelegramPlatform:
         invites: list[tuple[str, InlineKeyboardMarkup | None]] = []
         token = _deferred.set((account_id, invites))
         try:
-            reply = await self.front.handle(self.name, account_id, text, preview=True)
+            reply = await self.core.handle(self.name, account_id, text, preview=True)
         finally:
             _deferred.reset(token)
         lang = cmd.command_language(text)
-        if reply.draft is not None:
-            await self._preview(message.chat_id, account_id, reply.draft, reply.texts, lang)
+        if reply.confirmation is not None:
+            await self._preview(message.chat_id, reply.confirmation, reply.texts, lang)
         elif reply.texts:
             await self._say(message.chat_id, "\n\n".join(reply.texts))
         for invite, markup in invites:
@@ -683,15 +658,9 @@ class TelegramPlatform:
         if _command_word(text, self.bot.username) in cmd.Start.words():
             await self._staff_menu(account_id)
 
-    async def _preview(
-        self, chat_id: int, account_id: str, draft: AnnouncementDraft, lines: list[str], lang: str
-    ) -> None:
-        token = secrets.token_urlsafe(9)
-        # Kept in the database, not in memory: a preview still works after a restart.
-        await self._set_state(
-            f"draft:{token}",
-            json.dumps({"draft": draft_to_json(draft), "account": account_id, "lang": lang}),
-        )
+    async def _preview(self, chat_id: int, token: str, lines: list[str], lang: str) -> None:
+        """Show a previewed announcement with the buttons that confirm or cancel it (the draft
+        itself is kept by the core, so the buttons still work after a restart)."""
         keyboard = InlineKeyboardMarkup(
             [
                 [
@@ -709,19 +678,17 @@ class TelegramPlatform:
         if query is None:
             return
         action, _, token = (query.data or "").partition(":")
-        raw = await self._state(f"draft:{token}") if token else None
-        pending = None
-        if raw:
-            stored = json.loads(raw)
-            pending = _Pending(draft_from_json(stored["draft"]), stored["account"], stored["lang"])
-        if pending is None or action not in ("send", "cancel"):
-            await query.answer(texts.PREVIEW_EXPIRED(self.lang), show_alert=True)
+        account_id = str(query.from_user.id)
+        if action == "send" and token:
+            reply = await self.core.confirm(self.name, account_id, token)
+        elif action == "cancel" and token:
+            reply = await self.core.cancel(self.name, account_id, token)
+        else:
+            await query.answer(M_PREVIEW_EXPIRED(self.lang), show_alert=True)
             return
-        if str(query.from_user.id) != pending.account_id:
-            await query.answer(texts.NOT_YOUR_PREVIEW(pending.lang), show_alert=True)
+        if reply.refused:
+            await query.answer("\n".join(reply.texts), show_alert=True)
             return
-        # One press only: a second press (updates are handled one at a time) finds nothing.
-        await self._set_state(f"draft:{token}", "")
         await query.answer()
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
         if query.message is not None:
@@ -729,10 +696,6 @@ class TelegramPlatform:
                 await query.edit_message_reply_markup(reply_markup=None)
             except TelegramError as error:
                 logger.info("telegram: could not remove the buttons: %s", error.message)
-        if action == "cancel":
-            await self._say(chat_id, texts.CANCELLED(pending.lang))
-            return
-        reply = await self.front.confirm(pending.draft, source=self.name, lang=pending.lang)
         if reply.texts:
             await self._say(chat_id, "\n\n".join(reply.texts))
 
@@ -755,7 +718,7 @@ class TelegramPlatform:
         if word in cmd.Bind.words():
             await self._bind(message, account_id, text)
             return
-        reply = await self.front.handle(
+        reply = await self.core.handle(
             self.name, account_id, text, chat_id=chat_id, in_group=True, preview=True
         )
         if not reply.delete_original:
@@ -765,8 +728,8 @@ class TelegramPlatform:
             return
         await self._delete(message)
         lang = cmd.command_language(text)
-        if reply.draft is not None:
-            await self._preview(int(account_id), account_id, reply.draft, reply.texts, lang)
+        if reply.confirmation is not None:
+            await self._preview(int(account_id), reply.confirmation, reply.texts, lang)
         elif reply.texts:
             await self._say(account_id, "\n\n".join(reply.texts))
         elif account_id.isdigit() and (chat_id, account_id) not in self._told:
@@ -780,7 +743,7 @@ class TelegramPlatform:
             return
         chat_id = str(request.chat.id)
         user_id = request.from_user.id
-        verdict = await self.service.join_requested(self.name, chat_id, str(user_id))
+        verdict = await self.core.join_requested(self.name, chat_id, str(user_id))
         if verdict is None:
             return  # not a class group: its own administrators decide
         try:
@@ -808,9 +771,9 @@ class TelegramPlatform:
         was, now = _is_member(change.old_chat_member), _is_member(change.new_chat_member)
         if now and not was:
             # Rule 2: the core removes (through `remove`) anyone who may not be here.
-            await self.service.member_joined(self.name, chat_id, account_id)
+            await self.core.member_joined(self.name, chat_id, account_id)
         elif was and not now:
-            await self.service.member_left(self.name, chat_id, account_id)
+            await self.core.member_left(self.name, chat_id, account_id)
 
     async def _on_my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         change = update.my_chat_member
@@ -851,11 +814,11 @@ class TelegramPlatform:
             await self._staff_menu(account_id, known_staff=True)
 
     async def _staff_accounts(self) -> set[str]:
-        return await self.service.staff_accounts(self.name)
+        return await self.core.staff_accounts(self.name)
 
     async def _staff_menu(self, account_id: str, *, known_staff: bool = False) -> None:
         """Show a linked teacher the announcement commands in their private chat."""
-        if not known_staff and not await self.service.is_staff_account(self.name, account_id):
+        if not known_staff and not await self.core.is_staff_account(self.name, account_id):
             return
         scope, names = menu.staff_scope(account_id)
         try:

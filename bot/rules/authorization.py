@@ -13,7 +13,10 @@ All functions are pure.
 
 from __future__ import annotations
 
-from bot.domain import ClassRoster, Person, Role
+import enum
+from collections.abc import Iterable
+
+from bot.domain import ClassRoster, Enrollment, EnrollmentRole, Person, Role
 from bot.errors import RuleViolation
 from bot.i18n import Msg
 
@@ -36,34 +39,23 @@ ALL_COMMANDS: frozenset[str] = STAFF_MEMBER_COMMANDS | {
 """Everything, for staff enrolled as teacher somewhere (each class is still checked on its own)."""
 
 NOT_LINKED = Msg(
-    "Alleen docenten van {cls} mogen hier berichten plaatsen, en dit account is nog niet "
-    "gekoppeld. Koppel het eerst met /start CODE (de code die u van school kreeg).",
     "Only teachers of {cls} may post announcements here, and this account is not linked yet. "
-    "Link it first with /start CODE (the code you received from school).",
+    "Link it first with /start CODE (the code you received from school)."
 )
-AS_PUPIL = Msg(
-    "Alleen docenten van {cls} mogen hier berichten plaatsen; u bent als leerling bekend.",
-    "Only teachers of {cls} may post announcements here; you are known as a pupil.",
-)
+AS_PUPIL = Msg("Only teachers of {cls} may post announcements here; you are known as a pupil.")
 AS_GUARDIAN = Msg(
-    "Alleen docenten van {cls} mogen hier berichten plaatsen; u bent als ouder/verzorger bekend.",
-    "Only teachers of {cls} may post announcements here; you are known as a parent/guardian.",
+    "Only teachers of {cls} may post announcements here; you are known as a parent/guardian."
 )
 AS_LEADERSHIP = Msg(
-    "Alleen docenten van {cls} mogen hier berichten plaatsen; als schoolleiding kunt u dat alleen "
-    "in klassen waarin u als docent staat ingeschreven.",
     "Only teachers of {cls} may post announcements here; as school leadership you can do so only "
-    "in classes in which you are enrolled as a teacher.",
+    "in classes in which you are enrolled as a teacher."
 )
 AS_OTHER_TEACHER = Msg(
-    "Alleen docenten van {cls} mogen hier berichten plaatsen; u staat niet als docent van {cls} "
-    "ingeschreven.",
     "Only teachers of {cls} may post announcements here; you are not enrolled as a teacher of "
-    "{cls}.",
+    "{cls}."
 )
 AS_OTHER = Msg(
-    "Alleen docenten van {cls} mogen hier berichten plaatsen; u bent niet als docent bekend.",
-    "Only teachers of {cls} may post announcements here; you are not known as a teacher.",
+    "Only teachers of {cls} may post announcements here; you are not known as a teacher."
 )
 
 _BY_ROLE: dict[Role, Msg] = {
@@ -110,3 +102,62 @@ def allowed_commands(person: Person | None, is_staff_anywhere: bool) -> frozense
     if person.role.is_staff:
         return STAFF_MEMBER_COMMANDS
     return LINKED_COMMANDS
+
+
+def teaches_any(enrollments: Iterable[Enrollment]) -> bool:
+    """Whether someone is enrolled as teacher of some class (and so may use the staff commands;
+    each class is still checked with `require_staff_of_class`)."""
+    return any(e.role == EnrollmentRole.TEACHER for e in enrollments)
+
+
+def visible_commands(person: Person | None, is_staff_anywhere: bool) -> tuple[str, ...]:
+    """What /help lists for this person: the commands they may use, in the grammar's order,
+    leaving out what is not offered in chat yet."""
+    from bot.commands import COMMANDS
+
+    allowed = allowed_commands(person, is_staff_anywhere)
+    return tuple(name for name, c in COMMANDS.items() if name in allowed and c.offered)
+
+
+class Audience(enum.StrEnum):
+    """Whom a platform's command menu is for, as far as the platform can tell them apart."""
+
+    PRIVATE_CHAT = "private-chat"  # anyone, linked or not
+    STAFF_CHAT = "staff-chat"  # the private chat of a linked staff member
+    GROUP_ADMIN = "group-admin"  # administrators of a group (the teacher who binds it)
+    GROUP_MEMBER = "group-member"  # members of a class group: only the bot posts (rule 3)
+
+
+_MENUS: dict[Audience, tuple[str, ...]] = {
+    Audience.PRIVATE_CHAT: ("start", "help", "melden"),
+    Audience.STAFF_CHAT: (
+        "lesuitval",
+        "huiswerk",
+        "herinnering",
+        "uitje",
+        "planning",
+        "melden",
+        "escaleren",
+        "help",
+        "start",
+    ),
+    Audience.GROUP_ADMIN: ("koppel", "lesuitval", "huiswerk", "herinnering", "uitje", "help"),
+    Audience.GROUP_MEMBER: (),
+}
+_MAY_USE: dict[Audience, frozenset[str]] = {
+    Audience.PRIVATE_CHAT: LINKED_COMMANDS,
+    Audience.STAFF_CHAT: ALL_COMMANDS,
+    Audience.GROUP_ADMIN: ALL_COMMANDS,
+    Audience.GROUP_MEMBER: frozenset(),
+}
+
+
+def menu(audience: Audience) -> tuple[str, ...]:
+    """The commands a platform's menu shows to `audience`, most used first: never one that
+    audience may not use (a pupil is not invited to try a teacher's command) nor one not offered
+    yet. A menu cannot know who is linked, so a private chat shows reporting too."""
+    from bot.commands import COMMANDS
+
+    return tuple(
+        name for name in _MENUS[audience] if name in _MAY_USE[audience] and COMMANDS[name].offered
+    )

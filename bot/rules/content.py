@@ -38,23 +38,22 @@ from dataclasses import dataclass
 
 from bot.domain import Person
 from bot.errors import RuleViolation
-from bot.i18n import Msg
+from bot.i18n import Localized, Msg
 
 RULE = "A.2"
 CATEGORIES: tuple[str, ...] = ("email", "iban", "phone", "bsn", "name")
 """Every category, in order of precedence when two findings overlap."""
 
 CATEGORY_LABELS: dict[str, Msg] = {
-    "email": Msg("e-mailadres", "e-mail address"),
-    "phone": Msg("telefoonnummer", "phone number"),
-    "bsn": Msg("BSN", "citizen service number (BSN)"),
-    "iban": Msg("IBAN", "IBAN"),
-    "name": Msg("naam van een leerling", "name of a pupil"),
+    "email": Msg("e-mail address"),
+    "phone": Msg("phone number"),
+    "bsn": Msg("citizen service number (BSN)"),
+    "iban": Msg("IBAN"),
+    "name": Msg("name of a pupil"),
 }
 
 PERSONAL_DATA = Msg(
-    "Bericht geweigerd: het bevat persoonsgegevens ({found_nl}). Haal die weg en probeer opnieuw.",
-    "Message refused: it contains personal data ({found_en}). Remove it and try again.",
+    "Message refused: it contains personal data ({found}). Remove it and try again."
 )
 
 
@@ -83,8 +82,7 @@ def check_content(text: str, pupils: Iterable[Person]) -> None:
         PERSONAL_DATA,
         rule=RULE,
         code="personal-data",
-        found_nl=listing("nl"),
-        found_en=listing("en"),
+        found=Localized(listing),
         categories=",".join(sorted({c for c, _ in distinct})),
     )
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import date as Date
 
 from bot.dates import format_date
-from bot.domain import AnnouncementDraft
+from bot.domain import AnnouncementDraft, Kind
 from bot.errors import RuleViolation
 from bot.i18n import Msg
 
 RULE = "B.1"
-DEFAULT_ALLOWED_KINDS: tuple[str, ...] = ("lesson-cancelled", "homework", "reminder", "trip")
+DEFAULT_ALLOWED_KINDS: tuple[Kind, ...] = tuple(Kind)
 TEXT_MAX_LENGTH = 1000
 SUBJECT_MAX_LENGTH = 100
 
@@ -34,7 +34,7 @@ FIELDS: tuple[str, ...] = ("date", "period", "subject", "text")
 class KindSpec:
     """One permitted kind: the fields it must and may have, and its title for people."""
 
-    name: str
+    name: Kind
     required: frozenset[str]
     optional: frozenset[str]
     title: Msg
@@ -48,62 +48,48 @@ KINDS: dict[str, KindSpec] = {
     spec.name: spec
     for spec in (
         KindSpec(
-            "lesson-cancelled",
+            Kind.LESSON_CANCELLED,
             frozenset({"date", "period"}),
             frozenset({"subject", "text"}),
-            Msg("Lesuitval", "Lesson cancelled"),
+            Msg("Lesson cancelled"),
         ),
         KindSpec(
-            "homework",
+            Kind.HOMEWORK,
             frozenset({"subject", "date", "text"}),
             frozenset(),
-            Msg("Huiswerk", "Homework"),
+            Msg("Homework"),
         ),
         KindSpec(
-            "reminder",
+            Kind.REMINDER,
             frozenset({"text"}),
             frozenset({"date"}),
-            Msg("Herinnering", "Reminder"),
+            Msg("Reminder"),
         ),
         KindSpec(
-            "trip",
+            Kind.TRIP,
             frozenset({"date", "text"}),
             frozenset({"subject"}),
-            Msg("Uitje", "School trip"),
+            Msg("School trip"),
         ),
     )
 }
 
 _FIELD_LABEL: dict[str, Msg] = {
-    "date": Msg("datum", "date"),
-    "period": Msg("lesuur", "period"),
-    "subject": Msg("vak", "subject"),
-    "text": Msg("tekst", "text"),
+    "date": Msg("date"),
+    "period": Msg("period"),
+    "subject": Msg("subject"),
+    "text": Msg("text"),
 }
 
-KIND_NOT_ALLOWED = Msg(
-    "Soort '{kind}' is niet toegestaan. Toegestaan: {allowed}.",
-    "Kind '{kind}' is not allowed. Allowed: {allowed}.",
-)
-MISSING_FIELD = Msg(
-    "{title_nl}: veld '{field_nl}' ontbreekt (optie {flag}).",
-    "{title_en}: field '{field}' is missing (option {flag}).",
-)
-UNEXPECTED_FIELD = Msg(
-    "{title_nl} heeft geen veld '{field_nl}' (optie {flag}); laat het weg.",
-    "{title_en} has no field '{field}' (option {flag}); leave it out.",
-)
-EMPTY_FIELD = Msg(
-    "Veld '{field_nl}' is leeg (optie {flag}).",
-    "Field '{field}' is empty (option {flag}).",
-)
+KIND_NOT_ALLOWED = Msg("Kind '{kind}' is not allowed. Allowed: {allowed}.")
+MISSING_FIELD = Msg("{title}: field '{field_label}' is missing (option {flag}).")
+UNEXPECTED_FIELD = Msg("{title} has no field '{field_label}' (option {flag}); leave it out.")
+EMPTY_FIELD = Msg("Field '{field_label}' is empty (option {flag}).")
 FIELD_TOO_LONG = Msg(
-    "Veld '{field_nl}' is te lang: {length} tekens, maximaal {maximum} (optie {flag}).",
-    "Field '{field}' is too long: {length} characters, at most {maximum} (option {flag}).",
+    "Field '{field_label}' is too long: {length} characters, at most {maximum} (option {flag})."
 )
 BAD_PERIOD = Msg(
-    "Lesuur '{value}' is ongeldig: geef een lesuur als 3 of een reeks als 3-4 (optie --period).",
-    "Period '{value}' is invalid: give a period like 3 or a range like 3-4 (option --period).",
+    "Period '{value}' is invalid: give a period like 3 or a range like 3-4 (option --period)."
 )
 
 # A single period ("3") or an ascending range ("3-4"); an en dash is what word processors type.
@@ -130,16 +116,31 @@ def kind_title(kind: str, lang: str = "nl") -> str:
     return spec.title(lang) if spec else kind
 
 
-def _field_params(kind: str, name: str) -> dict[str, str]:
+def _field_params(kind: str, name: str) -> dict[str, object]:
     spec = KINDS[kind]
     return {
         "kind": kind,
         "field": name,
-        "field_nl": _FIELD_LABEL[name]("nl"),
+        "field_label": _FIELD_LABEL[name],
         "flag": f"--{name}",
-        "title_nl": spec.title("nl"),
-        "title_en": spec.title("en"),
+        "title": spec.title,
     }
+
+
+def parse_kind(value: str, allowed: Collection[str]) -> Kind:
+    """The kind named `value` (as the CLI and configuration spell it); a name that is no kind
+    klasbot knows is refused like a kind the school does not allow."""
+    try:
+        return Kind(value.strip().lower())
+    except ValueError:
+        permitted = [name for name in KINDS if name in allowed]
+        raise RuleViolation(
+            KIND_NOT_ALLOWED,
+            rule=RULE,
+            code="kind-not-allowed",
+            kind=value,
+            allowed=", ".join(permitted) if permitted else "-",
+        ) from None
 
 
 def validate_draft(draft: AnnouncementDraft, allowed: Collection[str]) -> None:
@@ -196,30 +197,30 @@ def validate_draft(draft: AnnouncementDraft, allowed: Collection[str]) -> None:
             raise RuleViolation(BAD_PERIOD, rule=RULE, code="bad-field", value=value, **params)
 
 
+_PERIOD_ONE = Msg("period {first}")
+_PERIOD_TWO = Msg("periods {first} and {last}")
+_PERIOD_RANGE = Msg("periods {first} to {last}")
+_FOR_DATE = Msg(" for {date}")
+"""What a reminder with a date puts after its class: ` for Tuesday 1 December 2026`."""
+
+
 def _format_period(period: str, lang: str) -> str:
     parsed = parse_period(period)
     if parsed is None:
         raise ValueError(f"not a period: {period!r}")
     first, last = parsed
-    if lang == "en":
-        if first == last:
-            return f"period {first}"
-        joiner = "and" if last == first + 1 else "to"
-        return f"periods {first} {joiner} {last}"
     if first == last:
-        return f"{first}e uur"
-    joiner = "en" if last == first + 1 else "t/m"
-    return f"{first}e {joiner} {last}e uur"
+        return _PERIOD_ONE(lang, first=first)
+    if last == first + 1:
+        return _PERIOD_TWO(lang, first=first, last=last)
+    return _PERIOD_RANGE(lang, first=first, last=last)
 
 
 _BODY = {
-    "lesson-cancelled": Msg("Lesuitval {cls}: {date}, {period}{subject}.{text}",
-                            "Lesson cancelled {cls}: {date}, {period}{subject}.{text}"),
-    "homework": Msg("Huiswerk {cls} voor {subject}, af op {date}: {text}",
-                    "Homework {cls} for {subject}, due {date}: {text}"),
-    "reminder": Msg("Herinnering {cls}{date}: {text}", "Reminder {cls}{date}: {text}"),
-    "trip": Msg("Uitje {cls}{subject} op {date}: {text}",
-                "School trip {cls}{subject} on {date}: {text}"),
+    "lesson-cancelled": Msg("Lesson cancelled {cls}: {date}, {period}{subject}.{text}"),
+    "homework": Msg("Homework {cls} for {subject}, due {date}: {text}"),
+    "reminder": Msg("Reminder {cls}{date}: {text}"),
+    "trip": Msg("School trip {cls}{subject} on {date}: {text}"),
 }  # fmt: skip
 
 
@@ -261,7 +262,7 @@ def render_body(
     if kind == "homework":
         return _BODY[kind](lang, cls=class_code, subject=subject_text, date=when, text=body_text)
     if kind == "reminder":
-        for_date = (" for " if lang == "en" else " voor ") + when if when else ""
+        for_date = _FOR_DATE(lang, date=when) if when else ""
         return _BODY[kind](lang, cls=class_code, date=for_date, text=body_text)
     return _BODY[kind](
         lang,

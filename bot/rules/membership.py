@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain import ClassRoster, Person
+from bot.domain import ClassRoster, MemberState, Person
 from bot.rules.age import MINIMUM_AGE, effective_minimum, is_old_enough
 
 
@@ -55,3 +55,14 @@ def pupil_age_verdict(pupil: Person, today: date, platform_min_age: int | None =
     if not is_old_enough(pupil.birth_date, today, effective_minimum(platform_min_age)):
         return Verdict.PLATFORM_AGE
     return Verdict.PUPIL
+
+
+def is_present(state: MemberState) -> bool:
+    """Whether the person is in the group now (as the platform last told us)."""
+    return state == MemberState.MEMBER
+
+
+def has_departed(state: MemberState) -> bool:
+    """Whether the person left the group or was removed from it: they count as gone (reason
+    `left-group`) until they are admitted again."""
+    return state in (MemberState.LEFT, MemberState.REMOVED)

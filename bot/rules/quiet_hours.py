@@ -26,15 +26,10 @@ from bot.errors import InvalidInput
 from bot.i18n import Msg
 
 BAD_QUIET_HOURS = Msg(
-    "Ongeldige stille uren '{spec}': gebruik UU:MM-UU:MM, bijvoorbeeld 21:00-07:00 "
-    "(leeg = geen stille uren).",
     "Invalid quiet hours '{spec}': use HH:MM-HH:MM, for example 21:00-07:00 "
-    "(empty = no quiet hours).",
+    "(empty = no quiet hours)."
 )
-BAD_TIME = Msg(
-    "Ongeldige tijd '{value}': gebruik UU:MM, bijvoorbeeld 06:30.",
-    "Invalid time '{value}': use HH:MM, for example 06:30.",
-)
+BAD_TIME = Msg("Invalid time '{value}': use HH:MM, for example 06:30.")
 
 _TIME = r"(\d{1,2}):(\d{2})"
 _SPEC = re.compile(rf"\s*{_TIME}\s*[-\u2013]\s*{_TIME}\s*")

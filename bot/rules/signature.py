@@ -13,8 +13,8 @@ from __future__ import annotations
 from bot.domain import ClassRoster, Person
 from bot.i18n import Msg
 
-MENTOR = Msg("mentor {cls}", "mentor {cls}")
-TEACHER = Msg("docent {cls}", "teacher {cls}")
+MENTOR = Msg("mentor {cls}")
+TEACHER = Msg("teacher {cls}")
 
 
 def author_function(author: Person, roster: ClassRoster, lang: str = "nl") -> str:

@@ -7,6 +7,7 @@ import pytest
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
 from bot.clock import FrozenClock
+from bot.usecases import roster as roster_uc
 from config.settings import Settings
 from tests.conftest import DEMO_ROSTER
 
@@ -16,5 +17,5 @@ async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[bootstrap
     """A klasbot on a fresh, migrated database holding the demo school."""
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=clock) as built:
-        await built.service.import_roster(read_roster(DEMO_ROSTER))
+        await roster_uc.import_roster(built.ctx, read_roster(DEMO_ROSTER))
         yield built

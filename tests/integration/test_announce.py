@@ -14,20 +14,25 @@ from pypdf import PdfReader
 
 from bot import bootstrap
 from bot.clock import FrozenClock
-from bot.domain import AnnouncementDraft, Channel, DeliveryStatus, Reason
+from bot.domain import AnnouncementDraft, Channel, DeliveryStatus, MemberState, Reason
 from bot.errors import NotFound, RuleViolation
+from bot.outbox import letters_posted
+from bot.usecases import announcing, linking, queries
+from bot.usecases import groups as group_uc
+from bot.usecases import invites as invite_uc
+from bot.usecases import roster as roster_uc
 
 pytestmark = pytest.mark.asyncio
 
 
 async def link(app: bootstrap.App, person: str) -> None:
-    [invite] = await app.service.create_invites(person_ref=person)
+    [invite] = await invite_uc.create_invites(app.ctx, person_ref=person)
     reply = await app.chat.handle("console", person, f"/start {invite.code}")
     assert any("gekoppeld" in t for t in reply.texts), reply.texts
 
 
 async def class_2b_with_group(app: bootstrap.App) -> None:
-    await app.service.create_group("2B", "console")
+    await group_uc.create_group(app.ctx, "2B", "console")
     for person in ("p-2b-01", "p-2b-03", "t-devries"):
         await link(app, person)
 
@@ -50,7 +55,7 @@ async def routes(
 ) -> dict[str, tuple[str, str | None, str]]:
     return {
         d.pupil_id: (d.channel.value, d.reason.value if d.reason else None, d.status.value)
-        for d in await app.service.deliveries(announcement_id)
+        for d in await queries.deliveries(app.ctx, announcement_id)
     }
 
 
@@ -58,7 +63,7 @@ async def test_every_pupil_exactly_once_with_the_required_channel_and_reason(
     app: bootstrap.App,
 ) -> None:
     await class_2b_with_group(app)
-    result = await app.service.announce(homework())
+    result = await announcing.announce(app.ctx, homework())
     got = await routes(app, result.announcement.id)
     assert got == {
         "p-2b-01": ("group", None, "pending"),
@@ -74,16 +79,17 @@ async def test_every_pupil_exactly_once_with_the_required_channel_and_reason(
 
 
 async def test_class_without_group_and_the_16_plus_rule(app: bootstrap.App) -> None:
-    result = await app.service.announce(
+    result = await announcing.announce(
+        app.ctx,
         AnnouncementDraft(
             "4C", "t-jansen", "trip", date=date(2026, 12, 11), text="Excursie naar het Rijksmuseum."
-        )
+        ),
     )
     got = await routes(app, result.announcement.id)
     assert got["p-4c-01"][:2] == ("email", "no-group")  # 16: own address
     assert got["p-4c-02"][:2] == ("email", "no-group")  # 15: guardian
     assert got["p-4c-06"][:2] == ("post", "no-group")  # Johan never contacted; Petra by letter
-    deliveries = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}
+    deliveries = {d.pupil_id: d for d in await queries.deliveries(app.ctx, result.announcement.id)}
     # Lucas is 16: the announcement goes to his own address, not to his guardian.
     assert [r.person_id for r in deliveries["p-4c-01"].recipients] == ["p-4c-01"]
     assert all(r.email for r in deliveries["p-4c-01"].recipients)
@@ -100,11 +106,13 @@ async def test_pupil_email_can_be_switched_off(
     settings = make_settings(tmp_path, database_url, KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE="off")
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=clock) as app:
-        await app.service.import_roster(read_roster(DEMO_ROSTER))
-        result = await app.service.announce(
-            AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
+        await roster_uc.import_roster(app.ctx, read_roster(DEMO_ROSTER))
+        result = await announcing.announce(
+            app.ctx, AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
         )
-        deliveries = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}
+        deliveries = {
+            d.pupil_id: d for d in await queries.deliveries(app.ctx, result.announcement.id)
+        }
     assert all(r.person_id != "p-4c-01" for r in deliveries["p-4c-01"].recipients)
 
 
@@ -112,7 +120,7 @@ async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(
     app: bootstrap.App,
 ) -> None:
     await class_2b_with_group(app)
-    result = await app.service.announce(homework())
+    result = await announcing.announce(app.ctx, homework())
     stats = await app.dispatcher.run_once()
     assert stats.sent == 4 and stats.letters == 2
     # The console group got exactly one signed post.
@@ -143,14 +151,14 @@ async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(
     # A letter is sent only when the office marks it posted.
     assert got["p-2b-02"][2] == "pending"
     async with app.db.transaction() as store:
-        keys = [x.key for x in await store.letters(unposted_only=True)]
-        assert await store.mark_posted(keys, app.clock.now()) == keys
+        keys = [x.key for x in await store.letters.list(unposted_only=True)]
+        assert await letters_posted(store, keys, app.clock.now()) == keys
     assert (await routes(app, result.announcement.id))["p-2b-02"][2] == "sent"
 
 
 async def test_dispatching_again_sends_nothing_twice(app: bootstrap.App) -> None:
     await class_2b_with_group(app)
-    await app.service.announce(homework())
+    await announcing.announce(app.ctx, homework())
     first = await app.dispatcher.run_once()
     second = await app.dispatcher.run_once()
     assert first.sent == 4
@@ -161,12 +169,12 @@ async def test_dispatching_again_sends_nothing_twice(app: bootstrap.App) -> None
 async def test_two_announcements_same_day_share_one_letter_per_household(
     app: bootstrap.App,
 ) -> None:
-    await app.service.announce(homework())
+    await announcing.announce(app.ctx, homework())
     await app.dispatcher.run_once()
-    await app.service.announce(homework(text="Lees hoofdstuk 4."))
+    await announcing.announce(app.ctx, homework(text="Lees hoofdstuk 4."))
     await app.dispatcher.run_once()
     async with app.db.transaction() as store:
-        letters = await store.letters()
+        letters = await store.letters.list()
     daan = [x for x in letters if "p-2b-02" in x.pupils]
     assert len(daan) == 1 and len(daan[0].announcements) == 2
     text = "".join(p.extract_text() for p in PdfReader(daan[0].path).pages)
@@ -188,24 +196,24 @@ async def test_refusals_store_nothing_and_are_audited(
     app: bootstrap.App, draft: AnnouncementDraft, code: str
 ) -> None:
     with pytest.raises(RuleViolation) as caught:
-        await app.service.announce(draft)
+        await announcing.announce(app.ctx, draft)
     assert caught.value.code == code
-    assert await app.service.announcements() == []
+    assert await queries.announcements(app.ctx) == []
     async with app.db.transaction() as store:
-        events = await store.audit_events(kind="refusal")
+        events = await store.audit.events(kind="refusal")
     assert [e.details["code"] for e in events] == [code]
 
 
 async def test_unknown_class_and_announcement(app: bootstrap.App) -> None:
     with pytest.raises(NotFound, match="9Z"):
-        await app.service.announce(homework(class_id="9Z"))
+        await announcing.announce(app.ctx, homework(class_id="9Z"))
     with pytest.raises(NotFound):
-        await app.service.deliveries(12345)
+        await queries.deliveries(app.ctx, 12345)
 
 
 async def test_quiet_hours_hold_and_release(app: bootstrap.App, clock: FrozenClock) -> None:
     clock.at = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Amsterdam
-    result = await app.service.announce(homework())
+    result = await announcing.announce(app.ctx, homework())
     assert result.held_until == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 07:00 CET
     assert {s for _, _, s in (await routes(app, result.announcement.id)).values()} == {
         "held",
@@ -215,18 +223,19 @@ async def test_quiet_hours_hold_and_release(app: bootstrap.App, clock: FrozenClo
     clock.at = datetime(2026, 11, 24, 6, 0, 1, tzinfo=UTC)
     stats = await app.dispatcher.run_once()
     assert stats.sent + stats.letters > 0
-    statuses = {d.status for d in await app.service.deliveries(result.announcement.id)}
+    statuses = {d.status for d in await queries.deliveries(app.ctx, result.announcement.id)}
     assert DeliveryStatus.HELD not in statuses
 
 
 async def test_urgent_kind_from_0630(app: bootstrap.App, clock: FrozenClock) -> None:
     clock.at = datetime(2026, 11, 24, 5, 40, tzinfo=UTC)  # 06:40 CET
-    urgent = await app.service.announce(
+    urgent = await announcing.announce(
+        app.ctx,
         AnnouncementDraft(
             "2B", "t-devries", "lesson-cancelled", date=date(2026, 11, 24), period="3"
-        )
+        ),
     )
-    normal = await app.service.announce(homework())
+    normal = await announcing.announce(app.ctx, homework())
     assert urgent.held_until is None
     assert normal.held_until == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
@@ -234,8 +243,11 @@ async def test_urgent_kind_from_0630(app: bootstrap.App, clock: FrozenClock) -> 
 async def test_scheduled_announcement_waits_for_its_time(
     app: bootstrap.App, clock: FrozenClock
 ) -> None:
-    result = await app.service.announce(
-        homework(kind="reminder", date=None, subject=None, not_before=clock.at + timedelta(hours=2))
+    result = await announcing.announce(
+        app.ctx,
+        homework(
+            kind="reminder", date=None, subject=None, not_before=clock.at + timedelta(hours=2)
+        ),
     )
     assert (await app.dispatcher.run_once()).sent == 0
     clock.advance(hours=2, seconds=1)
@@ -254,22 +266,22 @@ async def test_pupil_who_left_the_class_is_removed_from_its_group(app: bootstrap
     snapshot = replace(
         snapshot, enrollments=tuple(e for e in snapshot.enrollments if e.person_id != "p-2b-01")
     )
-    changes = await app.service.import_roster(snapshot)
+    changes = await roster_uc.import_roster(app.ctx, snapshot)
     assert ("p-2b-01", "cls-2b") in changes.left_class
     async with app.db.transaction() as store:
-        [group] = await store.groups("cls-2b")
-        assert (await store.members(group.id))["p-2b-01"][1] == "removed"
-    result = await app.service.announce(homework())
+        [group] = await store.groups.list("cls-2b")
+        assert (await store.groups.members(group.id))["p-2b-01"].state == MemberState.REMOVED
+    result = await announcing.announce(app.ctx, homework())
     assert "p-2b-01" not in await routes(app, result.announcement.id)
 
 
 async def test_stranger_in_group_is_removed_and_logged(app: bootstrap.App) -> None:
-    group = await app.service.create_group("2B", "console")
-    assert await app.service.member_joined("console", group.chat_id, "someone-else") is False
+    group = await group_uc.create_group(app.ctx, "2B", "console")
+    assert await app.chat.member_joined("console", group.chat_id, "someone-else") is False
     await link(app, "p-4c-01")  # a real pupil, but of another class
-    assert await app.service.member_joined("console", group.chat_id, "p-4c-01") is False
+    assert await app.chat.member_joined("console", group.chat_id, "p-4c-01") is False
     async with app.db.transaction() as store:
-        removed = await store.audit_events(kind="member-removed")
+        removed = await store.audit.events(kind="member-removed")
     assert len(removed) == 2
 
 
@@ -278,7 +290,7 @@ async def test_member_post_is_deleted_and_staff_command_in_group_reposted(
 ) -> None:
     await class_2b_with_group(app)
     async with app.db.transaction() as store:
-        [group] = await store.groups("cls-2b")
+        [group] = await store.groups.list("cls-2b")
     pupil = await app.chat.handle(
         "console", "p-2b-01", "wie heeft de antwoorden?", chat_id=group.chat_id, in_group=True
     )
@@ -290,9 +302,10 @@ async def test_member_post_is_deleted_and_staff_command_in_group_reposted(
         chat_id=group.chat_id,
         in_group=True,
     )
-    assert staff.delete_original and staff.announcement is not None
+    assert staff.delete_original
+    assert staff.announcement_id is not None
     async with app.db.transaction() as store:
-        assert len(await store.audit_events(kind="member-post-deleted")) == 1
+        assert len(await store.audit.events(kind="member-post-deleted")) == 1
 
 
 async def test_preview_then_confirm(app: bootstrap.App) -> None:
@@ -300,17 +313,21 @@ async def test_preview_then_confirm(app: bootstrap.App) -> None:
     reply = await app.chat.handle(
         "console", "t-devries", "/uitje 2B vrijdag Excursie naar Naturalis", preview=True
     )
-    assert (
-        reply.draft is not None and "— J. de Vries, mentor 2B, De Passie Utrecht" in reply.texts[0]
-    )
-    assert await app.service.announcements() == []
-    confirmed = await app.chat.confirm(reply.draft, source="console")
-    assert confirmed.announcement is not None
-    assert len(await app.service.announcements()) == 1
+    assert reply.confirmation is not None
+    assert "— J. de Vries, mentor 2B, De Passie Utrecht" in reply.texts[0]
+    assert await queries.announcements(app.ctx) == []
+    # Only the author can confirm it, and only once.
+    other = await app.chat.confirm("console", "p-2b-01", reply.confirmation)
+    assert other.refused
+    confirmed = await app.chat.confirm("console", "t-devries", reply.confirmation)
+    assert confirmed.announcement_id is not None
+    again = await app.chat.confirm("console", "t-devries", reply.confirmation)
+    assert again.refused
+    assert len(await queries.announcements(app.ctx)) == 1
 
 
 async def test_codes_single_use_expiry_and_age(app: bootstrap.App, clock: FrozenClock) -> None:
-    issued = await app.service.create_invites(class_ref="2B")
+    issued = await invite_uc.create_invites(app.ctx, class_ref="2B")
     assert "p-2b-05" not in {i.person_id for i in issued}  # under 13: no code
     assert {i.pupil_id for i in issued} == {
         "p-2b-01",
@@ -321,30 +338,47 @@ async def test_codes_single_use_expiry_and_age(app: bootstrap.App, clock: Frozen
         "p-2b-07",
     }
     first = issued[0]
-    assert "gekoppeld" in (await app.service.link_account("console", "acc-1", first.code)).texts[0]
     assert (
-        "al gebruikt" in (await app.service.link_account("console", "acc-2", first.code)).texts[0]
+        "gekoppeld"
+        in (await linking.link_account(app.ctx, "console", "acc-1", first.code)).texts[0]
+    )
+    assert (
+        "al gebruikt"
+        in (await linking.link_account(app.ctx, "console", "acc-2", first.code)).texts[0]
     )
     # The same account may send its code again (after a failed invite): admitted, not refused.
-    again = await app.service.link_account("console", "acc-1", first.code)
+    again = await linking.link_account(app.ctx, "console", "acc-1", first.code)
     assert "gekoppeld" in again.texts[0]
-    assert "kennen we niet" in (await app.service.link_account("console", "acc-3", "NOPE")).texts[0]
+    assert (
+        "kennen we niet"
+        in (await linking.link_account(app.ctx, "console", "acc-3", "NOPE")).texts[0]
+    )
     clock.advance(days=15)
     assert (
-        "verlopen" in (await app.service.link_account("console", "acc-4", issued[1].code)).texts[0]
+        "verlopen"
+        in (await linking.link_account(app.ctx, "console", "acc-4", issued[1].code)).texts[0]
     )
 
 
 async def test_invites_are_sent_by_the_fallback_channel(app: bootstrap.App) -> None:
     issued = {
-        i.person_id: i for i in await app.service.create_invites(class_ref="4C", with_staff=True)
+        i.person_id: i
+        for i in await invite_uc.create_invites(app.ctx, class_ref="4C", with_staff=True)
     }
     assert issued["p-4c-01"].channel == Channel.EMAIL
     assert issued["t-jansen"].pupil_id is None
     assert issued["t-jansen"].channel == Channel.EMAIL  # staff get their own code by e-mail
     outbox = Path(app.settings.mail.outbox_dir)
+    assert not list(outbox.glob("invite-*.eml"))  # queued in the outbox, sent by the dispatcher
+    await app.dispatcher.run_once()
     bodies = [p.read_text(encoding="utf-8", errors="replace") for p in outbox.glob("invite-*.eml")]
-    assert any(issued["p-4c-01"].code in b for b in bodies)
+    by_mail = {i.code for i in issued.values() if i.channel == Channel.EMAIL}
+    by_post = {i.person_id for i in issued.values() if i.channel == Channel.POST}
+    for code in by_mail:
+        assert any(code in b for b in bodies), code
+    # Invitations by letter are printed letters like any other: the office sees them.
+    letters = await queries.letters(app.ctx)
+    assert {p for x in letters if "invite" in x.notices for p in x.pupils} == by_post
 
 
 async def test_reason_enum_covers_routes() -> None:
@@ -357,23 +391,33 @@ async def test_reason_enum_covers_routes() -> None:
     }
 
 
-async def test_report_is_stored_forwarded_and_confirmed(tmp_path: Path, database_url: str, clock: FrozenClock) -> None:
+async def test_report_is_stored_forwarded_and_confirmed(
+    tmp_path: Path, database_url: str, clock: FrozenClock
+) -> None:
     from adapters.oneroster.reader import read_roster
     from tests.conftest import DEMO_ROSTER, make_settings
 
-    settings = make_settings(tmp_path, database_url, KLASBOT_SCHOOL__LEADERSHIP_EMAILS="leiding@school.example")
+    settings = make_settings(
+        tmp_path, database_url, KLASBOT_SCHOOL__LEADERSHIP_EMAILS="leiding@school.example"
+    )
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=clock) as app:
-        await app.service.import_roster(read_roster(DEMO_ROSTER))
+        await roster_uc.import_roster(app.ctx, read_roster(DEMO_ROSTER))
         await link(app, "p-2b-01")
-        reply = await app.chat.handle("console", "p-2b-01", "/melden iemand deelt foto's van de toets")
+        reply = await app.chat.handle(
+            "console", "p-2b-01", "/melden iemand deelt foto's van de toets"
+        )
         assert "schoolleiding" in reply.texts[0]
+        await app.dispatcher.run_once()
         unlinked = await app.chat.handle("console", "stranger", "/melden hallo")
         assert "/start" in unlinked.texts[0]
         async with app.db.transaction() as store:
-            [event] = await store.audit_events(person_id="p-2b-01", kind="report")
+            [event] = await store.audit.events(person_id="p-2b-01", kind="report")
         assert event.details["text"] == "iemand deelt foto's van de toets"
-        mails = [p.read_text(encoding="utf-8", errors="replace") for p in Path(settings.mail.outbox_dir).glob("report-*.eml")]
+        mails = [
+            p.read_text(encoding="utf-8", errors="replace")
+            for p in Path(settings.mail.outbox_dir).glob("report-*.eml")
+        ]
         assert len(mails) == 1 and "leiding@school.example" in mails[0]
 
 
@@ -397,12 +441,14 @@ async def test_a_new_channel_gets_its_own_retries(app: bootstrap.App, clock: Fro
             return None
 
     await class_2b_with_group(app)
-    result = await app.service.announce(homework())
+    result = await announcing.announce(app.ctx, homework())
     app.platforms["console"] = Flaky()
     for _ in range(app.dispatcher.retry.max_attempts):
         await app.dispatcher.run_once()
         clock.advance(minutes=10)  # past the longest backoff, well before quiet hours
-    zoe = {d.pupil_id: d for d in await app.service.deliveries(result.announcement.id)}["p-2b-01"]
+    zoe = {d.pupil_id: d for d in await queries.deliveries(app.ctx, result.announcement.id)}[
+        "p-2b-01"
+    ]
     assert zoe.channel == Channel.EMAIL and zoe.reason == Reason.BLOCKED
     assert zoe.status == DeliveryStatus.SENT and zoe.channel_attempts == 0
     assert zoe.attempts == app.dispatcher.retry.max_attempts + 1
@@ -425,14 +471,23 @@ async def test_report_is_kept_when_the_mail_server_is_down(
     )
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=clock) as app:
-        await app.service.import_roster(read_roster(DEMO_ROSTER))
-        await app.service.create_group("2B", "console")
+        await roster_uc.import_roster(app.ctx, read_roster(DEMO_ROSTER))
+        await group_uc.create_group(app.ctx, "2B", "console")
         async with app.db.transaction() as store:
-            await store.link_account("console", "p-2b-01", "p-2b-01", clock.now())
+            await store.accounts.link("console", "p-2b-01", "p-2b-01", clock.now())
         reply = await app.chat.handle("console", "p-2b-01", "/melden iemand wordt gepest")
-        assert "bewaard in het dossier" in reply.texts[0] and "lukte nu niet" in reply.texts[0]
+        assert "schoolleiding" in reply.texts[0]
+        # The server is down: the report waits in the outbox and is retried, never lost.
+        stats = await app.dispatcher.run_once()
+        assert stats.notices == 0
+        assert stats.retried == 1
         async with app.db.transaction() as store:
-            assert [e.details["text"] for e in await store.audit_events(kind="report")] == [
+            assert [e.details["text"] for e in await store.audit.events(kind="report")] == [
                 "iemand wordt gepest"
             ]
-            assert len(await store.audit_events(kind="report-not-mailed")) == 1
+            [claimed] = await store.outbox.claim_due(
+                clock.now() + timedelta(hours=1), clock.now() + timedelta(hours=2), 10
+            )
+        assert claimed.notice is not None
+        assert claimed.notice.template == "report"
+        assert claimed.last_error

@@ -334,7 +334,17 @@ def test_unreachable_platform_does_not_hold_up_mail_and_letters(cli: Cli, tmp_pa
     cli.with_school()
     cli.env["KLASBOT_TELEGRAM__TOKEN"] = "123456:TEST"
     cli.env["KLASBOT_TELEGRAM__BASE_URL"] = "http://127.0.0.1:9/bot"  # nothing listens there
-    announcement_id = cli("announce", "--class", "H3A", "--as", "tch-1", "--kind", "reminder", "--text", "Gymspullen mee").stdout.strip()
+    announcement_id = cli(
+        "announce",
+        "--class",
+        "H3A",
+        "--as",
+        "tch-1",
+        "--kind",
+        "reminder",
+        "--text",
+        "Gymspullen mee",
+    ).stdout.strip()
     proc = cli("dispatch", "--once")
     assert "telegram is not reachable" in proc.stderr
     status = {r["pupil"]: r["status"] for r in cli.json("deliveries", announcement_id)}

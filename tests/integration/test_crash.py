@@ -27,7 +27,10 @@ from adapters.oneroster.reader import read_roster
 from bot import bootstrap
 from bot.clock import FrozenClock
 from bot.domain import AnnouncementDraft, DeliveryStatus
+from bot.notices import AnnouncementNotice
 from bot.ports import MailMessage
+from bot.usecases import announcing, queries
+from bot.usecases import roster as roster_uc
 from tests.conftest import DEMO_NOW, make_settings
 from tests.support.rosters import big_class, pupil_address
 from tests.support.smtp import SmtpSink, duplicates, free_port, read_log
@@ -99,9 +102,12 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
     settings = make_settings(tmp_path, database_url)
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=FrozenClock(DEMO_NOW)) as app:
-        await app.service.import_roster(read_roster(big_class(PUPILS).write(tmp_path / "export")))
-        result = await app.service.announce(
-            AnnouncementDraft("6G", "t-1", "reminder", text="Neem morgen je gymspullen mee.")
+        await roster_uc.import_roster(
+            app.ctx, read_roster(big_class(PUPILS).write(tmp_path / "export"))
+        )
+        result = await announcing.announce(
+            app.ctx,
+            AnnouncementDraft("6G", "t-1", "reminder", text="Neem morgen je gymspullen mee."),
         )
         aid = result.announcement.id
         assert result.counts["email"] == PUPILS
@@ -128,7 +134,9 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
                 await asyncio.sleep(LEASE + 0.5)
                 dispatchers.once()
                 pending = [
-                    d for d in await app.service.deliveries(aid) if d.status != DeliveryStatus.SENT
+                    d
+                    for d in await queries.deliveries(app.ctx, aid)
+                    if d.status != DeliveryStatus.SENT
                 ]
                 if not pending:
                     break
@@ -136,7 +144,7 @@ async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(
                 pytest.fail(f"{len(pending)} deliveries still pending")
             receipts = sink.receipts()
 
-        deliveries = await app.service.deliveries(aid)
+        deliveries = await queries.deliveries(app.ctx, aid)
 
     # Every pupil: one delivery, sent, and exactly one distinct message at the server.
     assert len(deliveries) == PUPILS
@@ -192,18 +200,21 @@ def test_recording_server_as_a_process(tmp_path: Path) -> None:
         )
 
         def mail(n: int, to: str) -> MailMessage:
-            context = {
-                "class_code": "6G",
-                "kind_title": "Herinnering",
-                "body": "Gymspullen mee.",
-                "signature": "— K. Smit",
-                "pupil_name": "Iris",
-                "recipient_name": "Iris",
-                "reason": "no-group",
-            }
-            return MailMessage(
-                to=(to,), template="announcement", context=context, message_id=f"<m{n}@klasbot>"
+            notice = AnnouncementNotice(
+                announcement_id=n,
+                class_code="6G",
+                kind="reminder",
+                kind_title="Herinnering",
+                body="Gymspullen mee.",
+                signature="— K. Smit",
+                school_name="Veenlanden College",
+                pupil_name="Iris",
+                pupil_full_name="Iris de Wit",
+                recipient_name="Iris",
+                audience="pupil",
+                reason="no-group",
             )
+            return MailMessage(to=(to,), notice=notice, message_id=f"<m{n}@klasbot>")
 
         results = asyncio.run(
             mailer.send(

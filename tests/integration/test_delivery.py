@@ -26,7 +26,13 @@ from bot import bootstrap
 from bot.clock import FrozenClock
 from bot.domain import AnnouncementDraft, Channel, Delivery, DeliveryStatus
 from bot.errors import TransientDeliveryError
+from bot.outbox import letters_posted
 from bot.ports import GroupMessage
+from bot.usecases import announcing, queries
+from bot.usecases import groups as group_uc
+from bot.usecases import invites as invite_uc
+from bot.usecases import roster as roster_uc
+from bot.usecases.context import Context
 from tests.conftest import make_settings
 from tests.support.rosters import Roster, User
 from tests.support.smtp import SmtpSink
@@ -107,12 +113,12 @@ async def school_app(
     )
     await bootstrap.migrate(settings)
     async with bootstrap.build(settings, clock=clock) as app:
-        await app.service.import_roster(read_roster(school().write(tmp_path / "export")))
+        await roster_uc.import_roster(app.ctx, read_roster(school().write(tmp_path / "export")))
         yield app
 
 
 async def rows(app: bootstrap.App, announcement_id: int) -> dict[str, Delivery]:
-    return {d.pupil_id: d for d in await app.service.deliveries(announcement_id)}
+    return {d.pupil_id: d for d in await queries.deliveries(app.ctx, announcement_id)}
 
 
 def message_id(d: Delivery) -> str:
@@ -165,7 +171,7 @@ async def test_server_down_keeps_everything_pending_then_delivers_each_once(
     sink = SmtpSink()  # a port with nobody listening yet
     try:
         async with school_app(tmp_path, database_url, clock, sink) as app:
-            aid = (await app.service.announce(draft())).announcement.id
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
 
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.retried, stats.rerouted, stats.failed) == (0, 6, 0, 0)
@@ -222,7 +228,7 @@ async def test_server_restarting_between_two_batches_loses_and_repeats_nothing(
         async with school_app(
             tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"
         ) as app:
-            aid = (await app.service.announce(draft())).announcement.id
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
 
             stats, _ = await app.dispatcher.dispatch_batch()
             assert stats.sent == 2
@@ -254,7 +260,7 @@ async def test_temporary_refusal_is_retried_later_and_delivered_once(
         refusals = sink.refuse if stage == "rcpt" else sink.reject_data
         refusals[email_of("s-03")] = reply
         async with school_app(tmp_path, database_url, clock, sink) as app:
-            aid = (await app.service.announce(draft())).announcement.id
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
 
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.retried) == (5, 1)
@@ -311,7 +317,7 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
         sink.refuse[email_of("s-05")] = "550 5.1.1 No such user"
         sink.reject_data[email_of(NO_ADDRESS)] = "554 5.7.1 Message rejected"
         async with school_app(tmp_path, database_url, clock, sink) as app:
-            aid = (await app.service.announce(draft())).announcement.id
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
 
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.rerouted, stats.failed, stats.letters) == (4, 1, 1, 1)
@@ -337,8 +343,8 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
             assert len(reports) == 1
             assert set(reports[0].recipients) == {AUTHOR_EMAIL, LEADERSHIP_EMAIL}
             async with app.db.transaction() as store:
-                [record] = await store.letters(unposted_only=True)
-                events = await store.audit_events(person_id=NO_ADDRESS, kind="unreachable")
+                [record] = await store.letters.list(unposted_only=True)
+                events = await store.audit.events(person_id=NO_ADDRESS, kind="unreachable")
             assert record.pupils == ("s-05",)
             assert await asyncio.to_thread(Path(record.path).is_file)
             assert len(events) == 1
@@ -348,7 +354,7 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
             again = await app.dispatcher.run_once()
             assert (again.sent, again.letters, again.failed) == (0, 0, 0)
             async with app.db.transaction() as store:
-                assert await store.mark_posted([record.key], clock.now()) == [record.key]
+                assert await letters_posted(store, [record.key], clock.now()) == [record.key]
             done = await rows(app, aid)
             assert done["s-05"].status == DeliveryStatus.SENT
             assert_each_once(sink, done, ["s-01", "s-02", "s-03", "s-04"])
@@ -389,7 +395,7 @@ async def test_failed_login_sends_nothing_and_fixed_credentials_deliver_once(
             KLASBOT_MAIL__SMTP_USERNAME="klasbot",
             KLASBOT_MAIL__SMTP_PASSWORD="fout",
         ) as app:
-            aid = (await app.service.announce(draft())).announcement.id
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
             stats = await app.dispatcher.run_once()
             assert (stats.sent, stats.retried, stats.rerouted) == (0, 6, 0)
             assert sink.count() == 0
@@ -434,7 +440,7 @@ async def test_backoff_doubles_with_bounded_jitter_until_max_attempts_then_rerou
         async with school_app(
             tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__MAX_ATTEMPTS="4"
         ) as app:
-            aid = (await app.service.announce(draft())).announcement.id
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
             waits: dict[str, list[float]] = {"s-05": [], NO_ADDRESS: []}
             for attempt in (1, 2, 3):
                 stats = await app.dispatcher.run_once()
@@ -490,7 +496,7 @@ class RateLimited:
 
 
 async def link(app: bootstrap.App, person: str) -> None:
-    [invite] = await app.service.create_invites(person_ref=person)
+    [invite] = await invite_uc.create_invites(app.ctx, person_ref=person)
     reply = await app.chat.handle("console", person, f"/start {invite.code}")
     assert any("gekoppeld" in t for t in reply.texts), reply.texts
 
@@ -501,13 +507,14 @@ async def test_group_post_honours_retry_after_and_is_posted_once(
 ) -> None:
     with SmtpSink() as sink:
         async with school_app(tmp_path, database_url, clock, sink) as app:
-            await app.service.create_group("6V", "console")
+            await group_uc.create_group(app.ctx, "6V", "console")
             for person in ("s-01", "s-02", "s-03"):
                 await link(app, person)
             limited = RateLimited(app.console, retry_after)
-            app.dispatcher.platforms = {**app.dispatcher.platforms, "console": limited}
-            before = sink.count()  # the invitation e-mails
-            aid = (await app.service.announce(draft())).announcement.id
+            app.ctx.platforms["console"] = limited
+            await app.dispatcher.run_once()  # the invitation e-mails go out first
+            before = sink.count()
+            aid = (await announcing.announce(app.ctx, draft())).announcement.id
             got = await rows(app, aid)
             assert [p for p, d in got.items() if d.channel == Channel.GROUP] == [
                 "s-01",
@@ -575,11 +582,12 @@ async def test_concurrent_dispatchers_split_the_work_without_duplicates(
         async with school_app(
             tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"
         ) as app:
-            await app.service.create_group("6V", "console")
+            await group_uc.create_group(app.ctx, "6V", "console")
             for person in ("s-01", "s-02", "s-03"):
                 await link(app, person)
+            await app.dispatcher.run_once()  # the invitation e-mails go out first
             before = sink.count()
-            ids = [(await app.service.announce(draft())).announcement.id for _ in range(12)]
+            ids = [(await announcing.announce(app.ctx, draft())).announcement.id for _ in range(12)]
             posts: dict[str, int] = {}
             async with school_app(
                 tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"
@@ -588,10 +596,12 @@ async def test_concurrent_dispatchers_split_the_work_without_duplicates(
                 for built in (app, other, app, other):
                     d = built.dispatcher
                     worker = type(d)(
-                        db=d.db,
-                        clock=d.clock,
-                        policy=d.policy,
-                        platforms={"console": CountingPosts(app.console, posts)},
+                        Context(
+                            db=d.ctx.db,
+                            clock=d.ctx.clock,
+                            policy=d.ctx.policy,
+                            platforms={"console": CountingPosts(app.console, posts)},
+                        ),
                         mailer=d.mailer,
                         printer=d.printer,
                         retry=d.retry,

@@ -7,58 +7,78 @@ import email.policy
 import email.utils
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
 
 from adapters.email.file import FileMailer
 from adapters.email.render import LANGUAGES, TEMPLATES, MailRenderer, RenderError
 from adapters.email.smtp import SmtpMailer
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.i18n import add_locale_dir, remove_locale_dir
+from bot.notices import AnnouncementNotice, InviteNotice, Notice, ReportNotice, UnreachableNotice
 from bot.ports import MailMessage
 
 NOW = datetime(2026, 11, 3, 7, 30, tzinfo=UTC)
 SCHOOL_REPLY_TO = "administratie@depassie.example"
 
-CONTEXTS: dict[str, dict[str, Any]] = {
-    "announcement": {
-        "class_code": "2B",
-        "kind_title": "Lesuitval",
-        "body": "Het 3e uur wiskunde vervalt.\nNeem je leesboek mee.",
-        "signature": "— J. de Vries, mentor 2B, De Passie Utrecht",
-        "pupil_name": "Zoë",
-        "recipient_name": "M. Jansen",
-        "reason": "under-13",
-    },
-    "invite": {
-        "code": "K7P2-XQ9M",
-        "expires_on": "17-11-2026",
-        "pupil_name": "Zoë",
-        "recipient_name": "M. Jansen",
-        "class_code": "2B",
-        "telegram_link": "https://t.me/klasbot?start=K7P2-XQ9M",
-        "matrix_hint": "stuur een bericht aan @klasbot:depassie.example",
-    },
-    "report": {
-        "reporter": "Zoë Jansen (leerling, 2B)",
-        "text": "In de groep van 2B wordt gescholden.",
-        "created_at": NOW,
-        "class_code": "2B",
-    },
-    "unreachable": {
-        "class_code": "2B",
-        "summary": "Lesuitval 2B, 3e uur",
-        "pupils": ["Daniël de Boer", {"name": "Anouk Smit", "reason": "no-address"}],
-        "recipient_name": "J. de Vries",
-    },
+NOTICES: dict[str, Notice] = {
+    "announcement": AnnouncementNotice(
+        announcement_id=1,
+        class_code="2B",
+        kind="lesson-cancelled",
+        kind_title="Lesuitval",
+        body="Het 3e uur wiskunde vervalt.\nNeem je leesboek mee.",
+        signature="— J. de Vries, mentor 2B, De Passie Utrecht",
+        school_name="De Passie Utrecht",
+        pupil_name="Zoë",
+        pupil_full_name="Zoë Jansen",
+        recipient_name="M. Jansen",
+        audience="guardian",
+        reason="under-13",
+    ),
+    "invite": InviteNotice(
+        code="K7P2-XQ9M",
+        expires_on="2026-11-17",
+        class_code="2B",
+        school_name="De Passie Utrecht",
+        recipient_name="M. Jansen",
+        audience="guardian",
+        pupil_name="Zoë",
+        pupil_full_name="Zoë Jansen",
+    ),
+    "report": ReportNotice(
+        kind="report",
+        reporter="Zoë Jansen (leerling, 2B)",
+        text="In de groep van 2B wordt gescholden.",
+        created_at="2026-11-03 08:30",
+        school_name="De Passie Utrecht",
+        class_code="2B",
+    ),
+    "unreachable": UnreachableNotice(
+        announcement_id=1,
+        class_code="2B",
+        summary="Lesuitval 2B, 3e uur",
+        pupils=("Daniël de Boer", "Anouk Smit"),
+        school_name="De Passie Utrecht",
+    ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class NonsenseNotice(Notice):
+    """A kind of notice no mail template exists for."""
+
+    template: ClassVar[str] = "nonsense"
 
 
 def message(
@@ -67,12 +87,11 @@ def message(
     to: tuple[str, ...] | None = None,
     template: str = "announcement",
     lang: str = "nl",
-    **context: Any,
+    **fields: Any,
 ) -> MailMessage:
     return MailMessage(
         to=to or (f"ouder{n}@example.org",),
-        template=template,
-        context={**CONTEXTS[template], **context},
+        notice=replace(NOTICES[template], **fields),
         message_id=f"<delivery-{n}@klasbot.test>",
         lang=lang,
     )
@@ -98,6 +117,8 @@ def renderer() -> MailRenderer:
         school_name="De Passie Utrecht",
         from_address="klasbot@depassie.example",
         reply_to=SCHOOL_REPLY_TO,
+        telegram_bot="klasbot",
+        matrix_hint="stuur een bericht aan @klasbot:depassie.example",
     )
 
 
@@ -242,8 +263,7 @@ async def test_message_reply_to_overrides_the_default(
 ) -> None:
     msg = MailMessage(
         to=("ouder1@example.org",),
-        template="announcement",
-        context=CONTEXTS["announcement"],
+        notice=NOTICES["announcement"],
         message_id="<delivery-1@klasbot.test>",
         reply_to="mentor2b@depassie.example",
     )
@@ -400,9 +420,7 @@ async def test_missing_login_is_transient_not_permanent(
 async def test_unrenderable_message_is_permanent_and_the_rest_goes(
     smtp_server: SmtpServer, renderer: MailRenderer
 ) -> None:
-    broken = MailMessage(
-        to=("ouder9@example.org",), template="announcement", context={}, message_id="<x@y>"
-    )
+    broken = MailMessage(to=("ouder9@example.org",), notice=NonsenseNotice(), message_id="<x@y>")
 
     results = await smtp_server.mailer(renderer).send([broken, message(1)])
 
@@ -450,81 +468,214 @@ def test_every_template_renders_in_every_language(
     text, html = parts(mime)
     assert "De Passie Utrecht" in text
     assert "De Passie Utrecht" in html
-    assert "{{" not in text
-    assert "{%" not in html
+    assert f'<html lang="{lang}">' in html
+    for part in (mime["Subject"], text, html):
+        assert "{{" not in part
+        assert "{%" not in part
+        assert "%(" not in part  # every placeholder of every message was filled in
+
+
+def test_the_texts_come_from_the_catalogues(renderer: MailRenderer) -> None:
+    dutch = renderer.render(message(1), date=NOW)
+    english = renderer.render(message(1, lang="en"), date=NOW)
+
+    assert dutch["Subject"] == "Lesuitval – klas 2B – De Passie Utrecht"
+    assert english["Subject"] == "Lesuitval – class 2B – De Passie Utrecht"
+    dutch_text, dutch_html = parts(dutch)
+    english_text, english_html = parts(english)
+    assert "Met vriendelijke groet,\nDe Passie Utrecht" in dutch_text
+    assert "Kind regards,\nDe Passie Utrecht" in english_text
+    assert "Dit bericht is automatisch verstuurd door de klassenbot van De Passie Utrecht." in (
+        dutch_html
+    )
+    assert "This message was sent automatically by the class bot of De Passie Utrecht." in (
+        english_html
+    )
+
+
+def test_a_partial_catalogue_falls_back_to_dutch(renderer: MailRenderer, tmp_path: Path) -> None:
+    catalog = Catalog(locale="de", domain="klasbot")
+    catalog.add("Kind regards,", "Mit freundlichen Grüßen,")
+    path = tmp_path / "de" / "LC_MESSAGES" / "klasbot.po"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as po:
+        write_po(po, catalog)
+    add_locale_dir(tmp_path)
+    try:
+        mime = renderer.render(message(1, lang="de"), date=NOW)
+    finally:
+        remove_locale_dir(tmp_path)
+
+    assert mime["Content-Language"] == "de"
+    text, _ = parts(mime)
+    assert "Mit freundlichen Grüßen,\nDe Passie Utrecht" in text
+    assert text.startswith("Beste ouder/verzorger van Zoë,")
 
 
 def test_invite_explains_how_to_link(renderer: MailRenderer) -> None:
     text, html = parts(renderer.render(message(1, template="invite"), date=NOW))
 
     assert "/start K7P2-XQ9M" in text
-    assert "17-11-2026" in text
+    assert "geldig tot en met dinsdag 17 november 2026." in text  # format_date, in Dutch
     assert "https://t.me/klasbot?start=K7P2-XQ9M" in text
     assert "@klasbot:depassie.example" in text
+    assert "(stuur daar !start K7P2-XQ9M)" in text
     assert "/start K7P2-XQ9M" in html
+    assert '<a href="https://t.me/klasbot?start=K7P2-XQ9M">' in html
+    assert "<code>!start K7P2-XQ9M</code>" in html
+    english, _ = parts(renderer.render(message(1, template="invite", lang="en"), date=NOW))
+    assert "valid until Tuesday 17 November 2026 inclusive." in english
+
+
+def test_invite_without_chat_links(renderer: MailRenderer) -> None:
+    plain = MailRenderer(
+        school_name="De Passie Utrecht", from_address="klasbot@depassie.example", reply_to=None
+    )
+    text, html = parts(plain.render(message(1, template="invite"), date=NOW))
+
+    assert "/start K7P2-XQ9M" in text
+    assert "Telegram" not in text
+    assert "Matrix" not in html
 
 
 def test_salutation_follows_the_audience(renderer: MailRenderer) -> None:
-    to_pupil = renderer.render(message(1, recipient_name="Zoë", reason="not-linked"), date=NOW)
+    # No audience: inferred from the names (the recipient is the pupil).
+    to_pupil = renderer.render(
+        message(1, recipient_name="Zoë", audience="", reason="not-linked"), date=NOW
+    )
     to_teacher = renderer.render(
         message(
-            1, template="invite", pupil_name=None, class_code=None, recipient_name="J. de Vries"
+            1,
+            template="invite",
+            pupil_name=None,
+            pupil_full_name=None,
+            class_code=None,
+            recipient_name="J. de Vries",
+            audience="person",
         ),
         date=NOW,
     )
 
     assert parts(to_pupil)[0].startswith("Beste Zoë,\n\nJe hebt nog geen account gekoppeld")
     assert parts(to_teacher)[0].startswith("Beste J. de Vries,\n\nMet de persoonlijke code")
+    assert (
+        "koppelt u uw chat-account aan de klassenbot van De Passie Utrecht."
+        in (parts(to_teacher)[0])
+    )
+    assert to_teacher["Subject"] == "Persoonlijke code voor de klassenbot – De Passie Utrecht"
+
+
+def test_je_to_pupils_and_u_to_parents(renderer: MailRenderer) -> None:
+    pupil, _ = parts(
+        renderer.render(message(1, recipient_name="Zoë Jansen", audience="pupil"), date=NOW)
+    )
+    parent, parent_html = parts(renderer.render(message(1), date=NOW))
+
+    assert "Je bent nog geen 13. Daarom ontvang je de berichten" in pupil
+    assert "Heb je een vraag? Neem dan contact op met je mentor" in pupil
+    assert "Zoë is nog geen 13. Daarom ontvangt u de berichten" in parent
+    assert "Heeft u een vraag? Neem dan contact op met de mentor" in parent
+    assert "Daarom ontvangt u de berichten" in parent_html
+    # One English text, two Dutch ones (a message context): no working group.
+    pupil, _ = parts(renderer.render(message(1, audience="pupil", reason="no-group"), date=NOW))
+    parent, _ = parts(renderer.render(message(1, reason="no-group"), date=NOW))
+    assert "klassengroep. Daarom ontvang je de berichten van de klas per e-mail." in pupil
+    assert "klassengroep. Daarom ontvangt u de berichten van de klas per e-mail." in parent
+    invite_pupil, _ = parts(
+        renderer.render(message(1, template="invite", audience="pupil"), date=NOW)
+    )
+    invite_parent, _ = parts(renderer.render(message(1, template="invite"), date=NOW))
+    assert "Wil je liever niet in de groep? Dan hoef je niets te doen" in invite_pupil
+    assert "Wilt u liever niet dat Zoë in de groep komt? Dan hoeft u niets te doen" in (
+        invite_parent
+    )
 
 
 def test_to_pupil_and_full_names_address_the_pupil(renderer: MailRenderer) -> None:
     announcement = renderer.render(
-        message(1, recipient_name="Zoë Jansen", to_pupil=True, reason="opted-out"), date=NOW
+        message(1, recipient_name="Zoë Jansen", audience="pupil", reason="opted-out"), date=NOW
     )
-    invite = renderer.render(message(1, template="invite", recipient_name="Zoë Jansen"), date=NOW)
+    # No audience: a recipient named like the pupil (full name) is the pupil.
+    invite = renderer.render(
+        message(1, template="invite", recipient_name="Zoë Jansen", audience=""), date=NOW
+    )
 
     assert parts(announcement)[0].startswith("Beste Zoë,\n\nJe hebt aangegeven")
     assert parts(invite)[0].startswith("Beste Zoë,\n\nDe Passie Utrecht heeft voor klas 2B")
 
 
 @pytest.mark.parametrize(
-    ("context", "subject", "opening"),
+    ("fields", "subject", "opening"),
     [
         ({}, "Melding via de klassenbot", "Beste schoolleiding,\n\nVia de klassenbot is"),
-        ({"escalation": True}, "Escalatie via de klassenbot", "Beste schoolleiding,\n\nEen"),
+        ({"kind": ""}, "Melding via de klassenbot", "Beste schoolleiding,\n\nVia de klassenbot is"),
+        ({"kind": "escalation"}, "Escalatie via de klassenbot", "Beste schoolleiding,\n\nEen"),
         ({"kind": "notice"}, "Bericht van de klassenbot", "Beste collega,\n\nDe klassenbot"),
     ],
 )
 def test_report_kinds(
-    renderer: MailRenderer, context: dict[str, Any], subject: str, opening: str
+    renderer: MailRenderer, fields: dict[str, Any], subject: str, opening: str
 ) -> None:
-    mime = renderer.render(message(1, template="report", **context), date=NOW)
+    mime = renderer.render(message(1, template="report", **fields), date=NOW)
 
-    assert mime["Subject"].startswith(subject)
+    assert mime["Subject"] == f"{subject} (klas 2B) – De Passie Utrecht"
     text, _ = parts(mime)
     assert text.startswith(opening)
     assert "In de groep van 2B wordt gescholden." in text
-    assert "03-11-2026 08:30" in text  # created_at in the school's time zone
+    # created_at (the school's wall clock) in the reader's language, by format_date
+    assert "Tijdstip: dinsdag 3 november 2026 om 08:30" in text
+
+
+def test_report_in_english_without_a_class(renderer: MailRenderer) -> None:
+    mime = renderer.render(message(1, template="report", class_code=None, lang="en"), date=NOW)
+
+    assert mime["Subject"] == "Report via the class bot – De Passie Utrecht"
+    text, html = parts(mime)
+    assert "Time: Tuesday 3 November 2026 at 08:30" in text
+    assert "Class:" not in text
+    assert ">From</td><td>Zoë Jansen (leerling, 2B)</td>" in html
+
+
+def test_unreachable_counts_the_pupils(renderer: MailRenderer) -> None:
+    two = renderer.render(message(1, template="unreachable"), date=NOW)
+    one = renderer.render(
+        message(1, template="unreachable", pupils=("Daniël de Boer",), lang="en"), date=NOW
+    )
+
+    assert two["Subject"] == "Niet bereikt: 2 leerlingen van klas 2B – De Passie Utrecht"
+    assert "Voor deze leerlingen is geen klassengroep" in parts(two)[0]
+    assert "- Daniël de Boer\n- Anouk Smit\n" in parts(two)[0]
+    assert "Bericht (1):\nLesuitval 2B, 3e uur" in parts(two)[0]
+    assert one["Subject"] == "Not reached: 1 pupil of class 2B – De Passie Utrecht"
+    assert "For this pupil there is no class group" in parts(one)[0]
+
+
+def test_the_renderers_school_name_is_the_default(renderer: MailRenderer) -> None:
+    mime = renderer.render(message(1, school_name=""), date=NOW)
+
+    assert mime["Subject"] == "Lesuitval – klas 2B – De Passie Utrecht"
 
 
 def test_user_text_is_never_a_template_and_html_is_escaped(renderer: MailRenderer) -> None:
-    body = "{{ 7 * 7 }} {% if true %}x{% endif %} <script>alert(1)</script> & co"
+    body = "{{ 7 * 7 }} {% if true %}x{% endif %} <script>alert(1)</script> & co %(x)s 100%"
     mime = renderer.render(message(1, body=body), date=NOW)
 
     text, html = parts(mime)
     assert body in text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co %(x)s 100%" in html
     assert "<script>" not in html
     assert "49" not in text
 
 
 def test_names_are_escaped_in_html_too(renderer: MailRenderer) -> None:
-    mime = renderer.render(message(1, pupil_name="<i>Zoë</i>", reason="not-linked"), date=NOW)
+    name = "<i>Zoë</i> %(pupil)s"
+    mime = renderer.render(message(1, pupil_name=name, reason="not-linked"), date=NOW)
 
     text, html = parts(mime)
-    assert "Beste ouder/verzorger van &lt;i&gt;Zoë&lt;/i&gt;," in html
+    assert "Beste ouder/verzorger van &lt;i&gt;Zoë&lt;/i&gt; %(pupil)s," in html
+    assert "&lt;i&gt;Zoë&lt;/i&gt; %(pupil)s heeft nog geen account" in html
     assert "<i>" not in html
-    assert text.startswith("Beste ouder/verzorger van <i>Zoë</i>,")  # plain text stays plain
+    assert text.startswith(f"Beste ouder/verzorger van {name},")  # plain text stays plain
 
 
 def test_user_text_cannot_add_headers(renderer: MailRenderer) -> None:
@@ -549,10 +700,22 @@ def test_recipient_with_display_name(renderer: MailRenderer) -> None:
     assert renderer.render(msg, date=NOW)["To"].addresses[0].display_name == "M. Jansen"
 
 
-def test_missing_context_is_a_render_error(renderer: MailRenderer) -> None:
-    broken = MailMessage(to=("a@example.org",), template="invite", context={}, message_id="<x@y>")
+def test_a_notice_without_its_fields_cannot_be_built() -> None:
+    # What a template needs is the notice's type: a missing value fails where it is built.
+    with pytest.raises(TypeError, match="expires_on"):
+        InviteNotice(  # type: ignore[call-arg]
+            code="K7P2-XQ9M",
+            class_code="2B",
+            school_name="De Passie Utrecht",
+            recipient_name="M. Jansen",
+            audience="guardian",
+        )
 
-    with pytest.raises(RenderError, match="code, expires_on"):
+
+def test_unknown_kind_of_notice_is_a_render_error(renderer: MailRenderer) -> None:
+    broken = MailMessage(to=("a@example.org",), notice=NonsenseNotice(), message_id="<x@y>")
+
+    with pytest.raises(RenderError, match="NonsenseNotice"):
         renderer.render(broken, date=NOW)
 
 
@@ -561,6 +724,7 @@ def test_unknown_language_falls_back_to_dutch(renderer: MailRenderer) -> None:
 
     assert mime["Content-Language"] == "nl"
     assert parts(mime)[0].startswith("Beste ouder/verzorger")
+    assert mime["Subject"] == "Lesuitval – klas 2B – De Passie Utrecht"
 
 
 # --- FileMailer ---------------------------------------------------------------------------------
@@ -598,16 +762,10 @@ async def test_file_mailer_is_idempotent_per_message_id(file_mailer: FileMailer)
 
 async def test_file_mailer_keeps_unsafe_ids_apart(file_mailer: FileMailer) -> None:
     first = MailMessage(
-        to=("a@example.org",),
-        template="announcement",
-        context=CONTEXTS["announcement"],
-        message_id="<a/b@klasbot.test>",
+        to=("a@example.org",), notice=NOTICES["announcement"], message_id="<a/b@klasbot.test>"
     )
     second = MailMessage(
-        to=("a@example.org",),
-        template="announcement",
-        context=CONTEXTS["announcement"],
-        message_id="<a_b@klasbot.test>",
+        to=("a@example.org",), notice=NOTICES["announcement"], message_id="<a_b@klasbot.test>"
     )
 
     assert await file_mailer.send([first, second]) == [None, None]
@@ -619,7 +777,7 @@ async def test_file_mailer_keeps_unsafe_ids_apart(file_mailer: FileMailer) -> No
 
 async def test_file_mailer_reports_unrenderable_messages(file_mailer: FileMailer) -> None:
     broken = MailMessage(
-        to=("a@example.org",), template="nonsense", context={}, message_id="<x@klasbot.test>"
+        to=("a@example.org",), notice=NonsenseNotice(), message_id="<x@klasbot.test>"
     )
 
     results = await file_mailer.send([broken, message(1)])

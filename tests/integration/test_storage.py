@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
-from bot.domain import AnnouncementDraft, Channel, DeliveryStatus, Person, Role, Route
+from bot.domain import AnnouncementDraft, Channel, DeliveryStatus, NewDelivery, Person, Role
+from bot.usecases import announcing
+from bot.usecases import roster as roster_uc
 from config.settings import Settings
 from storage.migrate import current_revision
 from storage.models import Base
@@ -44,14 +46,14 @@ async def test_without_upgrade_there_is_no_schema(settings: Settings) -> None:
     try:
         with pytest.raises(sa.exc.DBAPIError):
             async with db.transaction() as store:
-                await store.count_persons()
+                await store.roster.count_persons()
     finally:
         await db.dispose()
 
 
 async def test_roster_resync_adds_updates_removes(app: bootstrap.App) -> None:
     snapshot = read_roster(DEMO_ROSTER)
-    again = await app.service.import_roster(snapshot)
+    again = await roster_uc.import_roster(app.ctx, snapshot)
     assert again.empty
     persons = {p.id: p for p in snapshot.persons}
     changed = replace(persons["p-2b-02"], given_name="Daniël")
@@ -63,41 +65,50 @@ async def test_roster_resync_adds_updates_removes(app: bootstrap.App) -> None:
     enrollments = tuple(e for e in snapshot.enrollments if e.person_id != "p-2b-04") + (
         replace(snapshot.enrollments[0], person_id="p-2b-99", role=snapshot.enrollments[0].role),
     )
-    dry = await app.service.import_roster(
-        replace(snapshot, persons=people, enrollments=enrollments), dry_run=True
+    dry = await roster_uc.import_roster(
+        app.ctx, replace(snapshot, persons=people, enrollments=enrollments), dry_run=True
     )
     assert "p-2b-99" in dry.added["persons"] and "p-2b-04" in dry.removed["persons"]
     async with app.db.transaction() as store:
-        assert (await store.get_person("p-2b-02")).given_name == "Daan"  # dry run changed nothing
-        assert await store.get_person("p-2b-99") is None
-    changes = await app.service.import_roster(
-        replace(snapshot, persons=people, enrollments=enrollments)
+        assert (
+            await store.roster.person("p-2b-02")
+        ).given_name == "Daan"  # dry run changed nothing
+        assert await store.roster.person("p-2b-99") is None
+    changes = await roster_uc.import_roster(
+        app.ctx, replace(snapshot, persons=people, enrollments=enrollments)
     )
     assert changes.updated["persons"] == ["p-2b-02"]
     async with app.db.transaction() as store:
-        assert (await store.get_person("p-2b-02")).given_name == "Daniël"
-        assert await store.get_person("p-2b-04") is None
-        assert await store.get_person("p-2b-99") is not None
+        assert (await store.roster.person("p-2b-02")).given_name == "Daniël"
+        assert await store.roster.person("p-2b-04") is None
+        assert await store.roster.person("p-2b-99") is not None
 
 
 async def test_one_delivery_per_pupil_is_enforced_by_the_database(app: bootstrap.App) -> None:
-    result = await app.service.announce(
-        AnnouncementDraft("2B", "t-devries", "reminder", text="Neem je gymspullen mee.")
+    result = await announcing.announce(
+        app.ctx, AnnouncementDraft("2B", "t-devries", "reminder", text="Neem je gymspullen mee.")
     )
     with pytest.raises(IntegrityError):
         async with app.db.transaction() as store:
-            await store.add_deliveries(
-                result.announcement.id,
-                [(Route("p-2b-01", Channel.EMAIL, None), "another-key")],
-                due_at=app.clock.now(),
-                status=DeliveryStatus.PENDING,
+            await store.outbox.add(
+                [
+                    NewDelivery(
+                        person_id="p-2b-01",
+                        channel=Channel.EMAIL,
+                        reason=None,
+                        status=DeliveryStatus.PENDING,
+                        due_at=app.clock.now(),
+                        idempotency_key="another-key",
+                        announcement_id=result.announcement.id,
+                    )
+                ]
             )
 
 
 async def test_concurrent_claims_never_share_a_delivery(app: bootstrap.App) -> None:
     for _ in range(5):
-        await app.service.announce(
-            AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
+        await announcing.announce(
+            app.ctx, AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
         )
     now = app.clock.now()
     db2 = Database(app.settings.database_url)
@@ -105,7 +116,7 @@ async def test_concurrent_claims_never_share_a_delivery(app: bootstrap.App) -> N
 
         async def claim(db: Database) -> set[int]:
             async with db.transaction() as store:
-                got = await store.claim_due(now, now + timedelta(minutes=5), 10)
+                got = await store.outbox.claim_due(now, now + timedelta(minutes=5), 10)
                 await asyncio.sleep(0.2)  # hold the rows while the other worker claims
                 return {d.id for d in got}
 

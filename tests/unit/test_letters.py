@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
 from pypdf import PdfReader
 
+from adapters.files import atomic_write_bytes
 from adapters.post.pdf import (
     WINDOW_H,
     WINDOW_W,
@@ -17,6 +21,7 @@ from adapters.post.pdf import (
     to_core_font_text,
 )
 from bot.domain import Address
+from bot.i18n import add_locale_dir, remove_locale_dir
 from bot.ports import Letter, LetterItem
 
 A4_PT = (595.28, 841.89)
@@ -207,10 +212,64 @@ def test_english_letter(tmp_path: Path) -> None:
     text = text_of(printer.render(LETTER))
 
     assert "Dear Familie Van Daalen-Öztürk," in text
+    assert "Below are messages from De Passie Utrecht that you would otherwise" in text
     assert "For: Zoë van Daalen" in text
     assert "Kind regards," in text
+    assert "Voor:" not in text
+
+
+def test_letter_texts_come_from_the_catalogues(printer: PdfLetterPrinter, tmp_path: Path) -> None:
+    dutch = PdfReader(printer.render(LETTER))
+    english = PdfReader(
+        PdfLetterPrinter(tmp_path / "en", school_name="De Passie Utrecht", lang="en").render(LETTER)
+    )
+
+    assert "Hieronder leest u berichten van De Passie Utrecht" in dutch.pages[0].extract_text()
+    assert dutch.metadata is not None
+    assert dutch.metadata.title == "De Passie Utrecht: brief"
+    assert english.metadata is not None
+    assert english.metadata.title == "De Passie Utrecht: letter"
+
+
+def test_a_partial_catalogue_falls_back_to_dutch(tmp_path: Path) -> None:
+    catalog = Catalog(locale="de", domain="klasbot")
+    catalog.add("Kind regards,", "Mit freundlichen Grüßen,")
+    catalog.add("For: {pupil}", "Für: {pupil}")
+    path = tmp_path / "locale" / "de" / "LC_MESSAGES" / "klasbot.po"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as po:
+        write_po(po, catalog)
+    add_locale_dir(tmp_path / "locale")
+    try:
+        printer = PdfLetterPrinter(tmp_path / "letters", school_name="De Passie", lang="de")
+        text = text_of(printer.render(LETTER))
+    finally:
+        remove_locale_dir(tmp_path / "locale")
+
+    assert "Mit freundlichen Grüßen," in text
+    assert "Für: Zoë van Daalen" in text
+    assert "Beste Familie Van Daalen-Öztürk," in text  # not in the German catalogue: Dutch
 
 
 def test_a_letter_without_items_is_refused(printer: PdfLetterPrinter) -> None:
     with pytest.raises(ValueError, match="no items"):
         printer.render(replace(LETTER, items=()))
+
+
+def test_atomic_write_replaces_the_whole_file_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "letter.pdf"
+    atomic_write_bytes(target, b"first")
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(target, b"third")
+
+    assert target.read_bytes() == b"second"
+    assert [p.name for p in tmp_path.iterdir()] == ["letter.pdf"]  # no temporary file left

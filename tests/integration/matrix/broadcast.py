@@ -32,6 +32,9 @@ from bot.domain import (
     SchoolClass,
 )
 from bot.ratelimit import Rate, RateLimiter
+from bot.usecases import announcing, queries
+from bot.usecases import groups as group_uc
+from bot.usecases import roster as roster_uc
 from tests.integration.matrix.helpers import (
     NOW,
     MatrixUser,
@@ -108,7 +111,7 @@ async def run_broadcast(
     try:
         # The clock runs in real time (retries wait for real) from a school-day morning.
         async with running_klasbot(settings, ShiftedClock(NOW), roster=None) as (app, platform):
-            await app.service.import_roster(roster)
+            await roster_uc.import_roster(app.ctx, roster)
             say(f"set-up: {rooms} rooms, one pupil each (bot exempt from rate limits)")
             async with app.db.transaction() as store:
                 for c in roster.classes:
@@ -116,9 +119,10 @@ async def run_broadcast(
                         server, server.register(unique(f"leerling-{c.code.lower()}"))
                     )
                     pupils[c.code] = pupil
-                    await store.link_account("matrix", pupil.user_id, f"p-{c.code.lower()}", NOW)
+                    await store.accounts.link("matrix", pupil.user_id, f"p-{c.code.lower()}", NOW)
             groups = {
-                c.code: await app.service.create_group(c.code, "matrix") for c in roster.classes
+                c.code: await group_uc.create_group(app.ctx, c.code, "matrix")
+                for c in roster.classes
             }
             for code, pupil in pupils.items():
                 joined = await pupil.client.join(groups[code].chat_id)
@@ -141,10 +145,11 @@ async def run_broadcast(
 
             announcement_ids = []
             for c in roster.classes:
-                result = await app.service.announce(
+                result = await announcing.announce(
+                    app.ctx,
                     AnnouncementDraft(
                         c.code, f"t-{c.code.lower()}", "reminder", text="Morgen gymkleren meenemen."
-                    )
+                    ),
                 )
                 announcement_ids.append(result.announcement.id)
             started = time.monotonic()
@@ -156,7 +161,7 @@ async def run_broadcast(
                 retried += stats.retried
                 statuses = {}
                 for announcement_id in announcement_ids:
-                    for d in await app.service.deliveries(announcement_id):
+                    for d in await queries.deliveries(app.ctx, announcement_id):
                         statuses[d.status.value] = statuses.get(d.status.value, 0) + 1
                 if set(statuses) == {"sent"} or time.monotonic() - started > within:
                     break

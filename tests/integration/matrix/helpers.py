@@ -28,6 +28,7 @@ from bot import bootstrap
 from bot.clock import FrozenClock
 from bot.domain import Group
 from bot.ports import Clock
+from bot.usecases import roster as roster_uc
 from config.settings import Settings, load_settings
 from tests.integration.matrix.synapse import RegisteredUser, Synapse
 from tests.support.environ import local_environ
@@ -168,15 +169,16 @@ async def running_klasbot(
         settings, clock=clock or FrozenClock(NOW), extra_platforms={"matrix": platform}
     ) as app:
         if roster is not None:
-            await app.service.import_roster(read_roster(roster))
-        async with platform.running(app.chat, app.service):
+            await roster_uc.import_roster(app.ctx, read_roster(roster))
+        async with platform.running(app.chat):
             await asyncio.wait_for(platform.synced.wait(), 30)
             yield app, platform
 
 
 async def member_state(app: bootstrap.App, group: Group, person_id: str) -> str:
     async with app.db.transaction() as store:
-        return (await store.members(group.id)).get(person_id, ("", ""))[1]
+        membership = (await store.groups.members(group.id)).get(person_id)
+    return membership.state.value if membership else ""
 
 
 async def wait_member(

@@ -27,6 +27,9 @@ from bot import bootstrap
 from bot.domain import AnnouncementDraft, Group, Invite
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.ports import GroupMessage
+from bot.usecases import announcing, queries
+from bot.usecases import groups as group_uc
+from bot.usecases import invites as invite_uc
 from tests.integration.matrix.conftest import Klasbot
 from tests.integration.matrix.helpers import (
     NOW,
@@ -45,7 +48,7 @@ SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
 
 async def link(kb: Klasbot, user: MatrixUser, person: str) -> tuple[str, str]:
     """`person` links `user` in a direct chat with `!start CODE`; returns (room, answer)."""
-    [invite] = await kb.app.service.create_invites(person_ref=person)
+    [invite] = await invite_uc.create_invites(kb.app.ctx, person_ref=person)
     room = await user.open_direct_chat(kb.bot_id)
     answer = await user.ask(room, f"!start {invite.code}", kb.bot_id)
     return room, answer
@@ -70,7 +73,7 @@ async def state(kb: Klasbot, room_id: str, event_type: str) -> dict[str, object]
 async def test_class_room_is_private_invite_only_unencrypted_and_only_the_bot_posts(
     klasbot: Klasbot, synapse: Synapse
 ) -> None:
-    group = await klasbot.app.service.create_group("2B", "matrix")
+    group = await group_uc.create_group(klasbot.app.ctx, "2B", "matrix")
     room = group.chat_id
     version = synapse.room_version
     assert (await state(klasbot, room, "m.room.create")).get("room_version") == version
@@ -110,7 +113,7 @@ async def test_class_room_is_private_invite_only_unencrypted_and_only_the_bot_po
 
 async def _groups(app: bootstrap.App) -> list[Group]:
     async with app.db.transaction() as store:
-        return await store.groups()
+        return await store.groups.list()
 
 
 # ---------------------------------------------------------------------------- end to end
@@ -120,7 +123,7 @@ async def test_pupils_link_join_and_receive_a_signed_announcement(
     klasbot: Klasbot, matrix_users: Users
 ) -> None:
     kb = klasbot
-    group = await kb.app.service.create_group("2B", "matrix")
+    group = await group_uc.create_group(kb.app.ctx, "2B", "matrix")
     zoe, noor, teacher = (
         await matrix_users("zoe"),
         await matrix_users("noor"),
@@ -141,11 +144,11 @@ async def test_pupils_link_join_and_receive_a_signed_announcement(
     assert "Maak opgave 3" in preview, preview
     assert SIGNATURE in preview, preview
     assert "!ja" in preview, preview
-    assert await kb.app.service.announcements("2B") == []
+    assert await queries.announcements(kb.app.ctx, "2B") == []
     done = await teacher.ask(direct["t-devries"], "!ja", kb.bot_id)
     assert "verstuurd" in done, done
     assert "2 in de groep" in done, done
-    [announcement] = await kb.app.service.announcements("2B")
+    [announcement] = await queries.announcements(kb.app.ctx, "2B")
 
     stats = await kb.app.dispatcher.run_once()
     assert stats.by_channel["group"] == 2
@@ -160,7 +163,7 @@ async def test_pupils_link_join_and_receive_a_signed_announcement(
         assert message.source["content"]["format"] == "org.matrix.custom.html"
         assert f"<i>{SIGNATURE}</i>" in message.source["content"]["formatted_body"]
 
-    deliveries = {d.pupil_id: d for d in await kb.app.service.deliveries(announcement.id)}
+    deliveries = {d.pupil_id: d for d in await queries.deliveries(kb.app.ctx, announcement.id)}
     for pupil in ("p-2b-01", "p-2b-03"):
         assert (deliveries[pupil].channel.value, deliveries[pupil].status.value) == (
             "group",
@@ -184,7 +187,7 @@ async def test_a_pupil_who_may_not_post_but_whose_message_gets_through_is_redact
     klasbot: Klasbot, matrix_users: Users
 ) -> None:
     kb = klasbot
-    group = await kb.app.service.create_group("2B", "matrix")
+    group = await group_uc.create_group(kb.app.ctx, "2B", "matrix")
     zoe = await matrix_users("zoe")
     await link(kb, zoe, "p-2b-01")
     await join_class_room(kb, zoe, group, "p-2b-01")
@@ -211,7 +214,7 @@ async def test_a_pupil_who_may_not_post_but_whose_message_gets_through_is_redact
 
 async def test_a_stranger_who_gets_in_is_kicked(klasbot: Klasbot, matrix_users: Users) -> None:
     kb = klasbot
-    group = await kb.app.service.create_group("2B", "matrix")
+    group = await group_uc.create_group(kb.app.ctx, "2B", "matrix")
     stranger, lucas = await matrix_users("stranger"), await matrix_users("lucas")
 
     # Invite-only: the homeserver refuses a join without an invitation.
@@ -243,7 +246,7 @@ async def test_a_stranger_who_gets_in_is_kicked(klasbot: Klasbot, matrix_users: 
         assert "B.1" in reason, reason
 
     async with kb.app.db.transaction() as store:
-        removed = await store.audit_events(kind="member-removed")
+        removed = await store.audit.events(kind="member-removed")
     assert {e.details.get("verdict") for e in removed} == {"stranger"}
     assert await member_state(kb.app, group, "p-4c-01") == "removed"
 
@@ -252,25 +255,25 @@ async def test_an_under_13_pupil_is_refused_told_privately_and_served_by_email(
     klasbot: Klasbot, matrix_users: Users, tmp_path: Path
 ) -> None:
     kb = klasbot
-    group = await kb.app.service.create_group("2B", "matrix")
+    group = await group_uc.create_group(kb.app.ctx, "2B", "matrix")
     milan = await matrix_users("milan")
 
     # Milan (12) gets no code; a code made for him anyway (say, before a birth date was corrected)
     # is refused kindly, and nothing is linked.
-    assert await kb.app.service.create_invites(person_ref="p-2b-05") == []
+    assert await invite_uc.create_invites(kb.app.ctx, person_ref="p-2b-05") == []
     async with kb.app.db.transaction() as store:
-        await store.add_invite(Invite("MLNCODE234", "p-2b-05", NOW, NOW + timedelta(days=14)))
+        await store.invites.add(Invite("MLNCODE234", "p-2b-05", NOW, NOW + timedelta(days=14)))
     room = await milan.open_direct_chat(kb.bot_id)
     answer = await milan.ask(room, "!start MLNCODE234", kb.bot_id)
     assert "nog geen 13" in answer, answer
     assert "e-mail" in answer, answer
     async with kb.app.db.transaction() as store:
-        assert await store.person_by_account("matrix", milan.user_id) is None
+        assert await store.accounts.person_of("matrix", milan.user_id) is None
 
     # Had his account been linked and had someone with power let him in, he is removed at once
     # and told why in private (the room only sees a reason without his age).
     async with kb.app.db.transaction() as store:
-        await store.link_account("matrix", milan.user_id, "p-2b-05", NOW)
+        await store.accounts.link("matrix", milan.user_id, "p-2b-05", NOW)
     assert kb.platform.client is not None
     await kb.platform.client.room_invite(group.chat_id, milan.user_id)
     await milan.until(lambda: group.chat_id in milan.invites, what="an invitation")
@@ -285,7 +288,8 @@ async def test_an_under_13_pupil_is_refused_told_privately_and_served_by_email(
     assert "13" not in kick.content.get("reason", "").replace("13+", "")
 
     # Every announcement reaches him by e-mail to his guardian instead (rule 6).
-    result = await kb.app.service.announce(
+    result = await announcing.announce(
+        kb.app.ctx,
         AnnouncementDraft(
             "2B",
             "t-devries",
@@ -293,18 +297,18 @@ async def test_an_under_13_pupil_is_refused_told_privately_and_served_by_email(
             date=date(2026, 11, 24),
             subject="wiskunde",
             text="Maak opgave 3.",
-        )
+        ),
     )
     [delivery] = [
         d
-        for d in await kb.app.service.deliveries(result.announcement.id)
+        for d in await queries.deliveries(kb.app.ctx, result.announcement.id)
         if d.pupil_id == "p-2b-05"
     ]
     assert (delivery.channel.value, delivery.reason.value) == ("email", "under-13")  # type: ignore[union-attr]
     await kb.app.dispatcher.run_once()
     [delivery] = [
         d
-        for d in await kb.app.service.deliveries(result.announcement.id)
+        for d in await queries.deliveries(kb.app.ctx, result.announcement.id)
         if d.pupil_id == "p-2b-05"
     ]
     assert delivery.status.value == "sent"
@@ -326,8 +330,8 @@ async def test_a_restart_replays_nothing_and_loses_nothing(
     await bootstrap.migrate(settings)
     zoe = await matrix_users("zoe")
     async with running_klasbot(settings) as (app, platform):
-        await app.service.create_group("2B", "matrix")
-        [invite] = await app.service.create_invites(person_ref="p-2b-01")
+        await group_uc.create_group(app.ctx, "2B", "matrix")
+        [invite] = await invite_uc.create_invites(app.ctx, person_ref="p-2b-01")
         room = await zoe.open_direct_chat(bot.user_id)
         assert "Gelukt" in await zoe.ask(room, f"!start {invite.code}", bot.user_id)
         assert platform.client is not None
@@ -353,8 +357,8 @@ async def test_a_restart_replays_nothing_and_loses_nothing(
         assert "Dit kun je hier doen" in answers[1], answers
         assert platform.stats.commands == 1  # only !help: nothing before the stored token
         async with app.db.transaction() as store:
-            assert len(await store.audit_events(kind="account-linked")) == 1
-            assert await store.get_state("matrix", "next_batch") not in (None, token)
+            assert len(await store.audit.events(kind="account-linked")) == 1
+            assert await store.state.get("matrix", "next_batch") not in (None, token)
     assert restarted is not None
     assert restarted.client is None
 
@@ -366,7 +370,7 @@ async def test_post_is_deduplicated_by_its_key_and_errors_become_core_errors(
     klasbot: Klasbot, matrix_users: Users
 ) -> None:
     kb = klasbot
-    group = await kb.app.service.create_group("2B", "matrix")
+    group = await group_uc.create_group(kb.app.ctx, "2B", "matrix")
     message = GroupMessage(
         group.chat_id, "Gymles vervalt.", "<b>Gymles vervalt.</b>", idempotency_key="7-g1"
     )
@@ -397,7 +401,7 @@ async def test_post_is_deduplicated_by_its_key_and_errors_become_core_errors(
 
     other = matrix_platform_from_settings(kb.app.settings.matrix, kb.app.settings.data_dir)
     assert other is not None
-    other.attach(kb.app.service)
+    other.attach(kb.app.chat)
     try:
         event_id = await other.post(
             GroupMessage(group.chat_id, "Nog een.", idempotency_key="10-g1")
@@ -419,7 +423,7 @@ async def test_staff_may_post_when_the_school_allows_it(
     teacher, zoe = await matrix_users("devries"), await matrix_users("zoe")
     async with running_klasbot(settings) as (app, platform):
         kb = Klasbot(app, platform, bot, synapse)
-        group = await app.service.create_group("2B", "matrix")
+        group = await group_uc.create_group(app.ctx, "2B", "matrix")
         for user, person in ((teacher, "t-devries"), (zoe, "p-2b-01")):
             await link(kb, user, person)
             await join_class_room(kb, user, group, person)
@@ -507,7 +511,7 @@ async def test_an_ended_session_means_a_new_login_on_the_same_device(
         assert platform.client is not None
         device = platform.client.device_id
         async with app.db.transaction() as store:
-            await store.set_state("matrix", "session", "syt_no_longer_valid")
+            await store.state.set("matrix", "session", "syt_no_longer_valid")
     async with running_klasbot(settings, roster=None) as (app, platform):
         assert platform.stats.logins == 1
         assert platform.client is not None

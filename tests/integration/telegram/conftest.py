@@ -19,6 +19,9 @@ from adapters.telegram.platform import TelegramPlatform
 from bot import bootstrap
 from bot.clock import FrozenClock
 from bot.domain import AuditEvent, Delivery, Group
+from bot.usecases import invites as invite_uc
+from bot.usecases import queries
+from bot.usecases import roster as roster_uc
 from tests.conftest import DEMO_ROSTER, make_settings
 from tests.support.telegram_emulator import BotApiEmulator, SentMessage
 
@@ -71,7 +74,7 @@ class Telegram:
 
     async def link(self, person: str) -> int:
         """Link `person`'s account the way a pupil does: the code from school, then /start."""
-        [invite] = await self.app.service.create_invites(person_ref=person)
+        [invite] = await invite_uc.create_invites(self.app.ctx, person_ref=person)
         await self.say(person, f"/start {invite.code}")
         return self.account(person)
 
@@ -95,20 +98,23 @@ class Telegram:
 
     async def group(self, chat: int) -> Group | None:
         async with self.app.db.transaction() as store:
-            return await store.group_by_chat("telegram", str(chat))
+            return await store.groups.by_chat("telegram", str(chat))
 
     async def members(self, chat: int) -> dict[str, str]:
         group = await self.group(chat)
         assert group is not None
         async with self.app.db.transaction() as store:
-            return {person: state for person, (_, state) in (await store.members(group.id)).items()}
+            return {
+                person: membership.state.value
+                for person, membership in (await store.groups.members(group.id)).items()
+            }
 
     async def audit(self, kind: str) -> list[AuditEvent]:
         async with self.app.db.transaction() as store:
-            return await store.audit_events(kind=kind)
+            return await store.audit.events(kind=kind)
 
     async def deliveries(self, announcement_id: int) -> dict[str, Delivery]:
-        return {d.pupil_id: d for d in await self.app.service.deliveries(announcement_id)}
+        return {d.pupil_id: d for d in await queries.deliveries(self.app.ctx, announcement_id)}
 
     def last(self, person: str) -> SentMessage:
         return self.emulator.messages(self.account(person))[-1]
@@ -144,7 +150,7 @@ async def telegram(tmp_path: Path, emulator: BotApiEmulator) -> AsyncIterator[Te
     async with bootstrap.build(
         settings, clock=clock, extra_platforms={"telegram": platform}
     ) as app:
-        await app.service.import_roster(read_roster(DEMO_ROSTER))
-        async with platform.running(app.chat, app.service):
+        await roster_uc.import_roster(app.ctx, read_roster(DEMO_ROSTER))
+        async with platform.running(app.chat):
             yield Telegram(emulator, platform, app, clock, settings.mail.outbox_dir)
     assert platform.errors == [], "a handler failed; see the log"

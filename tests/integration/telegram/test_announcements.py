@@ -7,6 +7,7 @@ import pytest
 
 from adapters.telegram.platform import TelegramPlatform
 from bot.domain import AnnouncementDraft
+from bot.usecases import announcing, queries
 from tests.integration.telegram.conftest import Telegram
 
 SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 async def announce(telegram: Telegram, text: str = "Neem je gymspullen mee.") -> int:
     draft = AnnouncementDraft("2B", "t-devries", "reminder", text=text)
-    return (await telegram.app.service.announce(draft, source="test")).announcement.id
+    return (await announcing.announce(telegram.app.ctx, draft, source="test")).announcement.id
 
 
 async def test_announcement_is_previewed_confirmed_posted_and_delivered(telegram: Telegram) -> None:
@@ -38,14 +39,14 @@ async def test_announcement_is_previewed_confirmed_posted_and_delivered(telegram
     assert SIGNATURE in preview.text
     assert "Docent is ziek" in preview.text
     assert [b["text"] for b in preview.buttons()] == ["Versturen", "Annuleren"]
-    assert await app.service.announcements("2B") == []  # nothing before the button
+    assert await queries.announcements(app.ctx, "2B") == []  # nothing before the button
 
     emulator.press_button(teacher, preview, preview.buttons()[0]["callback_data"])
     await telegram.settle()
 
     assert telegram.last("t-devries").text.startswith("Bericht 1 voor 2B is verstuurd")
     assert emulator.messages(teacher)[-2].reply_markup is None  # the buttons are gone
-    [announcement] = await app.service.announcements("2B")
+    [announcement] = await queries.announcements(app.ctx, "2B")
 
     stats = await app.dispatcher.run_once()
 
@@ -88,14 +89,14 @@ async def test_english_alias_gets_an_english_preview_and_cancel_sends_nothing(
     emulator.press_button(teacher, preview, cancel)
     await telegram.settle()
     assert telegram.last("t-devries").text == "Cancelled; nothing was sent."
-    assert await telegram.app.service.announcements("2B") == []
+    assert await queries.announcements(telegram.app.ctx, "2B") == []
 
     # A second press (an old preview) is answered, and sends nothing either.
     assert preview.buttons() == []  # removed once pressed
     emulator.press_button(teacher, preview, send)
     await telegram.settle()
     assert emulator.answered[-1]["show_alert"] is True
-    assert await telegram.app.service.announcements("2B") == []
+    assert await queries.announcements(telegram.app.ctx, "2B") == []
 
 
 async def test_only_the_author_can_press_the_button(telegram: Telegram) -> None:
@@ -110,7 +111,7 @@ async def test_only_the_author_can_press_the_button(telegram: Telegram) -> None:
     await telegram.settle()
 
     assert emulator.answered[-1]["text"] == "Dit voorbeeld is niet van jou."
-    assert await telegram.app.service.announcements("2B") == []
+    assert await queries.announcements(telegram.app.ctx, "2B") == []
 
 
 async def test_refused_announcement_says_which_rule(telegram: Telegram) -> None:
@@ -124,7 +125,7 @@ async def test_refused_announcement_says_which_rule(telegram: Telegram) -> None:
 
     await telegram.say("p-2b-01", "/lesuitval 2B morgen 3")
     assert telegram.last("p-2b-01").text.startswith("Alleen docenten")
-    assert await telegram.app.service.announcements("2B") == []
+    assert await queries.announcements(telegram.app.ctx, "2B") == []
 
 
 async def test_rate_limited_post_is_retried_later_and_not_lost(telegram: Telegram) -> None:
@@ -200,6 +201,7 @@ async def test_bot_removed_from_the_group_loses_it_and_rebinding_restores_it(
     group = await telegram.group(chat)
     assert group is not None
     assert group.state == "lost"
+    await telegram.app.dispatcher.run_once()  # the notice to staff is in the outbox
     assert len([to for to, text in telegram.mails() if "uit de klassengroep" in text]) == 1
 
     emulator.add_bot(chat)
@@ -257,7 +259,7 @@ async def test_a_preview_survives_a_restart_of_the_bot(telegram: Telegram) -> No
     await telegram.platform.stop()
     restarted = TelegramPlatform(app.settings.telegram)
     app.platforms["telegram"] = restarted
-    async with restarted.running(app.chat, app.service):
+    async with restarted.running(app.chat):
         telegram.platform = restarted
         emulator.press_button(teacher, preview, send)
         await telegram.settle()
@@ -265,4 +267,4 @@ async def test_a_preview_survives_a_restart_of_the_bot(telegram: Telegram) -> No
         emulator.press_button(teacher, preview, send)  # a second press sends nothing
         await telegram.settle()
         assert emulator.answered[-1]["show_alert"] is True
-    assert len(await app.service.announcements("2B")) == 1
+    assert len(await queries.announcements(app.ctx, "2B")) == 1

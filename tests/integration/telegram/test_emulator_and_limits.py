@@ -132,7 +132,7 @@ async def test_a_send_only_platform_posts_without_receiving_updates(telegram: Te
     chat = emulator.group("Klas 2B", owner=telegram.account("t-devries"), notify=False)
     sender = TelegramPlatform(telegram.platform.settings)
 
-    async with sender.running(app.chat, app.service, receive=False):
+    async with sender.running(app.chat, receive=False):
         assert sender.application is not None
         assert sender.application.updater is not None
         assert not sender.application.updater.running

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.oneroster.reader import read_roster
+from bot.usecases import invites as invite_uc
+from bot.usecases import roster as roster_uc
 from tests.conftest import DEMO_ROSTER
 from tests.integration.telegram.conftest import NOW, Telegram
 
@@ -118,7 +120,7 @@ async def test_deep_link_start_code_links_the_account_and_sends_the_group_link(
 ) -> None:
     emulator = telegram.emulator
     chat = await telegram.class_group()
-    [invite] = await telegram.app.service.create_invites(person_ref="p-2b-01")
+    [invite] = await invite_uc.create_invites(telegram.app.ctx, person_ref="p-2b-01")
 
     # t.me/<bot>?start=CODE makes the app send "/start CODE".
     await telegram.say("p-2b-01", f"/start {invite.code}")
@@ -130,20 +132,20 @@ async def test_deep_link_start_code_links_the_account_and_sends_the_group_link(
     assert link["invite_link"] in link_message.text
     assert link_message.buttons() == [{"text": "Naar de klassengroep", "url": link["invite_link"]}]
     async with telegram.app.db.transaction() as store:
-        person = await store.person_by_account("telegram", str(zoe))
+        person = await store.accounts.person_of("telegram", str(zoe))
     assert person is not None
     assert person.id == "p-2b-01"
     assert (await telegram.members(chat))["p-2b-01"] == "invited"
 
 
 async def test_used_code_is_refused_and_links_nothing(telegram: Telegram) -> None:
-    [invite] = await telegram.app.service.create_invites(person_ref="p-2b-01")
+    [invite] = await invite_uc.create_invites(telegram.app.ctx, person_ref="p-2b-01")
     await telegram.say("p-2b-01", f"/start {invite.code}")
     await telegram.say("p-2b-03", f"/start {invite.code}")
 
     assert "al gebruikt" in telegram.last("p-2b-03").text
     async with telegram.app.db.transaction() as store:
-        assert await store.person_by_account("telegram", str(telegram.account("p-2b-03"))) is None
+        assert await store.accounts.person_of("telegram", str(telegram.account("p-2b-03"))) is None
 
 
 async def test_join_request_of_a_linked_eligible_pupil_is_approved(telegram: Telegram) -> None:
@@ -176,14 +178,13 @@ async def test_join_request_of_a_stranger_is_declined_and_explained(telegram: Te
 
 async def test_under_13_pupil_is_declined_and_removed_when_they_appear(telegram: Telegram) -> None:
     emulator = telegram.emulator
-    service = telegram.app.service
     chat = await telegram.class_group()
     # Milan (12) gets no code at all ...
-    assert await service.create_invites(person_ref="p-2b-05") == []
+    assert await invite_uc.create_invites(telegram.app.ctx, person_ref="p-2b-05") == []
     # ... so say his account was linked some other way: the age rule still keeps him out.
     milan = telegram.account("p-2b-05")
     async with telegram.app.db.transaction() as store:
-        await store.link_account("telegram", str(milan), "p-2b-05", NOW)
+        await store.accounts.link("telegram", str(milan), "p-2b-05", NOW)
 
     emulator.join_request(milan, chat)
     await telegram.settle()
@@ -275,7 +276,7 @@ async def test_pupil_who_leaves_the_class_in_a_roster_import_is_removed(
         "".join(x for x in lines if not x.startswith("e-2b-01,")), encoding="utf-8"
     )
 
-    await telegram.app.service.import_roster(read_roster(roster))
+    await roster_uc.import_roster(telegram.app.ctx, read_roster(roster))
     await telegram.settle()
 
     assert (chat, zoe) in emulator.banned

@@ -1,0 +1,88 @@
+"""orgs.csv, classes.csv and enrollments.csv: the schools, their classes and who is in which."""
+
+from __future__ import annotations
+
+from adapters.oneroster.columns import ENROLLMENT_ROLES, ORG_TYPES, V12
+from adapters.oneroster.state import EnrollmentRow, Org, RosterState
+from adapters.oneroster.values import bool_value, check_term, date_value, required_value
+from bot.domain import Enrollment, EnrollmentRole, Role, SchoolClass
+
+
+def read_orgs(state: RosterState) -> None:
+    for table, row, sid in state.records("orgs"):
+        name = required_value(table, row, "name")
+        org_type = required_value(table, row, "type")
+        check_term(table, row, "type", ORG_TYPES, "org type", ext_ok=state.version == V12)
+        state.orgs[sid] = Org(name, org_type)
+
+
+def read_classes(state: RosterState) -> None:
+    for table, row, sid in state.records("classes"):
+        title = required_value(table, row, "title")
+        school_id, _ = state.required_ref(table, row, "schoolSourcedId", "orgs", deleted_ok=False)
+        state.classes[sid] = SchoolClass(
+            id=sid, code=row["classCode"] or title, title=title, school_id=school_id
+        )
+
+
+def read_enrollments(state: RosterState) -> None:
+    for table, row, _sid in state.records("enrollments"):
+        class_id, class_ok = state.required_ref(table, row, "classSourcedId", "classes")
+        state.required_ref(table, row, "schoolSourcedId", "orgs")
+        user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
+        role = required_value(table, row, "role")
+        check_term(
+            table, row, "role", ENROLLMENT_ROLES, "enrollment role", ext_ok=state.version == V12
+        )
+        primary = bool_value(table, row, "primary")
+        date_value(table, row, "beginDate")
+        date_value(table, row, "endDate")
+        if role not in ("student", "teacher"):
+            continue  # administrator, proctor and ext: enrollments give no class membership
+        if class_ok and user_ok and class_id in state.classes and user_id in state.users:
+            state.enrollments.append(
+                EnrollmentRow(
+                    line=row.line,
+                    class_id=class_id,
+                    user_id=user_id,
+                    role=EnrollmentRole(role),
+                    # `primary` applies only to teachers (the mentor); two primaries in a class
+                    # (a duo mentorship) only break a "should" and are kept.
+                    primary=role == "teacher" and primary is True,
+                )
+            )
+
+
+def check_enrollments(state: RosterState) -> tuple[Enrollment, ...]:
+    """Check each enrollment against its user's role and merge repeated user/class pairs.
+
+    Call after the users' roles are known (resolve_roles)."""
+    result: dict[tuple[str, str], tuple[Enrollment, int]] = {}
+    for e in state.enrollments:
+        role = state.users[e.user_id].role
+        if role is not None:
+            fits = role is Role.PUPIL if e.role is EnrollmentRole.STUDENT else role.is_staff
+            if not fits:
+                state.issue(
+                    "enrollments.csv",
+                    e.line,
+                    "role",
+                    f"user '{e.user_id}' is enrolled as {e.role} but has role {role}",
+                )
+                continue
+        key = (e.class_id, e.user_id)
+        if key in result:
+            first, line = result[key]
+            if first.role is not e.role:
+                state.issue(
+                    "enrollments.csv",
+                    e.line,
+                    "role",
+                    f"user '{e.user_id}' is already enrolled in class '{e.class_id}' as "
+                    f"{first.role} (line {line})",
+                )
+            elif e.primary and not first.primary:
+                result[key] = (Enrollment(e.class_id, e.user_id, e.role, True), line)
+            continue
+        result[key] = (Enrollment(e.class_id, e.user_id, e.role, e.primary), e.line)
+    return tuple(enrollment for enrollment, _line in result.values())

@@ -1,0 +1,47 @@
+"""contacts.csv, klasbot's own extension file: e-mail, postal address and fallback per person.
+
+The rows are merged into the persons when the snapshot is built (snapshot.py)."""
+
+from __future__ import annotations
+
+from adapters.oneroster.columns import CONTACTS
+from adapters.oneroster.state import Contact, RosterState
+from adapters.oneroster.values import email_value
+from bot.domain import Address, ContactPreference
+
+_FALLBACKS = {
+    "": ContactPreference.DEFAULT,
+    "email": ContactPreference.DEFAULT,
+    "post": ContactPreference.POST,
+    "none": ContactPreference.NONE,
+}
+_ADDRESS = ("street", "postalCode", "city")
+
+
+def read_contacts(state: RosterState) -> None:
+    for table, row, sid in state.records("contacts", CONTACTS):
+        user_ok = state.ref(table.name, row.line, "sourcedId", "users", sid)
+        email = email_value(table, row, "email")
+        parts = {column: row[column] for column in _ADDRESS}
+        missing = [column for column, value in parts.items() if not value.strip()]
+        address = None
+        if not missing:
+            address = Address(parts["street"], parts["postalCode"], parts["city"])
+        elif len(missing) < len(parts):
+            for column in missing:
+                table.issue(
+                    row.line,
+                    column,
+                    "incomplete address: street, postalCode and city are all needed",
+                )
+        fallback = row["fallback"]
+        if fallback not in _FALLBACKS:
+            table.issue(
+                row.line,
+                "fallback",
+                f"unknown fallback '{fallback}' (expected empty, email, post or none)",
+            )
+        if user_ok:
+            state.contacts[sid] = Contact(
+                email, address, _FALLBACKS.get(fallback, ContactPreference.DEFAULT)
+            )

@@ -1,0 +1,129 @@
+"""users.csv, roles.csv (1.2) and demographics.csv: who the people are, their roles, their
+birth dates and who is whose guardian."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from adapters.oneroster.columns import ROLE_TYPES, V11, V12
+from adapters.oneroster.state import RoleRow, RosterState, User
+from adapters.oneroster.values import (
+    bool_value,
+    check_term,
+    date_value,
+    email_value,
+    required_value,
+    split,
+    user_role,
+)
+from bot.domain import EnrollmentRole, Role
+
+
+def read_users(state: RosterState) -> None:
+    for table, row, sid in state.records("users"):
+        # enabledUser=false users are imported all the same: a disabled login account does not
+        # mean the person left the school, and klasbot reaches them through its own channels.
+        bool_value(table, row, "enabledUser", required=True)
+        given = required_value(table, row, "givenName")
+        family = required_value(table, row, "familyName")
+        email = email_value(table, row, "email")
+        role: Role | None = None
+        if state.version == V11:
+            role = user_role(table, row, "role")
+            org_ids = split(row["orgSourcedIds"])
+            if not org_ids:
+                table.issue(row.line, "orgSourcedIds", "required value is empty")
+            for org_id in org_ids:
+                state.ref(table.name, row.line, "orgSourcedIds", "orgs", org_id)
+        elif row["primaryOrgSourcedId"]:
+            org_id = row["primaryOrgSourcedId"]
+            state.ref(table.name, row.line, "primaryOrgSourcedId", "orgs", org_id)
+        # 1.2's preferred*Name columns are not used yet: the school's legal names are what
+        # staff and letters use.
+        state.users[sid] = User(
+            line=row.line,
+            given_name=given,
+            family_name=family,
+            middle_name=row["middleName"],
+            email=email,
+            role=role,
+            agents=tuple(split(row["agentSourcedIds"])),
+        )
+
+
+def read_roles(state: RosterState) -> None:
+    for table, row, _sid in state.records("roles"):
+        user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
+        role_type = required_value(table, row, "roleType")
+        check_term(table, row, "roleType", ROLE_TYPES, "roleType")
+        role = user_role(table, row, "role")
+        state.required_ref(table, row, "orgSourcedId", "orgs")
+        date_value(table, row, "beginDate")
+        date_value(table, row, "endDate")
+        if user_ok:
+            # Registered even when the role is invalid: that row has its own issue, and a
+            # second "no role" issue for the user would only repeat it.
+            rows = state.user_roles[user_id]
+            if role is not None:
+                rows.append(RoleRow(row.line, role_type == "primary", role))
+
+
+def read_demographics(state: RosterState) -> None:
+    for table, row, sid in state.records("demographics"):
+        user_ok = state.ref(table.name, row.line, "sourcedId", "users", sid)
+        birth_date = date_value(table, row, "birthDate")
+        if user_ok and birth_date is not None:
+            state.birth_dates[sid] = birth_date
+
+
+def resolve_roles(state: RosterState) -> None:
+    """1.2: choose each user's role from roles.csv (1.1 has it on users.csv already).
+
+    A user with several roles gets the one their enrollments call for (a teacher who is also
+    principal, and teaches a class, is a TEACHER: the class needs them as its staff); otherwise
+    the primary role, else the first one listed."""
+    if state.version != V12:
+        return
+    enrolled: dict[str, set[EnrollmentRole]] = defaultdict(set)
+    for enrollment in state.enrollments:
+        enrolled[enrollment.user_id].add(enrollment.role)
+    for user_id, user in state.users.items():
+        if user_id not in state.user_roles:
+            if "roles" in state.complete:
+                state.issue(
+                    "users.csv",
+                    user.line,
+                    "sourcedId",
+                    "no role: roles.csv has no row for this user",
+                )
+            continue
+        rows = state.user_roles[user_id]
+        if not rows:
+            continue  # its only roles.csv rows had an invalid role (already reported)
+        roles = {r.role for r in rows}
+        if EnrollmentRole.TEACHER in enrolled[user_id] and Role.TEACHER in roles:
+            user.role = Role.TEACHER
+        elif EnrollmentRole.STUDENT in enrolled[user_id] and Role.PUPIL in roles:
+            user.role = Role.PUPIL
+        else:
+            primary = [r for r in rows if r.primary]
+            user.role = (primary or rows)[0].role
+
+
+def guardian_links(state: RosterState) -> dict[str, set[str]]:
+    """Pupil id -> guardian ids, from `agentSourcedIds` on either side (their union).
+
+    Other pairs (sibling to sibling, teacher to pupil) are not guardianships and are ignored."""
+    links: dict[str, set[str]] = defaultdict(set)
+    for user_id, user in state.users.items():
+        for agent_id in user.agents:
+            agent = state.users.get(agent_id)
+            if agent is None:
+                # Reports an unknown id; a damaged or deleted agent is no guardian, silently.
+                state.ref("users.csv", user.line, "agentSourcedIds", "users", agent_id)
+                continue
+            if user.role is Role.PUPIL and agent.role is Role.GUARDIAN:
+                links[user_id].add(agent_id)
+            elif user.role is Role.GUARDIAN and agent.role is Role.PUPIL:
+                links[agent_id].add(user_id)
+    return links

@@ -1,0 +1,203 @@
+"""The reader's working state, and what every OneRoster file shares: sourcedIds, bulk or delta
+`status`, and references from one file to another."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from adapters.oneroster.columns import NEEDED, TABLES, V11, V12, TableSpec
+from adapters.oneroster.csvfile import CsvTable, ProgressFn, Row
+from adapters.oneroster.issues import RosterIssue
+from adapters.oneroster.values import check_datetime, required_value
+from bot.domain import Address, ContactPreference, EnrollmentRole, Role, SchoolClass
+
+_NOUN = {"orgs": "org", "users": "user", "classes": "class"}
+
+
+@dataclass(slots=True)
+class User:
+    line: int
+    given_name: str
+    family_name: str
+    middle_name: str
+    email: str | None
+    role: Role | None
+    agents: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class RoleRow:
+    line: int
+    primary: bool
+    role: Role
+
+
+@dataclass(slots=True)
+class EnrollmentRow:
+    line: int
+    class_id: str
+    user_id: str
+    role: EnrollmentRole
+    primary: bool
+
+
+@dataclass(slots=True)
+class Contact:
+    email: str | None
+    address: Address | None
+    preference: ContactPreference
+
+
+@dataclass(slots=True)
+class Org:
+    name: str
+    type: str
+
+
+@dataclass
+class RosterState:
+    """Everything read so far from one roster directory, and every issue found in it."""
+
+    directory: Path
+    progress: ProgressFn | None
+    issues: list[RosterIssue] = field(default_factory=list)
+    version: str = V11
+    modes: dict[str, str] = field(default_factory=dict)
+    has_contacts: bool = False
+    # Per file stem: the sourcedIds of usable records, including damaged rows, so that a reference
+    # to a row with its own defect does not produce a second, misleading "unknown id" issue.
+    known: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    deleted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Stems whose ids are all known; "unknown id" checks run only against those.
+    complete: set[str] = field(default_factory=set)
+    orgs: dict[str, Org] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    user_roles: dict[str, list[RoleRow]] = field(default_factory=lambda: defaultdict(list))
+    classes: dict[str, SchoolClass] = field(default_factory=dict)
+    enrollments: list[EnrollmentRow] = field(default_factory=list)
+    birth_dates: dict[str, date] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+
+    def issue(self, file: str, line: int | None, column: str | None, message: str) -> None:
+        self.issues.append(RosterIssue(file, line, column, message))
+
+    def records(
+        self, stem: str, spec: TableSpec | None = None
+    ) -> Iterator[tuple[CsvTable, Row, str]]:
+        """Yield (table, row, sourcedId) for each usable, active record of one file.
+
+        Handles what every file shares: header, empty and duplicate sourcedIds, damaged rows and
+        bulk/delta `status`. Records marked `tobedeleted` are collected in `self.deleted`."""
+        if spec is None:
+            spec = TABLES[(self.version, stem)]
+        delta = self.modes.get(stem) == "delta"
+        required = (spec.required | {"status", "dateLastModified"}) if delta else spec.required
+        other = V11 if self.version == V12 else V12
+        other_spec = TABLES.get((other, stem))
+        hints = {}
+        if other_spec is not None:
+            for column in set(other_spec.columns) - set(spec.columns):
+                hints[column] = f"a OneRoster {other} column, but manifest.csv says {self.version}"
+        table = CsvTable(
+            self.directory / spec.file,
+            self.issues,
+            known=spec.columns,
+            required=frozenset(required),
+            hints=hints,
+            progress=self.progress,
+        )
+        first_line: dict[str, int] = {}
+        known = self.known[stem]
+        for row in table:
+            sid = row["sourcedId"]
+            if row.damaged:
+                if sid:
+                    known.add(sid)
+                continue
+            if not sid:
+                table.issue(row.line, "sourcedId", "empty sourcedId")
+                continue
+            if sid in first_line:
+                table.issue(
+                    row.line,
+                    "sourcedId",
+                    f"duplicate sourcedId '{sid}' (first on line {first_line[sid]})",
+                )
+                continue
+            first_line[sid] = row.line
+            if _is_deleted(table, row, delta):
+                self.deleted[stem].add(sid)
+                continue
+            known.add(sid)
+            yield table, row, sid
+        if table.complete:
+            self.complete.add(stem)
+        # A file whose header failed was not read; "no data rows" would only add noise.
+        if stem in NEEDED[self.version] and table.complete and not table.rows_read:
+            table.issue(
+                None,
+                None,
+                "no data rows (OneRoster does not allow an empty data file)",
+            )
+
+    def ref(
+        self,
+        file: str,
+        line: int,
+        column: str,
+        stem: str,
+        value: str,
+        *,
+        deleted_ok: bool = True,
+    ) -> bool:
+        """Whether `value` names a usable record of `stem`; reports an unknown id.
+
+        A reference to a record the delta marks `tobedeleted` is not usable; it is reported only
+        when `deleted_ok` is False (the referring record cannot exist without its target)."""
+        if value in self.known[stem]:
+            return True
+        if value in self.deleted[stem]:
+            if not deleted_ok:
+                self.issue(file, line, column, f"{_NOUN[stem]} '{value}' is marked tobedeleted")
+            return False
+        if stem in self.complete:
+            self.issue(file, line, column, f"unknown {_NOUN[stem]} '{value}' (not in {stem}.csv)")
+        return False
+
+    def required_ref(
+        self, table: CsvTable, row: Row, column: str, stem: str, *, deleted_ok: bool = True
+    ) -> tuple[str, bool]:
+        """A required reference to `stem`: its value, and whether that names a usable record."""
+        value = required_value(table, row, column)
+        usable = bool(value) and self.ref(
+            table.name, row.line, column, stem, value, deleted_ok=deleted_ok
+        )
+        return value, usable
+
+
+def _is_deleted(table: CsvTable, row: Row, delta: bool) -> bool:
+    """Whether a record is marked `tobedeleted` (only a delta file may do so); checks `status`."""
+    status = row["status"]
+    if delta:
+        check_datetime(table, row, "dateLastModified")
+        if status == "tobedeleted":
+            return True
+        if status != "active":
+            shown = f"'{status}'" if status else "empty"
+            table.issue(
+                row.line,
+                "status",
+                f"must be active or tobedeleted in a delta file, is {shown}",
+            )
+        return False
+    if status not in ("", "active"):
+        table.issue(
+            row.line,
+            "status",
+            f"'{status}' is not allowed in a bulk file (leave a deleted record out instead)",
+        )
+    return False

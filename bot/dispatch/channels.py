@@ -1,0 +1,235 @@
+"""Sending one batch's rows on their channels: group posts, e-mail, letters. Each function records
+its outcomes through the dispatcher (sent, retried, re-routed)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from bot.dates import format_date
+from bot.dispatch.content import announcement_notice, group_html, letter_item
+from bot.dispatch.retry import DispatchStats
+from bot.domain import Channel, Delivery, GroupState, Recipient
+from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.notices import Notice
+from bot.ports import GroupMessage, Letter, MailMessage
+from bot.usecases.groups import group_lost
+
+if TYPE_CHECKING:
+    from bot.dispatch.dispatcher import Batch, Dispatcher
+
+
+async def post_groups(
+    d: Dispatcher,
+    deliveries: Sequence[Delivery],
+    batch: Batch,
+    stats: DispatchStats,
+    waiting: set[int],
+) -> None:
+    """One post per (announcement, group) reaches every member pupil at once."""
+    units: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
+    for row in deliveries:
+        assert row.announcement_id is not None
+        units[(row.announcement_id, row.group_id or 0)].append(row)
+    for (announcement_id, group_id), rows in units.items():
+        group = batch.groups.get(group_id)
+        announcement = batch.announcements[announcement_id]
+        if group is None or group.state != GroupState.ACTIVE:
+            error = PermanentDeliveryError("the group is no longer bound", reason="group-lost")
+            await d.failed_for_good(rows, error, stats)
+            continue
+        platform = d.ctx.platforms.get(group.platform)
+        if platform is None:
+            # Another process (`klasbot run` with this platform configured) delivers these.
+            async with d.ctx.db.transaction() as tx:
+                await tx.outbox.release([r.id for r in rows])
+            stats.waiting += len(rows)
+            waiting.update(r.id for r in rows)
+            continue
+        message = GroupMessage(
+            chat_id=group.chat_id,
+            text=announcement.signed_text,
+            html=group_html(announcement),
+            idempotency_key=f"{announcement_id}-g{group_id}",
+        )
+        try:
+            message_id = await platform.post(message)
+        except TransientDeliveryError as error:
+            await d.retry_later(rows, error, stats)
+        except PermanentDeliveryError as error:
+            if error.reason == "group-lost":
+                await group_lost(d.ctx, group.platform, group.chat_id)
+            await d.failed_for_good(rows, error, stats)
+        else:
+            await d.sent(rows, message_id, stats)
+
+
+def _notice(d: Dispatcher, row: Delivery, batch: Batch) -> Notice:
+    if row.notice is not None:
+        return row.notice
+    assert row.announcement_id is not None
+    a = batch.announcements[row.announcement_id]
+    return announcement_notice(
+        a,
+        row,
+        batch.pupils.get(row.pupil_id),
+        batch.class_codes.get(a.class_id, ""),
+        d.ctx.policy.school_name,
+        d.ctx.policy.language,
+    )
+
+
+async def send_mail(
+    d: Dispatcher, deliveries: Sequence[Delivery], batch: Batch, stats: DispatchStats
+) -> None:
+    if not deliveries:
+        return
+    if d.mailer is None:
+        await d.retry_later(
+            deliveries, TransientDeliveryError("no mail transport configured"), stats
+        )
+        return
+    policy = d.ctx.policy
+    messages = [
+        MailMessage(
+            to=tuple(r.email for r in row.recipients if r.email),
+            notice=_notice(d, row, batch),
+            message_id=f"<{row.idempotency_key}@klasbot>",
+            lang=policy.language,
+            reply_to=policy.reply_to,
+        )
+        for row in deliveries
+    ]
+    recorded: set[int] = set()
+
+    async def on_sent(index: int) -> None:
+        # Record each accepted message before the next goes out: a crash can then repeat at
+        # most the one message in flight (with the same Message-ID).
+        await d.sent([deliveries[index]], None, stats)
+        recorded.add(index)
+
+    try:
+        results = await d.mailer.send(messages, on_sent=on_sent)
+    except TransientDeliveryError as error:
+        await d.retry_later(
+            [r for i, r in enumerate(deliveries) if i not in recorded], error, stats
+        )
+        return
+    except PermanentDeliveryError as error:
+        rest = [r for i, r in enumerate(deliveries) if i not in recorded]
+        await d.failed_for_good(rest, error, stats)
+        return
+    accepted = [
+        row
+        for i, (row, result) in enumerate(zip(deliveries, results, strict=True))
+        if result is None and i not in recorded
+    ]
+    if accepted:
+        await d.sent(accepted, None, stats)
+    for row, result in zip(deliveries, results, strict=True):
+        if isinstance(result, TransientDeliveryError):
+            await d.retry_later([row], result, stats)
+        elif isinstance(result, PermanentDeliveryError):
+            if result.reason is None:
+                result.reason = "bounced"
+            await d.failed_for_good([row], result, stats)
+        elif isinstance(result, DeliveryError | Exception):
+            await d.retry_later([row], TransientDeliveryError(str(result)), stats)
+
+
+async def print_letters(
+    d: Dispatcher, deliveries: Sequence[Delivery], batch: Batch, stats: DispatchStats
+) -> None:
+    """One letter per household per day: every pupil, announcement and notice for that address."""
+    if not deliveries:
+        return
+    if d.printer is None:
+        await d.retry_later(
+            deliveries, TransientDeliveryError("no letter printer configured"), stats
+        )
+        return
+    day = d.ctx.today()
+    households: dict[str, tuple[Recipient, list[Delivery]]] = {}
+    for row in deliveries:
+        for r in row.recipients:
+            if r.address is None:
+                continue
+            digest = hashlib.sha256(r.address.household_key.encode()).hexdigest()[:12]
+            households.setdefault(f"{day.isoformat()}-{digest}", (r, []))[1].append(row)
+    # Every household's letter is written first; a copy goes on its letters only when all of
+    # them were written (a copy for two households whose second letter failed is retried whole,
+    # and its letter to the first household is written again then, under the same key).
+    printed: list[tuple[str, Recipient, list[Delivery], str]] = []
+    failed: dict[int, Delivery] = {}
+    error: OSError | None = None
+    for base_key, (recipient, rows) in households.items():
+        try:
+            key, path = await _print(d, base_key, recipient, rows, batch, day)
+        except OSError as exc:
+            error = exc
+            failed.update((r.id, r) for r in rows)
+            continue
+        printed.append((key, recipient, rows, path))
+    for key, recipient, rows, path in printed:
+        on_letter = [r for r in rows if r.id not in failed]
+        assert recipient.address is not None
+        async with d.ctx.db.transaction() as tx:
+            await tx.letters.add(
+                key,
+                recipient.name,
+                ", ".join(recipient.address.lines()),
+                path,
+                d.ctx.clock.now(),
+                [r.id for r in on_letter],
+            )
+        stats.letters += 1
+        stats.by_channel[Channel.POST.value] += sum(1 for r in on_letter if r.announcement_id)
+    if failed:
+        problem = TransientDeliveryError(f"letter not written: {error}")
+        await d.retry_later(list(failed.values()), problem, stats)
+
+
+async def _print(
+    d: Dispatcher,
+    base_key: str,
+    recipient: Recipient,
+    rows: list[Delivery],
+    batch: Batch,
+    day: date,
+) -> tuple[str, str]:
+    """Write one household's letter of the day with everything it carries; (key, path)."""
+    policy = d.ctx.policy
+    async with d.ctx.db.transaction() as tx:
+        key = await tx.letters.open_key(base_key)
+        earlier = await tx.letters.deliveries(key)
+        ids = {r.id for r in rows}
+        everything = [*[e for e in earlier if e.id not in ids], *rows]
+        names = await tx.roster.persons({e.pupil_id for e in everything})
+        for e in everything:
+            if e.announcement_id is not None and e.announcement_id not in batch.announcements:
+                found = await tx.announcements.get(e.announcement_id)
+                assert found is not None
+                batch.announcements[e.announcement_id] = found
+    assert recipient.address is not None
+    ordered = sorted(everything, key=lambda e: (e.announcement_id or 0, e.pupil_id, e.id))
+    letter = Letter(
+        key=key,
+        recipient_name=recipient.name,
+        address=recipient.address,
+        items=tuple(
+            letter_item(
+                _notice(d, e, batch),
+                names[e.pupil_id].full_name if e.pupil_id in names else e.pupil_id,
+                policy.school_name,
+                policy.language,
+            )
+            for e in ordered
+        ),
+        date_text=format_date(day, policy.language),
+    )
+    assert d.printer is not None
+    return key, await asyncio.to_thread(d.printer.render, letter)

@@ -1,0 +1,272 @@
+"""The outbox dispatcher: deliver what is due, retry what failed for now, re-route what failed for
+good, and never lose or duplicate a delivery (rule 6).
+
+How "exactly once" holds:
+- a delivery row is written in the same transaction as its announcement (or its notice), one per
+  pupil (a unique constraint on (announcement, pupil), and a unique idempotency key);
+- a dispatcher *claims* due rows with a lease (`claimed_until`) in one short transaction; on
+  PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED);
+- it sends, then records the outcome in a second transaction. A crash between the two leaves the
+  row claimed; after the lease it is sent again. E-mail carries the delivery's key as its
+  Message-ID and group posts carry it as their idempotency key, so a receiver (or an adapter that
+  remembers what it posted) can recognise the resend. That window — a crash after the peer
+  accepted and before the outcome was recorded — is the only place a duplicate can arise.
+Retry policy (`bot.dispatch.retry`, not the adapters'): transient errors back off exponentially
+with jitter and honour the peer's retry-after; permanent errors move the pupil to the next channel
+that `bot.routing.route_after_failure` chooses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.dispatch import channels
+from bot.dispatch.retry import DispatchStats, RetryPolicy
+from bot.domain import Announcement, Channel, Delivery, Group, Person, Route
+from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.notices import InviteNotice
+from bot.outbox import add_unreachable_warning
+from bot.ports import LetterPrinter, Mailer
+from bot.repositories import Repositories
+from bot.routing import route_after_failure
+from bot.usecases.context import Context
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Batch:
+    """One claimed batch and what its rows refer to."""
+
+    claimed: list[Delivery]
+    announcements: dict[int, Announcement]
+    pupils: dict[str, Person]
+    groups: dict[int, Group | None]
+    class_codes: dict[str, str]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        mailer: Mailer | None,
+        printer: LetterPrinter | None,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 200,
+        lease_seconds: float = 300.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.mailer = mailer
+        self.printer = printer
+        self.retry = retry or RetryPolicy()
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.rng = rng or random.Random()
+
+    # ------------------------------------------------------------------------ loop
+
+    async def run_once(self) -> DispatchStats:
+        """Deliver everything that is due now, batch after batch, then return."""
+        total = DispatchStats()
+        waiting: set[int] = set()
+        while True:
+            stats, claimed = await self.dispatch_batch(exclude=waiting)
+            total.add(stats)
+            if not claimed:
+                break
+        return total
+
+    async def run_forever(
+        self, poll_interval: float = 2.0, stop: asyncio.Event | None = None
+    ) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # a bad round must not stop the bot; the rows stay in the outbox
+                logger.exception("dispatch round failed; retrying in %.0fs", poll_interval)
+            try:
+                await asyncio.wait_for(stop.wait(), poll_interval)
+            except TimeoutError:
+                pass
+
+    async def dispatch_batch(
+        self, exclude: set[int] | None = None
+    ) -> tuple[DispatchStats, set[int]]:
+        """Claim and deliver one batch. Ids this process cannot deliver (their platform runs
+        elsewhere) are added to `exclude` so that one run does not claim them again."""
+        exclude = exclude if exclude is not None else set()
+        batch = await self._claim(exclude)
+        if batch is None:
+            return DispatchStats(), set()
+        stats = DispatchStats()
+        due = await self._hold_quiet_hours(batch, stats)
+        by_channel: dict[Channel, list[Delivery]] = defaultdict(list)
+        for d in due:
+            by_channel[d.channel].append(d)
+        await channels.post_groups(self, by_channel[Channel.GROUP], batch, stats, exclude)
+        await channels.send_mail(self, by_channel[Channel.EMAIL], batch, stats)
+        await channels.print_letters(self, by_channel[Channel.POST], batch, stats)
+        return stats, {d.id for d in batch.claimed}
+
+    async def _claim(self, exclude: set[int]) -> Batch | None:
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as tx:
+            claimed = await tx.outbox.claim_due(
+                now, now + self.lease, self.batch_size, exclude=exclude
+            )
+            if not claimed:
+                return None
+            announcements: dict[int, Announcement] = {}
+            for a_id in {d.announcement_id for d in claimed if d.announcement_id is not None}:
+                found = await tx.announcements.get(a_id)
+                assert found is not None  # deliveries are deleted with their announcement
+                announcements[a_id] = found
+            pupils = await tx.roster.persons({d.pupil_id for d in claimed})
+            groups = {
+                g: await tx.groups.get(g) for g in {d.group_id for d in claimed if d.group_id}
+            }
+            class_codes: dict[str, str] = {}
+            for a in announcements.values():
+                if a.class_id not in class_codes:
+                    found_classes = await tx.roster.find_classes(a.class_id)
+                    class_codes[a.class_id] = found_classes[0].code if found_classes else a.class_id
+        return Batch(claimed, announcements, pupils, groups, class_codes)
+
+    async def _hold_quiet_hours(self, batch: Batch, stats: DispatchStats) -> list[Delivery]:
+        """Rule 8: an announcement due in quiet hours is held until they end (notices to adults
+        — codes, reports, warnings — are not announcements and go out at once)."""
+        now = self.ctx.clock.now()
+        due: list[Delivery] = []
+        held: dict[datetime, list[int]] = defaultdict(list)
+        for d in batch.claimed:
+            until = None
+            if d.announcement_id is not None:
+                until = self.ctx.policy.release_at(now, batch.announcements[d.announcement_id].kind)
+            if until is not None:
+                held[until].append(d.id)
+            else:
+                due.append(d)
+        if held:
+            async with self.ctx.db.transaction() as tx:
+                for until, ids in held.items():
+                    await tx.outbox.hold(ids, until)
+            stats.held += sum(len(v) for v in held.values())
+        return due
+
+    # ------------------------------------------------------------------------ outcomes
+
+    async def retry_later(
+        self, deliveries: Sequence[Delivery], error: TransientDeliveryError, stats: DispatchStats
+    ) -> None:
+        now = self.ctx.clock.now()
+        given_up: list[Delivery] = []
+        async with self.ctx.db.transaction() as tx:
+            for d in deliveries:
+                if d.channel_attempts + 1 >= self.retry.max_attempts:
+                    given_up.append(d)
+                    continue
+                wait = self.retry.delay(d.channel_attempts + 1, error.retry_after, self.rng)
+                await tx.outbox.mark_retry(d.id, str(error)[:1000], now + timedelta(seconds=wait))
+                stats.retried += 1
+            if given_up:
+                attempts = given_up[0].channel_attempts + 1
+                final = PermanentDeliveryError(
+                    f"gave up after {attempts} attempts on {given_up[0].channel.value}: {error}"
+                )
+                await self._reroute(tx, given_up, final, stats)
+        logger.info("%d deliveries will be retried: %s", len(deliveries), error)
+
+    async def failed_for_good(
+        self, deliveries: Sequence[Delivery], error: PermanentDeliveryError, stats: DispatchStats
+    ) -> None:
+        async with self.ctx.db.transaction() as tx:
+            await self._reroute(tx, deliveries, error, stats)
+
+    async def _reroute(
+        self,
+        tx: Repositories,
+        deliveries: Sequence[Delivery],
+        error: PermanentDeliveryError,
+        stats: DispatchStats,
+    ) -> None:
+        """Move each pupil to their next channel (rule 6: still exactly one row); the pupils
+        nothing reaches any more are reported, in the same transaction."""
+        now = self.ctx.clock.now()
+        unreachable: dict[int, list[str]] = defaultdict(list)
+        for d in deliveries:
+            route = await self._next_route(tx, d, error)
+            channel = route.channel if route else Channel.UNREACHABLE
+            reason = route.reason if route else d.reason
+            await tx.outbox.reroute(
+                d.id,
+                channel=channel.value,
+                reason=reason.value if reason else None,
+                recipients=route.recipients if route else (),
+                error=str(error)[:1000],
+                now=now,
+            )
+            await tx.audit.add(
+                [
+                    self.ctx.event(
+                        "rerouted" if route else "unreachable",
+                        None,
+                        [d.pupil_id],
+                        announcement=d.announcement_id,
+                        notice=d.notice.template if d.notice else None,
+                        **{"from": d.channel.value, "to": channel.value},
+                        error=str(error)[:500],
+                    )
+                ]
+            )
+            if route is None:
+                stats.failed += 1
+                if d.announcement_id is not None:
+                    unreachable[d.announcement_id].append(d.pupil_id)
+            else:
+                stats.rerouted += 1
+        for announcement_id, pupil_ids in unreachable.items():
+            announcement = await tx.announcements.get(announcement_id)
+            if announcement is not None:
+                await add_unreachable_warning(tx, self.ctx.policy, announcement, pupil_ids)
+
+    async def _next_route(
+        self, tx: Repositories, d: Delivery, error: PermanentDeliveryError
+    ) -> Route | None:
+        if d.announcement_id is None and not isinstance(d.notice, InviteNotice):
+            return None  # a notice to fixed addresses (leadership, staff) has nowhere else to go
+        person = await tx.roster.person(d.pupil_id)
+        own = isinstance(d.notice, InviteNotice) and d.notice.audience == "person"
+        guardians = []
+        if person is not None and not own:
+            guardians = list((await tx.roster.persons(person.guardian_ids)).values())
+        return route_after_failure(
+            person,
+            failed=d.channel,
+            why=error.reason,
+            reason=d.reason,
+            today=self.ctx.today(),
+            guardians=guardians,
+            pupil_email_from_age=self.ctx.policy.pupil_email_from_age,
+            own_route=own,
+        )
+
+    async def sent(
+        self, deliveries: Sequence[Delivery], external_id: str | None, stats: DispatchStats
+    ) -> None:
+        async with self.ctx.db.transaction() as tx:
+            await tx.outbox.mark_sent([d.id for d in deliveries], self.ctx.clock.now(), external_id)
+        for d in deliveries:
+            if d.announcement_id is None:
+                stats.notices += 1
+            else:
+                stats.sent += 1
+                stats.by_channel[d.channel.value] += 1

@@ -1,0 +1,93 @@
+"""The texts the chat front end and the use cases say to people (gettext msgids: English;
+translations in `bot/locale`). Rule modules keep their own refusals next to the rule."""
+
+from __future__ import annotations
+
+from bot.i18n import Msg
+
+M_CLASS_NOT_FOUND = Msg(
+    "Class {ref!r} does not exist. Pick a class code from `klasbot classes`, e.g. 2B."
+)
+M_CLASS_AMBIGUOUS = Msg(
+    "Class code {ref!r} exists at more than one school; use the sourcedId: {candidates}."
+)
+M_PERSON_NOT_FOUND = Msg(
+    "Person {ref!r} is not in the roster (use the sourcedId from the roster export)."
+)
+M_ANNOUNCEMENT_NOT_FOUND = Msg(
+    "Announcement {ref} does not exist; `klasbot announcements` lists the ids."
+)
+M_UNKNOWN_PLATFORM = Msg("Unknown platform {platform!r}; choose from: {choices}.")
+M_PLATFORM_NOT_CONFIGURED = Msg(
+    "Platform {platform} is not configured; see the README for its settings."
+)
+M_PLATFORM_BINDS_GROUPS = Msg(
+    "A teacher creates the {platform} group: create it, add the bot as administrator and send "
+    "/link {klas} there. (Or pass an existing group's id with --chat.)"
+)
+M_GROUP_EXISTS = Msg("Class {klas} already has a group on {platform} (chat {chat}).")
+M_CODE_UNKNOWN = Msg(
+    "We don't know this code. Check the code in your letter or e-mail and try again."
+)
+M_CODE_USED = Msg("This code has already been used. Ask your mentor for a new code.")
+M_CODE_EXPIRED = Msg("This code has expired. Ask your mentor for a new code.")
+M_CODE_UNDER_AGE = Msg(
+    "You are not 13 yet, so you can't join the class group. Don't worry: you get every "
+    "message by e-mail or letter. On your 13th birthday you get a new code automatically."
+)
+M_LINKED = Msg("Done, {name}! Your account is linked.")
+M_ADMITTED = Msg("You have been added to the class group of {klas}.")
+M_ADMIT_PENDING = Msg("You will get an invitation to the class group of {klas}.")
+M_PLATFORM_AGE = Msg(
+    "{platform} requires you to be at least {age}; you get the messages of {klas} by e-mail or "
+    "letter."
+)
+M_NOT_LINKED = Msg(
+    "I don't know you yet. Link your account first with /start CODE (the code is in your letter or "
+    "e-mail)."
+)
+M_ANNOUNCED = Msg(
+    "Announcement {id} for {klas} is out: {group} in the group, {email} by e-mail, {post} by "
+    "letter, {unreachable} unreachable."
+)
+M_HELD = Msg("It is quiet hours now; the message goes out at {time}.")
+M_UNREACHABLE_WARNING = Msg(
+    "Note: these pupils cannot be reached through any channel: {pupils}. The admin has been told."
+)
+M_GROUP_ONLY_BOT = Msg(
+    "Only the bot posts in this group. Send your question privately to your mentor."
+)
+M_BIND_IN_GROUP = Msg("Send /link CLASS in the group you want to bind, not privately.")
+M_BOUND = Msg("This group is now the class group of {klas}. Only the bot posts here.")
+M_CHAT_BOUND_ELSEWHERE = Msg(
+    "Chat {chat} is already bound to a class; `klasbot groups` shows which."
+)
+M_GROUP_LOST_MAIL = Msg(
+    "The bot was removed from the class group of {klas} on {platform}. Until the group is bound "
+    "again, pupils get the messages by e-mail or letter."
+)
+M_REPORTED = Msg(
+    "Thank you. Your report has been forwarded to school leadership and kept in the dossier."
+)
+M_ESCALATED = Msg(
+    "Your escalation has been forwarded to school leadership (protocol B.3) and kept in the "
+    "dossier."
+)
+M_REPORT_STORED = Msg(
+    "Thank you. Your report has been kept in the dossier; forwarding it to school leadership "
+    "failed just now, the admin sees that and takes care of it."
+)
+M_HELP_HEADER = Msg("This is what you can do here:")
+M_NOT_AVAILABLE = Msg("/{name} is not available in this version yet.")
+M_NOT_STAFF = Msg("Only teachers may use /{name}. You can use: {allowed}.")
+M_CANCELLED = Msg("Cancelled; nothing was sent.")
+M_PREVIEW_EXPIRED = Msg("This preview has expired; send the command again.")
+M_NOT_YOUR_PREVIEW = Msg("This preview is not yours.")
+M_NOTHING_TO_CONFIRM = Msg(
+    "No message is waiting for confirmation. Send a command first, e.g. /homework."
+)
+M_INVITE_LETTER_TITLE = Msg("Your personal code for the class group")
+M_INVITE_LETTER_BODY = Msg(
+    "Send the bot the message /start {code} to link your account. The code is valid until "
+    "{expires}."
+)

@@ -1,0 +1,281 @@
+"""The storage ports: narrow repositories, one per kind of record, reached through the unit of work.
+
+Each repository is owned by the core and implemented twice: with SQLAlchemy (`storage/`) and in
+memory (`storage/memory.py`, for fast tests of the use cases). One contract suite runs over both
+(`tests/contract/`). Reads return domain objects; writes are visible to later reads of the same
+transaction and kept only when it commits. Implementations raise the database's own errors (a
+unique constraint, a lost connection): the transaction is then rolled back as a whole.
+
+Decisions stay in the core: storage records *what happened* (a member's state, a letter posted)
+and answers queries; who counts as gone from a group (`bot.rules.membership`) and when a delivery
+counts as sent (`bot.outbox`) are decided by the core.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain import (
+    Account,
+    Announcement,
+    AuditEvent,
+    ClassRoster,
+    Delivery,
+    Enrollment,
+    Group,
+    GroupState,
+    Invite,
+    LetterRecord,
+    Membership,
+    MemberState,
+    NewDelivery,
+    Person,
+    Recipient,
+    RosterChanges,
+    RosterSnapshot,
+    School,
+    SchoolClass,
+)
+
+
+class RosterRepository(Protocol):
+    async def sync(
+        self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
+    ) -> RosterChanges:
+        """Make the stored roster equal to `snapshot`: add, update and remove.
+
+        With `deleted` (a OneRoster *delta* export) the snapshot holds only changed records: they
+        are added or updated, and only the persons and classes the export marked `tobedeleted`
+        are removed; nothing is removed for being absent. `left_class` lists (pupil, class) for
+        every pupil whose enrollment in a class ended."""
+        ...
+
+    async def count_persons(self) -> int: ...
+
+    async def person(self, person_id: str) -> Person | None: ...
+
+    async def persons(self, ids: Iterable[str]) -> dict[str, Person]:
+        """The persons that exist among `ids`, by id (unknown ids are left out)."""
+        ...
+
+    async def find_classes(self, ref: str) -> list[SchoolClass]:
+        """Classes whose sourcedId or classCode is `ref` (a code may exist at several schools)."""
+        ...
+
+    async def classes(self) -> list[tuple[SchoolClass, School, int, int]]:
+        """(class, school, number of pupils, number of staff) for every class."""
+        ...
+
+    async def class_roster(self, class_id: str) -> ClassRoster:
+        """Raises KeyError for an unknown class."""
+        ...
+
+    async def enrollments_of(self, person_id: str) -> list[Enrollment]: ...
+
+
+class GroupRepository(Protocol):
+    async def add(
+        self, class_id: str, platform: str, chat_id: str, state: GroupState, now: datetime
+    ) -> Group: ...
+
+    async def list(self, class_id: str | None = None, platform: str | None = None) -> list[Group]:
+        """Groups ordered by id."""
+        ...
+
+    async def get(self, group_id: int) -> Group | None: ...
+
+    async def by_chat(self, platform: str, chat_id: str) -> Group | None: ...
+
+    async def update(
+        self, group_id: int, *, state: GroupState | None = None, chat_id: str | None = None
+    ) -> None: ...
+
+    async def set_member(
+        self, group_id: int, person_id: str, account_id: str, state: MemberState, now: datetime
+    ) -> None:
+        """Record a person's state in the group (one row per group and person; idempotent)."""
+        ...
+
+    async def members(self, group_id: int) -> dict[str, Membership]:
+        """person id → membership, for everyone the group has had."""
+        ...
+
+
+class AccountRepository(Protocol):
+    async def link(self, platform: str, account_id: str, person_id: str, now: datetime) -> None:
+        """Link a platform account to a person (an account has one person; a re-link moves it)."""
+        ...
+
+    async def person_of(self, platform: str, account_id: str) -> Person | None: ...
+
+    async def of_person(self, person_id: str) -> list[Account]: ...
+
+    async def linked_persons(self, platform: str) -> frozenset[str]:
+        """The ids of everyone with an account on `platform`."""
+        ...
+
+
+class InviteRepository(Protocol):
+    async def add(self, invite: Invite) -> None: ...
+
+    async def get(self, code: str) -> Invite | None: ...
+
+    async def use(self, code: str, now: datetime) -> bool:
+        """Mark used; False when someone else used it first (single use under concurrency)."""
+        ...
+
+
+class AnnouncementRepository(Protocol):
+    async def add(self, announcement: Announcement) -> int:
+        """Store it and return its new id (`announcement.id` is ignored)."""
+        ...
+
+    async def get(self, announcement_id: int) -> Announcement | None: ...
+
+    async def list(self, class_id: str | None = None) -> list[Announcement]:
+        """Ordered by id."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """Deliveries waiting to go out: one row per pupil per announcement, or one per notice."""
+
+    async def add(self, rows: Sequence[NewDelivery]) -> list[int]:
+        """Append rows in the caller's transaction; returns their ids in order. The idempotency
+        key is unique: adding a key twice raises the database's integrity error."""
+        ...
+
+    async def for_announcement(self, announcement_id: int) -> list[Delivery]:
+        """Ordered by pupil id."""
+        ...
+
+    async def get(self, ids: Sequence[int]) -> list[Delivery]: ...
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
+    ) -> list[Delivery]:
+        """Claim up to `limit` rows that are due (`due_at <= now`, pending or held, not
+        unreachable, not on a letter yet, not claimed by a live lease) until `lease_until`, plus
+        the rest of every group post among them (so a batch may hold a few more than `limit`).
+        Held rows become pending.
+
+        On PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED)."""
+        ...
+
+    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+        """Status `held`, due at `until`, lease released (rule 8)."""
+        ...
+
+    async def mark_sent(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        external_id: str | None,
+        *,
+        count_attempt: bool = True,
+    ) -> None:
+        """Status `sent`, lease released, one more attempt, no last error. With
+        `count_attempt=False` (a letter the office posted: its attempt was counted when it was
+        printed) only the status and `sent_at` change; the row's history stays."""
+        ...
+
+    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
+        """Still pending, due again at `due_at`; one more attempt overall and on this channel."""
+        ...
+
+    async def reroute(
+        self,
+        delivery_id: int,
+        *,
+        channel: str,
+        reason: str | None,
+        recipients: Sequence[Recipient],
+        error: str,
+        now: datetime,
+    ) -> None:
+        """Move the row to another channel (still one row): pending and due now, the channel's
+        attempts back to zero; `unreachable` is final (status failed)."""
+        ...
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """Give claimed rows back without an attempt (this process cannot deliver them)."""
+        ...
+
+
+class LetterRepository(Protocol):
+    async def open_key(self, base_key: str) -> str:
+        """The household's letter for the day that the office has not posted yet (a new key,
+        with a suffix, once the earlier one went out)."""
+        ...
+
+    async def add(
+        self,
+        key: str,
+        recipient_name: str,
+        address: str,
+        path: str,
+        now: datetime,
+        delivery_ids: Sequence[int],
+    ) -> None:
+        """Create or update the letter and put the deliveries on it (their lease released, one
+        more attempt each; they stay pending until the letter is posted)."""
+        ...
+
+    async def deliveries(self, key: str) -> list[Delivery]: ...
+
+    async def list(self, *, unposted_only: bool = False) -> list[LetterRecord]:
+        """Ordered by creation time, then key."""
+        ...
+
+    async def mark_posted(self, keys: Sequence[str], now: datetime) -> builtins.list[str]:
+        """Record letters as posted; returns the keys that were not posted before."""
+        ...
+
+    async def unposted_letters_of(self, delivery_id: int) -> int:
+        """How many letters carrying this delivery are not posted yet."""
+        ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, events: Sequence[AuditEvent]) -> None:
+        """Append events (in bulk: an announcement to a big class writes one per pupil); each is
+        tied to its persons and its actor."""
+        ...
+
+    async def events(
+        self, person_id: str | None = None, kind: str | None = None
+    ) -> list[AuditEvent]:
+        """In the order they were added."""
+        ...
+
+
+class PlatformStateRepository(Protocol):
+    """Small values a platform keeps across restarts (a sync token, an invite link)."""
+
+    async def get(self, platform: str, key: str) -> str | None: ...
+
+    async def set(self, platform: str, key: str, value: str) -> None: ...
+
+
+class Repositories(Protocol):
+    """Every repository, bound to one transaction."""
+
+    roster: RosterRepository
+    groups: GroupRepository
+    accounts: AccountRepository
+    invites: InviteRepository
+    announcements: AnnouncementRepository
+    outbox: OutboxRepository
+    letters: LetterRepository
+    audit: AuditRepository
+    state: PlatformStateRepository
+
+
+class UnitOfWork(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Repositories]:
+        """One transaction: commits when the block ends normally, rolls back when it raises."""
+        ...

@@ -1,0 +1,81 @@
+"""What every use case needs: the unit of work, the clock, the school's policy and the connected
+chat platforms, plus the small helpers all of them share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.domain import AuditEvent, Person, SchoolClass
+from bot.errors import Ambiguous, KlasbotError, NotFound
+from bot.messages import M_CLASS_AMBIGUOUS, M_CLASS_NOT_FOUND, M_PERSON_NOT_FOUND
+from bot.policy import SchoolPolicy
+from bot.ports import ChatPlatform, Clock
+from bot.repositories import Repositories, UnitOfWork
+from bot.rules.age import local_today
+
+
+@dataclass
+class Context:
+    db: UnitOfWork
+    clock: Clock
+    policy: SchoolPolicy
+    platforms: dict[str, ChatPlatform] = field(default_factory=dict)
+    """The platforms connected in this process (a command that only stores needs none)."""
+
+    def today(self) -> date:
+        return local_today(self.clock.now(), self.policy.timezone)
+
+    def event(
+        self, kind: str, actor: str | None, persons: Sequence[str], /, **details: Any
+    ) -> AuditEvent:
+        return AuditEvent(kind, self.clock.now(), actor, tuple(persons), details)
+
+    async def audit(
+        self,
+        tx: Repositories,
+        kind: str,
+        actor: str | None,
+        persons: Sequence[str],
+        /,
+        **details: Any,
+    ) -> None:
+        await tx.audit.add([self.event(kind, actor, persons, **details)])
+
+    async def audit_refusal(
+        self, error: KlasbotError, *, actor: str | None, persons: Sequence[str] = (), **details: Any
+    ) -> None:
+        """Rule 10: a refusal is an audit event too (in its own transaction: the request was
+        not kept)."""
+        async with self.db.transaction() as tx:
+            known = actor if actor and await tx.roster.person(actor) else None
+            await self.audit(
+                tx,
+                "refusal",
+                known,
+                [p for p in persons if p],
+                code=getattr(error, "code", type(error).__name__),
+                rule=getattr(error, "rule", None),
+                message=str(error),
+                **details,
+            )
+
+
+async def resolve_class(tx: Repositories, ref: str) -> SchoolClass:
+    found = await tx.roster.find_classes(ref)
+    if not found:
+        raise NotFound(M_CLASS_NOT_FOUND, ref=ref)
+    if len(found) > 1:
+        raise Ambiguous(
+            M_CLASS_AMBIGUOUS, ref=ref, candidates=", ".join(sorted(c.id for c in found))
+        )
+    return found[0]
+
+
+async def require_person(tx: Repositories, ref: str) -> Person:
+    person = await tx.roster.person(ref)
+    if person is None:
+        raise NotFound(M_PERSON_NOT_FOUND, ref=ref)
+    return person

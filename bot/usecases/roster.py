@@ -1,0 +1,55 @@
+"""Importing the school's roster (OneRoster), all or nothing; rule 2 for pupils who left a class."""
+
+from __future__ import annotations
+
+from bot.domain import Group, MemberState, RosterChanges, RosterSnapshot
+from bot.rules.membership import is_present
+from bot.usecases.context import Context
+
+
+class _DryRun(Exception):
+    pass
+
+
+async def import_roster(
+    ctx: Context,
+    snapshot: RosterSnapshot,
+    *,
+    dry_run: bool = False,
+    deleted: dict[str, frozenset[str]] | None = None,
+) -> RosterChanges:
+    """Sync the stored roster with `snapshot` in one transaction (all or nothing). `deleted` is
+    given for a delta export. A pupil who left a class is removed from its groups (rule 2)."""
+    changes = RosterChanges()
+    removals: list[tuple[Group, str, str]] = []
+    try:
+        async with ctx.db.transaction() as tx:
+            changes = await tx.roster.sync(snapshot, deleted=deleted)
+            if dry_run:
+                raise _DryRun
+            now = ctx.clock.now()
+            for pupil_id, class_id in changes.left_class:
+                for group in await tx.groups.list(class_id):
+                    membership = (await tx.groups.members(group.id)).get(pupil_id)
+                    if membership is not None and is_present(membership.state):
+                        await tx.groups.set_member(
+                            group.id, pupil_id, membership.account_id, MemberState.REMOVED, now
+                        )
+                        removals.append((group, pupil_id, membership.account_id))
+                await ctx.audit(tx, "left-class", None, [pupil_id], class_id=class_id)
+            await ctx.audit(
+                tx,
+                "roster-import",
+                None,
+                [],
+                added={k: len(v) for k, v in changes.added.items()},
+                updated={k: len(v) for k, v in changes.updated.items()},
+                removed={k: len(v) for k, v in changes.removed.items()},
+            )
+    except _DryRun:
+        return changes
+    for group, _pupil_id, account_id in removals:
+        platform = ctx.platforms.get(group.platform)
+        if platform is not None:
+            await platform.remove(group.chat_id, account_id, "left-class")
+    return changes

@@ -1,0 +1,349 @@
+"""Announcements, the outbox, letters and the audit trail in memory (see `storage.memory`)."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain import (
+    Announcement,
+    AuditEvent,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Kind,
+    LetterRecord,
+    NewDelivery,
+    Reason,
+    Recipient,
+)
+from storage.memory_tables import (
+    ANNOUNCEMENTS,
+    AUDIT,
+    LETTER_ITEMS,
+    LETTERS,
+    OUTBOX,
+    OUTBOX_KEYS,
+    OUTBOX_PAIRS,
+    DuplicateKeyError,
+    LetterRow,
+    OutboxRow,
+    Tx,
+)
+
+_CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.HELD)
+
+
+class InMemoryAnnouncementRepository:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def add(self, announcement: Announcement) -> int:
+        new_id = self.tx.store.next_id(ANNOUNCEMENTS)
+        row = replace(announcement, id=new_id, kind=Kind(announcement.kind))
+        self.tx.insert(ANNOUNCEMENTS, new_id, row)
+        return new_id
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        return self.tx.read(ANNOUNCEMENTS).get(announcement_id)
+
+    async def list(self, class_id: str | None = None) -> list[Announcement]:
+        return [
+            a
+            for _, a in sorted(self.tx.read(ANNOUNCEMENTS).items())
+            if class_id is None or a.class_id == class_id
+        ]
+
+
+class InMemoryOutboxRepository:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    def _update(self, row: OutboxRow, **changes: object) -> None:
+        delivery = replace(row.delivery, **changes)  # type: ignore[arg-type]
+        self.tx.write(OUTBOX)[delivery.id] = replace(row, delivery=delivery, claimed_until=None)
+
+    async def add(self, rows: Sequence[NewDelivery]) -> list[int]:
+        keys, pairs = self.tx.read(OUTBOX_KEYS), self.tx.read(OUTBOX_PAIRS)
+        seen_keys: set[str] = set()
+        seen_pairs: set[tuple[int, str]] = set()
+        for r in rows:
+            pair = (r.announcement_id, r.person_id) if r.announcement_id is not None else None
+            if r.idempotency_key in keys or r.idempotency_key in seen_keys:
+                raise DuplicateKeyError(f"deliveries: key {r.idempotency_key!r} exists")
+            if pair is not None and (pair in pairs or pair in seen_pairs):
+                raise DuplicateKeyError(f"deliveries: {pair!r} exists")
+            seen_keys.add(r.idempotency_key)
+            if pair is not None:
+                seen_pairs.add(pair)
+        ids = []
+        for r in rows:
+            new_id = self.tx.store.next_id(OUTBOX)
+            delivery = Delivery(
+                id=new_id,
+                announcement_id=r.announcement_id,
+                pupil_id=r.person_id,
+                channel=Channel(r.channel),
+                reason=Reason(r.reason) if r.reason else None,
+                status=DeliveryStatus(r.status),
+                recipients=tuple(r.recipients),
+                group_id=r.group_id,
+                idempotency_key=r.idempotency_key,
+                due_at=r.due_at,
+                notice=r.notice,
+            )
+            self.tx.insert(OUTBOX, new_id, OutboxRow(delivery))
+            self.tx.insert(OUTBOX_KEYS, r.idempotency_key, new_id)
+            if r.announcement_id is not None:
+                self.tx.insert(OUTBOX_PAIRS, (r.announcement_id, r.person_id), new_id)
+            ids.append(new_id)
+        return ids
+
+    async def for_announcement(self, announcement_id: int) -> list[Delivery]:
+        found = [
+            row.delivery
+            for row in self.tx.read(OUTBOX).values()
+            if row.delivery.announcement_id == announcement_id
+        ]
+        return sorted(found, key=lambda d: d.pupil_id)
+
+    async def get(self, ids: Sequence[int]) -> list[Delivery]:
+        rows = self.tx.read(OUTBOX)
+        return [rows[i].delivery for i in sorted(set(ids)) if i in rows]
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
+    ) -> list[Delivery]:
+        excluded = set(exclude)
+
+        def claimable(row: OutboxRow) -> bool:
+            d = row.delivery
+            return (
+                d.status in _CLAIMABLE
+                and d.channel != Channel.UNREACHABLE
+                and row.letter_key is None
+                and (row.claimed_until is None or row.claimed_until <= now)
+                and d.id not in excluded
+            )
+
+        rows = self.tx.read(OUTBOX)
+        due = [r for r in rows.values() if claimable(r) and r.delivery.due_at <= now]  # type: ignore[operator]
+        due.sort(key=lambda r: (r.delivery.due_at, r.delivery.id))
+        chosen = due[: max(limit, 0)]
+        # A group post is claimed whole (see `storage.sql.outbox`).
+        units = {
+            (r.delivery.announcement_id, r.delivery.group_id)
+            for r in chosen
+            if r.delivery.channel == Channel.GROUP
+            and r.delivery.group_id is not None
+            and r.delivery.announcement_id is not None
+        }
+        if units:
+            have = {r.delivery.id for r in chosen}
+            chosen += [
+                r
+                for r in rows.values()
+                if r.delivery.id not in have
+                and r.delivery.channel == Channel.GROUP
+                and (r.delivery.announcement_id, r.delivery.group_id) in units
+                and claimable(r)
+            ]
+        out = []
+        table = self.tx.write(OUTBOX)
+        for row in chosen:
+            delivery = row.delivery
+            if delivery.status == DeliveryStatus.HELD:
+                delivery = replace(delivery, status=DeliveryStatus.PENDING)
+            table[delivery.id] = replace(row, delivery=delivery, claimed_until=lease_until)
+            out.append(delivery)
+        return out
+
+    def _rows(self, ids: Iterable[int]) -> builtins.list[OutboxRow]:
+        rows = self.tx.read(OUTBOX)
+        return [rows[i] for i in dict.fromkeys(ids) if i in rows]
+
+    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+        for row in self._rows(ids):
+            self._update(row, status=DeliveryStatus.HELD, due_at=until)
+
+    async def mark_sent(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        external_id: str | None,
+        *,
+        count_attempt: bool = True,
+    ) -> None:
+        for row in self._rows(ids):
+            if count_attempt:
+                self._update(
+                    row,
+                    status=DeliveryStatus.SENT,
+                    sent_at=now,
+                    external_id=external_id,
+                    attempts=row.delivery.attempts + 1,
+                    last_error=None,
+                )
+            else:
+                self._update(row, status=DeliveryStatus.SENT, sent_at=now)
+
+    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
+        for row in self._rows([delivery_id]):
+            self._update(
+                row,
+                status=DeliveryStatus.PENDING,
+                due_at=due_at,
+                attempts=row.delivery.attempts + 1,
+                channel_attempts=row.delivery.channel_attempts + 1,
+                last_error=error,
+            )
+
+    async def reroute(
+        self,
+        delivery_id: int,
+        *,
+        channel: str,
+        reason: str | None,
+        recipients: Sequence[Recipient],
+        error: str,
+        now: datetime,
+    ) -> None:
+        to = Channel(channel)
+        for row in self._rows([delivery_id]):
+            self._update(
+                row,
+                channel=to,
+                reason=Reason(reason) if reason else None,
+                recipients=tuple(recipients),
+                status=DeliveryStatus.FAILED
+                if to == Channel.UNREACHABLE
+                else DeliveryStatus.PENDING,
+                group_id=None,
+                due_at=now,
+                attempts=row.delivery.attempts + 1,
+                channel_attempts=0,
+                last_error=error,
+            )
+
+    async def release(self, ids: Sequence[int]) -> None:
+        for row in self._rows(ids):
+            self.tx.write(OUTBOX)[row.delivery.id] = replace(row, claimed_until=None)
+
+
+class InMemoryLetterRepository:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def open_key(self, base_key: str) -> str:
+        letters = self.tx.read(LETTERS)
+        n, key = 1, base_key
+        while True:
+            row = letters.get(key)
+            if row is None or row.posted_at is None:
+                return key
+            n += 1
+            key = f"{base_key}-{n}"
+
+    async def add(
+        self,
+        key: str,
+        recipient_name: str,
+        address: str,
+        path: str,
+        now: datetime,
+        delivery_ids: Sequence[int],
+    ) -> None:
+        letter = self.tx.read(LETTERS).get(key)
+        if letter is None:
+            letter = LetterRow(key, recipient_name, address, path, now)
+        else:
+            letter = replace(letter, path=path)
+        self.tx.write(LETTERS)[key] = letter
+        items = self.tx.write(LETTER_ITEMS)
+        for delivery_id in delivery_ids:
+            items[(key, delivery_id)] = None
+        outbox = self.tx.read(OUTBOX)
+        for delivery_id in dict.fromkeys(delivery_ids):
+            row = outbox.get(delivery_id)
+            if row is not None and row.letter_key is None:
+                delivery = replace(row.delivery, attempts=row.delivery.attempts + 1)
+                self.tx.write(OUTBOX)[delivery_id] = OutboxRow(delivery, None, key)
+
+    def _carried(self) -> dict[str, builtins.list[Delivery]]:
+        outbox = self.tx.read(OUTBOX)
+        carried: dict[str, list[Delivery]] = {}
+        for key, delivery_id in self.tx.read(LETTER_ITEMS):
+            if delivery_id in outbox:
+                carried.setdefault(key, []).append(outbox[delivery_id].delivery)
+        return carried
+
+    async def deliveries(self, key: str) -> list[Delivery]:
+        return sorted(self._carried().get(key, []), key=lambda d: d.id)
+
+    async def list(self, *, unposted_only: bool = False) -> builtins.list[LetterRecord]:
+        letters = sorted(self.tx.read(LETTERS).values(), key=lambda r: (r.created_at, r.key))
+        carried = self._carried()
+        out = []
+        for row in letters:
+            if unposted_only and row.posted_at is not None:
+                continue
+            ds = carried.get(row.key, [])
+            out.append(
+                LetterRecord(
+                    key=row.key,
+                    recipient_name=row.recipient_name,
+                    address=row.address,
+                    path=row.path,
+                    created_at=row.created_at,
+                    posted_at=row.posted_at,
+                    pupils=tuple(sorted({d.pupil_id for d in ds})),
+                    announcements=tuple(
+                        sorted({d.announcement_id for d in ds if d.announcement_id is not None})
+                    ),
+                    notices=tuple(sorted({d.notice.template for d in ds if d.notice is not None})),
+                )
+            )
+        return out
+
+    async def mark_posted(self, keys: Sequence[str], now: datetime) -> builtins.list[str]:
+        done = []
+        for key in keys:
+            row = self.tx.read(LETTERS).get(key)
+            if row is None or row.posted_at is not None:
+                continue
+            self.tx.write(LETTERS)[key] = replace(row, posted_at=now)
+            done.append(key)
+        return done
+
+    async def unposted_letters_of(self, delivery_id: int) -> int:
+        letters = self.tx.read(LETTERS)
+        return sum(
+            1
+            for key, d in self.tx.read(LETTER_ITEMS)
+            if d == delivery_id and key in letters and letters[key].posted_at is None
+        )
+
+
+class InMemoryAuditRepository:
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def add(self, events: Sequence[AuditEvent]) -> None:
+        for e in events:
+            persons = set(e.person_ids) | ({e.actor_id} if e.actor_id else set())
+            # As stored in a JSON column: a value that is not JSON fails here too.
+            details = json.loads(json.dumps(dict(e.details)))
+            stored = replace(e, person_ids=tuple(sorted(persons)), details=details)
+            self.tx.insert(AUDIT, self.tx.store.next_id(AUDIT), stored)
+
+    async def events(
+        self, person_id: str | None = None, kind: str | None = None
+    ) -> list[AuditEvent]:
+        return [
+            e
+            for _, e in sorted(self.tx.read(AUDIT).items())
+            if (person_id is None or person_id in e.person_ids) and (kind is None or e.kind == kind)
+        ]

@@ -1,0 +1,191 @@
+"""The outbox (deliveries waiting to go out) over SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import Channel, Delivery, DeliveryStatus, NewDelivery, Reason, Recipient
+from storage.models import DeliveryRow
+from storage.sql.mapping import new_delivery_values, recipient_to_json, to_delivery
+
+# The PostgreSQL advisory lock that outbox claims take in turn (any constant unique in the app).
+CLAIM_LOCK = 0x6B6C6173626F74  # "klasbot"
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, rows: Sequence[NewDelivery]) -> list[int]:
+        if not rows:
+            return []
+        ids = await self.session.scalars(
+            sa.insert(DeliveryRow).returning(DeliveryRow.id, sort_by_parameter_order=True),
+            [new_delivery_values(r) for r in rows],
+        )
+        return list(ids.all())
+
+    async def for_announcement(self, announcement_id: int) -> list[Delivery]:
+        rows = (
+            await self.session.execute(
+                sa.select(DeliveryRow)
+                .where(DeliveryRow.announcement_id == announcement_id)
+                .order_by(DeliveryRow.pupil_id)
+            )
+        ).scalars()
+        return [to_delivery(r) for r in rows]
+
+    async def get(self, ids: Sequence[int]) -> list[Delivery]:
+        if not ids:
+            return []
+        rows = (
+            await self.session.execute(
+                sa.select(DeliveryRow).where(DeliveryRow.id.in_(ids)).order_by(DeliveryRow.id)
+            )
+        ).scalars()
+        return [to_delivery(r) for r in rows]
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
+    ) -> list[Delivery]:
+        """SQLite serialises writers, so one process dispatches there."""
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        if postgres:
+            # Claims (not the sending) take turns: two claims running at once could each take
+            # part of one group post, and both would post it.
+            await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(CLAIM_LOCK)))
+        excluded = list(exclude)
+        claimable = [
+            DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
+            DeliveryRow.channel != Channel.UNREACHABLE.value,
+            DeliveryRow.letter_key.is_(None),
+            sa.or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until <= now),
+        ]
+        if excluded:
+            claimable.append(DeliveryRow.id.not_in(excluded))
+        q = (
+            sa.select(DeliveryRow)
+            .where(DeliveryRow.due_at <= now, *claimable)
+            .order_by(DeliveryRow.due_at, DeliveryRow.id)
+            .limit(limit)
+        )
+        if postgres:
+            q = q.with_for_update(skip_locked=True)
+        rows = list((await self.session.execute(q)).scalars().all())
+        # One post reaches every member of a group: its rows are claimed together, whatever
+        # their due times (retries are jittered per row), or a batch boundary or a retry would
+        # post the same announcement in the group once per part.
+        units = {
+            (r.announcement_id, r.group_id)
+            for r in rows
+            if r.channel == Channel.GROUP.value
+            and r.group_id is not None
+            and r.announcement_id is not None
+        }
+        if units:
+            have = {r.id for r in rows}
+            siblings = sa.select(DeliveryRow).where(
+                DeliveryRow.channel == Channel.GROUP.value,
+                sa.or_(
+                    *(
+                        sa.and_(DeliveryRow.announcement_id == a, DeliveryRow.group_id == g)
+                        for a, g in sorted(units)
+                    )
+                ),
+                *claimable,
+            )
+            if postgres:
+                siblings = siblings.with_for_update(skip_locked=True)
+            more = (await self.session.execute(siblings)).scalars()
+            rows += [r for r in more if r.id not in have]
+        for row in rows:
+            row.claimed_until = lease_until
+            if row.status == DeliveryStatus.HELD.value:
+                row.status = DeliveryStatus.PENDING.value
+        await self.session.flush()
+        return [to_delivery(r) for r in rows]
+
+    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+        if ids:
+            await self.session.execute(
+                sa.update(DeliveryRow)
+                .where(DeliveryRow.id.in_(ids))
+                .values(status=DeliveryStatus.HELD.value, due_at=until, claimed_until=None)
+            )
+
+    async def mark_sent(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        external_id: str | None,
+        *,
+        count_attempt: bool = True,
+    ) -> None:
+        if ids:
+            values: dict[str, Any] = {
+                "status": DeliveryStatus.SENT.value,
+                "sent_at": now,
+                "claimed_until": None,
+            }
+            if count_attempt:
+                values.update(
+                    external_id=external_id, attempts=DeliveryRow.attempts + 1, last_error=None
+                )
+            await self.session.execute(
+                sa.update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(**values)
+            )
+
+    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
+        await self.session.execute(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(
+                status=DeliveryStatus.PENDING.value,
+                due_at=due_at,
+                claimed_until=None,
+                attempts=DeliveryRow.attempts + 1,
+                channel_attempts=DeliveryRow.channel_attempts + 1,
+                last_error=error,
+            )
+        )
+
+    async def reroute(
+        self,
+        delivery_id: int,
+        *,
+        channel: str,
+        reason: str | None,
+        recipients: Sequence[Recipient],
+        error: str,
+        now: datetime,
+    ) -> None:
+        to = Channel(channel)
+        status = DeliveryStatus.FAILED if to == Channel.UNREACHABLE else DeliveryStatus.PENDING
+        await self.session.execute(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id == delivery_id)
+            .values(
+                channel=to.value,
+                reason=Reason(reason).value if reason else None,
+                recipients=[recipient_to_json(r) for r in recipients],
+                status=status.value,
+                group_id=None,
+                due_at=now,
+                claimed_until=None,
+                attempts=DeliveryRow.attempts + 1,
+                # The new channel gets its own retries (a greylisting 451 after a lost group).
+                channel_attempts=0,
+                last_error=error,
+            )
+        )
+
+    async def release(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(
+                sa.update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(claimed_until=None)
+            )
