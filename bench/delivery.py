@@ -39,8 +39,8 @@ from bot import bootstrap  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.domain import AnnouncementDraft, DeliveryStatus  # noqa: E402
 from bot.ports import MailMessage  # noqa: E402
-from bot.usecases import announcing, queries
-from bot.usecases import roster as roster_uc
+from bot.usecases import announcing, queries  # noqa: E402
+from bot.usecases import roster as roster_uc  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from tests.support.postgres import create_database, drop_database  # noqa: E402
 from tests.support.rosters import big_class  # noqa: E402

@@ -171,10 +171,8 @@ class Demo:
                 self.say("demo", f"console-groep {group.chat_id} voor {rest} aangemaakt", "green")
             elif word in ("codes", "invites"):
                 for invite in await invites.create_invites(ctx, class_ref=rest):
-                    self.say(
-                        "demo",
-                        f"{invite.person_id}: code {invite.code} (verstuurd per {invite.channel.value})",
-                    )
+                    channel = invite.channel.value
+                    self.say("demo", f"{invite.person_id}: code {invite.code} (per {channel})")
             elif word in ("koppel", "link"):
                 issued = await invites.create_invites(ctx, person_ref=rest)
                 if not issued:
@@ -238,7 +236,8 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
         demo = Demo(app, console)
         app.console.echo = lambda chat, text: demo.say(f"[groep {chat}]", text, "magenta")
         if script is not None:
-            return await _replay(demo, script.read_text(encoding="utf-8").splitlines(), str(script))
+            text = await asyncio.to_thread(script.read_text, encoding="utf-8")
+            return await _replay(demo, text.splitlines(), str(script))
         if not sys.stdin.isatty():
             lines = sys.stdin.read().splitlines()
             if any(line.strip() for line in lines):

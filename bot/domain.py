@@ -1,4 +1,4 @@
-"""The core's vocabulary: plain, frozen dataclasses with no behaviour tied to storage or platforms."""
+"""The core's vocabulary: plain, frozen dataclasses, tied to no storage and no platform."""
 
 from __future__ import annotations
 

@@ -23,9 +23,7 @@ class SchoolPolicy:
     invite_valid_days: int = 14
     school_name: str = ""
     reply_to: str | None = None
-    platforms: dict[str, PlatformCapabilities] = field(
-        default_factory=lambda: {"console": PlatformCapabilities()}
-    )
+    platforms: dict[str, PlatformCapabilities] = field(default_factory=dict)
     """Every platform klasbot knows, with what it declares it can do and the minimum age the
     school configured for it: the same table for every command, whether the platform is
     connected in this process or not."""

@@ -57,7 +57,8 @@ class TokenBucket:
 
     async def acquire(self) -> None:
         async with self._lock:
-            while (wait := self.wait_time()) > 0:
+            # The wait is computed from the bucket, not signalled: nothing else refills it.
+            while (wait := self.wait_time()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
             self.tokens -= 1
 

@@ -122,7 +122,8 @@ async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(
     await class_2b_with_group(app)
     result = await announcing.announce(app.ctx, homework())
     stats = await app.dispatcher.run_once()
-    assert stats.sent == 4 and stats.letters == 2
+    assert stats.sent == 4
+    assert stats.letters == 2
     # The console group got exactly one signed post.
     [post] = app.console.posted
     assert "— J. de Vries, mentor 2B, De Passie Utrecht" in post.text
@@ -140,7 +141,8 @@ async def test_dispatch_writes_group_post_eml_and_one_letter_per_household(
         assert mail["Auto-Submitted"] == "auto-generated"
         text = mail.get_body(("plain",)).get_content()
         html = mail.get_body(("html",)).get_content()
-        assert "J. de Vries, mentor 2B" in text and "J. de Vries, mentor 2B" in html
+        assert "J. de Vries, mentor 2B" in text
+        assert "J. de Vries, mentor 2B" in html
     # PDF letters for Daan's and Sem's households.
     letters = sorted(Path(app.settings.post.letters_dir).glob("*.pdf"))
     assert len(letters) == 2
@@ -162,7 +164,8 @@ async def test_dispatching_again_sends_nothing_twice(app: bootstrap.App) -> None
     first = await app.dispatcher.run_once()
     second = await app.dispatcher.run_once()
     assert first.sent == 4
-    assert second.sent == 0 and second.letters == 0
+    assert second.sent == 0
+    assert second.letters == 0
     assert len(app.console.posted) == 1
 
 
@@ -176,9 +179,11 @@ async def test_two_announcements_same_day_share_one_letter_per_household(
     async with app.db.transaction() as store:
         letters = await store.letters.list()
     daan = [x for x in letters if "p-2b-02" in x.pupils]
-    assert len(daan) == 1 and len(daan[0].announcements) == 2
+    assert len(daan) == 1
+    assert len(daan[0].announcements) == 2
     text = "".join(p.extract_text() for p in PdfReader(daan[0].path).pages)
-    assert "opgave 1 t/m 5" in text and "hoofdstuk 4" in text
+    assert "opgave 1 t/m 5" in text
+    assert "hoofdstuk 4" in text
 
 
 @pytest.mark.parametrize(
@@ -294,7 +299,8 @@ async def test_member_post_is_deleted_and_staff_command_in_group_reposted(
     pupil = await app.chat.handle(
         "console", "p-2b-01", "wie heeft de antwoorden?", chat_id=group.chat_id, in_group=True
     )
-    assert pupil.delete_original and pupil.texts == []
+    assert pupil.delete_original
+    assert pupil.texts == []
     staff = await app.chat.handle(
         "console",
         "t-devries",
@@ -418,7 +424,8 @@ async def test_report_is_stored_forwarded_and_confirmed(
             p.read_text(encoding="utf-8", errors="replace")
             for p in Path(settings.mail.outbox_dir).glob("report-*.eml")
         ]
-        assert len(mails) == 1 and "leiding@school.example" in mails[0]
+        assert len(mails) == 1
+        assert "leiding@school.example" in mails[0]
 
 
 async def test_a_new_channel_gets_its_own_retries(app: bootstrap.App, clock: FrozenClock) -> None:
@@ -449,8 +456,10 @@ async def test_a_new_channel_gets_its_own_retries(app: bootstrap.App, clock: Fro
     zoe = {d.pupil_id: d for d in await queries.deliveries(app.ctx, result.announcement.id)}[
         "p-2b-01"
     ]
-    assert zoe.channel == Channel.EMAIL and zoe.reason == Reason.BLOCKED
-    assert zoe.status == DeliveryStatus.SENT and zoe.channel_attempts == 0
+    assert zoe.channel == Channel.EMAIL
+    assert zoe.reason == Reason.BLOCKED
+    assert zoe.status == DeliveryStatus.SENT
+    assert zoe.channel_attempts == 0
     assert zoe.attempts == app.dispatcher.retry.max_attempts + 1
 
 

@@ -32,6 +32,7 @@ from bot.ports import MailMessage
 from bot.usecases import announcing, queries
 from bot.usecases import roster as roster_uc
 from tests.conftest import DEMO_NOW, make_settings
+from tests.support.processes import KLASBOT, process_env, run_klasbot
 from tests.support.rosters import big_class, pupil_address
 from tests.support.smtp import SmtpSink, duplicates, free_port, read_log
 
@@ -47,19 +48,15 @@ class Dispatchers:
     def __init__(self, tmp_path: Path, database_url: str, smtp_port: int) -> None:
         self.tmp = tmp_path
         self.started = time.monotonic()
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
-            "KLASBOT_DATABASE_URL": database_url,
-            "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-            "KLASBOT_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"),
-            "KLASBOT_POST__LETTERS_DIR": str(tmp_path / "letters"),
-            "KLASBOT_SCHOOL__NAME": "Veenlanden College",
-            "KLASBOT_MAIL__TRANSPORT": "smtp",
-            "KLASBOT_MAIL__SMTP_HOST": "127.0.0.1",
-            "KLASBOT_MAIL__SMTP_PORT": str(smtp_port),
-            "KLASBOT_DISPATCH__LEASE_SECONDS": str(LEASE),
-            "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
-        }
+        self.env = process_env(
+            tmp_path,
+            database_url,
+            KLASBOT_SCHOOL__NAME="Veenlanden College",
+            KLASBOT_MAIL__TRANSPORT="smtp",
+            KLASBOT_MAIL__SMTP_HOST="127.0.0.1",
+            KLASBOT_MAIL__SMTP_PORT=str(smtp_port),
+            KLASBOT_DISPATCH__LEASE_SECONDS=str(LEASE),
+        )
         self.runs = 0
 
     def _env(self) -> dict[str, str]:
@@ -74,7 +71,7 @@ class Dispatchers:
         """`klasbot dispatch`: runs until it is killed."""
         with self._log().open("wb") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "bot", "dispatch"],
+                [*KLASBOT, "dispatch"],
                 env=self._env(),
                 cwd=self.tmp,
                 stdout=subprocess.DEVNULL,
@@ -83,17 +80,7 @@ class Dispatchers:
 
     def once(self) -> subprocess.CompletedProcess[str]:
         """`klasbot dispatch --once`: drains what is due and exits."""
-        proc = subprocess.run(
-            [sys.executable, "-m", "bot", "dispatch", "--once"],
-            env=self._env(),
-            cwd=self.tmp,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return proc
+        return run_klasbot(self._env(), "dispatch", "--once", cwd=self.tmp)
 
 
 async def test_sigkill_mid_batch_then_restart_delivers_every_message_once(

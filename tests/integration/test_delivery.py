@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -34,6 +31,7 @@ from bot.usecases import invites as invite_uc
 from bot.usecases import roster as roster_uc
 from bot.usecases.context import Context
 from tests.conftest import make_settings
+from tests.support.processes import process_env, run_klasbot
 from tests.support.rosters import Roster, User
 from tests.support.smtp import SmtpSink
 
@@ -292,21 +290,8 @@ async def test_temporary_refusal_is_retried_later_and_delivered_once(
 def cli_deliveries(
     tmp_path: Path, database_url: str, announcement_id: int
 ) -> dict[str, dict[str, object]]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
-        "KLASBOT_DATABASE_URL": database_url,
-        "KLASBOT_DATA_DIR": str(tmp_path / "data"),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "deliveries", str(announcement_id), "--json"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    env = process_env(tmp_path, database_url)
+    proc = run_klasbot(env, "deliveries", str(announcement_id), "--json", cwd=tmp_path)
     return {r["pupil"]: r for r in json.loads(proc.stdout)}
 
 

@@ -68,7 +68,8 @@ async def test_roster_resync_adds_updates_removes(app: bootstrap.App) -> None:
     dry = await roster_uc.import_roster(
         app.ctx, replace(snapshot, persons=people, enrollments=enrollments), dry_run=True
     )
-    assert "p-2b-99" in dry.added["persons"] and "p-2b-04" in dry.removed["persons"]
+    assert "p-2b-99" in dry.added["persons"]
+    assert "p-2b-04" in dry.removed["persons"]
     async with app.db.transaction() as store:
         assert (
             await store.roster.person("p-2b-02")
@@ -125,7 +126,8 @@ async def test_concurrent_claims_never_share_a_delivery(app: bootstrap.App) -> N
         else:  # SQLite serialises writers: one dispatcher process
             first = await claim(app.db)
             second = await claim(db2)
-        assert first and second
+        assert first
+        assert second
         assert not first & second
         assert len(first | second) == 20
     finally:

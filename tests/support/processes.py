@@ -4,33 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.environ import local_environ
 
+KLASBOT = (sys.executable, "-m", "bot")
+"""How a test starts klasbot: the installed package, as an operator's shell would."""
 
-def process_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+
+def process_env(tmp_path: Path, database_url: str | None = None, **settings: str) -> dict[str, str]:
     """The environment of a klasbot process with everything under `tmp_path`, outside quiet
-    hours (10:00 in Amsterdam on a Monday), plus `settings` (KLASBOT_* variables)."""
+    hours (10:00 in Amsterdam on a Monday), plus `settings` (KLASBOT_* variables). Nothing of
+    the caller's own KLASBOT_* variables leaks in."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")},
         **local_environ(
             tmp_path,
-            KLASBOT_DISPATCH__POLL_INTERVAL="0.5",
-            KLASBOT_NOW="2026-11-23T10:00:00+01:00",
-            **settings,
+            database_url,
+            **{
+                "KLASBOT_DISPATCH__POLL_INTERVAL": "0.5",
+                "KLASBOT_NOW": "2026-11-23T10:00:00+01:00",
+                **settings,
+            },
         ),
     }
+
+
+def run_klasbot(
+    env: dict[str, str], *args: str, cwd: Path, ok: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """One CLI command to its end, from synchronous code; fails the test on a non-zero exit
+    unless `ok=False`."""
+    proc = subprocess.run(
+        [*KLASBOT, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if ok:
+        assert proc.returncode == 0, f"klasbot {' '.join(args)}: {proc.stderr}"
+    return proc
 
 
 async def klasbot(env: dict[str, str], *args: str) -> str:
     """Run one CLI command to its end; returns stdout, fails the test on a non-zero exit."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+        *KLASBOT,
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -44,9 +69,7 @@ async def klasbot(env: dict[str, str], *args: str) -> str:
 async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
     """`klasbot run` in the background; stop it with SIGTERM and `communicate()`."""
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+        *KLASBOT,
         "run",
         env=env,
         stdout=asyncio.subprocess.PIPE,

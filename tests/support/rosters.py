@@ -6,13 +6,36 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-USERS_11 = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password"
-USERS_12 = "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns"
+USERS_11 = (
+    "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,"
+    "userIds,givenName,familyName,middleName,identifier,email,sms,phone,"
+    "agentSourcedIds,grades,password"
+)
+USERS_12 = (
+    "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,"
+    "familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,"
+    "password,userMasterIdentifier,preferredGivenName,preferredMiddleName,"
+    "preferredFamilyName,primaryOrgSourcedId,pronouns"
+)
 ORGS = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId"
-CLASSES = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods"
-ENROLLMENTS = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate"
-DEMOGRAPHICS = "sourcedId,status,dateLastModified,birthDate,sex,americanIndianOrAlaskaNative,asian,blackOrAfricanAmerican,nativeHawaiianOrOtherPacificIslander,white,demographicRaceTwoOrMoreRaces,hispanicOrLatinoEthnicity,countryOfBirthCode,stateOfBirthAbbreviation,cityOfBirth,publicSchoolResidenceStatus"
-ROLES = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId"
+CLASSES = (
+    "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,"
+    "classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods"
+)
+ENROLLMENTS = (
+    "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,"
+    "role,primary,beginDate,endDate"
+)
+DEMOGRAPHICS = (
+    "sourcedId,status,dateLastModified,birthDate,sex,americanIndianOrAlaskaNative,"
+    "asian,blackOrAfricanAmerican,nativeHawaiianOrOtherPacificIslander,white,"
+    "demographicRaceTwoOrMoreRaces,hispanicOrLatinoEthnicity,countryOfBirthCode,"
+    "stateOfBirthAbbreviation,cityOfBirth,publicSchoolResidenceStatus"
+)
+ROLES = (
+    "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,"
+    "orgSourcedId,userProfileSourcedId"
+)
 CONTACTS = "sourcedId,email,street,postalCode,city,fallback"
 
 

@@ -49,5 +49,6 @@ async def test_per_chat_limit_applies_only_to_that_chat() -> None:
     )
     await limiter.acquire("-100")
     bucket = limiter._chat("-100")
-    assert bucket is not None and bucket.wait_time() == 10
+    assert bucket is not None
+    assert bucket.wait_time() == 10
     await limiter.acquire("42")  # a chat without its own limit does not wait

@@ -10,9 +10,11 @@ from config.settings import ConfigError, clock_start, load_settings
 def test_defaults_are_the_embedded_setup() -> None:
     s = load_settings(environ={})
     assert s.database_url == "sqlite+aiosqlite:///./klasbot-data/klasbot.db"
-    assert s.mail.transport == "file" and s.mail.outbox_dir == Path("klasbot-data/outbox")
+    assert s.mail.transport == "file"
+    assert s.mail.outbox_dir == Path("klasbot-data/outbox")
     assert s.post.letters_dir == Path("klasbot-data/letters")
-    assert s.school.timezone == "Europe/Amsterdam" and s.school.quiet_hours == "21:00-07:00"
+    assert s.school.timezone == "Europe/Amsterdam"
+    assert s.school.quiet_hours == "21:00-07:00"
     assert s.telegram.base_url == "https://api.telegram.org/bot"
 
 
@@ -29,7 +31,8 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
             "KLASBOT_SCHOOL__LEADERSHIP_EMAILS": "b@x.org, c@x.org",
         },
     )
-    assert s.mail.transport == "smtp" and s.mail.smtp_port == 2525
+    assert s.mail.transport == "smtp"
+    assert s.mail.smtp_port == 2525
     assert s.school.leadership_emails == ["b@x.org", "c@x.org"]
 
 

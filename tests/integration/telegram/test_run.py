@@ -75,10 +75,85 @@ async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
         async with asyncio.timeout(30):
             _, err = await bot.communicate()
     assert bot.returncode == 0, err.decode()
-    assert "klasbot stopped" in err.decode()
+    assert "klasbot is gestopt" in err.decode()
     [row] = [
         r
         for r in json.loads(await klasbot(env, "deliveries", "1", "--json"))
         if r["pupil"] == "p-2b-01"
     ]
     assert (row["channel"], row["status"]) == ("group", "sent")
+
+
+async def test_a_platform_minimum_age_is_the_same_for_run_announce_and_dispatch(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """KLASBOT_TELEGRAM__MIN_AGE=16: the running bot keeps Zoë (14) out of the Telegram group,
+    and `klasbot announce` and `klasbot dispatch`, separate processes that never connect to
+    Telegram, route her by e-mail for the same reason."""
+    env = process_env(
+        tmp_path,
+        KLASBOT_TELEGRAM__TOKEN=emulator.token,
+        KLASBOT_TELEGRAM__BASE_URL=emulator.base_url,
+        KLASBOT_TELEGRAM__BASE_FILE_URL=emulator.base_file_url,
+        KLASBOT_TELEGRAM__POLL_TIMEOUT="1",
+        KLASBOT_TELEGRAM__MIN_AGE="16",
+    )
+    await klasbot(env, "db", "upgrade")
+    await klasbot(env, "roster", "import", str(DEMO_ROSTER))
+    codes = {
+        row["person"]: row["code"]
+        for person in ("t-devries", "p-2b-01")
+        for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
+    }
+    bot = await start_bot(env)
+    try:
+        teacher = emulator.user("Jan", "de Vries")
+        pupil = emulator.user("Zoë", "van den Berg")
+        emulator.user_sends(teacher, None, f"/start {codes['t-devries']}")
+        await until(lambda: any("Gelukt" in t for t in emulator.texts(teacher)), "teacher linked")
+        group = emulator.group("Klas 2B", owner=teacher)
+        emulator.user_sends(teacher, group, "/koppel 2B")
+        await until(lambda: any("2B" in t for t in emulator.texts(group)), "group bound")
+
+        emulator.user_sends(pupil, None, f"/start {codes['p-2b-01']}")
+        await until(lambda: any("16" in t for t in emulator.texts(pupil)), "told about 16+")
+        emulator.join_request(pupil, group)
+        await until(lambda: (group, pupil) in emulator.declined, "join request declined")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, err = await bot.communicate()
+    assert bot.returncode == 0, err.decode()
+
+    send_only = {k: v for k, v in env.items() if not k.startswith("KLASBOT_TELEGRAM__TOKEN")}
+    announced = json.loads(
+        await klasbot(
+            send_only,
+            "announce",
+            "--class",
+            "2B",
+            "--as",
+            "t-devries",
+            "--kind",
+            "homework",
+            "--subject",
+            "wiskunde",
+            "--date",
+            "morgen",
+            "--text",
+            "Maak opgave 3.",
+            "--json",
+        )
+    )
+    rows = {
+        r["pupil"]: r
+        for r in json.loads(await klasbot(env, "deliveries", str(announced["id"]), "--json"))
+    }
+    assert (rows["p-2b-01"]["channel"], rows["p-2b-01"]["reason"]) == ("email", "platform-age")
+    await klasbot(send_only, "dispatch", "--once")
+    rows = {
+        r["pupil"]: r
+        for r in json.loads(await klasbot(env, "deliveries", str(announced["id"]), "--json"))
+    }
+    assert (rows["p-2b-01"]["channel"], rows["p-2b-01"]["reason"]) == ("email", "platform-age")
+    assert rows["p-2b-01"]["status"] == "sent"

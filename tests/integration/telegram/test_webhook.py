@@ -137,5 +137,5 @@ async def test_run_in_webhook_mode_links_and_refuses_a_wrong_secret(
         async with asyncio.timeout(30):
             _, err = await bot.communicate()
     assert bot.returncode == 0, err.decode()
-    assert "klasbot stopped" in err.decode()
+    assert "klasbot is gestopt" in err.decode()
     assert emulator.webhook_given_up == []

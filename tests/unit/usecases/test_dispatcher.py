@@ -8,8 +8,6 @@ import random
 from dataclasses import replace
 from datetime import UTC, timedelta
 
-import pytest
-
 from bot.clock import FrozenClock
 from bot.dispatch import Dispatcher
 from bot.domain import (

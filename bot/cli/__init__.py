@@ -1,0 +1,21 @@
+"""`klasbot` — the admin's and the scripts' interface (Typer over the use cases).
+
+Every command exits non-zero with a one-line reason on bad input; `--json` prints
+machine-readable output on stdout; everything else is said in the school's language.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bot.cli import announce, delivery, roster  # noqa: F401  (they register their commands)
+from bot.cli.common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

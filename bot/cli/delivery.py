@@ -1,0 +1,141 @@
+"""`dispatch`, `letters list`, `letters mark-posted`, `demo` and `run`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bot import bootstrap
+from bot.cli import texts as t
+from bot.cli.common import (
+    app,
+    echo_console,
+    emit_json,
+    fail,
+    lang,
+    letters_app,
+    out,
+    refuse,
+    run,
+    say,
+    settings,
+    stop_on_signals,
+    table,
+)
+from bot.dispatch import DispatchStats
+from bot.errors import KlasbotError
+from bot.usecases import queries
+
+
+@app.command("dispatch")
+def dispatch(
+    once: bool = typer.Option(False, "--once", help="Deliver what is due, then exit."),
+) -> None:
+    """Deliver what is due (the outbox)."""
+
+    async def go(a: bootstrap.App) -> DispatchStats | None:
+        if once:
+            return await a.dispatcher.run_once()
+        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval, stop=stop_on_signals())
+        return None
+
+    stats = run(go, console_echo=echo_console, connect="send")
+    if stats is not None:
+        say(
+            t.M_DISPATCHED,
+            sent=stats.sent,
+            notices=stats.notices,
+            letters=stats.letters,
+            retried=stats.retried,
+            rerouted=stats.rerouted,
+            failed=stats.failed,
+            held=stats.held,
+            waiting=stats.waiting,
+        )
+
+
+@letters_app.command("list")
+def letters_list(
+    show_all: bool = typer.Option(False, "--all", help="Also letters already posted."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Letters the office must print and post: announcements, invitations and every other letter."""
+
+    async def go(a: bootstrap.App) -> Any:
+        return await queries.letters(a.ctx, show_all=show_all)
+
+    rows = [
+        {
+            "key": x.key,
+            "recipient": x.recipient_name,
+            "address": x.address,
+            "path": x.path,
+            "pupils": list(x.pupils),
+            "announcements": list(x.announcements),
+            "notices": list(x.notices),
+            "created_at": x.created_at.isoformat(),
+            "posted_at": x.posted_at.isoformat() if x.posted_at else None,
+        }
+        for x in run(go)
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    grid = table(t.H_KEY, t.H_RECIPIENT, t.H_ADDRESS, t.H_PDF, t.H_POSTED)
+    for r in rows:
+        grid.add_row(r["key"], r["recipient"], r["address"], r["path"], r["posted_at"] or "")
+    out.print(grid)
+
+
+@letters_app.command("mark-posted")
+def letters_mark_posted(
+    keys: list[str] = typer.Argument(None, help="Letter keys from `letters list`."),
+    all_letters: bool = typer.Option(False, "--all", help="Every letter not yet posted."),
+) -> None:
+    """Record letters as posted; their deliveries become `sent`."""
+    settings()
+    if not keys and not all_letters:
+        refuse(t.M_NAME_LETTERS)
+
+    async def go(a: bootstrap.App) -> Any:
+        return await queries.mark_posted(a.ctx, list(keys or []), every=all_letters)
+
+    unknown, done = run(go)
+    if unknown:
+        refuse(t.M_UNKNOWN_LETTERS, keys=", ".join(unknown))
+    say(t.M_MARKED_POSTED, count=len(done))
+
+
+@app.command("demo")
+def demo(
+    script: Path | None = typer.Option(
+        None, "--script", help="Replay lines `SPEAKER: message` and print the transcript."
+    ),
+) -> None:
+    """An interactive chat in the terminal with the bundled demo school."""
+    from bot.demo import run_demo
+
+    config = settings()
+    if script is not None and not script.is_file():
+        refuse(t.M_NO_SUCH_FILE, path=script)
+    try:
+        code = asyncio.run(run_demo(config, script=script, console=out))
+    except KlasbotError as exc:
+        fail(exc.render(lang()))
+    raise typer.Exit(code)
+
+
+@app.command("run")
+def run_bot() -> None:
+    """The long-running bot: the dispatcher and every configured platform."""
+
+    async def go(a: bootstrap.App) -> None:
+        stop = stop_on_signals()
+        say(t.M_RUNNING, platforms=", ".join(sorted(a.platforms)))
+        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval, stop=stop)
+        say(t.M_STOPPED)
+
+    run(go, console_echo=echo_console, connect="receive")

@@ -1,0 +1,285 @@
+"""`db upgrade`, `roster import`, `classes`, `groups`, `groups create` and `invites create`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from adapters.oneroster.issues import RosterError
+from adapters.oneroster.reader import read_roster_details
+from bot import bootstrap
+from bot.cli import texts as t
+from bot.cli.common import (
+    app,
+    db_app,
+    emit_json,
+    err,
+    fail,
+    groups_app,
+    invites_app,
+    lang,
+    out,
+    refuse,
+    roster_app,
+    run,
+    say,
+    settings,
+    table,
+)
+from bot.domain import MemberState, RosterChanges
+from bot.usecases import groups as group_cases
+from bot.usecases import invites, roster
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to the configured database."""
+    config = settings()
+    try:
+        asyncio.run(bootstrap.migrate(config))
+    except Exception as exc:
+        refuse(t.M_DB_UPGRADE_FAILED, error=str(exc).splitlines()[0])
+    say(t.M_DB_UP_TO_DATE)
+
+
+def _read_with_progress(directory: Path) -> Any:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(file_name: str, done: int, total: int) -> None:
+            if file_name not in tasks:
+                tasks[file_name] = progress.add_task(file_name, total=total)
+            progress.update(tasks[file_name], completed=done, total=total)
+
+        return read_roster_details(directory, progress=report)
+
+
+def _print_changes(changes: RosterChanges, dry_run: bool) -> None:
+    lines = (
+        (t.M_WOULD_ADD if dry_run else t.M_ADDED, changes.added),
+        (t.M_WOULD_UPDATE if dry_run else t.M_UPDATED, changes.updated),
+        (t.M_WOULD_REMOVE if dry_run else t.M_REMOVED, changes.removed),
+    )
+    for msg, bucket in lines:
+        for table_name, keys in sorted(bucket.items()):
+            shown = ", ".join(keys[:20]) + (" …" if len(keys) > 20 else "")
+            out.print(
+                msg(lang(), count=len(keys), table=table_name, keys=shown),
+                markup=False,
+            )
+    if changes.empty:
+        out.print(t.M_ROSTER_UP_TO_DATE(lang()), markup=False)
+
+
+@roster_app.command("import")
+def roster_import(
+    directory: Path = typer.Argument(
+        ..., help="Directory with manifest.csv and the OneRoster CSV files."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change; change nothing."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import (and re-sync) a OneRoster 1.1 or 1.2 CSV export, all or nothing."""
+    settings()
+    if not directory.is_dir():
+        refuse(t.M_NOT_A_DIRECTORY, path=directory)
+    try:
+        details = _read_with_progress(directory)
+    except RosterError as exc:
+        fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + str(exc))
+    delta = "delta" in details.file_modes.values()
+
+    async def go(a: bootstrap.App) -> RosterChanges:
+        return await roster.import_roster(
+            a.ctx,
+            details.snapshot,
+            dry_run=dry_run,
+            deleted=dict(details.deleted) if delta else None,
+        )
+
+    # Connected to the platforms: a pupil who left a class is removed from its group at once.
+    changes = run(go, connect="none" if dry_run else "send")
+    if as_json:
+        emit_json(
+            {
+                "dry_run": dry_run,
+                "added": changes.added,
+                "updated": changes.updated,
+                "removed": changes.removed,
+                "left_class": [{"pupil": p, "class": c} for p, c in changes.left_class],
+            }
+        )
+        return
+    _print_changes(changes, dry_run)
+
+
+@app.command("classes")
+def classes(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The classes in the roster."""
+
+    async def go(a: bootstrap.App) -> Any:
+        async with a.db.transaction() as tx:
+            return await tx.roster.classes()
+
+    rows = run(go)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": c.id,
+                    "code": c.code,
+                    "title": c.title,
+                    "school": s.name,
+                    "school_id": s.id,
+                    "pupils": p,
+                    "staff": n,
+                }
+                for c, s, p, n in rows
+            ]
+        )
+        return
+    grid = table(t.H_CODE, t.H_SOURCED_ID, t.H_TITLE, t.H_SCHOOL, t.H_PUPILS, t.H_STAFF)
+    for c, s, p, n in rows:
+        grid.add_row(c.code, c.id, c.title, s.name, str(p), str(n))
+    out.print(grid)
+
+
+async def _groups_json(a: bootstrap.App) -> list[dict[str, Any]]:
+    async with a.db.transaction() as tx:
+        result = []
+        for g in await tx.groups.list():
+            found = await tx.roster.find_classes(g.class_id)
+            members = await tx.groups.members(g.id)
+            result.append(
+                {
+                    "id": g.id,
+                    "class": found[0].code if found else g.class_id,
+                    "class_id": g.class_id,
+                    "platform": g.platform,
+                    "chat": g.chat_id,
+                    "state": g.state.value,
+                    "members": sum(1 for m in members.values() if m.state == MemberState.MEMBER),
+                }
+            )
+        return result
+
+
+@groups_app.callback()
+def groups(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the class groups; `groups create` binds a new one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = run(_groups_json)
+    if as_json:
+        emit_json(rows)
+        return
+    grid = table(t.H_ID, t.H_CLASS, t.H_PLATFORM, t.H_CHAT, t.H_STATE, t.H_MEMBERS)
+    for r in rows:
+        grid.add_row(
+            str(r["id"]), r["class"], r["platform"], r["chat"], r["state"], str(r["members"])
+        )
+    out.print(grid)
+
+
+@groups_app.command("create")
+def groups_create(
+    class_ref: str = typer.Option(..., "--class", help="classCode (e.g. 2B) or sourcedId."),
+    platform: str = typer.Option(..., "--platform", help="matrix, telegram or console."),
+    chat: str | None = typer.Option(
+        None, "--chat", help="Bind an existing chat id instead of creating one."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create (or bind) the class group on a platform."""
+
+    async def go(a: bootstrap.App) -> Any:
+        return await group_cases.create_group(a.ctx, class_ref, platform, chat_id=chat)
+
+    # The chat platforms are connected only when the group is on one of them.
+    remote = bootstrap.configured_platforms(settings())
+    group = run(go, connect="send" if platform in remote else "none")
+    if as_json:
+        emit_json(
+            {
+                "id": group.id,
+                "class_id": group.class_id,
+                "platform": group.platform,
+                "chat": group.chat_id,
+                "state": group.state.value,
+            }
+        )
+        return
+    out.print(
+        t.M_GROUP_CREATED(
+            lang(),
+            id=group.id,
+            klas=class_ref,
+            platform=group.platform,
+            chat=group.chat_id,
+            state=group.state.value,
+        ),
+        markup=False,
+    )
+
+
+@invites_app.command("create")
+def invites_create(
+    class_ref: str | None = typer.Option(
+        None, "--class", help="Codes for the class's eligible pupils."
+    ),
+    person: str | None = typer.Option(
+        None, "--person", help="One code for one person (a teacher, a guardian)."
+    ),
+    with_staff: bool = typer.Option(
+        False, "--with-staff", help="Also codes for the class's staff."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create one-time codes; each goes out by the person's fallback channel (e-mail or letter)
+    with the next `klasbot dispatch`."""
+    settings()
+    if (class_ref is None) == (person is None):
+        refuse(t.M_CLASS_OR_PERSON)
+
+    async def go(a: bootstrap.App) -> Any:
+        return await invites.create_invites(
+            a.ctx, class_ref=class_ref, person_ref=person, with_staff=with_staff
+        )
+
+    issued = run(go)
+    if as_json:
+        rows = []
+        for i in issued:
+            row: dict[str, Any] = {"person": i.person_id}
+            if i.pupil_id is not None:
+                row["pupil"] = i.pupil_id
+            row.update(
+                {"code": i.code, "channel": i.channel.value, "expires_at": i.expires_at.isoformat()}
+            )
+            if i.error:
+                row["error"] = i.error
+            rows.append(row)
+        emit_json(rows)
+        return
+    grid = table(t.H_PERSON, t.H_CODE, t.H_SENT_BY, t.H_EXPIRES, t.H_PROBLEM)
+    for i in issued:
+        grid.add_row(
+            i.person_id, i.code, i.channel.value, i.expires_at.date().isoformat(), i.error or ""
+        )
+    out.print(grid)
+    if not issued:
+        say(t.M_NO_CODES)
