@@ -21,6 +21,7 @@ from adapters.telegram.capabilities import capabilities as telegram_capabilities
 from bot.chat.front import ChatFrontEnd
 from bot.clock import ShiftedClock, SystemClock
 from bot.dispatch import Dispatcher, RetryPolicy
+from bot.domain import Kind
 from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, PlatformCapabilities
 from bot.rules.quiet_hours import QuietHours
@@ -54,12 +55,12 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         quiet = QuietHours.parse(
             school.quiet_hours,
             urgent_from=time.fromisoformat(school.urgent_from),
-            urgent_kinds=frozenset(school.urgent_kinds),
+            urgent_kinds=frozenset(Kind(k) for k in school.urgent_kinds),
         )
     return SchoolPolicy(
         timezone=ZoneInfo(school.timezone),
         language=school.language,
-        allowed_kinds=tuple(school.allowed_kinds),
+        allowed_kinds=tuple(Kind(k) for k in school.allowed_kinds),
         quiet_hours=quiet,
         pupil_email_from_age=school.pupil_email_from_age,
         leadership_emails=tuple(school.leadership_emails),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain import Kind
 from bot.ports import PlatformCapabilities
 from bot.rules.age import effective_minimum
 from bot.rules.kinds import DEFAULT_ALLOWED_KINDS
@@ -16,7 +17,7 @@ from bot.rules.quiet_hours import QuietHours
 class SchoolPolicy:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Amsterdam"))
     language: str = "nl"
-    allowed_kinds: tuple[str, ...] = DEFAULT_ALLOWED_KINDS
+    allowed_kinds: tuple[Kind, ...] = DEFAULT_ALLOWED_KINDS
     quiet_hours: QuietHours | None = field(default_factory=QuietHours)
     pupil_email_from_age: int | None = 16
     leadership_emails: tuple[str, ...] = ()
@@ -37,7 +38,7 @@ class SchoolPolicy:
     def capabilities(self, platform: str) -> PlatformCapabilities | None:
         return self.platforms.get(platform)
 
-    def release_at(self, instant: datetime, kind: str) -> datetime | None:
+    def release_at(self, instant: datetime, kind: Kind) -> datetime | None:
         """Rule 8, decided here for every caller: when something of `kind` that is due at
         `instant` may go out, or None when it may go out then."""
         if self.quiet_hours is None:

@@ -51,7 +51,7 @@ class GroupMessage:
 
 class ChatPlatform(Protocol):
     """A chat platform the bot runs class groups on. Membership changes are requested here and
-    reported back to the core by the adapter (see `bot.service.Klasbot.member_joined`)."""
+    reported back to the core by the adapter (see `ChatCore.member_joined`)."""
 
     name: str
     capabilities: PlatformCapabilities

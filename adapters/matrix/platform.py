@@ -205,7 +205,7 @@ class MatrixPlatform:
         return str(response.event_id)
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
-        """Invite the person; their join is reported later (→ `Klasbot.member_joined`)."""
+        """Invite the person; their join is reported later (→ `ChatCore.member_joined`)."""
         try:
             await self._transport.request(
                 "invite", lambda client: client.room_invite(chat_id, account_id)

@@ -4,7 +4,7 @@
 Every message the bot sends waits for the adapter's rate limiter (overall and per chat), so a
 broadcast stays inside Telegram's limits instead of collecting 429s. A message or an
 administrative call for a group that became a supergroup (`ChatMigrated`) updates the binding
-(`Klasbot.chat_migrated`) and goes again to the new id. Failures become the core's delivery
+(`ChatCore.chat_migrated`) and goes again to the new id. Failures become the core's delivery
 errors (`adapters.telegram.errors`).
 """
 

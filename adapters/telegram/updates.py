@@ -3,15 +3,15 @@
 - `/start CODE` in a private chat (also what the deep link `t.me/<bot>?start=CODE` sends) links
   the account; the pupil then gets the group's join-request link privately (`admit`).
 - `/koppel KLAS` in a group binds it (see `adapters.telegram.binding`).
-- A join request is approved only when rules 1 and 2 allow it (`Klasbot.join_requested`), else
+- A join request is approved only when rules 1 and 2 allow it (`ChatCore.join_requested`), else
   declined; someone who appears in the group anyway is reported to the core
-  (`Klasbot.member_joined`), which removes them through `remove` (ban + unban: a kick).
+  (`ChatCore.member_joined`), which removes them through `remove` (ban + unban: a kick).
 - A member's message in a bound group is deleted (rule 3); a staff command there is deleted and
   answered privately.
 - Announcement commands are previewed with their signature and sent only after the author
   presses "Versturen" (inline keyboard → callback query → `ChatFrontEnd.confirm`).
-- The bot removed from a group → `Klasbot.group_lost`; a group that became a supergroup →
-  `Klasbot.chat_migrated`, and the message is sent again to the new id.
+- The bot removed from a group → `ChatCore.group_lost`; a group that became a supergroup →
+  `ChatCore.chat_migrated`, and the message is sent again to the new id.
 """
 
 from __future__ import annotations

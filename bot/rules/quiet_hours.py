@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import Kind
 from bot.errors import InvalidInput
 from bot.i18n import Msg
 
@@ -56,7 +57,7 @@ class QuietHours:
     start: time = time(21, 0)
     end: time = time(7, 0)
     urgent_from: time = time(6, 30)
-    urgent_kinds: frozenset[str] = frozenset({"lesson-cancelled"})
+    urgent_kinds: frozenset[Kind] = frozenset({Kind.LESSON_CANCELLED})
 
     def __post_init__(self) -> None:
         for moment in (self.start, self.end, self.urgent_from):
@@ -69,14 +70,14 @@ class QuietHours:
         spec: str,
         *,
         urgent_from: time | str = time(6, 30),
-        urgent_kinds: Iterable[str] = ("lesson-cancelled",),
+        urgent_kinds: Iterable[str] = (Kind.LESSON_CANCELLED,),
     ) -> QuietHours:
         """`"21:00-07:00"` → QuietHours(21:00, 07:00, …); `""` → no quiet hours.
 
         Raises InvalidInput, whose message shows the expected form, for anything else."""
         if isinstance(urgent_from, str):
             urgent_from = parse_time(urgent_from)
-        kinds = frozenset(urgent_kinds)
+        kinds = frozenset(Kind(k) for k in urgent_kinds)
         if not spec.strip():
             return cls(time(0, 0), time(0, 0), urgent_from, kinds)
         match = _SPEC.fullmatch(spec)
@@ -98,7 +99,7 @@ class QuietHours:
             return ""
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
-    def end_for(self, kind: str) -> time:
+    def end_for(self, kind: Kind) -> time:
         """When the window ends for `kind`: `urgent_from` for an urgent kind when it lies in the
         window, else `end`."""
         if kind in self.urgent_kinds and self.enabled and self._reaches(self.urgent_from):
@@ -111,7 +112,7 @@ class QuietHours:
             return self.start <= moment <= self.end
         return moment >= self.start or moment <= self.end
 
-    def release_at(self, now: datetime, tz: ZoneInfo, kind: str) -> datetime | None:
+    def release_at(self, now: datetime, tz: ZoneInfo, kind: Kind) -> datetime | None:
         """None when an announcement of `kind` may go out at the aware instant `now`; else the
         aware UTC instant at which the quiet hours end for it (always later than `now`).
 

@@ -289,3 +289,18 @@ def test_describe_a_moment() -> None:
     weekly = When.weekly(0, dt.time(8, 0))
     assert weekly.describe("nl") == "elke maandag om 08:00"
     assert weekly.describe("en") == "every Monday at 08:00"
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_no_catalogue_message_is_left_unused(lang: str) -> None:
+    """A text removed from the code is removed from the catalogues (no translator works for
+    nothing, and a renamed message cannot silently keep its old translation)."""
+    extracted = {**_extracted(), **_template_messages()}
+    unused = [
+        repr(message.id)
+        for message in _catalogue(lang)
+        if message.id
+        and ((message.id if isinstance(message.id, str) else message.id[0]), message.context)
+        not in extracted
+    ]
+    assert not unused, f"unused in {lang}.po:\n" + "\n".join(unused)
