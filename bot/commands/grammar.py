@@ -166,8 +166,9 @@ def _split_command_word(text: str) -> tuple[str, str, str | None, _Args] | None:
 
 
 def _unknown_command(prefix: str, word: str) -> InvalidInput:
-    names_nl = ", ".join(prefix + cls.name for cls in COMMANDS.values())
-    names_en = ", ".join(prefix + cls.english for cls in COMMANDS.values())
+    offered = [cls for cls in COMMANDS.values() if cls.offered]
+    names_nl = ", ".join(prefix + cls.name for cls in offered)
+    names_en = ", ".join(prefix + cls.english for cls in offered)
     params: dict[str, Any] = {
         "command": prefix + word,
         "prefix": prefix,

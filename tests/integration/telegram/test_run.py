@@ -18,33 +18,48 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SIGNATURE = "— J. de Vries, mentor 2B, De Passie Utrecht"
 
 
-async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
-    tmp_path: Path, emulator: BotApiEmulator
-) -> None:
-    env = process_env(
+async def school_with_codes(env: dict[str, str]) -> dict[str, str]:
+    """A migrated database holding the demo school; link codes for the mentor and Zoë (14)."""
+    await klasbot(env, "db", "upgrade")
+    await klasbot(env, "roster", "import", str(DEMO_ROSTER))
+    return {
+        row["person"]: row["code"]
+        for person in ("t-devries", "p-2b-01")
+        for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
+    }
+
+
+async def teacher_binds_a_group(emulator: BotApiEmulator, code: str) -> tuple[int, int]:
+    """The mentor links with `code`, creates a group and binds it: (teacher, group)."""
+    teacher = emulator.user("Jan", "de Vries")
+    emulator.user_sends(teacher, None, f"/start {code}")
+    await until(lambda: any("Gelukt" in t for t in emulator.texts(teacher)), "teacher linked")
+    group = emulator.group("Klas 2B", owner=teacher)
+    emulator.user_sends(teacher, group, "/koppel 2B")
+    await until(lambda: any("2B" in t for t in emulator.texts(group)), "group bound")
+    return teacher, group
+
+
+def telegram_env(tmp_path: Path, emulator: BotApiEmulator, **settings: str) -> dict[str, str]:
+    return process_env(
         tmp_path,
         KLASBOT_TELEGRAM__TOKEN=emulator.token,
         KLASBOT_TELEGRAM__BASE_URL=emulator.base_url,
         KLASBOT_TELEGRAM__BASE_FILE_URL=emulator.base_file_url,
         KLASBOT_TELEGRAM__POLL_TIMEOUT="1",
+        **settings,
     )
-    await klasbot(env, "db", "upgrade")
-    await klasbot(env, "roster", "import", str(DEMO_ROSTER))
-    codes = {
-        row["person"]: row["code"]
-        for person in ("t-devries", "p-2b-01")
-        for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
-    }
+
+
+async def test_run_links_binds_previews_and_posts_then_stops_on_sigterm(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    env = telegram_env(tmp_path, emulator)
+    codes = await school_with_codes(env)
     bot = await start_bot(env)
     try:
-        teacher = emulator.user("Jan", "de Vries")
+        teacher, group = await teacher_binds_a_group(emulator, codes["t-devries"])
         pupil = emulator.user("Zoë", "van den Berg")
-        emulator.user_sends(teacher, None, f"/start {codes['t-devries']}")
-        await until(lambda: any("Gelukt" in t for t in emulator.texts(teacher)), "teacher linked")
-
-        group = emulator.group("Klas 2B", owner=teacher)
-        emulator.user_sends(teacher, group, "/koppel 2B")
-        await until(lambda: any("2B" in t for t in emulator.texts(group)), "group bound")
         groups = json.loads(await klasbot(env, "groups", "--json"))
         assert [(g["class"], g["platform"], g["chat"]) for g in groups] == [
             ("2B", "telegram", str(group))
@@ -90,31 +105,12 @@ async def test_a_platform_minimum_age_is_the_same_for_run_announce_and_dispatch(
     """KLASBOT_TELEGRAM__MIN_AGE=16: the running bot keeps Zoë (14) out of the Telegram group,
     and `klasbot announce` and `klasbot dispatch`, separate processes that never connect to
     Telegram, route her by e-mail for the same reason."""
-    env = process_env(
-        tmp_path,
-        KLASBOT_TELEGRAM__TOKEN=emulator.token,
-        KLASBOT_TELEGRAM__BASE_URL=emulator.base_url,
-        KLASBOT_TELEGRAM__BASE_FILE_URL=emulator.base_file_url,
-        KLASBOT_TELEGRAM__POLL_TIMEOUT="1",
-        KLASBOT_TELEGRAM__MIN_AGE="16",
-    )
-    await klasbot(env, "db", "upgrade")
-    await klasbot(env, "roster", "import", str(DEMO_ROSTER))
-    codes = {
-        row["person"]: row["code"]
-        for person in ("t-devries", "p-2b-01")
-        for row in json.loads(await klasbot(env, "invites", "create", "--person", person, "--json"))
-    }
+    env = telegram_env(tmp_path, emulator, KLASBOT_TELEGRAM__MIN_AGE="16")
+    codes = await school_with_codes(env)
     bot = await start_bot(env)
     try:
-        teacher = emulator.user("Jan", "de Vries")
+        _, group = await teacher_binds_a_group(emulator, codes["t-devries"])
         pupil = emulator.user("Zoë", "van den Berg")
-        emulator.user_sends(teacher, None, f"/start {codes['t-devries']}")
-        await until(lambda: any("Gelukt" in t for t in emulator.texts(teacher)), "teacher linked")
-        group = emulator.group("Klas 2B", owner=teacher)
-        emulator.user_sends(teacher, group, "/koppel 2B")
-        await until(lambda: any("2B" in t for t in emulator.texts(group)), "group bound")
-
         emulator.user_sends(pupil, None, f"/start {codes['p-2b-01']}")
         await until(lambda: any("16" in t for t in emulator.texts(pupil)), "told about 16+")
         emulator.join_request(pupil, group)
