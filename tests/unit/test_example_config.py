@@ -1,0 +1,36 @@
+"""The example configuration a school starts from is valid and means what it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import bootstrap
+from bot.domain import Kind
+from config.settings import load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "klasbot.example.toml"
+
+
+def test_the_example_configuration_loads_and_reaches_the_policy() -> None:
+    settings = load_settings(EXAMPLE)
+    policy = bootstrap.make_policy(settings)
+    assert policy.language == "nl"
+    assert policy.school_name == "De Passie Utrecht"
+    assert policy.allowed_kinds == tuple(Kind)
+    # Every platform klasbot knows is declared, with the school's minimum age for it.
+    assert set(policy.platforms) == {"console", "telegram", "matrix"}
+    assert policy.min_age("telegram") == 13
+    assert policy.min_age("matrix") == 13
+
+
+def test_a_platform_minimum_from_the_configuration_is_every_commands_minimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KLASBOT_TELEGRAM__MIN_AGE", "16")
+    monkeypatch.setenv("KLASBOT_MATRIX__MIN_AGE", "9")
+    policy = bootstrap.make_policy(load_settings(EXAMPLE))
+    assert policy.min_age("telegram") == 16
+    assert policy.min_age("matrix") == 13  # never below the protocol's 13 (B.1)
+    assert policy.min_age("console") == 13
