@@ -38,6 +38,7 @@ from adapters.oneroster.reader import read_roster  # noqa: E402
 from bot import bootstrap  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.domain import AnnouncementDraft, DeliveryStatus  # noqa: E402
+from bot.notices import AnnouncementNotice  # noqa: E402
 from bot.ports import MailMessage  # noqa: E402
 from bot.usecases import announcing, queries  # noqa: E402
 from bot.usecases import roster as roster_uc  # noqa: E402
@@ -77,20 +78,22 @@ def smtp_server() -> Iterator[int]:
 
 
 def mail(n: int) -> MailMessage:
+    notice = AnnouncementNotice(
+        announcement_id=n,
+        class_code="6G",
+        kind="reminder",
+        kind_title="Herinnering",
+        body="Neem morgen je gymspullen mee.",
+        signature="— K. Smit, mentor 6G, Benchmark College",
+        school_name="Benchmark College",
+        pupil_name="Iris",
+        pupil_full_name="Iris de Wit",
+        recipient_name="Iris",
+        audience="pupil",
+        reason="no-group",
+    )
     return MailMessage(
-        to=(f"leerling{n:05d}@leerling.example",),
-        template="announcement",
-        context={
-            "class_code": "6G",
-            "kind_title": "Herinnering",
-            "body": "Neem morgen je gymspullen mee.",
-            "signature": "— K. Smit, mentor 6G, Benchmark College",
-            "pupil_name": "Iris",
-            "recipient_name": "Iris",
-            "reason": "no-group",
-            "to_pupil": True,
-        },
-        message_id=f"<bench-{n}@klasbot>",
+        to=(f"leerling{n:05d}@leerling.example",), notice=notice, message_id=f"<bench-{n}@klasbot>"
     )
 
 
