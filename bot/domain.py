@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -338,3 +339,30 @@ class LetterRecord:
     pupils: tuple[str, ...]  # the persons its deliveries concern
     announcements: tuple[int, ...]
     notices: tuple[str, ...] = ()  # the kinds of notice it carries ("invite", …)
+
+    @classmethod
+    def carrying(
+        cls,
+        key: str,
+        recipient_name: str,
+        address: str,
+        path: str,
+        created_at: datetime,
+        posted_at: datetime | None,
+        deliveries: Iterable[Delivery],
+    ) -> LetterRecord:
+        """A letter as the office sees it, described by the deliveries it carries."""
+        carried = list(deliveries)
+        return cls(
+            key=key,
+            recipient_name=recipient_name,
+            address=address,
+            path=path,
+            created_at=created_at,
+            posted_at=posted_at,
+            pupils=tuple(sorted({d.pupil_id for d in carried})),
+            announcements=tuple(
+                sorted({d.announcement_id for d in carried if d.announcement_id is not None})
+            ),
+            notices=tuple(sorted({d.notice.template for d in carried if d.notice is not None})),
+        )

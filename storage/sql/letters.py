@@ -99,18 +99,14 @@ class SqlLetterRepository:
         for row in letters:
             ds = carried.get(row.key, [])
             out.append(
-                LetterRecord(
-                    key=row.key,
-                    recipient_name=row.recipient_name,
-                    address=row.address,
-                    path=row.path,
-                    created_at=row.created_at,
-                    posted_at=row.posted_at,
-                    pupils=tuple(sorted({d.pupil_id for d in ds})),
-                    announcements=tuple(
-                        sorted({d.announcement_id for d in ds if d.announcement_id is not None})
-                    ),
-                    notices=tuple(sorted({d.notice.template for d in ds if d.notice is not None})),
+                LetterRecord.carrying(
+                    row.key,
+                    row.recipient_name,
+                    row.address,
+                    row.path,
+                    row.created_at,
+                    row.posted_at,
+                    ds,
                 )
             )
         return out
