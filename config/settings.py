@@ -2,6 +2,7 @@
 
 Loaded once by the bootstrap and passed in; adapters never read `os.environ` themselves.
 Unknown keys are an error, wherever they come from, and secrets come only from the environment.
+What is wrong with a configuration is said in the language it asks for (see `ConfigError`).
 """
 
 from __future__ import annotations
@@ -15,20 +16,64 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.domain import Kind
-from bot.i18n import available_languages
+from bot.i18n import DEFAULT_LANGUAGE, Localized, Msg, available_languages
 
 DEFAULT_CONFIG_FILE = "klasbot.toml"
 ENV_PREFIX = "KLASBOT_"
 # Variables with this prefix belong to the test suite, not to the application.
 TEST_ENV_PREFIX = "KLASBOT_TEST_"
 CLOCK_ENV = "KLASBOT_NOW"
+LANGUAGE_ENV = f"{ENV_PREFIX}SCHOOL__LANGUAGE"
+ENGLISH = "en"
+"""The language of `str()` of a ConfigError (logs and code are English)."""
+
+M_UNKNOWN_KIND = Msg("unknown kind {kind!r}; kinds: {kinds}")
+M_NO_CATALOGUE = Msg("no catalogue for language {value!r}; languages: {languages}")
+M_UNKNOWN_ZONE = Msg("unknown time zone {value!r} (e.g. Europe/Amsterdam)")
+M_UNKNOWN_VARIABLE = Msg("unknown configuration variable {name} (see the README's key list)")
+M_SECRET_IN_FILE = Msg("{path}: [{section}] {key} is a secret; set it in the environment as {env}")
+M_UNKNOWN_KEY = Msg("unknown key {key!r}")
+# `problem` is the validator's own text: klasbot's in the reader's language, pydantic's in English.
+M_BAD_VALUE = Msg("{key}: {problem} (got {value!r})")
+M_INVALID_IN_FILE = Msg("invalid configuration in {path} or the environment: {problems}")
+M_INVALID_IN_ENV = Msg("invalid configuration in the environment: {problems}")
+M_NO_FILE = Msg("configuration file {path} does not exist")
+# `error` is the TOML parser's own (English) description, with its line and column.
+M_NOT_TOML = Msg("{path}: not valid TOML: {error}")
+M_CLOCK_NOT_ISO = Msg("{name}={value!r} is not an ISO 8601 instant")
+M_CLOCK_NO_OFFSET = Msg("{name}={value!r} needs an offset, e.g. 2026-11-23T08:00:00+01:00")
 
 
 class ConfigError(Exception):
-    """A configuration problem; the message names the key and where it came from."""
+    """A configuration problem; the message names the key and where it came from.
+
+    It carries a `Msg` and its parameters: `render(lang)` says it in `lang`, `str()` in English
+    (for logs and code). `lang` is the language to tell it in: the one the configuration asks
+    for, as far as that could be read, else Dutch (set by `load_settings`)."""
+
+    def __init__(self, msg: Msg, /, **params: Any) -> None:
+        self.msg = msg
+        self.params = params
+        self.lang = DEFAULT_LANGUAGE
+        super().__init__(msg(ENGLISH, **params))
+
+    def render(self, lang: str | None = None) -> str:
+        """The message in `lang`, or else in the language the configuration asks for."""
+        return self.msg(self.lang if lang is None else lang, **self.params)
+
+
+class _Invalid(ValueError):
+    """A value a validator refuses, with klasbot's own message (pydantic keeps the exception in
+    the error's context, so that the message can be said in the reader's language)."""
+
+    def __init__(self, msg: Msg, /, **params: Any) -> None:
+        self.msg = msg
+        self.params = params
+        super().__init__(msg(ENGLISH, **params))
 
 
 def _split_commas(value: Any) -> Any:
@@ -69,7 +114,7 @@ class SchoolSettings(_Section):
         known = [k.value for k in Kind]
         for kind in value:
             if kind not in known:
-                raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(known)}")
+                raise _Invalid(M_UNKNOWN_KIND, kind=kind, kinds=", ".join(known))
         return value
 
     @field_validator("language")
@@ -78,9 +123,7 @@ class SchoolSettings(_Section):
         # Adding a language is adding a catalogue (bot/locale/<lang>/LC_MESSAGES/klasbot.po).
         languages = available_languages()
         if value not in languages:
-            raise ValueError(
-                f"no catalogue for language {value!r}; languages: {', '.join(languages)}"
-            )
+            raise _Invalid(M_NO_CATALOGUE, value=value, languages=", ".join(languages))
         return value
 
     @field_validator("timezone")
@@ -89,7 +132,7 @@ class SchoolSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Amsterdam)") from exc
+            raise _Invalid(M_UNKNOWN_ZONE, value=value) from exc
         return value
 
     @field_validator("pupil_email_from_age", mode="before")
@@ -232,45 +275,77 @@ def _check_env(environ: dict[str, str]) -> None:
         if not upper.startswith(ENV_PREFIX) or upper.startswith(TEST_ENV_PREFIX):
             continue
         if upper not in known:
-            raise ConfigError(f"unknown configuration variable {name} (see the README's key list)")
+            raise ConfigError(M_UNKNOWN_VARIABLE, name=name)
 
 
 def _check_file(data: dict[str, Any], path: Path) -> None:
     for section, key in SECRET_KEYS:
         if isinstance(data.get(section), dict) and key in data[section]:
             env = f"{ENV_PREFIX}{section}__{key}".upper()
-            raise ConfigError(
-                f"{path}: [{section}] {key} is a secret; set it in the environment as {env}"
-            )
+            raise ConfigError(M_SECRET_IN_FILE, path=path, section=section, key=key, env=env)
 
 
-def _format_validation(exc: ValidationError, path: Path | None) -> str:
-    problems = []
-    for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"])
-        if err["type"] == "extra_forbidden":
-            problems.append(f"unknown key {loc!r}")
-        else:
-            problems.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
-    where = f"{path} or the environment" if path else "the environment"
-    return f"invalid configuration in {where}: " + "; ".join(problems)
+def _problem(err: ErrorDetails, lang: str) -> str:
+    loc = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return M_UNKNOWN_KEY(lang, key=loc)
+    error = err.get("ctx", {}).get("error")
+    if isinstance(error, _Invalid):
+        problem = error.msg(lang, **error.params)
+    else:
+        problem = err["msg"]  # pydantic's own words, e.g. "Input should be a valid integer"
+    return M_BAD_VALUE(lang, key=loc, problem=problem, value=err.get("input"))
+
+
+def _invalid(exc: ValidationError, path: Path | None) -> ConfigError:
+    errors = exc.errors()
+    problems = Localized(lambda lang: "; ".join(_problem(err, lang) for err in errors))
+    if path is not None:
+        return ConfigError(M_INVALID_IN_FILE, path=path, problems=problems)
+    return ConfigError(M_INVALID_IN_ENV, problems=problems)
+
+
+def _asked_language(path: Path | None, environ: Mapping[str, str]) -> str:
+    """The language the configuration asks for, as far as it can be read: the environment's
+    KLASBOT_SCHOOL__LANGUAGE, else the file's `[school] language`; Dutch when that is no
+    language with a catalogue (or the configuration does not say)."""
+    asked: Any = next((v for k, v in environ.items() if k.upper() == LANGUAGE_ENV), None)
+    if asked is None and path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = {}
+        school = data.get("school")
+        asked = school.get("language") if isinstance(school, dict) else None
+    if isinstance(asked, str) and asked in available_languages():
+        return asked
+    return DEFAULT_LANGUAGE
 
 
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (`path`, or ./klasbot.toml when present) and the environment.
 
-    Raises ConfigError with a message that names the key and where it came from."""
+    Raises ConfigError with a message that names the key and where it came from, to be said in
+    the language the configuration asks for (`ConfigError.lang`)."""
     environ = dict(os.environ if environ is None else environ)
     if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)
+    try:
+        return _load(path, environ)
+    except ConfigError as exc:
+        exc.lang = _asked_language(path, environ)
+        raise
+
+
+def _load(path: Path | None, environ: dict[str, str]) -> Settings:
     data: dict[str, Any] = {}
     if path is not None:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"configuration file {path} does not exist") from exc
+            raise ConfigError(M_NO_FILE, path=path) from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            raise ConfigError(M_NOT_TOML, path=path, error=str(exc)) from exc
         _check_file(data, path)
     _check_env(environ)
     saved = os.environ.copy()
@@ -280,7 +355,7 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         os.environ.update(environ)
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, path)) from exc
+        raise _invalid(exc, path) from exc
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -294,7 +369,7 @@ def clock_start(environ: Mapping[str, str] | None = None) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ConfigError(f"{CLOCK_ENV}={raw!r} is not an ISO 8601 instant") from exc
+        raise ConfigError(M_CLOCK_NOT_ISO, name=CLOCK_ENV, value=raw) from exc
     if value.tzinfo is None:
-        raise ConfigError(f"{CLOCK_ENV}={raw!r} needs an offset, e.g. 2026-11-23T08:00:00+01:00")
+        raise ConfigError(M_CLOCK_NO_OFFSET, name=CLOCK_ENV, value=raw)
     return value

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from adapters.oneroster.columns import ENROLLMENT_ROLES, ORG_TYPES, V12
 from adapters.oneroster.state import EnrollmentRow, Org, RosterState
-from adapters.oneroster.values import bool_value, check_term, date_value, required_value
+from adapters.oneroster.values import (
+    ENROLLMENT_ROLE_TERMS,
+    ORG_TYPE_TERMS,
+    bool_value,
+    check_term,
+    date_value,
+    required_value,
+)
 from bot.domain import Enrollment, EnrollmentRole, Role, SchoolClass
+from bot.i18n import Msg
+
+# `enrolled` and `role` are OneRoster's own words (student, teacher, guardian, ...).
+M_ROLE_MISMATCH = Msg("user '{user}' is enrolled as {enrolled} but has role {role}")
+M_ENROLLED_TWICE = Msg(
+    "user '{user}' is already enrolled in class '{klas}' as {enrolled} (line {first})"
+)
 
 
 def read_orgs(state: RosterState) -> None:
     for table, row, sid in state.records("orgs"):
         name = required_value(table, row, "name")
         org_type = required_value(table, row, "type")
-        check_term(table, row, "type", ORG_TYPES, "org type", ext_ok=state.version == V12)
+        check_term(table, row, "type", ORG_TYPES, ORG_TYPE_TERMS, ext_ok=state.version == V12)
         state.orgs[sid] = Org(name, org_type)
 
 
@@ -32,7 +46,7 @@ def read_enrollments(state: RosterState) -> None:
         user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
         role = required_value(table, row, "role")
         check_term(
-            table, row, "role", ENROLLMENT_ROLES, "enrollment role", ext_ok=state.version == V12
+            table, row, "role", ENROLLMENT_ROLES, ENROLLMENT_ROLE_TERMS, ext_ok=state.version == V12
         )
         primary = bool_value(table, row, "primary")
         date_value(table, row, "beginDate")
@@ -67,7 +81,10 @@ def check_enrollments(state: RosterState) -> tuple[Enrollment, ...]:
                     "enrollments.csv",
                     e.line,
                     "role",
-                    f"user '{e.user_id}' is enrolled as {e.role} but has role {role}",
+                    M_ROLE_MISMATCH,
+                    user=e.user_id,
+                    enrolled=str(e.role),
+                    role=str(role),
                 )
                 continue
         key = (e.class_id, e.user_id)
@@ -78,8 +95,11 @@ def check_enrollments(state: RosterState) -> tuple[Enrollment, ...]:
                     "enrollments.csv",
                     e.line,
                     "role",
-                    f"user '{e.user_id}' is already enrolled in class '{e.class_id}' as "
-                    f"{first.role} (line {line})",
+                    M_ENROLLED_TWICE,
+                    user=e.user_id,
+                    klas=e.class_id,
+                    enrolled=str(first.role),
+                    first=line,
                 )
             elif e.primary and not first.primary:
                 result[key] = (Enrollment(e.class_id, e.user_id, e.role, True), line)

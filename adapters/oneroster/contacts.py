@@ -8,6 +8,10 @@ from adapters.oneroster.columns import CONTACTS
 from adapters.oneroster.state import Contact, RosterState
 from adapters.oneroster.values import email_value
 from bot.domain import Address, ContactPreference
+from bot.i18n import Msg
+
+M_INCOMPLETE_ADDRESS = Msg("incomplete address: street, postalCode and city are all needed")
+M_UNKNOWN_FALLBACK = Msg("unknown fallback '{value}' (expected empty, email, post or none)")
 
 _FALLBACKS = {
     "": ContactPreference.DEFAULT,
@@ -29,18 +33,10 @@ def read_contacts(state: RosterState) -> None:
             address = Address(parts["street"], parts["postalCode"], parts["city"])
         elif len(missing) < len(parts):
             for column in missing:
-                table.issue(
-                    row.line,
-                    column,
-                    "incomplete address: street, postalCode and city are all needed",
-                )
+                table.issue(row.line, column, M_INCOMPLETE_ADDRESS)
         fallback = row["fallback"]
         if fallback not in _FALLBACKS:
-            table.issue(
-                row.line,
-                "fallback",
-                f"unknown fallback '{fallback}' (expected empty, email, post or none)",
-            )
+            table.issue(row.line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
         if user_ok:
             state.contacts[sid] = Contact(
                 email, address, _FALLBACKS.get(fallback, ContactPreference.DEFAULT)

@@ -13,8 +13,10 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adapters.oneroster.issues import RosterIssue
+from bot.i18n import Msg
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,26 @@ PROGRESS_EVERY = 500
 # examples plus one summary tells the admin more than thousands of identical lines.
 MAX_ENCODING_ISSUES = 10
 METADATA_PREFIX = "metadata."
+
+M_NOT_CSV = Msg("not valid CSV (RFC 4180): {error}")
+M_FIELD_COUNT = Msg(
+    "row has {fields} fields but the header has {columns} (a comma in an unquoted value?)"
+)
+M_EMPTY_FILE = Msg("empty file: no header row")
+M_BAD_ENCODING_SUMMARY = Msg(
+    "bad encoding: {count} lines are not UTF-8 (saved as Windows-1252/Latin-1?); "
+    "save the file as UTF-8"
+)
+M_BAD_ENCODING = Msg("bad encoding: not UTF-8 (byte 0x{byte:02x} at position {position})")
+M_DUPLICATE_COLUMN = Msg("duplicate column")
+M_UNKNOWN_COLUMN_CASE = Msg(
+    "unknown column (column names are case-sensitive: did you mean '{suggestion}'?)"
+)
+M_UNKNOWN_COLUMN = Msg("unknown column (extension columns must start with 'metadata.')")
+M_MISSING_COLUMN = Msg("missing required column")
+
+Hint = tuple[Msg, dict[str, Any]]
+"""The issue for a column that is not known but explainable: a message and its parameters."""
 
 
 @dataclass(slots=True)
@@ -57,7 +79,7 @@ class CsvTable:
         *,
         known: tuple[str, ...],
         required: frozenset[str],
-        hints: Mapping[str, str] | None = None,
+        hints: Mapping[str, Hint] | None = None,
         progress: ProgressFn | None = None,
     ) -> None:
         self.path = path
@@ -73,8 +95,8 @@ class CsvTable:
         self.columns: frozenset[str] = frozenset()
         self._bad_lines: set[int] = set()
 
-    def issue(self, line: int | None, column: str | None, message: str) -> None:
-        self.issues.append(RosterIssue(self.name, line, column, message))
+    def issue(self, line: int | None, column: str | None, msg: Msg, /, **params: Any) -> None:
+        self.issues.append(RosterIssue(self.name, line, column, msg, params))
 
     def __iter__(self) -> Iterator[Row]:
         total = self._count_data_lines()
@@ -89,7 +111,7 @@ class CsvTable:
             except csv.Error as exc:
                 # The csv module resets its state on the next call, so reading goes on and the
                 # rest of the file is still checked.
-                self.issue(reader.line_num, None, f"not valid CSV (RFC 4180): {exc}")
+                self.issue(reader.line_num, None, M_NOT_CSV, error=str(exc))
                 self.complete = False
                 previous_end = reader.line_num
                 continue
@@ -110,27 +132,17 @@ class CsvTable:
                 continue
             damaged = len(fields) != len(header)
             if damaged:
-                self.issue(
-                    start,
-                    None,
-                    f"row has {len(fields)} fields but the header has {len(header)} "
-                    "(a comma in an unquoted value?)",
-                )
+                self.issue(start, None, M_FIELD_COUNT, fields=len(fields), columns=len(header))
             self.rows_read += 1
             if self.progress is not None and self.rows_read % PROGRESS_EVERY == 0:
                 self.progress(self.name, self.rows_read, max(total, self.rows_read))
             yield Row(start, dict(zip(header, fields, strict=False)), damaged)
         if header is None and not self._bad_lines:
-            self.issue(None, None, "empty file: no header row")
+            self.issue(None, None, M_EMPTY_FILE)
             self.complete = False
         bad = len(self._bad_lines)
         if bad > MAX_ENCODING_ISSUES:
-            self.issue(
-                None,
-                None,
-                f"bad encoding: {bad} lines are not UTF-8 (saved as Windows-1252/Latin-1?); "
-                "save the file as UTF-8",
-            )
+            self.issue(None, None, M_BAD_ENCODING_SUMMARY, count=bad)
         if self.progress is not None:
             self.progress(self.name, self.rows_read, self.rows_read)
 
@@ -149,8 +161,9 @@ class CsvTable:
                         self.issue(
                             number,
                             None,
-                            f"bad encoding: not UTF-8 (byte 0x{raw[exc.start]:02x} at "
-                            f"position {exc.start + 1})",
+                            M_BAD_ENCODING,
+                            byte=raw[exc.start],
+                            position=exc.start + 1,
                         )
                     # Keep the line count in step with the file; the row is skipped later.
                     yield raw.decode("utf-8", errors="replace")
@@ -176,27 +189,26 @@ class CsvTable:
         seen: set[str] = set()
         for column in header:
             if column in seen:
-                self.issue(line, column, "duplicate column")
+                self.issue(line, column, M_DUPLICATE_COLUMN)
                 continue
             seen.add(column)
             if column in known or column.startswith(METADATA_PREFIX):
                 continue
             if column in self.hints:
-                hint = f" ({self.hints[column]})"
+                msg, params = self.hints[column]
+                self.issue(line, column, msg, **params)
             elif column.lower() in lower:
-                suggestion = lower[column.lower()]
-                hint = f" (column names are case-sensitive: did you mean '{suggestion}'?)"
+                self.issue(line, column, M_UNKNOWN_COLUMN_CASE, suggestion=lower[column.lower()])
             else:
-                hint = " (extension columns must start with 'metadata.')"
-            self.issue(line, column, f"unknown column{hint}")
+                self.issue(line, column, M_UNKNOWN_COLUMN)
         self.columns = frozenset(seen)
         ok = True
         for column in self.known:  # spec order gives a stable issue order
             if column in self.required and column not in seen:
-                self.issue(line, column, "missing required column")
+                self.issue(line, column, M_MISSING_COLUMN)
                 ok = False
         for column in sorted(self.required - known):
             if column not in seen:
-                self.issue(line, column, "missing required column")
+                self.issue(line, column, M_MISSING_COLUMN)
                 ok = False
         return ok

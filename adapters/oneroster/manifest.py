@@ -6,6 +6,22 @@ from adapters.oneroster.columns import CONTACTS, MANIFEST, NEEDED, OPTIONAL, V11
 from adapters.oneroster.csvfile import CsvTable
 from adapters.oneroster.state import RosterState
 from adapters.oneroster.values import same_but_case
+from bot.i18n import Msg
+
+M_NO_MANIFEST = Msg("missing: a OneRoster directory must contain manifest.csv")
+M_DUPLICATE_PROPERTY = Msg("duplicate property '{property}' (first on line {first})")
+M_NO_VERSION = Msg("no 'oneroster.version' row (1.1 or 1.2)")
+M_UNSUPPORTED_VERSION = Msg("unsupported oneroster.version '{value}' (expected 1.1 or 1.2)")
+M_BAD_FILE_MODE = Msg("{property} must be absent, bulk or delta, not '{mode}'")
+M_ABSENT_BUT_EXISTS = Msg("{file} is declared absent but exists")
+# `mode` is the manifest's own word: bulk or delta.
+M_DECLARED_MISSING = Msg("{file} is declared {mode} but does not exist")
+M_DECLARED_MISSING_CASE = Msg(
+    "{file} is declared {mode} but does not exist (found '{found}'; file names are case-sensitive)"
+)
+M_NOT_LISTED = Msg("not listed in manifest.csv (add a 'file.{stem}' row)")
+M_NEEDED_BUT_ABSENT = Msg("klasbot needs {stem}.csv but file.{stem} is absent")
+M_NEEDED_MISSING = Msg("klasbot needs {stem}.csv: add the file and a 'file.{stem}' row (bulk)")
 
 _VERSIONS = {"1.1": V11, "1.2": V12, "1.2.0": V12, "1.2.1": V12}
 _FILE_MODES = ("absent", "bulk", "delta")
@@ -18,7 +34,7 @@ def read_manifest(state: RosterState) -> bool:
     that exists) and `state.has_contacts`."""
     name = MANIFEST.file
     if not (state.directory / name).is_file():
-        state.issue(name, None, None, "missing: a OneRoster directory must contain manifest.csv")
+        state.issue(name, None, None, M_NO_MANIFEST)
         return False
     table = CsvTable(
         state.directory / name, state.issues, known=MANIFEST.columns, required=MANIFEST.required
@@ -30,25 +46,18 @@ def read_manifest(state: RosterState) -> bool:
         prop = row["propertyName"]
         if prop in props:
             table.issue(
-                row.line,
-                "propertyName",
-                f"duplicate property '{prop}' (first on line {props[prop][1]})",
+                row.line, "propertyName", M_DUPLICATE_PROPERTY, property=prop, first=props[prop][1]
             )
             continue
         props[prop] = (row["value"], row.line)
     if not table.complete:
         return False
     if "oneroster.version" not in props:
-        state.issue(name, None, None, "no 'oneroster.version' row (1.1 or 1.2)")
+        state.issue(name, None, None, M_NO_VERSION)
         return False
     value, line = props["oneroster.version"]
     if value not in _VERSIONS:
-        state.issue(
-            name,
-            line,
-            "value",
-            f"unsupported oneroster.version '{value}' (expected 1.1 or 1.2)",
-        )
+        state.issue(name, line, "value", M_UNSUPPORTED_VERSION, value=value)
         return False
     state.version = _VERSIONS[value]
 
@@ -60,7 +69,7 @@ def read_manifest(state: RosterState) -> bool:
         stem = prop.removeprefix("file.")
         listed.add(stem)
         if mode not in _FILE_MODES:
-            state.issue(name, line, "value", f"{prop} must be absent, bulk or delta, not '{mode}'")
+            state.issue(name, line, "value", M_BAD_FILE_MODE, property=prop, mode=mode)
             continue
         declared[stem] = (mode, line)
 
@@ -70,29 +79,25 @@ def read_manifest(state: RosterState) -> bool:
     for stem, (mode, line) in declared.items():
         file = f"{stem}.csv"
         if mode == "absent" and file in present:
-            state.issue(name, line, "value", f"{file} is declared absent but exists")
+            state.issue(name, line, "value", M_ABSENT_BUT_EXISTS, file=file)
         elif mode != "absent" and file not in present:
-            state.issue(
-                name,
-                line,
-                "value",
-                f"{file} is declared {mode} but does not exist{_case_hint(file, present)}",
-            )
+            found = same_but_case(file, present)
+            if found is None:
+                state.issue(name, line, "value", M_DECLARED_MISSING, file=file, mode=mode)
+            else:
+                state.issue(
+                    name, line, "value", M_DECLARED_MISSING_CASE, file=file, mode=mode, found=found
+                )
     for file in sorted(present - {MANIFEST.file, CONTACTS.file}):
         stem = file.removesuffix(".csv")
         if stem not in listed:
-            state.issue(file, None, None, f"not listed in manifest.csv (add a 'file.{stem}' row)")
+            state.issue(file, None, None, M_NOT_LISTED, stem=stem)
     for stem in NEEDED[state.version]:
         mode, line = declared.get(stem, ("", 0))
         if mode == "absent":
-            state.issue(name, line, "value", f"klasbot needs {stem}.csv but file.{stem} is absent")
+            state.issue(name, line, "value", M_NEEDED_BUT_ABSENT, stem=stem)
         elif not mode and f"{stem}.csv" not in present:
-            state.issue(
-                name,
-                None,
-                None,
-                f"klasbot needs {stem}.csv: add the file and a 'file.{stem}' row (bulk)",
-            )
+            state.issue(name, None, None, M_NEEDED_MISSING, stem=stem)
     # Read every file we use that exists, even when the manifest is wrong about it, so that
     # one run reports the defects inside the file too.
     for stem in NEEDED[state.version] + OPTIONAL:
@@ -101,10 +106,3 @@ def read_manifest(state: RosterState) -> bool:
             state.modes[stem] = mode if mode in ("bulk", "delta") else "bulk"
     state.has_contacts = CONTACTS.file in present
     return True
-
-
-def _case_hint(file: str, present: set[str]) -> str:
-    match = same_but_case(file, present)
-    if match is not None:
-        return f" (found '{match}'; file names are case-sensitive)"
-    return ""

@@ -8,6 +8,8 @@ from collections import defaultdict
 from adapters.oneroster.columns import ROLE_TYPES, V11, V12
 from adapters.oneroster.state import RoleRow, RosterState, User
 from adapters.oneroster.values import (
+    M_REQUIRED,
+    ROLE_TYPE_TERMS,
     bool_value,
     check_term,
     date_value,
@@ -17,6 +19,9 @@ from adapters.oneroster.values import (
     user_role,
 )
 from bot.domain import EnrollmentRole, Role
+from bot.i18n import Msg
+
+M_NO_ROLE = Msg("no role: roles.csv has no row for this user")
 
 
 def read_users(state: RosterState) -> None:
@@ -32,7 +37,7 @@ def read_users(state: RosterState) -> None:
             role = user_role(table, row, "role")
             org_ids = split(row["orgSourcedIds"])
             if not org_ids:
-                table.issue(row.line, "orgSourcedIds", "required value is empty")
+                table.issue(row.line, "orgSourcedIds", M_REQUIRED)
             for org_id in org_ids:
                 state.ref(table.name, row.line, "orgSourcedIds", "orgs", org_id)
         elif row["primaryOrgSourcedId"]:
@@ -55,7 +60,7 @@ def read_roles(state: RosterState) -> None:
     for table, row, _sid in state.records("roles"):
         user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
         role_type = required_value(table, row, "roleType")
-        check_term(table, row, "roleType", ROLE_TYPES, "roleType")
+        check_term(table, row, "roleType", ROLE_TYPES, ROLE_TYPE_TERMS)
         role = user_role(table, row, "role")
         state.required_ref(table, row, "orgSourcedId", "orgs")
         date_value(table, row, "beginDate")
@@ -90,12 +95,7 @@ def resolve_roles(state: RosterState) -> None:
     for user_id, user in state.users.items():
         if user_id not in state.user_roles:
             if "roles" in state.complete:
-                state.issue(
-                    "users.csv",
-                    user.line,
-                    "sourcedId",
-                    "no role: roles.csv has no row for this user",
-                )
+                state.issue("users.csv", user.line, "sourcedId", M_NO_ROLE)
             continue
         rows = state.user_roles[user_id]
         if not rows:

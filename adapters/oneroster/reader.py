@@ -48,10 +48,13 @@ from adapters.oneroster.people import (
 from adapters.oneroster.snapshot import build_snapshot
 from adapters.oneroster.state import RosterState
 from bot.domain import RosterSnapshot
+from bot.i18n import Msg
 
 __all__ = ["RosterError", "RosterIssue", "RosterRead", "read_roster", "read_roster_details"]
 
 logger = logging.getLogger(__name__)
+
+M_NOT_A_DIRECTORY = Msg("not a directory")
 
 # Issues are reported in the order an admin would walk through the files.
 _FILE_ORDER = (
@@ -106,7 +109,7 @@ def read_roster_details(directory: Path, *, progress: ProgressFn | None = None) 
 
 def _read(state: RosterState) -> RosterRead:
     if not state.directory.is_dir():
-        raise RosterError([RosterIssue(str(state.directory), None, None, "not a directory")])
+        raise RosterError([RosterIssue(str(state.directory), None, None, M_NOT_A_DIRECTORY)])
     if not read_manifest(state):
         _raise(state)
     for stem, read_file in _FILE_READERS:

@@ -8,14 +8,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from adapters.oneroster.columns import NEEDED, TABLES, V11, V12, TableSpec
-from adapters.oneroster.csvfile import CsvTable, ProgressFn, Row
+from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn, Row
 from adapters.oneroster.issues import RosterIssue
 from adapters.oneroster.values import check_datetime, required_value
 from bot.domain import Address, ContactPreference, EnrollmentRole, Role, SchoolClass
+from bot.i18n import Msg
 
-_NOUN = {"orgs": "org", "users": "user", "classes": "class"}
+M_OTHER_VERSION_COLUMN = Msg(
+    "unknown column (a OneRoster {other} column, but manifest.csv says {version})"
+)
+M_EMPTY_ID = Msg("empty sourcedId")
+M_DUPLICATE_ID = Msg("duplicate sourcedId '{id}' (first on line {first})")
+M_NO_DATA_ROWS = Msg("no data rows (OneRoster does not allow an empty data file)")
+M_DELTA_STATUS = Msg("must be active or tobedeleted in a delta file, is '{status}'")
+M_DELTA_STATUS_EMPTY = Msg("must be active or tobedeleted in a delta file, is empty")
+M_BULK_STATUS = Msg("'{status}' is not allowed in a bulk file (leave a deleted record out instead)")
+# A reference to a record of another file (`{id}`) that is not there, per file referred to.
+M_UNKNOWN_REF = {
+    "orgs": Msg("unknown org '{id}' (not in orgs.csv)"),
+    "users": Msg("unknown user '{id}' (not in users.csv)"),
+    "classes": Msg("unknown class '{id}' (not in classes.csv)"),
+}
+M_DELETED_REF = {
+    "orgs": Msg("org '{id}' is marked tobedeleted"),
+    "users": Msg("user '{id}' is marked tobedeleted"),
+    "classes": Msg("class '{id}' is marked tobedeleted"),
+}
 
 
 @dataclass(slots=True)
@@ -82,8 +103,10 @@ class RosterState:
     birth_dates: dict[str, date] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
 
-    def issue(self, file: str, line: int | None, column: str | None, message: str) -> None:
-        self.issues.append(RosterIssue(file, line, column, message))
+    def issue(
+        self, file: str, line: int | None, column: str | None, msg: Msg, /, **params: Any
+    ) -> None:
+        self.issues.append(RosterIssue(file, line, column, msg, params))
 
     def records(
         self, stem: str, spec: TableSpec | None = None
@@ -98,10 +121,10 @@ class RosterState:
         required = (spec.required | {"status", "dateLastModified"}) if delta else spec.required
         other = V11 if self.version == V12 else V12
         other_spec = TABLES.get((other, stem))
-        hints = {}
+        hints: dict[str, Hint] = {}
         if other_spec is not None:
             for column in set(other_spec.columns) - set(spec.columns):
-                hints[column] = f"a OneRoster {other} column, but manifest.csv says {self.version}"
+                hints[column] = (M_OTHER_VERSION_COLUMN, {"other": other, "version": self.version})
         table = CsvTable(
             self.directory / spec.file,
             self.issues,
@@ -119,14 +142,10 @@ class RosterState:
                     known.add(sid)
                 continue
             if not sid:
-                table.issue(row.line, "sourcedId", "empty sourcedId")
+                table.issue(row.line, "sourcedId", M_EMPTY_ID)
                 continue
             if sid in first_line:
-                table.issue(
-                    row.line,
-                    "sourcedId",
-                    f"duplicate sourcedId '{sid}' (first on line {first_line[sid]})",
-                )
+                table.issue(row.line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_line[sid])
                 continue
             first_line[sid] = row.line
             if _is_deleted(table, row, delta):
@@ -138,11 +157,7 @@ class RosterState:
             self.complete.add(stem)
         # A file whose header failed was not read; "no data rows" would only add noise.
         if stem in NEEDED[self.version] and table.complete and not table.rows_read:
-            table.issue(
-                None,
-                None,
-                "no data rows (OneRoster does not allow an empty data file)",
-            )
+            table.issue(None, None, M_NO_DATA_ROWS)
 
     def ref(
         self,
@@ -162,10 +177,10 @@ class RosterState:
             return True
         if value in self.deleted[stem]:
             if not deleted_ok:
-                self.issue(file, line, column, f"{_NOUN[stem]} '{value}' is marked tobedeleted")
+                self.issue(file, line, column, M_DELETED_REF[stem], id=value)
             return False
         if stem in self.complete:
-            self.issue(file, line, column, f"unknown {_NOUN[stem]} '{value}' (not in {stem}.csv)")
+            self.issue(file, line, column, M_UNKNOWN_REF[stem], id=value)
         return False
 
     def required_ref(
@@ -187,17 +202,11 @@ def _is_deleted(table: CsvTable, row: Row, delta: bool) -> bool:
         if status == "tobedeleted":
             return True
         if status != "active":
-            shown = f"'{status}'" if status else "empty"
-            table.issue(
-                row.line,
-                "status",
-                f"must be active or tobedeleted in a delta file, is {shown}",
-            )
+            if status:
+                table.issue(row.line, "status", M_DELTA_STATUS, status=status)
+            else:
+                table.issue(row.line, "status", M_DELTA_STATUS_EMPTY)
         return False
     if status not in ("", "active"):
-        table.issue(
-            row.line,
-            "status",
-            f"'{status}' is not allowed in a bulk file (leave a deleted record out instead)",
-        )
+        table.issue(row.line, "status", M_BULK_STATUS, status=status)
     return False

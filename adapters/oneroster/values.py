@@ -8,15 +8,50 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
+from typing import NamedTuple
 
 from adapters.oneroster.columns import EXT_PREFIX, USER_ROLES
 from adapters.oneroster.csvfile import CsvTable, Row
 from bot.domain import Role
+from bot.i18n import Msg
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Deliberately loose: it catches values that are plainly not an address (a name, a phone number,
 # a formula) without rejecting unusual but valid ones.
 _EMAIL = re.compile(r"[^@\s,;:<>\"()\[\]]+@[^@\s,;:<>\"()\[\]]+\.[^@\s,;:<>\"()\[\]]+")
+
+M_REQUIRED = Msg("required value is empty")
+M_NOT_A_DATE = Msg("not a date (YYYY-MM-DD): '{value}'")
+M_NO_SUCH_DATE = Msg("no such date: '{value}'")
+M_NOT_A_DATETIME = Msg("not a date-time (YYYY-MM-DDTHH:MM:SS.sssZ): '{value}'")
+M_NOT_A_BOOLEAN = Msg("not a boolean (true or false): '{value}'")
+M_NOT_AN_EMAIL = Msg("not an e-mail address: '{value}'")
+
+
+class Terms(NamedTuple):
+    """What to say of a value that is not in a vocabulary: when it differs from a term only in
+    letter case (`value`, `match`), and otherwise (`value`, `terms`: the vocabulary listed)."""
+
+    case: Msg
+    unknown: Msg
+
+
+ROLE_TERMS = Terms(
+    Msg("unknown role '{value}' (values are case-sensitive: did you mean '{match}'?)"),
+    Msg("unknown role '{value}' (expected one of: {terms})"),
+)
+ROLE_TYPE_TERMS = Terms(
+    Msg("unknown roleType '{value}' (values are case-sensitive: did you mean '{match}'?)"),
+    Msg("unknown roleType '{value}' (expected one of: {terms})"),
+)
+ORG_TYPE_TERMS = Terms(
+    Msg("unknown org type '{value}' (values are case-sensitive: did you mean '{match}'?)"),
+    Msg("unknown org type '{value}' (expected one of: {terms})"),
+)
+ENROLLMENT_ROLE_TERMS = Terms(
+    Msg("unknown enrollment role '{value}' (values are case-sensitive: did you mean '{match}'?)"),
+    Msg("unknown enrollment role '{value}' (expected one of: {terms})"),
+)
 
 
 def split(value: str) -> list[str]:
@@ -39,7 +74,7 @@ def same_but_case(value: str, names: Iterable[str]) -> str | None:
 def required_value(table: CsvTable, row: Row, column: str) -> str:
     value = row[column]
     if not value:
-        table.issue(row.line, column, "required value is empty")
+        table.issue(row.line, column, M_REQUIRED)
     return value
 
 
@@ -48,7 +83,7 @@ def check_term(
     row: Row,
     column: str,
     vocabulary: Collection[str],
-    noun: str,
+    terms: Terms,
     *,
     ext_ok: bool = False,
 ) -> None:
@@ -59,16 +94,15 @@ def check_term(
     names = sorted(vocabulary)
     match = same_but_case(value, names)
     if match is not None:
-        hint = f" (values are case-sensitive: did you mean '{match}'?)"
+        table.issue(row.line, column, terms.case, value=value, match=match)
     else:
-        hint = f" (expected one of: {', '.join(names)})"
-    table.issue(row.line, column, f"unknown {noun} '{value}'{hint}")
+        table.issue(row.line, column, terms.unknown, value=value, terms=", ".join(names))
 
 
 def user_role(table: CsvTable, row: Row, column: str) -> Role | None:
     """A person role (users.role in 1.1, roles.role in 1.2) as klasbot's Role; `ext:` is OTHER."""
     value = required_value(table, row, column)
-    check_term(table, row, column, USER_ROLES, "role", ext_ok=True)
+    check_term(table, row, column, USER_ROLES, ROLE_TERMS, ext_ok=True)
     if value in USER_ROLES:
         return USER_ROLES[value]
     return Role.OTHER if is_ext(value) else None
@@ -79,12 +113,12 @@ def date_value(table: CsvTable, row: Row, column: str) -> date | None:
     if not value:
         return None
     if not _DATE.fullmatch(value):
-        table.issue(row.line, column, f"not a date (YYYY-MM-DD): '{value}'")
+        table.issue(row.line, column, M_NOT_A_DATE, value=value)
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        table.issue(row.line, column, f"no such date: '{value}'")
+        table.issue(row.line, column, M_NO_SUCH_DATE, value=value)
         return None
 
 
@@ -95,7 +129,7 @@ def check_datetime(table: CsvTable, row: Row, column: str) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        table.issue(row.line, column, f"not a date-time (YYYY-MM-DDTHH:MM:SS.sssZ): '{value}'")
+        table.issue(row.line, column, M_NOT_A_DATETIME, value=value)
 
 
 def bool_value(table: CsvTable, row: Row, column: str, *, required: bool = False) -> bool | None:
@@ -105,7 +139,7 @@ def bool_value(table: CsvTable, row: Row, column: str, *, required: bool = False
     if value == "false":
         return False
     if value:
-        table.issue(row.line, column, f"not a boolean (true or false): '{value}'")
+        table.issue(row.line, column, M_NOT_A_BOOLEAN, value=value)
     return None
 
 
@@ -114,6 +148,6 @@ def email_value(table: CsvTable, row: Row, column: str) -> str | None:
     if not value:
         return None
     if not _EMAIL.fullmatch(value):
-        table.issue(row.line, column, f"not an e-mail address: '{value}'")
+        table.issue(row.line, column, M_NOT_AN_EMAIL, value=value)
         return None
     return value

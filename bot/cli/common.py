@@ -78,7 +78,8 @@ def settings() -> Settings:
         try:
             _state["settings"] = load_settings(_state["config"])
         except ConfigError as exc:
-            fail(str(exc))
+            # The configuration is what failed: say it in the language it asks for, if it can.
+            fail(exc.render(exc.lang))
     loaded: Settings = _state["settings"]
     return loaded
 
@@ -96,7 +97,7 @@ def run(factory: Callable[[bootstrap.App], Awaitable[T]], **build_kwargs: Any) -
     except KlasbotError as exc:
         fail(exc.render(lang()))
     except (RosterError, ConfigError) as exc:
-        fail(str(exc))
+        fail(exc.render(lang()))
     except DeliveryError as exc:
         refuse(M_PLATFORM_REFUSED, error=exc)
     except OSError as exc:

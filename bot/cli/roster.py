@@ -100,7 +100,7 @@ def roster_import(
     try:
         details = _read_with_progress(directory)
     except RosterError as exc:
-        fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + str(exc))
+        fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
     delta = "delta" in details.file_modes.values()
 
     async def go(a: bootstrap.App) -> RosterChanges:

@@ -251,14 +251,14 @@ def _break(d: Path, file: str, old: str, new: str) -> None:
 @pytest.mark.parametrize(
     ("defect", "file", "line"),
     [
-        (lambda d: _break(d, "users.csv", ",givenName,", ",firstName,"), "users.csv", "line 1"),
-        (lambda d: _break(d, "enrollments.csv", "s-today", "s-ghost"), "enrollments.csv", "line"),
+        (lambda d: _break(d, "users.csv", ",givenName,", ",firstName,"), "users.csv", "regel 1"),
+        (lambda d: _break(d, "enrollments.csv", "s-today", "s-ghost"), "enrollments.csv", "regel"),
         (
             lambda d: _break(d, "demographics.csv", "2013-11-22", "22-11-2013"),
             "demographics.csv",
-            "line",
+            "regel",
         ),
-        (lambda d: _break(d, "users.csv", "s-tomorrow,", "s-today,"), "users.csv", "line"),
+        (lambda d: _break(d, "users.csv", "s-tomorrow,", "s-today,"), "users.csv", "regel"),
         (
             lambda d: (d / "classes.csv").write_bytes(
                 (d / "classes.csv")
@@ -266,7 +266,7 @@ def _break(d: Path, file: str, old: str, new: str) -> None:
                 .replace(b"Klas H3A", "Klas H3A \u00e9".encode("latin-1"))
             ),
             "classes.csv",
-            "line",
+            "regel",
         ),
     ],
     ids=["missing-column", "unknown-user", "bad-date", "duplicate-id", "bad-encoding"],
@@ -280,8 +280,47 @@ def test_roster_defects_import_nothing_and_name_file_and_line(
     proc = cli("roster", "import", str(export), ok=False)
     assert proc.returncode != 0
     assert file in proc.stderr, proc.stderr
-    assert line in proc.stderr, proc.stderr
+    assert line in proc.stderr, proc.stderr  # the school's language: Dutch by default
     assert cli.json("classes") == []
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            None,
+            [
+                "klasbot: rooster niet ingelezen (2 probleem/problemen):",
+                "enrollments.csv, regel 4, kolom userSourcedId: onbekende gebruiker 's-ghost' "
+                "(niet in users.csv)",
+                "demographics.csv, regel 4, kolom birthDate: geen datum (JJJJ-MM-DD): '22-11-2013'",
+            ],
+        ),
+        (
+            "en",
+            [
+                "klasbot: roster not imported (2 problem(s)):",
+                "enrollments.csv, line 4, column userSourcedId: unknown user 's-ghost' "
+                "(not in users.csv)",
+                "demographics.csv, line 4, column birthDate: not a date (YYYY-MM-DD): '22-11-2013'",
+            ],
+        ),
+    ],
+    ids=["dutch-by-default", "english"],
+)
+def test_roster_errors_are_told_in_the_schools_language(
+    tmp_path: Path, language: str | None, expected: list[str]
+) -> None:
+    export = school().write(tmp_path / "export")
+    _break(export, "enrollments.csv", "s-today", "s-ghost")
+    _break(export, "demographics.csv", "2013-11-22", "22-11-2013")
+    settings = {"KLASBOT_SCHOOL__LANGUAGE": language} if language else {}
+    env = process_env(tmp_path, **settings)
+    proc = run_klasbot(env, "roster", "import", str(export), cwd=tmp_path, ok=False)
+    assert proc.returncode != 0
+    # The reader's own log line (English, like every log) comes first.
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-3:] == expected, proc.stderr
 
 
 def test_roster_dry_run_and_resync(cli: Cli, tmp_path: Path) -> None:
@@ -311,6 +350,71 @@ def test_config_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
     proc = cli("--config", str(config), "classes", ok=False)
     assert proc.returncode != 0
     assert "KLASBOT_TELEGRAM__TOKEN" in proc.stderr
+    assert "is geheim" in proc.stderr  # no language configured: Dutch
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "expected"),
+    [
+        (
+            {"KLASBOT_MAIL__TRANSPROT": "smtp"},
+            None,
+            "klasbot: onbekende configuratievariabele KLASBOT_MAIL__TRANSPROT (zie de lijst met "
+            "sleutels in de README)",
+        ),
+        (
+            {"KLASBOT_MAIL__TRANSPROT": "smtp", "KLASBOT_SCHOOL__LANGUAGE": "en"},
+            None,
+            "klasbot: unknown configuration variable KLASBOT_MAIL__TRANSPROT (see the README's "
+            "key list)",
+        ),
+        (
+            {"KLASBOT_SCHOOL__LANGUAGE": "en", "KLASBOT_SCHOOL__INVITE_VALID_DAYS": "lots"},
+            None,
+            "klasbot: invalid configuration in the environment: school.invite_valid_days: Input "
+            "should be a valid integer, unable to parse string as an integer (got 'lots')",
+        ),
+        (
+            {"KLASBOT_SCHOOL__INVITE_VALID_DAYS": "lots"},
+            "[school]\ntimezone = 'Europe/Amsterdm'\n",
+            "klasbot: ongeldige configuratie in {config} of de omgeving: school.timezone: "
+            "onbekende tijdzone 'Europe/Amsterdm' (bijvoorbeeld Europe/Amsterdam) (gekregen: "
+            "'Europe/Amsterdm'); school.invite_valid_days: Input should be a valid integer, "
+            "unable to parse string as an integer (gekregen: 'lots')",
+        ),
+        (
+            {},
+            "[school]\nlanguage = 'en'\n[telegram]\ntoken = '123:abc'\n",
+            "klasbot: {config}: [telegram] token is a secret; set it in the environment as "
+            "KLASBOT_TELEGRAM__TOKEN",
+        ),
+        (
+            {"KLASBOT_SCHOOL__LANGUAGE": "fr"},
+            None,
+            "klasbot: ongeldige configuratie in de omgeving: school.language: geen catalogus voor "
+            "taal 'fr'; talen: nl, en (gekregen: 'fr')",
+        ),
+    ],
+    ids=[
+        "dutch-by-default",
+        "english-from-the-environment",
+        "pydantic-words-in-an-english-frame",
+        "pydantic-words-in-a-dutch-frame",
+        "english-from-the-file",
+        "no-catalogue-so-dutch",
+    ],
+)
+def test_config_errors_are_told_in_the_language_the_configuration_asks_for(
+    tmp_path: Path, env: dict[str, str], toml: str | None, expected: str
+) -> None:
+    args: list[str] = []
+    config = tmp_path / "klasbot.toml"
+    if toml is not None:
+        config.write_text(toml, encoding="utf-8")
+        args = ["--config", str(config)]
+    proc = run_klasbot(process_env(tmp_path, **env), *args, "classes", cwd=tmp_path, ok=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == [expected.format(config=config)], proc.stderr
 
 
 def test_commands_before_db_upgrade_say_so(cli: Cli) -> None:

@@ -23,7 +23,7 @@ from bot.dates import When, format_date
 from bot.i18n import Localized, Msg, add_locale_dir, available_languages, remove_locale_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ("bot", "adapters")
+SOURCE_DIRS = ("bot", "adapters", "config")
 # The same keywords as README.md's `pybabel extract`: Msg(text) and Msg(text, context=...).
 KEYWORDS = parse_keywords(["Msg:1,1t", "Msg:1,2c,2t"])
 CONVERTED = tuple(

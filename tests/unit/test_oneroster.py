@@ -13,7 +13,10 @@ import pytest
 
 from adapters.oneroster import RosterError, RosterIssue, read_roster
 from adapters.oneroster.columns import TABLES
+from adapters.oneroster.csvfile import M_FIELD_COUNT
+from adapters.oneroster.manifest import M_NO_MANIFEST
 from adapters.oneroster.reader import read_roster_details
+from adapters.oneroster.values import M_NOT_A_DATE
 from bot.domain import (
     Address,
     ContactPreference,
@@ -586,6 +589,12 @@ def test_defect_is_reported_with_file_line_and_column(
     assert located, f"no issue at {where}; got: {[str(i) for i in issues]}"
     assert any(message in i.message for i in located), [str(i) for i in located]
     assert len(issues) == (2 if name in SECOND_ISSUE else 1), [str(i) for i in issues]
+    # The same issue in Dutch: the location in Dutch words, the message from the catalogue.
+    file, line, column = where
+    prefix = file + (f", regel {line}" if line else "") + (f", kolom {column}" if column else "")
+    for issue in located:
+        assert issue.render("nl") == f"{prefix}: {issue.text('nl')}"
+        assert issue.text("nl") != issue.message, issue.message
 
 
 def test_delta_status_must_be_active_or_tobedeleted(tmp_path: Path) -> None:
@@ -625,19 +634,36 @@ def test_missing_file_does_not_cascade_into_unknown_id_issues(tmp_path: Path) ->
     assert [(i.file, i.column) for i in issues] == [("manifest.csv", "value")]
 
 
-def test_issue_text() -> None:
-    issue = RosterIssue("users.csv", 7, "birthDate", "not a date (YYYY-MM-DD): '12/05/2011'")
-    assert (
-        str(issue) == "users.csv, line 7, column birthDate: not a date (YYYY-MM-DD): '12/05/2011'"
+def test_issue_text_in_english_and_dutch() -> None:
+    issue = RosterIssue("users.csv", 7, "birthDate", M_NOT_A_DATE, {"value": "12/05/2011"})
+    english = "users.csv, line 7, column birthDate: not a date (YYYY-MM-DD): '12/05/2011'"
+    assert str(issue) == issue.render("en") == english  # str() is English, like the logs
+    assert issue.message == "not a date (YYYY-MM-DD): '12/05/2011'"
+    assert issue.render("nl") == (
+        "users.csv, regel 7, kolom birthDate: geen datum (JJJJ-MM-DD): '12/05/2011'"
     )
-    assert str(RosterIssue("manifest.csv", None, None, "missing")) == "manifest.csv: missing"
-    assert str(RosterError([issue, issue])).count("\n") == 1
+    whole_file = RosterIssue("manifest.csv", None, None, M_NO_MANIFEST)
+    assert str(whole_file) == (
+        "manifest.csv: missing: a OneRoster directory must contain manifest.csv"
+    )
+    assert whole_file.render("nl") == (
+        "manifest.csv: ontbreekt: een OneRoster-map moet manifest.csv bevatten"
+    )
+    row = RosterIssue("classes.csv", 2, None, M_FIELD_COUNT, {"fields": 15, "columns": 14})
+    assert row.render("nl") == (
+        "classes.csv, regel 2: rij heeft 15 velden maar de kopregel heeft er 14 (een komma in een "
+        "waarde zonder aanhalingstekens?)"
+    )
+    error = RosterError([issue, whole_file])
+    assert str(error) == error.render("en") == f"{english}\n{whole_file}"
+    assert error.render("nl").splitlines() == [issue.render("nl"), whole_file.render("nl")]
 
 
 def test_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(RosterError) as info:
         read_roster(tmp_path / "nope")
-    assert "not a directory" in str(info.value)
+    assert str(info.value) == f"{tmp_path / 'nope'}: not a directory"
+    assert info.value.render("nl") == f"{tmp_path / 'nope'}: geen map"
 
 
 def test_20000_users_read_quickly(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import Kind
 from config.settings import ConfigError, clock_start, load_settings
 
 
@@ -100,3 +101,87 @@ def test_clock_override() -> None:
         clock_start({"KLASBOT_NOW": "2026-11-23T10:00:00"})
     with pytest.raises(ConfigError, match="ISO 8601"):
         clock_start({"KLASBOT_NOW": "tomorrow"})
+
+
+def _error(path: Path | None = None, **env: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ=env)
+    return info.value
+
+
+def test_config_error_in_dutch_and_english() -> None:
+    error = _error(KLASBOT_MAIL__TRANSPROT="smtp")
+    english = "unknown configuration variable KLASBOT_MAIL__TRANSPROT (see the README's key list)"
+    assert str(error) == error.render("en") == english  # str() is English, like the logs
+    assert error.render("nl") == (
+        "onbekende configuratievariabele KLASBOT_MAIL__TRANSPROT (zie de lijst met sleutels in de "
+        "README)"
+    )
+    assert error.lang == "nl"
+    assert error.render() == error.render("nl")
+
+
+def test_pydantic_messages_keep_their_words_in_a_localised_frame() -> None:
+    error = _error(KLASBOT_SCHOOL__INVITE_VALID_DAYS="lots")
+    problem = "school.invite_valid_days: Input should be a valid integer"
+    assert error.render("nl").startswith(f"ongeldige configuratie in de omgeving: {problem}")
+    assert error.render("nl").endswith("(gekregen: 'lots')")
+    assert error.render("en").startswith(f"invalid configuration in the environment: {problem}")
+    assert error.render("en").endswith("(got 'lots')")
+
+
+def test_klasbots_own_validation_messages_are_translated(tmp_path: Path) -> None:
+    f = tmp_path / "k.toml"
+    f.write_text("[school]\nallowed_kinds = ['homework', 'feest']\n", encoding="utf-8")
+    error = _error(f, KLASBOT_SCHOOL__TIMEZONE="Europe/Amsterdm")
+    kinds = ", ".join(kind.value for kind in Kind)
+    assert error.render("nl") == (
+        f"ongeldige configuratie in {f} of de omgeving: "
+        "school.timezone: onbekende tijdzone 'Europe/Amsterdm' (bijvoorbeeld Europe/Amsterdam) "
+        "(gekregen: 'Europe/Amsterdm'); "
+        f"school.allowed_kinds: onbekende soort 'feest'; soorten: {kinds} "
+        "(gekregen: ['homework', 'feest'])"
+    )
+    english = (
+        f"invalid configuration in {f} or the environment: "
+        "school.timezone: unknown time zone 'Europe/Amsterdm' (e.g. Europe/Amsterdam) "
+        "(got 'Europe/Amsterdm'); "
+        f"school.allowed_kinds: unknown kind 'feest'; kinds: {kinds} (got ['homework', 'feest'])"
+    )
+    assert str(error) == error.render("en") == english
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "lang"),
+    [
+        ("", {"KLASBOT_MAIL__TRANSPROT": "smtp"}, "nl"),
+        ("", {"KLASBOT_SCHOOL__LANGUAGE": "en", "KLASBOT_MAIL__TRANSPROT": "smtp"}, "en"),
+        ("", {"klasbot_school__language": "en", "KLASBOT_MAIL__SMTP_PORT": "x"}, "en"),
+        ("[school]\nlanguage = 'en'\n", {"KLASBOT_MAIL__SMTP_PORT": "x"}, "en"),
+        ("[school]\nlanguage = 'en'\n[telegram]\ntoken = '1:a'\n", {}, "en"),
+        ("[school]\nlanguage = 'en'\n", {"KLASBOT_SCHOOL__LANGUAGE": "nl", "KLASBOT_X": "1"}, "nl"),
+        ("[mail\n", {"KLASBOT_SCHOOL__LANGUAGE": "en"}, "en"),
+        ("[mail\n", {}, "nl"),
+        ("", {"KLASBOT_SCHOOL__LANGUAGE": "fr"}, "nl"),  # no catalogue: the error is in Dutch
+        ("[school]\nlanguage = 'de'\n", {}, "nl"),
+    ],
+)
+def test_config_error_speaks_the_language_the_configuration_asks_for(
+    tmp_path: Path, toml: str, env: dict[str, str], lang: str
+) -> None:
+    f = tmp_path / "k.toml"
+    f.write_text(toml, encoding="utf-8")
+    error = _error(f, **env)
+    assert error.lang == lang
+    assert error.render() == error.render(lang)
+
+
+def test_missing_file_and_clock_in_dutch() -> None:
+    error = _error(Path("/nonexistent/klasbot.toml"))
+    assert error.render() == "configuratiebestand /nonexistent/klasbot.toml bestaat niet"
+    with pytest.raises(ConfigError) as info:
+        clock_start({"KLASBOT_NOW": "2026-11-23T10:00:00"})
+    assert info.value.render("nl") == (
+        "KLASBOT_NOW='2026-11-23T10:00:00' heeft een UTC-afwijking nodig, bijvoorbeeld "
+        "2026-11-23T08:00:00+01:00"
+    )
