@@ -22,11 +22,11 @@ from bot.messages import (
     M_ESCALATED,
     M_HELD,
     M_HELP_HEADER,
-    M_NOT_AVAILABLE,
     M_NOT_LINKED,
     M_NOT_STAFF,
     M_NOT_YOUR_PREVIEW,
     M_NOTHING_TO_CONFIRM,
+    M_ONE_MOMENT_ONLY,
     M_PREVIEW_EXPIRED,
     M_REPORT_STORED,
     M_REPORTED,
@@ -148,9 +148,12 @@ class ChatFrontEnd(PlatformEvents):
 
     def _parse(self, text: str) -> Any:
         ctx = self.ctx
-        return cmd.parse_command(
+        command = cmd.parse_command(
             text, today=ctx.today(), now=ctx.clock.now(), tz=ctx.policy.timezone
         )
+        if command is not None and not command.offered:
+            raise cmd.not_offered(text)
+        return command
 
     def _announced(self, result: AnnounceResult, class_ref: str, lang: str) -> Reply:
         texts = [M_ANNOUNCED(lang, id=result.announcement.id, klas=class_ref, **result.counts)]
@@ -243,7 +246,8 @@ class ChatFrontEnd(PlatformEvents):
             return Reply([M_BOUND(lang, klas=command.class_ref)], group=group)
         draft = draft_for(command, person.id)
         if draft is None:
-            return Reply([M_NOT_AVAILABLE(lang, name=command.name)])
+            # A recurring reminder: schedules are not built yet.
+            return Reply([M_ONE_MOMENT_ONLY(lang, klas=command.class_ref, text=command.text)])
         if preview:
             text = await announcing.preview(ctx, draft, source=platform)
             token = await self._keep_draft(platform, account_id, draft, lang)

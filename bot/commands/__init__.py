@@ -11,7 +11,7 @@ Every malformed command raises `InvalidInput` whose Dutch and English texts say 
 and end with a working example of that command, written with the prefix the sender used.
 """
 
-from bot.commands.grammar import ENGLISH_WORDS, command_language, parse_command
+from bot.commands.grammar import ENGLISH_WORDS, command_language, not_offered, parse_command
 from bot.commands.types import (
     COMMAND_WORDS,
     COMMANDS,
@@ -48,5 +48,6 @@ __all__ = [
     "Start",
     "Trip",
     "command_language",
+    "not_offered",
     "parse_command",
 ]

@@ -109,6 +109,15 @@ def parse_command(
     return _PARSERS[cls](args, _Context(cls, prefix, today, now, tz))
 
 
+def not_offered(text: str) -> InvalidInput:
+    """The answer to a command the grammar knows but klasbot does not offer yet: the same as to
+    an unknown command (nothing is advertised, or answered as if it were, that is not built)."""
+    parsed = _split_command_word(text)
+    assert parsed is not None
+    prefix, word, _, _ = parsed
+    return _unknown_command(prefix, word)
+
+
 def command_language(text: str) -> str:
     """`en` when `text` is a command invoked by its English alias (`/homework`), else `nl`: the
     language to reply in."""

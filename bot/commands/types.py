@@ -94,8 +94,8 @@ class Reminder(Command):
     name: ClassVar[str] = "herinnering"
     english: ClassVar[str] = "reminder"
     syntax: ClassVar[Msg] = Msg("/reminder CLASS [when] text")
-    summary: ClassVar[Msg] = Msg("send a reminder, now, later or every week")
-    usage: ClassVar[Msg] = Msg("/reminder 2B every monday 08:00 Bring your PE kit")
+    summary: ClassVar[Msg] = Msg("send a reminder, now or at a later moment")
+    usage: ClassVar[Msg] = Msg("/reminder 2B tomorrow 07:30 Bring your PE kit")
 
 
 @dataclass(frozen=True, slots=True)

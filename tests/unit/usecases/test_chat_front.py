@@ -15,10 +15,10 @@ from bot.messages import (
     M_CANCELLED,
     M_HELP_HEADER,
     M_LINKED,
-    M_NOT_AVAILABLE,
     M_NOT_LINKED,
     M_NOT_YOUR_PREVIEW,
     M_NOTHING_TO_CONFIRM,
+    M_ONE_MOMENT_ONLY,
     M_PREVIEW_EXPIRED,
     M_REPORTED,
 )
@@ -186,13 +186,17 @@ async def test_a_recurring_reminder_is_not_available_yet(ctx: Context, front: Ch
     reply = await front.handle(
         "console", "t-devries", "/herinnering 2B elke maandag 08:00 Gymspullen mee"
     )
-    assert reply.texts == [M_NOT_AVAILABLE("nl", name="herinnering")]
+    assert reply.texts == [M_ONE_MOMENT_ONLY("nl", klas="2B", text="Gymspullen mee")]
 
 
-async def test_planning_is_not_available_yet(ctx: Context, front: ChatFrontEnd) -> None:
+async def test_planning_is_answered_like_an_unknown_command_until_it_is_built(
+    ctx: Context, front: ChatFrontEnd
+) -> None:
     await link(ctx, "t-devries")
     reply = await front.handle("console", "t-devries", "/planning 2B")
-    assert reply.texts == [M_NOT_AVAILABLE("nl", name="planning")]
+    [text] = reply.texts
+    assert text.startswith("/planning ken ik niet.")
+    assert "/planning," not in text.split("ken ik niet.", 1)[1]
 
 
 # --- other commands ---------------------------------------------------------------------------
