@@ -3,8 +3,10 @@ announcement's fallback copy, from the announcement."""
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 
+from bot.dates import format_date
 from bot.domain import Announcement, Delivery, Person
 from bot.messages import M_INVITE_LETTER_BODY, M_INVITE_LETTER_TITLE
 from bot.notices import AnnouncementNotice, InviteNotice, Notice
@@ -42,10 +44,11 @@ def letter_item(notice: Notice, person_name: str, school_name: str, lang: str) -
     if isinstance(notice, AnnouncementNotice):
         return LetterItem(person_name, notice.kind_title, notice.body, notice.signature)
     if isinstance(notice, InviteNotice):
+        expires = format_date(date.fromisoformat(notice.expires_on), lang)
         return LetterItem(
             person_name,
             M_INVITE_LETTER_TITLE(lang),
-            M_INVITE_LETTER_BODY(lang, code=notice.code, expires=notice.expires_on),
+            M_INVITE_LETTER_BODY(lang, code=notice.code, expires=expires),
             school_name,
         )
     raise TypeError(f"{type(notice).__name__} is not sent by letter")
