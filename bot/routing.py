@@ -199,6 +199,12 @@ _FAILURE_REASONS = {
 }
 
 
+def failure_reason(why: str | None, reason: Reason | None) -> Reason:
+    """The reason a delivery reports after its channel failed for good (`why`: "blocked",
+    "group-lost", "bounced"); a failure without a known cause keeps the delivery's own reason."""
+    return _FAILURE_REASONS.get(why or "", reason or Reason.BLOCKED)
+
+
 def route_after_failure(
     person: Person | None,
     *,
@@ -214,7 +220,7 @@ def route_after_failure(
     "group-lost", "bounced"), still one route per person; None when nothing is left
     (unreachable). After a bounce e-mail is off the table and paper is next; after paper, nothing.
     `own_route` is for notices addressed to the person themselves (an invite to staff)."""
-    final_reason = _FAILURE_REASONS.get(why or "", reason or Reason.BLOCKED)
+    final_reason = failure_reason(why, reason)
     if person is None or failed == Channel.POST:
         return None
     guardians = list(guardians)

@@ -34,7 +34,7 @@ from bot.notices import InviteNotice
 from bot.outbox import add_unreachable_warning
 from bot.ports import LetterPrinter, Mailer
 from bot.repositories import Repositories
-from bot.routing import route_after_failure
+from bot.routing import failure_reason, route_after_failure
 from bot.usecases.context import Context
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ class Dispatcher:
         for d in deliveries:
             route = await self._next_route(tx, d, error)
             channel = route.channel if route else Channel.UNREACHABLE
-            reason = route.reason if route else d.reason
+            reason = route.reason if route else failure_reason(error.reason, d.reason)
             await tx.outbox.reroute(
                 d.id,
                 channel=channel.value,

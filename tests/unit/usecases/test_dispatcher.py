@@ -39,6 +39,7 @@ from tests.unit.usecases.conftest import (
     events,
     group_of,
     homework,
+    link,
     local,
     notice_of,
     notice_rows,
@@ -538,3 +539,20 @@ async def test_a_household_whose_letter_failed_to_print_gets_it_on_retry(
     clock.advance(hours=1)
     await dispatcher.run_once()
     assert len(printer.to("Biltstraat 1")) == 1
+
+
+async def test_a_pupil_only_the_lost_group_reached_is_unreachable_because_the_group_was_lost(
+    ctx: Context, dispatcher: Dispatcher, console: FakePlatform
+) -> None:
+    # Sophie (p-2b-06): no address or e-mail of her own, a guardian with neither: the group was
+    # her only channel.
+    await class_2b_with_group(ctx)
+    await link(ctx, "p-2b-06")
+    announcement_id = await announce(ctx)
+    assert (await by_pupil(ctx, announcement_id))["p-2b-06"].channel == Channel.GROUP
+    console.post_errors.append(PermanentDeliveryError("bot kicked", reason="group-lost"))
+    await dispatcher.run_once()
+    sophie = (await by_pupil(ctx, announcement_id))["p-2b-06"]
+    assert sophie.channel == Channel.UNREACHABLE
+    assert sophie.reason == Reason.GROUP_LOST
+    assert sophie.status == DeliveryStatus.FAILED
