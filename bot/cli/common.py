@@ -18,10 +18,11 @@ from rich.table import Table
 
 from adapters.oneroster.issues import RosterError
 from bot import bootstrap
+from bot.cli import logs
 from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
 from bot.errors import DeliveryError, KlasbotError
 from bot.i18n import DEFAULT_LANGUAGE, Msg
-from config.settings import ConfigError, Settings, load_settings
+from config.settings import SECRET_KEYS, ConfigError, Settings, load_settings
 
 T = TypeVar("T")
 
@@ -81,6 +82,9 @@ def settings() -> Settings:
             # The configuration is what failed: say it in the language it asks for, if it can.
             fail(exc.render(exc.lang))
     loaded: Settings = _state["settings"]
+    logs.redactor.add(
+        getattr(getattr(loaded, section), key) for section, key in sorted(SECRET_KEYS)
+    )
     return loaded
 
 
@@ -134,11 +138,10 @@ def main_options(
     config: Path | None = typer.Option(
         None, "--config", help="TOML configuration file (default: ./klasbot.toml if present)."
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Log what happens (-vv: everything)."
+    ),
 ) -> None:
     _state["config"] = config
     _state["settings"] = None
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose)

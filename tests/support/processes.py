@@ -66,10 +66,11 @@ async def klasbot(env: dict[str, str], *args: str) -> str:
     return out.decode()
 
 
-async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
-    """`klasbot run` in the background; stop it with SIGTERM and `communicate()`."""
+async def start_bot(env: dict[str, str], *options: str) -> asyncio.subprocess.Process:
+    """`klasbot [OPTIONS] run` in the background; stop it with SIGTERM and `communicate()`."""
     return await asyncio.create_subprocess_exec(
         *KLASBOT,
+        *options,
         "run",
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -153,3 +153,25 @@ async def test_a_platform_minimum_age_is_the_same_for_run_announce_and_dispatch(
     }
     assert (rows["p-2b-01"]["channel"], rows["p-2b-01"]["reason"]) == ("email", "platform-age")
     assert rows["p-2b-01"]["status"] == "sent"
+
+
+async def test_the_most_verbose_log_of_a_running_bot_holds_no_token(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    env = telegram_env(tmp_path, emulator)
+    codes = await school_with_codes(env)
+    bot = await start_bot(env, "-vv")
+    try:
+        await teacher_binds_a_group(emulator, codes["t-devries"])
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, err = await bot.communicate()
+    assert bot.returncode == 0, err.decode()
+    log = err.decode()
+    # The HTTP client logged its requests (the URLs that hold the token) and python-telegram-bot
+    # its debug lines: the log is as verbose as it gets, and the token is in none of it.
+    assert "HTTP Request" in log
+    assert "DEBUG" in log
+    assert emulator.token not in log
+    assert "[redacted]" in log
