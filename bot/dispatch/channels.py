@@ -174,10 +174,12 @@ async def print_letters(
             failed.update((r.id, r) for r in rows)
             continue
         printed.append((key, recipient, rows, path))
-    for key, recipient, rows, path in printed:
-        on_letter = [r for r in rows if r.id not in failed]
-        assert recipient.address is not None
-        async with d.ctx.db.transaction() as tx:
+    # All letters of the batch are recorded together: a crash cannot leave a copy on one
+    # household's letter while its other household's letter is forgotten.
+    async with d.ctx.db.transaction() as tx:
+        for key, recipient, rows, path in printed:
+            on_letter = [r for r in rows if r.id not in failed]
+            assert recipient.address is not None
             await tx.letters.add(
                 key,
                 recipient.name,
@@ -186,8 +188,11 @@ async def print_letters(
                 d.ctx.clock.now(),
                 [r.id for r in on_letter],
             )
+    for _key, _recipient, rows, _path in printed:
         stats.letters += 1
-        stats.by_channel[Channel.POST.value] += sum(1 for r in on_letter if r.announcement_id)
+        stats.by_channel[Channel.POST.value] += sum(
+            1 for r in rows if r.announcement_id and r.id not in failed
+        )
     if failed:
         problem = TransientDeliveryError(f"letter not written: {error}")
         await d.retry_later(list(failed.values()), problem, stats)
