@@ -18,6 +18,8 @@ is visible to `klasbot groups`, `klasbot deliveries` and the rest.
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import re
 import sys
 from pathlib import Path
@@ -27,9 +29,17 @@ from rich.table import Table
 
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
+from bot.cli.common import MAX_ID, BadValue, parse_id
 from bot.errors import KlasbotError
+from bot.i18n import Msg
 from bot.usecases import groups, invites, queries, roster
 from config.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+M_NOT_AN_ANNOUNCEMENT = Msg(":{command} {value!r}: give an announcement number from 1 to {max}")
+M_LINE_FAILED = Msg("{where}this line could not be handled ({error}); the demo goes on")
+M_SCRIPT_NOT_UTF8 = Msg("{path}: not UTF-8 text ({error})")
 
 DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
 DEMO_TOUR = Path(__file__).resolve().parent.parent / "config" / "demo" / "tour.txt"
@@ -57,6 +67,24 @@ class Demo:
         self.console = console
         self.speaker: str | None = None
         self.failures = 0
+
+    @property
+    def language(self) -> str:
+        return self.app.policy.language
+
+    async def guarded(self, raw: str, where: str = "", *, typed: bool = False) -> bool:
+        """`line`, except that whatever goes wrong with one line is said in one line and the
+        demo goes on (ScriptError, a malformed script line, is still the caller's)."""
+        try:
+            return await self.line(raw, where, typed=typed)
+        except ScriptError:
+            raise
+        except Exception as error:
+            logger.debug("demo line %r failed", raw, exc_info=True)
+            self.failures += 1
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            self.say("demo", M_LINE_FAILED(self.language, where=where, error=reason), "red")
+            return True
 
     def say(self, who: str, text: str, style: str = "") -> None:
         for i, line in enumerate(text.splitlines() or [""]):
@@ -182,7 +210,7 @@ class Demo:
             elif word in ("verstuur", "dispatch"):
                 await self.dispatch()
             elif word in ("leveringen", "deliveries"):
-                await self.show_deliveries(int(rest))
+                await self.show_deliveries(parse_id(rest))
             elif word == "help":
                 self.say("demo", (__doc__ or "").split("\n\n")[1])
             else:
@@ -190,8 +218,10 @@ class Demo:
         except KlasbotError as error:
             self.failures += 1
             self.say("demo", error.render(self.app.policy.language), "red")
-        except ValueError:
-            self.say("demo", f":{word} {rest}: verwacht een nummer", "red")
+        except BadValue:
+            self.failures += 1
+            text = M_NOT_AN_ANNOUNCEMENT(self.language, command=word, value=rest, max=MAX_ID)
+            self.say("demo", text, "red")
         return True
 
     async def who(self, klas: str | None) -> None:
@@ -236,8 +266,20 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
         demo = Demo(app, console)
         app.console.echo = lambda chat, text: demo.say(f"[groep {chat}]", text, "magenta")
         if script is not None:
-            text = await asyncio.to_thread(script.read_text, encoding="utf-8")
+            data = await asyncio.to_thread(script.read_bytes)
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                console.print(
+                    "klasbot: " + M_SCRIPT_NOT_UTF8(demo.language, path=script, error=error),
+                    markup=False,
+                    style="red",
+                )
+                return 2
             return await _replay(demo, text.splitlines(), str(script))
+        # A byte that is not UTF-8 becomes U+FFFD: one line that names nobody, not a traceback.
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="replace")
         if not sys.stdin.isatty():
             lines = sys.stdin.read().splitlines()
             if any(line.strip() for line in lines):
@@ -258,7 +300,7 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
             except EOFError:
                 return 0
             try:
-                if not await demo.line(raw, typed=True):
+                if not await demo.guarded(raw, typed=True):
                     return 0
             except ScriptError:
                 console.print(
@@ -271,7 +313,7 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
 async def _replay(demo: Demo, lines: list[str], name: str) -> int:
     for number, raw in enumerate(lines, start=1):
         try:
-            if not await demo.line(raw, where=f"{name}, line {number}: "):
+            if not await demo.guarded(raw, where=f"{name}, line {number}: "):
                 break
         except ScriptError as exc:
             demo.console.print(f"klasbot: {exc}", markup=False, style="red")

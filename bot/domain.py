@@ -48,6 +48,9 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Person:
+    """Someone on the roster. `role` is their main role (a pupil's is always `PUPIL`); `roles`
+    holds every role they have, and each rule asks the one it is about (`has_role`, `is_staff`)."""
+
     id: str
     role: Role
     given_name: str
@@ -58,6 +61,21 @@ class Person:
     address: Address | None = None
     preference: ContactPreference = ContactPreference.DEFAULT
     guardian_ids: tuple[str, ...] = ()
+    roles: frozenset[Role] = frozenset()
+    """Every role the person holds (a teacher who is also a parent: teacher and guardian);
+    always includes `role`, the person's main role, which is added when it is left out."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", frozenset(self.roles) | {self.role})
+
+    def has_role(self, role: Role) -> bool:
+        """Whether the person holds `role`, as their main role or besides it."""
+        return role in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff through any of their roles: a teacher who is also a parent is still staff."""
+        return any(r.is_staff for r in self.roles)
 
     @property
     def full_name(self) -> str:
@@ -265,11 +283,17 @@ class Delivery:
     sent_at: datetime | None = None
     external_id: str | None = None
     notice: Notice | None = None
+    # The claim (a dispatcher's batch) this row was read under; its outcome is recorded only
+    # while the row is still held by that claim.
+    claim: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Invite:
-    code: str
+    """A one-time link code, known only by its hash (`bot.codes.hash_code`): the code itself goes
+    out once, in its e-mail or letter, and is never stored."""
+
+    code_hash: str
     person_id: str
     created_at: datetime
     expires_at: datetime

@@ -42,6 +42,16 @@ M_PLATFORM_AGE = Msg(
     "{platform} requires you to be at least {age}; you get the messages of {klas} by e-mail or "
     "letter."
 )
+M_TOO_MANY_ATTEMPTS = Msg(
+    "Too many wrong attempts from this account. For safety I won't check any codes or commands "
+    "from it for a while; please try again after {time}."
+)
+M_THROTTLED_MAIL = Msg(
+    "An account on {platform} that is not linked to anyone ({account}) sent {attempts} wrong "
+    "link codes or commands within {minutes} minutes. Until {time} the bot refuses everything "
+    "it sends, correct codes included; nothing was linked. If this happens again, someone may be "
+    "trying to guess codes."
+)
 M_NOT_LINKED = Msg(
     "I don't know you yet. Link your account first with /start CODE (the code is in your letter or "
     "e-mail)."

@@ -90,6 +90,14 @@ NOTICE_TYPES: dict[str, type[Notice]] = {
 }
 
 
+def delivered(notice: Notice) -> Notice:
+    """What is kept of a notice once it went out: a link code is in the e-mail or the posted
+    letter, never in the database (only its hash is, `bot.codes`)."""
+    if isinstance(notice, InviteNotice) and notice.code:
+        return dataclasses.replace(notice, code="")
+    return notice
+
+
 def notice_from_json(data: dict[str, Any]) -> Notice:
     """The inverse of `Notice.to_json` (raises KeyError or TypeError for a malformed value)."""
     values = dict(data)

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from bot.domain import (
     Announcement,
     Channel,
+    Delivery,
     DeliveryStatus,
     NewDelivery,
     Recipient,
     Route,
 )
-from bot.notices import Notice, UnreachableNotice
+from bot.notices import Notice, UnreachableNotice, delivered
 from bot.policy import SchoolPolicy
 from bot.repositories import Repositories
 
@@ -167,6 +168,13 @@ async def add_unreachable_warning(
     return queued
 
 
+async def forget_codes(tx: Repositories, deliveries: Sequence[Delivery]) -> None:
+    """A delivered (or undeliverable) invite keeps no code in the outbox (`notices.delivered`)."""
+    for d in deliveries:
+        if d.notice is not None and (kept := delivered(d.notice)) is not d.notice:
+            await tx.outbox.replace_notice(d.id, kept)
+
+
 async def letters_posted(tx: Repositories, keys: Sequence[str], now: datetime) -> list[str]:
     """The office posted these letters: a delivery is sent once every letter carrying it is."""
     done = await tx.letters.mark_posted(keys, now)
@@ -174,4 +182,5 @@ async def letters_posted(tx: Repositories, keys: Sequence[str], now: datetime) -
         for delivery in await tx.letters.deliveries(key):
             if await tx.letters.unposted_letters_of(delivery.id) == 0:
                 await tx.outbox.mark_sent([delivery.id], now, None, count_attempt=False)
+                await forget_codes(tx, [delivery])
     return done

@@ -40,6 +40,7 @@ from bot.domain import (
     School,
     SchoolClass,
 )
+from bot.notices import Notice
 
 
 class RosterRepository(Protocol):
@@ -104,10 +105,15 @@ class GroupRepository(Protocol):
         """person id → membership, for everyone the group has had."""
         ...
 
+    async def memberships_of(self, person_id: str) -> dict[int, Membership]:
+        """group id → this person's membership, for every group they have had."""
+        ...
+
 
 class AccountRepository(Protocol):
     async def link(self, platform: str, account_id: str, person_id: str, now: datetime) -> None:
-        """Link a platform account to a person (an account has one person; a re-link moves it)."""
+        """Link a platform account to a person (an account has one person; a re-link moves it;
+        a person may have any number of accounts, on one platform or several)."""
         ...
 
     async def person_of(self, platform: str, account_id: str) -> Person | None: ...
@@ -120,11 +126,15 @@ class AccountRepository(Protocol):
 
 
 class InviteRepository(Protocol):
-    async def add(self, invite: Invite) -> None: ...
+    """Link codes by their hash (`bot.codes.hash_code`); a plain code never reaches storage."""
 
-    async def get(self, code: str) -> Invite | None: ...
+    async def add(self, invite: Invite) -> None:
+        """Raises the database's integrity error when the hash exists."""
+        ...
 
-    async def use(self, code: str, now: datetime) -> bool:
+    async def get(self, code_hash: str) -> Invite | None: ...
+
+    async def use(self, code_hash: str, now: datetime) -> bool:
         """Mark used; False when someone else used it first (single use under concurrency)."""
         ...
 
@@ -156,17 +166,32 @@ class OutboxRepository(Protocol):
     async def get(self, ids: Sequence[int]) -> list[Delivery]: ...
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        exclude: Iterable[int] = (),
+        claim: str | None = None,
     ) -> list[Delivery]:
         """Claim up to `limit` rows that are due (`due_at <= now`, pending or held, not
         unreachable, not on a letter yet, not claimed by a live lease) until `lease_until`, plus
         the rest of every group post among them (so a batch may hold a few more than `limit`).
-        Held rows become pending.
+        Held rows become pending; each claimed row records `claim` (its `Delivery.claim`).
 
-        On PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED)."""
+        Claims never overlap, in any number of processes: on SQLite the transaction holds the
+        write lock from its start; on PostgreSQL claims take turns on an advisory lock and skip
+        rows locked by others (FOR UPDATE SKIP LOCKED).
+
+        The outcome methods below take the claim too: with a claim they change only the rows
+        still held by it (a worker whose lease ran out, and whose rows another worker claimed
+        since, records nothing) and return what they changed; without one (the office, an
+        admin) they change the rows whoever holds them."""
         ...
 
-    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+    async def hold(
+        self, ids: Sequence[int], until: datetime, *, claim: str | None = None
+    ) -> list[int]:
         """Status `held`, due at `until`, lease released (rule 8)."""
         ...
 
@@ -177,13 +202,16 @@ class OutboxRepository(Protocol):
         external_id: str | None,
         *,
         count_attempt: bool = True,
-    ) -> None:
+        claim: str | None = None,
+    ) -> list[int]:
         """Status `sent`, lease released, one more attempt, no last error. With
         `count_attempt=False` (a letter the office posted: its attempt was counted when it was
         printed) only the status and `sent_at` change; the row's history stays."""
         ...
 
-    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, due_at: datetime, *, claim: str | None = None
+    ) -> bool:
         """Still pending, due again at `due_at`; one more attempt overall and on this channel."""
         ...
 
@@ -196,17 +224,28 @@ class OutboxRepository(Protocol):
         recipients: Sequence[Recipient],
         error: str,
         now: datetime,
-    ) -> None:
+        claim: str | None = None,
+    ) -> bool:
         """Move the row to another channel (still one row): pending and due now, the channel's
         attempts back to zero; `unreachable` is final (status failed)."""
         ...
 
-    async def release(self, ids: Sequence[int]) -> None:
+    async def replace_notice(self, delivery_id: int, notice: Notice) -> None:
+        """Store `notice` as the row's notice (a delivered invite without its code)."""
+        ...
+
+    async def release(self, ids: Sequence[int], *, claim: str | None = None) -> list[int]:
         """Give claimed rows back without an attempt (this process cannot deliver them)."""
         ...
 
 
 class LetterRepository(Protocol):
+    async def lock(self, base_key: str) -> None:
+        """Hold this household's letters of the day until the transaction ends: whoever prints
+        for it next waits, then sees what was put on the letter (two dispatchers printing for
+        siblings make one letter, not two). Lock several households in sorted order."""
+        ...
+
     async def open_key(self, base_key: str) -> str:
         """The household's letter for the day that the office has not posted yet (a new key,
         with a suffix, once the earlier one went out)."""
@@ -220,9 +259,12 @@ class LetterRepository(Protocol):
         path: str,
         now: datetime,
         delivery_ids: Sequence[int],
-    ) -> None:
+        *,
+        claim: str | None = None,
+    ) -> builtins.list[int]:
         """Create or update the letter and put the deliveries on it (their lease released, one
-        more attempt each; they stay pending until the letter is posted)."""
+        more attempt each; they stay pending until the letter is posted). With a claim, only
+        the deliveries still held by it; returns the ids put on the letter."""
         ...
 
     async def deliveries(self, key: str) -> list[Delivery]: ...
@@ -259,6 +301,11 @@ class PlatformStateRepository(Protocol):
     async def get(self, platform: str, key: str) -> str | None: ...
 
     async def set(self, platform: str, key: str, value: str) -> None: ...
+
+    async def lock(self, platform: str, key: str) -> None:
+        """Hold this value until the transaction ends (a read-modify-write such as a counter):
+        whoever locks it next waits, then reads what was written."""
+        ...
 
 
 class Repositories(Protocol):

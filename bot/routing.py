@@ -50,13 +50,20 @@ class GroupView:
 def group_view(
     group: Group, min_age: int, members: Mapping[str, Membership], linked: Iterable[str]
 ) -> GroupView:
-    """The view routing needs of one group, from what the platform told us about its members."""
+    """The view routing needs of one group, from what the platform told us about its members.
+
+    Only a person who still has an account on the platform counts as in the group (or as having
+    left it): when their account was linked to someone else, whoever reads that account now is
+    not them (reason `not-linked`)."""
+    accounts = frozenset(linked)
     return GroupView(
         group=group,
         min_age=min_age,
-        members=frozenset(p for p, m in members.items() if is_present(m.state)),
-        departed=frozenset(p for p, m in members.items() if has_departed(m.state)),
-        linked=frozenset(linked),
+        members=frozenset(p for p, m in members.items() if is_present(m.state) and p in accounts),
+        departed=frozenset(
+            p for p, m in members.items() if has_departed(m.state) and p in accounts
+        ),
+        linked=accounts,
     )
 
 

@@ -212,8 +212,8 @@ class InMemoryRosterRepository:
             del tx.write(ENROLLMENTS)[enrollment]
         for account in [k for k, v in tx.read(ACCOUNTS).items() if v == person_id]:
             del tx.write(ACCOUNTS)[account]
-        for code in [k for k, v in tx.read(INVITES).items() if v.person_id == person_id]:
-            del tx.write(INVITES)[code]
+        for code_hash in [k for k, v in tx.read(INVITES).items() if v.person_id == person_id]:
+            del tx.write(INVITES)[code_hash]
 
     def _person(self, person_id: str) -> Person | None:
         row = self.tx.read(PERSONS).get(person_id)
@@ -360,6 +360,13 @@ class InMemoryGroupRepository:
             if gid == group_id
         }
 
+    async def memberships_of(self, person_id: str) -> dict[int, Membership]:
+        return {
+            group_id: m
+            for (group_id, pid), m in sorted(self.tx.read(MEMBERS).items())
+            if pid == person_id
+        }
+
 
 class InMemoryAccountRepository:
     def __init__(self, tx: Tx) -> None:
@@ -390,16 +397,16 @@ class InMemoryInviteRepository:
         self.tx = tx
 
     async def add(self, invite: Invite) -> None:
-        self.tx.insert(INVITES, invite.code, invite)
+        self.tx.insert(INVITES, invite.code_hash, invite)
 
-    async def get(self, code: str) -> Invite | None:
-        return self.tx.read(INVITES).get(code)
+    async def get(self, code_hash: str) -> Invite | None:
+        return self.tx.read(INVITES).get(code_hash)
 
-    async def use(self, code: str, now: datetime) -> bool:
-        invite = self.tx.read(INVITES).get(code)
+    async def use(self, code_hash: str, now: datetime) -> bool:
+        invite = self.tx.read(INVITES).get(code_hash)
         if invite is None or invite.used_at is not None:
             return False
-        self.tx.write(INVITES)[code] = replace(invite, used_at=now)
+        self.tx.write(INVITES)[code_hash] = replace(invite, used_at=now)
         return True
 
 
@@ -412,3 +419,6 @@ class InMemoryPlatformStateRepository:
 
     async def set(self, platform: str, key: str, value: str) -> None:
         self.tx.write(STATE)[(platform, key)] = value
+
+    async def lock(self, platform: str, key: str) -> None:
+        """Transactions in memory are serial: nothing to wait for."""

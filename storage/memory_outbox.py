@@ -20,6 +20,7 @@ from bot.domain import (
     Reason,
     Recipient,
 )
+from bot.notices import Notice
 from storage.memory_tables import (
     ANNOUNCEMENTS,
     AUDIT,
@@ -65,6 +66,10 @@ class InMemoryOutboxRepository:
     def _update(self, row: OutboxRow, **changes: object) -> None:
         delivery = replace(row.delivery, **changes)  # type: ignore[arg-type]
         self.tx.write(OUTBOX)[delivery.id] = replace(row, delivery=delivery, claimed_until=None)
+
+    def _held(self, ids: Iterable[int], claim: str | None) -> builtins.list[OutboxRow]:
+        """The rows still held by `claim` (every row when it is None)."""
+        return [r for r in self._rows(ids) if claim is None or r.delivery.claim == claim]
 
     async def add(self, rows: Sequence[NewDelivery]) -> list[int]:
         keys, pairs = self.tx.read(OUTBOX_KEYS), self.tx.read(OUTBOX_PAIRS)
@@ -115,7 +120,13 @@ class InMemoryOutboxRepository:
         return [rows[i].delivery for i in sorted(set(ids)) if i in rows]
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        exclude: Iterable[int] = (),
+        claim: str | None = None,
     ) -> list[Delivery]:
         excluded = set(exclude)
 
@@ -154,7 +165,7 @@ class InMemoryOutboxRepository:
         out = []
         table = self.tx.write(OUTBOX)
         for row in chosen:
-            delivery = row.delivery
+            delivery = replace(row.delivery, claim=claim)
             if delivery.status == DeliveryStatus.HELD:
                 delivery = replace(delivery, status=DeliveryStatus.PENDING)
             table[delivery.id] = replace(row, delivery=delivery, claimed_until=lease_until)
@@ -165,9 +176,13 @@ class InMemoryOutboxRepository:
         rows = self.tx.read(OUTBOX)
         return [rows[i] for i in dict.fromkeys(ids) if i in rows]
 
-    async def hold(self, ids: Sequence[int], until: datetime) -> None:
-        for row in self._rows(ids):
+    async def hold(
+        self, ids: Sequence[int], until: datetime, *, claim: str | None = None
+    ) -> builtins.list[int]:
+        held = self._held(ids, claim)
+        for row in held:
             self._update(row, status=DeliveryStatus.HELD, due_at=until)
+        return sorted(r.delivery.id for r in held)
 
     async def mark_sent(
         self,
@@ -176,8 +191,10 @@ class InMemoryOutboxRepository:
         external_id: str | None,
         *,
         count_attempt: bool = True,
-    ) -> None:
-        for row in self._rows(ids):
+        claim: str | None = None,
+    ) -> builtins.list[int]:
+        held = self._held(ids, claim)
+        for row in held:
             if count_attempt:
                 self._update(
                     row,
@@ -189,9 +206,13 @@ class InMemoryOutboxRepository:
                 )
             else:
                 self._update(row, status=DeliveryStatus.SENT, sent_at=now)
+        return sorted(r.delivery.id for r in held)
 
-    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
-        for row in self._rows([delivery_id]):
+    async def mark_retry(
+        self, delivery_id: int, error: str, due_at: datetime, *, claim: str | None = None
+    ) -> bool:
+        held = self._held([delivery_id], claim)
+        for row in held:
             self._update(
                 row,
                 status=DeliveryStatus.PENDING,
@@ -200,6 +221,7 @@ class InMemoryOutboxRepository:
                 channel_attempts=row.delivery.channel_attempts + 1,
                 last_error=error,
             )
+        return bool(held)
 
     async def reroute(
         self,
@@ -210,9 +232,11 @@ class InMemoryOutboxRepository:
         recipients: Sequence[Recipient],
         error: str,
         now: datetime,
-    ) -> None:
+        claim: str | None = None,
+    ) -> bool:
         to = Channel(channel)
-        for row in self._rows([delivery_id]):
+        held = self._held([delivery_id], claim)
+        for row in held:
             self._update(
                 row,
                 channel=to,
@@ -227,10 +251,18 @@ class InMemoryOutboxRepository:
                 channel_attempts=0,
                 last_error=error,
             )
+        return bool(held)
 
-    async def release(self, ids: Sequence[int]) -> None:
-        for row in self._rows(ids):
+    async def replace_notice(self, delivery_id: int, notice: Notice) -> None:
+        for row in self._rows([delivery_id]):
+            delivery = replace(row.delivery, notice=notice)
+            self.tx.write(OUTBOX)[delivery_id] = replace(row, delivery=delivery)
+
+    async def release(self, ids: Sequence[int], *, claim: str | None = None) -> builtins.list[int]:
+        held = self._held(ids, claim)
+        for row in held:
             self.tx.write(OUTBOX)[row.delivery.id] = replace(row, claimed_until=None)
+        return sorted(r.delivery.id for r in held)
 
 
 class InMemoryLetterRepository:
@@ -247,6 +279,9 @@ class InMemoryLetterRepository:
             n += 1
             key = f"{base_key}-{n}"
 
+    async def lock(self, base_key: str) -> None:
+        """Transactions in memory are serial: nothing to wait for."""
+
     async def add(
         self,
         key: str,
@@ -255,7 +290,15 @@ class InMemoryLetterRepository:
         path: str,
         now: datetime,
         delivery_ids: Sequence[int],
-    ) -> None:
+        *,
+        claim: str | None = None,
+    ) -> builtins.list[int]:
+        outbox = self.tx.read(OUTBOX)
+        ids = [
+            i
+            for i in dict.fromkeys(delivery_ids)
+            if claim is None or (i in outbox and outbox[i].delivery.claim == claim)
+        ]
         letter = self.tx.read(LETTERS).get(key)
         if letter is None:
             letter = LetterRow(key, recipient_name, address, path, now)
@@ -263,14 +306,14 @@ class InMemoryLetterRepository:
             letter = replace(letter, path=path)
         self.tx.write(LETTERS)[key] = letter
         items = self.tx.write(LETTER_ITEMS)
-        for delivery_id in delivery_ids:
+        for delivery_id in ids:
             items[(key, delivery_id)] = None
-        outbox = self.tx.read(OUTBOX)
-        for delivery_id in dict.fromkeys(delivery_ids):
+        for delivery_id in ids:
             row = outbox.get(delivery_id)
             if row is not None and row.letter_key is None:
                 delivery = replace(row.delivery, attempts=row.delivery.attempts + 1)
                 self.tx.write(OUTBOX)[delivery_id] = OutboxRow(delivery, None, key)
+        return ids
 
     def _carried(self) -> dict[str, builtins.list[Delivery]]:
         outbox = self.tx.read(OUTBOX)

@@ -40,7 +40,7 @@ class Table(Generic[K, V]):
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
-    delivery: Delivery
+    delivery: Delivery  # its `claim` is the claim that holds the row
     claimed_until: datetime | None = None
     letter_key: str | None = None
 
@@ -63,7 +63,7 @@ ENROLLMENTS: Table[tuple[str, str, str], bool] = Table("enrollments")  # → pri
 GROUPS: Table[int, Group] = Table("groups")
 MEMBERS: Table[tuple[int, str], Membership] = Table("members")  # (group, person)
 ACCOUNTS: Table[tuple[str, str], str] = Table("accounts")  # (platform, account) → person
-INVITES: Table[str, Invite] = Table("invites")
+INVITES: Table[str, Invite] = Table("invites")  # by code hash
 ANNOUNCEMENTS: Table[int, Announcement] = Table("announcements")
 OUTBOX: Table[int, OutboxRow] = Table("outbox")
 OUTBOX_KEYS: Table[str, int] = Table("outbox_keys")  # unique idempotency key → id

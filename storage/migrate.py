@@ -7,7 +7,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.store import OUTSIDE_TRANSACTION
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -32,15 +34,22 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             # A batch migration re-creates a table and drops the old one; with foreign keys on,
             # that DROP deletes (ON DELETE CASCADE) every row that refers to it. The pragma only
             # takes effect outside a transaction, so it is set before the migration begins.
-            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            await conn.commit()
+            await _outside_transaction(conn, "PRAGMA foreign_keys=OFF")
         try:
             async with conn.begin():
                 await conn.run_sync(run)
         finally:
             if sqlite:
-                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                await conn.commit()
+                await _outside_transaction(conn, "PRAGMA foreign_keys=ON")
+
+
+async def _outside_transaction(conn: AsyncConnection, statement: str) -> None:
+    await conn.execution_options(**{OUTSIDE_TRANSACTION: True})
+    try:
+        await conn.exec_driver_sql(statement)
+        await conn.commit()
+    finally:
+        await conn.execution_options(**{OUTSIDE_TRANSACTION: False})
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

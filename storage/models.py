@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot import limits
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -45,22 +47,24 @@ class Base(DeclarativeBase):
 
 class SchoolRow(Base):
     __tablename__ = "schools"
-    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(255))
+    id: Mapped[str] = mapped_column(sa.String(limits.SOURCED_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(limits.NAME))
 
 
 class PersonRow(Base):
     __tablename__ = "persons"
-    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    role: Mapped[str] = mapped_column(sa.String(20))
-    given_name: Mapped[str] = mapped_column(sa.String(255))
-    family_name: Mapped[str] = mapped_column(sa.String(255))
-    middle_name: Mapped[str] = mapped_column(sa.String(255), default="")
+    id: Mapped[str] = mapped_column(sa.String(limits.SOURCED_ID), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(20))  # the primary role
+    # Every role, comma-separated (a teacher who is also a parent: "guardian,teacher").
+    roles: Mapped[str] = mapped_column(sa.String(100), server_default="")
+    given_name: Mapped[str] = mapped_column(sa.String(limits.NAME))
+    family_name: Mapped[str] = mapped_column(sa.String(limits.NAME))
+    middle_name: Mapped[str] = mapped_column(sa.String(limits.NAME), default="")
     birth_date: Mapped[date | None] = mapped_column(sa.Date)
-    email: Mapped[str | None] = mapped_column(sa.String(320))
-    street: Mapped[str | None] = mapped_column(sa.String(255))
-    postal_code: Mapped[str | None] = mapped_column(sa.String(20))
-    city: Mapped[str | None] = mapped_column(sa.String(255))
+    email: Mapped[str | None] = mapped_column(sa.String(limits.EMAIL))
+    street: Mapped[str | None] = mapped_column(sa.String(limits.STREET))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(limits.POSTAL_CODE))
+    city: Mapped[str | None] = mapped_column(sa.String(limits.CITY))
     preference: Mapped[str] = mapped_column(sa.String(10), default="email")
 
 
@@ -76,9 +80,9 @@ class GuardianshipRow(Base):
 
 class ClassRow(Base):
     __tablename__ = "classes"
-    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(255), index=True)
-    title: Mapped[str] = mapped_column(sa.String(255))
+    id: Mapped[str] = mapped_column(sa.String(limits.SOURCED_ID), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(limits.NAME), index=True)
+    title: Mapped[str] = mapped_column(sa.String(limits.NAME))
     school_id: Mapped[str] = mapped_column(sa.ForeignKey("schools.id"))
 
 
@@ -128,7 +132,8 @@ class AccountRow(Base):
 
 class InviteRow(Base):
     __tablename__ = "invites"
-    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    # `bot.codes.hash_code` of the code; the code itself is never stored.
+    code_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     person_id: Mapped[str] = mapped_column(
         sa.ForeignKey("persons.id", ondelete="CASCADE"), index=True
     )
@@ -181,6 +186,8 @@ class DeliveryRow(Base):
     idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     due_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    # The claim that holds the row: outcomes are recorded only by the worker whose claim it is.
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
     letter_key: Mapped[str | None] = mapped_column(sa.String(255), index=True)

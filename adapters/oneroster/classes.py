@@ -73,9 +73,13 @@ def check_enrollments(state: RosterState) -> tuple[Enrollment, ...]:
     Call after the users' roles are known (resolve_roles)."""
     result: dict[tuple[str, str], tuple[Enrollment, int]] = {}
     for e in state.enrollments:
-        role = state.users[e.user_id].role
-        if role is not None:
-            fits = role is Role.PUPIL if e.role is EnrollmentRole.STUDENT else role.is_staff
+        user = state.users[e.user_id]
+        if user.role is not None:
+            # Any of the user's roles will do: a teacher who is also a parent teaches.
+            if e.role is EnrollmentRole.STUDENT:
+                fits = Role.PUPIL in user.roles
+            else:
+                fits = any(role.is_staff for role in user.roles)
             if not fits:
                 state.issue(
                     "enrollments.csv",
@@ -84,7 +88,7 @@ def check_enrollments(state: RosterState) -> tuple[Enrollment, ...]:
                     M_ROLE_MISMATCH,
                     user=e.user_id,
                     enrolled=str(e.role),
-                    role=str(role),
+                    role=", ".join(sorted(str(role) for role in user.roles)),
                 )
                 continue
         key = (e.class_id, e.user_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import limits
 from bot.domain import Role
 
 V11 = "1.1"
@@ -135,3 +136,24 @@ USER_ROLES: dict[str, Role] = {
 ENROLLMENT_ROLES = frozenset({"student", "teacher", "administrator", "proctor"})
 ROLE_TYPES = frozenset({"primary", "secondary"})
 EXT_PREFIX = "ext:"
+
+# The longest value klasbot keeps of each column it stores, per file stem (`bot.limits`, which sizes
+# the database's columns too): a longer one is an issue of the import, on every database.
+MAX_LENGTHS: dict[str, dict[str, int]] = {
+    "orgs": {"sourcedId": limits.SOURCED_ID, "name": limits.NAME},
+    "users": {
+        "sourcedId": limits.SOURCED_ID,
+        "givenName": limits.NAME,
+        "familyName": limits.NAME,
+        "middleName": limits.NAME,
+        "email": limits.EMAIL,
+    },
+    "classes": {"sourcedId": limits.SOURCED_ID, "title": limits.NAME, "classCode": limits.NAME},
+    "contacts": {
+        "sourcedId": limits.SOURCED_ID,
+        "email": limits.EMAIL,
+        "street": limits.STREET,
+        "postalCode": limits.POSTAL_CODE,
+        "city": limits.CITY,
+    },
+}

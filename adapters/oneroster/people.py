@@ -1,5 +1,14 @@
 """users.csv, roles.csv (1.2) and demographics.csv: who the people are, their roles, their
-birth dates and who is whose guardian."""
+birth dates and who is whose guardian.
+
+A person may hold several roles (a teacher who is also a parent, a principal who teaches), and
+every one of them is kept: each rule asks for the role it is about. 1.2 gives every role as a
+roles.csv row. 1.1 has one `role` per users.csv row; there, a link in `agentSourcedIds` between a
+pupil and a user who is not a pupil makes that user the pupil's guardian whatever their `role`
+says (OneRoster: agents are "in most cases parental relationships", and a 1.1 record cannot carry
+a second role), so a teacher exported once, as teacher, still reaches their own child. In 1.2 the
+export can say it, so only a user with a guardian, parent or relative role is a guardian.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +62,7 @@ def read_users(state: RosterState) -> None:
             email=email,
             role=role,
             agents=tuple(split(row["agentSourcedIds"])),
+            roles={role} if role is not None else set(),
         )
 
 
@@ -82,11 +92,11 @@ def read_demographics(state: RosterState) -> None:
 
 
 def resolve_roles(state: RosterState) -> None:
-    """1.2: choose each user's role from roles.csv (1.1 has it on users.csv already).
+    """1.2: each user's roles from roles.csv (1.1 has the one role on users.csv already).
 
-    A user with several roles gets the one their enrollments call for (a teacher who is also
-    principal, and teaches a class, is a TEACHER: the class needs them as its staff); otherwise
-    the primary role, else the first one listed."""
+    Every role is kept. The main role is the one their enrollments call for (a teacher who is
+    also principal, and teaches a class, is a TEACHER: the class needs them as its staff);
+    otherwise the primary role, else the first one listed."""
     if state.version != V12:
         return
     enrolled: dict[str, set[EnrollmentRole]] = defaultdict(set)
@@ -101,6 +111,7 @@ def resolve_roles(state: RosterState) -> None:
         if not rows:
             continue  # its only roles.csv rows had an invalid role (already reported)
         roles = {r.role for r in rows}
+        user.roles = roles
         if EnrollmentRole.TEACHER in enrolled[user_id] and Role.TEACHER in roles:
             user.role = Role.TEACHER
         elif EnrollmentRole.STUDENT in enrolled[user_id] and Role.PUPIL in roles:
@@ -113,7 +124,9 @@ def resolve_roles(state: RosterState) -> None:
 def guardian_links(state: RosterState) -> dict[str, set[str]]:
     """Pupil id -> guardian ids, from `agentSourcedIds` on either side (their union).
 
-    Other pairs (sibling to sibling, teacher to pupil) are not guardianships and are ignored."""
+    A link counts when one side is a pupil and the other holds a guardian role (1.2), or is not
+    a pupil (1.1, which then gives that user the guardian role too; see the module's docstring).
+    Other pairs (sibling to sibling; in 1.2 a user without a guardian role) are ignored."""
     links: dict[str, set[str]] = defaultdict(set)
     for user_id, user in state.users.items():
         for agent_id in user.agents:
@@ -122,8 +135,22 @@ def guardian_links(state: RosterState) -> dict[str, set[str]]:
                 # Reports an unknown id; a damaged or deleted agent is no guardian, silently.
                 state.ref("users.csv", user.line, "agentSourcedIds", "users", agent_id)
                 continue
-            if user.role is Role.PUPIL and agent.role is Role.GUARDIAN:
+            if agent_id == user_id:
+                continue
+            if _may_guard(state, agent, user):
                 links[user_id].add(agent_id)
-            elif user.role is Role.GUARDIAN and agent.role is Role.PUPIL:
+            elif _may_guard(state, user, agent):
                 links[agent_id].add(user_id)
+    if state.version == V11:
+        for guardian_ids in links.values():
+            for guardian_id in guardian_ids:
+                state.users[guardian_id].roles.add(Role.GUARDIAN)
     return links
+
+
+def _may_guard(state: RosterState, guardian: User, pupil: User) -> bool:
+    if Role.PUPIL not in pupil.roles:
+        return False
+    if Role.GUARDIAN in guardian.roles:
+        return True
+    return state.version == V11 and guardian.role is not None and Role.PUPIL not in guardian.roles

@@ -54,6 +54,7 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
                 address=address,
                 preference=preference,
                 guardian_ids=tuple(sorted(guardians.get(user_id, ()))),
+                roles=frozenset(user.roles),
             )
         )
     return tuple(persons)

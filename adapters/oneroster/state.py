@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from adapters.oneroster.columns import NEEDED, TABLES, V11, V12, TableSpec
+from adapters.oneroster.columns import MAX_LENGTHS, NEEDED, TABLES, V11, V12, TableSpec
 from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn, Row
 from adapters.oneroster.issues import RosterIssue
 from adapters.oneroster.values import check_datetime, required_value
@@ -21,6 +21,7 @@ M_OTHER_VERSION_COLUMN = Msg(
     "unknown column (a OneRoster {other} column, but manifest.csv says {version})"
 )
 M_EMPTY_ID = Msg("empty sourcedId")
+M_TOO_LONG = Msg("too long: {length} characters (at most {limit})")
 M_DUPLICATE_ID = Msg("duplicate sourcedId '{id}' (first on line {first})")
 M_NO_DATA_ROWS = Msg("no data rows (OneRoster does not allow an empty data file)")
 M_DELTA_STATUS = Msg("must be active or tobedeleted in a delta file, is '{status}'")
@@ -46,8 +47,9 @@ class User:
     family_name: str
     middle_name: str
     email: str | None
-    role: Role | None
+    role: Role | None  # the main role; None until known (1.2: after resolve_roles)
     agents: tuple[str, ...]
+    roles: set[Role] = field(default_factory=set)  # every role, `role` among them
 
 
 @dataclass(slots=True)
@@ -135,6 +137,7 @@ class RosterState:
         )
         first_line: dict[str, int] = {}
         known = self.known[stem]
+        max_lengths = MAX_LENGTHS.get(stem, {})
         for row in table:
             sid = row["sourcedId"]
             if row.damaged:
@@ -144,6 +147,9 @@ class RosterState:
             if not sid:
                 table.issue(row.line, "sourcedId", M_EMPTY_ID)
                 continue
+            for column, limit in max_lengths.items():
+                if len(row[column]) > limit:
+                    table.issue(row.line, column, M_TOO_LONG, length=len(row[column]), limit=limit)
             if sid in first_line:
                 table.issue(row.line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_line[sid])
                 continue

@@ -179,7 +179,9 @@ class TelegramPlatform(UpdateHandlers):
         if error is None:
             return
         self.errors.append(error)
-        logger.error("telegram: handling %s failed", update, exc_info=error)
+        # Only the update's id: its text may be `/start CODE`, and a code is never logged.
+        update_id = update.update_id if isinstance(update, Update) else type(update).__name__
+        logger.error("telegram: handling update %s failed", update_id, exc_info=error)
 
     # ------------------------------------------------------------------------ the port
 

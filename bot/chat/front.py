@@ -33,8 +33,9 @@ from bot.messages import (
     M_UNREACHABLE_WARNING,
 )
 from bot.ports import Reply
+from bot.repositories import Repositories
 from bot.rules import authorization
-from bot.usecases import announcing, groups, linking, reports
+from bot.usecases import announcing, groups, linking, reports, throttling
 from bot.usecases.announcing import AnnounceResult
 from bot.usecases.context import Context
 from bot.usecases.queries import person_and_staff
@@ -74,6 +75,15 @@ class ChatFrontEnd(PlatformEvents):
         try:
             command = self._parse(text)
         except InvalidInput as error:
+            async with ctx.db.transaction() as tx:
+                if await tx.accounts.person_of(platform, account_id) is None:
+                    # A malformed or unknown command from a stranger counts like any other.
+                    word = text.split()[0].split("@")[0].lstrip("/!")[:40] if text.split() else ""
+                    stranger = await self._stranger(
+                        tx, platform, account_id, word, lang, refusal=error.render(lang)
+                    )
+                    if stranger is not None:
+                        return stranger
             return Reply([error.render(lang)])
         if command is None:
             return Reply([])
@@ -199,6 +209,33 @@ class ChatFrontEnd(PlatformEvents):
             )
         return Reply([], delete_original=True)
 
+    async def _stranger(
+        self,
+        tx: Repositories,
+        platform: str,
+        account_id: str,
+        name: str,
+        lang: str,
+        *,
+        refusal: str | None = None,
+    ) -> Reply | None:
+        """A command (`name`, without its prefix) from an account nobody is linked to: audited
+        and counted per account, and refused while the account is throttled
+        (`bot.usecases.throttling`). None for `/help`, which is answered as usual. `refusal` is
+        the answer (default: link first)."""
+        ctx = self.ctx
+        throttled = await throttling.refuse_if_throttled(ctx, tx, platform, account_id, name, lang)
+        if throttled is not None:
+            return Reply([throttled])
+        if refusal is None and name == cmd.Help.name:
+            await throttling.audit_stranger(ctx, tx, platform, account_id, name)
+            return None
+        too_many = await throttling.record_failure(
+            ctx, tx, platform, account_id, "stranger-command", lang, command=name
+        )
+        answer = refusal if refusal is not None else M_NOT_LINKED(lang)
+        return Reply([answer] + ([too_many] if too_many else []))
+
     async def _command(
         self,
         platform: str,
@@ -214,11 +251,16 @@ class ChatFrontEnd(PlatformEvents):
             return await linking.link_account(ctx, platform, account_id, command.code)
         async with ctx.db.transaction() as tx:
             person, staff_anywhere = await person_and_staff(tx, platform, account_id)
+            if person is None:
+                stranger = await self._stranger(tx, platform, account_id, command.name, lang)
+                if stranger is not None:
+                    return stranger
         if isinstance(command, cmd.Help):
             return Reply([self.help_text(person, staff_anywhere, lang)])
         allowed = authorization.allowed_commands(person, staff_anywhere)
         if command.name not in allowed:
             if person is None:
+                # Not reached: `_stranger` answered every stranger above.
                 return Reply([M_NOT_LINKED(lang)])
             error = RuleViolation(
                 M_NOT_STAFF,

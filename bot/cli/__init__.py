@@ -9,13 +9,10 @@ from __future__ import annotations
 import sys
 
 from bot.cli import announce, delivery, roster  # noqa: F401  (they register their commands)
-from bot.cli.common import app
+from bot.cli.common import app, main_entry
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    sys.exit(main_entry(sys.argv[1:]))

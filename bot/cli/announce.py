@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from typing import Any
 
 import typer
 
 from bot import bootstrap
 from bot.cli import texts as t
-from bot.cli.common import app, emit_json, out, run, say, table
+from bot.cli.common import app, emit_json, out, parse_id, run, say, table
 from bot.dates import parse_date, parse_when
 from bot.domain import AnnouncementDraft
 from bot.errors import InvalidInput
 from bot.rules import kinds
 from bot.usecases import announcing, queries
+
+AT_HORIZON = timedelta(days=366)
+"""How far ahead `announce --at` may hold an announcement."""
 
 
 @app.command("announce")
@@ -39,10 +43,14 @@ def announce(
         if at is not None:
             try:
                 parsed = parse_when(at, now=now, tz=a.policy.timezone)
-            except InvalidInput as exc:
+            except (InvalidInput, OverflowError) as exc:
                 raise InvalidInput(t.M_BAD_DATE_OPTION, value=at) from exc
             if parsed.recurring or parsed.at is None:
                 raise InvalidInput(t.M_BAD_DATE_OPTION, value=at)
+            # Nothing is held for longer than a school year; a moment beyond that is a typo.
+            limit = now + AT_HORIZON
+            if parsed.at > limit:
+                raise InvalidInput(t.M_AT_TOO_FAR, value=at, limit=limit.date().isoformat())
             when = parsed.at
         draft = AnnouncementDraft(
             class_id=class_ref,
@@ -128,7 +136,10 @@ def announcements(
 @app.command("deliveries")
 def deliveries(
     announcement_id: int = typer.Argument(
-        ..., help="The announcement id (from `klasbot announce`)."
+        ...,
+        help="The announcement id (from `klasbot announce`).",
+        parser=parse_id,
+        metavar="ANNOUNCEMENT_ID",
     ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:

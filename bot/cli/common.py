@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -19,12 +21,30 @@ from rich.table import Table
 from adapters.oneroster.issues import RosterError
 from bot import bootstrap
 from bot.cli import logs
+from bot.cli import texts as t
 from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
 from bot.errors import DeliveryError, KlasbotError
 from bot.i18n import DEFAULT_LANGUAGE, Msg
-from config.settings import SECRET_KEYS, ConfigError, Settings, load_settings
+from config.settings import (
+    DEFAULT_CONFIG_FILE,
+    SECRET_KEYS,
+    ConfigError,
+    Settings,
+    asked_language,
+    load_settings,
+)
+
+try:  # typer vendors click from 0.2x on; before that it used click itself
+    from typer._click import exceptions as clicks
+except ImportError:  # pragma: no cover
+    from click import exceptions as clicks  # type: ignore[no-redef]
 
 T = TypeVar("T")
+
+MAX_ID = 2**63 - 1
+"""The largest id a row can have: SQLite's and PostgreSQL's integers are 64-bit signed."""
+USAGE_EXIT = 2
+"""The exit code of a command line that is malformed or out of range (click's, for every case)."""
 
 app = typer.Typer(
     name="klasbot",
@@ -145,3 +165,111 @@ def main_options(
     _state["config"] = config
     _state["settings"] = None
     logs.configure(verbose)
+
+
+class BadValue(typer.BadParameter):
+    """A command-line value klasbot refuses while parsing it, with a catalogue message that is
+    said in the school's language when it is shown (see `usage_line`)."""
+
+    def __init__(self, msg: Msg, /, **params: Any) -> None:
+        self.msg = msg
+        self.params = params
+        super().__init__(msg("en", where="", **params))
+
+
+def parse_id(value: str) -> int:
+    """A row's id: a whole number from 1 to MAX_ID, so that no id can overflow the database's
+    integers (an id beyond them cannot exist, and is refused here with the range)."""
+    text = str(value).strip()
+    if not re.fullmatch(r"\+?\d+", text):
+        raise BadValue(t.M_NOT_AN_ID, value=value, max=MAX_ID)
+    digits = text.lstrip("+").lstrip("0")
+    if not digits or len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:
+        raise BadValue(t.M_ID_OUT_OF_RANGE, value=value, max=MAX_ID)
+    return int(digits)
+
+
+def _usage_language() -> str:
+    """The language of a usage error: the school's once the configuration is loaded, else the
+    one the configuration asks for (the configuration is checked by the command itself)."""
+    if _state["settings"] is not None:
+        return lang()
+    path: Path | None = _state["config"]
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    return asked_language(path, os.environ)
+
+
+def _param_name(param: Any) -> str:
+    """How the admin writes a parameter: `--class` for an option, `ANNOUNCEMENT_ID` for an
+    argument."""
+    if param is None:
+        return "?"
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    if getattr(param, "param_type_name", "") == "option" and opts:
+        return str(opts[0])
+    return str(getattr(param, "metavar", None) or getattr(param, "name", "?")).upper()
+
+
+def usage_line(exc: clicks.ClickException) -> str:
+    """One line, in the school's language, for what click found wrong with a command line."""
+    language = _usage_language()
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "klasbot"
+    message = exc.format_message()
+    if isinstance(exc, BadValue):
+        problem = exc.msg(language, where=_param_name(exc.param), **exc.params)
+        return t.M_USAGE_IN(language, command=command, problem=problem)
+    if isinstance(exc, clicks.MissingParameter):
+        return t.M_USAGE_MISSING(language, command=command, param=_param_name(exc.param))
+    if isinstance(exc, clicks.NoSuchOption):
+        if re.fullmatch(r"-\d+", exc.option_name):
+            # `deliveries -1`: click reads a negative number as an option.
+            return t.M_USAGE_NEGATIVE(language, command=command, value=exc.option_name)
+        return t.M_USAGE_NO_SUCH_OPTION(language, command=command, option=exc.option_name)
+    if isinstance(exc, clicks.BadOptionUsage) and "requires an argument" in message:
+        return t.M_USAGE_NEEDS_VALUE(language, command=command, option=exc.option_name)
+    if isinstance(exc, clicks.BadParameter):
+        return t.M_USAGE_BAD_VALUE(
+            language, command=command, param=_param_name(exc.param), problem=exc.message
+        )
+    if found := re.match(r"No such command '(.+)'", message):
+        return t.M_USAGE_NO_SUCH_COMMAND(language, command=command, name=found[1])
+    if found := re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", message):
+        return t.M_USAGE_EXTRA(language, command=command, arguments=found[1])
+    # click's own words, in a frame in the school's language.
+    return t.M_USAGE_OTHER(language, command=command, problem=message)
+
+
+def _not_utf8(args: Sequence[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (Python keeps such bytes as surrogates)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return None
+
+
+def main_entry(args: Sequence[str]) -> int:
+    """Run the command line `args`; every malformed or out-of-range input is one line on
+    standard error and a non-zero exit code, never a traceback."""
+    bad = _not_utf8(args)
+    if bad is not None:
+        err.print("klasbot: " + t.M_USAGE_NOT_UTF8(_usage_language(), value=bad), markup=False)
+        return USAGE_EXIT
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=list(args), prog_name="klasbot", standalone_mode=False)
+    except clicks.NoArgsIsHelpError as exc:
+        out.print(exc.ctx.get_help(), markup=False)
+        return USAGE_EXIT
+    except clicks.UsageError as exc:
+        err.print(usage_line(exc), markup=False)
+        return USAGE_EXIT
+    except clicks.ClickException as exc:
+        err.print(usage_line(exc), markup=False)
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        return 130
+    return result if isinstance(result, int) else 0

@@ -5,6 +5,21 @@ from __future__ import annotations
 from bot.i18n import Msg
 
 M_BAD_DATE_OPTION = Msg("--at {value!r}: use e.g. 2026-12-01 08:00 or tomorrow 08:00.")
+M_AT_TOO_FAR = Msg("--at {value!r}: at most a year ahead (until {limit}).")
+M_NOT_AN_ID = Msg("{where} {value!r} is not an id: ids are whole numbers from 1 to {max}")
+M_ID_OUT_OF_RANGE = Msg("{where} {value!r} is out of range: ids are whole numbers from 1 to {max}")
+# What is wrong with a command line; `command` is e.g. `klasbot deliveries`.
+M_USAGE_IN = Msg("{command}: {problem}")
+M_USAGE_MISSING = Msg("{command}: {param} is missing; see `{command} --help`")
+M_USAGE_NEGATIVE = Msg("{command}: {value} is out of range: negative numbers are not allowed here")
+M_USAGE_NO_SUCH_OPTION = Msg("{command}: unknown option {option}; see `{command} --help`")
+M_USAGE_NEEDS_VALUE = Msg("{command}: option {option} needs a value")
+# `problem` is click's own (English) description.
+M_USAGE_BAD_VALUE = Msg("{command}: invalid value for {param}: {problem}")
+M_USAGE_NO_SUCH_COMMAND = Msg("{command}: unknown command {name!r}; see `{command} --help`")
+M_USAGE_EXTRA = Msg("{command}: unexpected argument(s) {arguments}; see `{command} --help`")
+M_USAGE_OTHER = Msg("{command}: {problem}; see `{command} --help`")
+M_USAGE_NOT_UTF8 = Msg("klasbot: argument {value!r} is not valid UTF-8 text")
 M_PLATFORM_REFUSED = Msg("the chat platform refused: {error}")
 M_NO_SCHEMA = Msg("the database has no schema yet; run `klasbot db upgrade` first")
 M_DB_UP_TO_DATE = Msg("database is up to date")

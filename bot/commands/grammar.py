@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.codes import normalize_code
 from bot.commands.types import (
     COMMAND_WORDS,
     COMMANDS,
@@ -33,6 +34,7 @@ from bot.i18n import Localized, Msg
 # The first word of a command: prefix, a name that starts with a letter, Telegram's @bot suffix.
 _COMMAND_WORD = re.compile(r"[/!]([^\W\d_]\w*)(?:@(\w+))?")
 _WORD = re.compile(r"\S+")
+_CODE_MAX = 12  # link codes have 10 characters (`bot.usecases.invites.new_code`)
 _ORDINAL = r"(?:e|de|ste|st|nd|rd|th)?"
 _PERIOD = re.compile(rf"(\d{{1,2}}){_ORDINAL}(?:[-–](\d{{1,2}}){_ORDINAL})?", re.IGNORECASE)
 _CANCEL_WORDS = ("annuleer", "annuleren", "cancel")
@@ -236,9 +238,10 @@ def _no_more(args: _Args, index: int, ctx: _Context) -> None:
 def _parse_start(args: _Args, ctx: _Context) -> Start:
     if not args.words:
         raise ctx.invalid(MSG_START_MISSING_CODE, command=ctx.prefix + Start.name)
-    if len(args) > 1:
+    # A code may be typed in groups ("abcd efgh jk"); more than a code's length is other text.
+    if len(args) > 1 and len(normalize_code("".join(args.words))) > _CODE_MAX:
         raise ctx.invalid(MSG_START_ONE_WORD, extra=args.rest(1))
-    return Start(code=args.words[0])
+    return Start(code=" ".join(args.words))
 
 
 def _parse_lesson_cancelled(args: _Args, ctx: _Context) -> LessonCancelled:

@@ -17,6 +17,7 @@ from bot.domain import Channel, Delivery, GroupState, Recipient
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.notices import Notice
 from bot.ports import GroupMessage, Letter, MailMessage
+from bot.repositories import Repositories
 from bot.usecases.groups import group_lost
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ async def post_groups(
         if platform is None:
             # Another process (`klasbot run` with this platform configured) delivers these.
             async with d.ctx.db.transaction() as tx:
-                await tx.outbox.release([r.id for r in rows])
+                await tx.outbox.release([r.id for r in rows], claim=rows[0].claim)
             stats.waiting += len(rows)
             waiting.update(r.id for r in rows)
             continue
@@ -144,7 +145,11 @@ async def send_mail(
 async def print_letters(
     d: Dispatcher, deliveries: Sequence[Delivery], batch: Batch, stats: DispatchStats
 ) -> None:
-    """One letter per household per day: every pupil, announcement and notice for that address."""
+    """One letter per household per day: every pupil, announcement and notice for that address.
+
+    The batch's letters are made in one transaction that holds its households' letters
+    (`LetterRepository.lock`): a dispatcher printing for a sibling at the same time waits, then
+    adds to the same letter and renders it again with everything on it."""
     if not deliveries:
         return
     if d.printer is None:
@@ -162,37 +167,45 @@ async def print_letters(
             households.setdefault(f"{day.isoformat()}-{digest}", (r, []))[1].append(row)
     # Every household's letter is written first; a copy goes on its letters only when all of
     # them were written (a copy for two households whose second letter failed is retried whole,
-    # and its letter to the first household is written again then, under the same key).
-    printed: list[tuple[str, Recipient, list[Delivery], str]] = []
+    # and its letter to the first household is written again then, under the same key). All
+    # letters of the batch are recorded together: a crash cannot leave a copy on one
+    # household's letter while its other household's letter is forgotten.
     failed: dict[int, Delivery] = {}
     error: OSError | None = None
-    for base_key, (recipient, rows) in households.items():
-        try:
-            key, path = await _print(d, base_key, recipient, rows, batch, day)
-        except OSError as exc:
-            error = exc
-            failed.update((r.id, r) for r in rows)
-            continue
-        printed.append((key, recipient, rows, path))
-    # All letters of the batch are recorded together: a crash cannot leave a copy on one
-    # household's letter while its other household's letter is forgotten.
+    on_letters: list[tuple[str, list[int]]] = []
     async with d.ctx.db.transaction() as tx:
+        for base_key in sorted(households):
+            await tx.letters.lock(base_key)
+        printed: list[tuple[str, Recipient, list[Delivery], str]] = []
+        for base_key, (recipient, rows) in sorted(households.items()):
+            try:
+                key, path = await _print(d, tx, base_key, recipient, rows, batch, day)
+            except OSError as exc:
+                error = exc
+                failed.update((r.id, r) for r in rows)
+                continue
+            printed.append((key, recipient, rows, path))
         for key, recipient, rows, path in printed:
-            on_letter = [r for r in rows if r.id not in failed]
             assert recipient.address is not None
-            await tx.letters.add(
+            claim = rows[0].claim
+            added = await tx.letters.add(
                 key,
                 recipient.name,
                 ", ".join(recipient.address.lines()),
                 path,
                 d.ctx.clock.now(),
-                [r.id for r in on_letter],
+                [r.id for r in rows if r.id not in failed],
+                claim=claim,
             )
-    for _key, _recipient, rows, _path in printed:
+            on_letters.append((key, added))
+    lost = [
+        r for r in deliveries if r.id not in failed and not any(r.id in a for _, a in on_letters)
+    ]
+    d.lost_claim(lost)
+    by_id = {r.id: r for r in deliveries}
+    for _key, added in on_letters:
         stats.letters += 1
-        stats.by_channel[Channel.POST.value] += sum(
-            1 for r in rows if r.announcement_id and r.id not in failed
-        )
+        stats.by_channel[Channel.POST.value] += sum(1 for i in added if by_id[i].announcement_id)
     if failed:
         problem = TransientDeliveryError(f"letter not written: {error}")
         await d.retry_later(list(failed.values()), problem, stats)
@@ -200,6 +213,7 @@ async def print_letters(
 
 async def _print(
     d: Dispatcher,
+    tx: Repositories,
     base_key: str,
     recipient: Recipient,
     rows: list[Delivery],
@@ -208,17 +222,16 @@ async def _print(
 ) -> tuple[str, str]:
     """Write one household's letter of the day with everything it carries; (key, path)."""
     policy = d.ctx.policy
-    async with d.ctx.db.transaction() as tx:
-        key = await tx.letters.open_key(base_key)
-        earlier = await tx.letters.deliveries(key)
-        ids = {r.id for r in rows}
-        everything = [*[e for e in earlier if e.id not in ids], *rows]
-        names = await tx.roster.persons({e.pupil_id for e in everything})
-        for e in everything:
-            if e.announcement_id is not None and e.announcement_id not in batch.announcements:
-                found = await tx.announcements.get(e.announcement_id)
-                assert found is not None
-                batch.announcements[e.announcement_id] = found
+    key = await tx.letters.open_key(base_key)
+    earlier = await tx.letters.deliveries(key)
+    ids = {r.id for r in rows}
+    everything = [*[e for e in earlier if e.id not in ids], *rows]
+    names = await tx.roster.persons({e.pupil_id for e in everything})
+    for e in everything:
+        if e.announcement_id is not None and e.announcement_id not in batch.announcements:
+            found = await tx.announcements.get(e.announcement_id)
+            assert found is not None
+            batch.announcements[e.announcement_id] = found
     assert recipient.address is not None
     ordered = sorted(everything, key=lambda e: (e.announcement_id or 0, e.pupil_id, e.id))
     letter = Letter(

@@ -6,6 +6,12 @@ How "exactly once" holds:
   pupil (a unique constraint on (announcement, pupil), and a unique idempotency key);
 - a dispatcher *claims* due rows with a lease (`claimed_until`) in one short transaction; on
   PostgreSQL concurrent dispatchers skip each other's rows (FOR UPDATE SKIP LOCKED);
+- every claim carries a fresh token, and an outcome is recorded only for rows that claim still
+  holds: a worker whose send outlasted its lease, and whose rows another worker has claimed since,
+  records nothing (the other worker's outcome stands);
+- claims never overlap: on SQLite every transaction takes the write lock before it reads
+  (`storage.store`), on PostgreSQL claims take turns on an advisory lock; one household's letter
+  is made by one worker at a time (`LetterRepository.lock`);
 - it sends, then records the outcome in a second transaction. A crash between the two leaves the
   row claimed; after the lease it is sent again. E-mail carries the delivery's key as its
   Message-ID and group posts carry it as their idempotency key, so a receiver (or an adapter that
@@ -21,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +38,7 @@ from bot.dispatch.retry import DispatchStats, RetryPolicy
 from bot.domain import Announcement, Channel, Delivery, Group, Person, Route
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.notices import InviteNotice
-from bot.outbox import add_unreachable_warning
+from bot.outbox import add_unreachable_warning, forget_codes
 from bot.ports import LetterPrinter, Mailer
 from bot.repositories import Repositories
 from bot.routing import failure_reason, route_after_failure
@@ -121,10 +128,11 @@ class Dispatcher:
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as tx:
             claimed = await tx.outbox.claim_due(
-                now, now + self.lease, self.batch_size, exclude=exclude
+                now, now + self.lease, self.batch_size, exclude=exclude, claim=uuid.uuid4().hex
             )
             if not claimed:
                 return None
+            logger.debug("claimed %d deliveries until %s", len(claimed), now + self.lease)
             announcements: dict[int, Announcement] = {}
             for a_id in {d.announcement_id for d in claimed if d.announcement_id is not None}:
                 found = await tx.announcements.get(a_id)
@@ -156,10 +164,10 @@ class Dispatcher:
             else:
                 due.append(d)
         if held:
+            claim = batch.claimed[0].claim
             async with self.ctx.db.transaction() as tx:
                 for until, ids in held.items():
-                    await tx.outbox.hold(ids, until)
-            stats.held += sum(len(v) for v in held.values())
+                    stats.held += len(await tx.outbox.hold(ids, until, claim=claim))
         return due
 
     # ------------------------------------------------------------------------ outcomes
@@ -175,8 +183,11 @@ class Dispatcher:
                     given_up.append(d)
                     continue
                 wait = self.retry.delay(d.channel_attempts + 1, error.retry_after, self.rng)
-                await tx.outbox.mark_retry(d.id, str(error)[:1000], now + timedelta(seconds=wait))
-                stats.retried += 1
+                due = now + timedelta(seconds=wait)
+                if await tx.outbox.mark_retry(d.id, str(error)[:1000], due, claim=d.claim):
+                    stats.retried += 1
+                else:
+                    self.lost_claim([d])
             if given_up:
                 attempts = given_up[0].channel_attempts + 1
                 final = PermanentDeliveryError(
@@ -206,14 +217,18 @@ class Dispatcher:
             route = await self._next_route(tx, d, error)
             channel = route.channel if route else Channel.UNREACHABLE
             reason = route.reason if route else failure_reason(error.reason, d.reason)
-            await tx.outbox.reroute(
+            moved = await tx.outbox.reroute(
                 d.id,
                 channel=channel.value,
                 reason=reason.value if reason else None,
                 recipients=route.recipients if route else (),
                 error=str(error)[:1000],
                 now=now,
+                claim=d.claim,
             )
+            if not moved:
+                self.lost_claim([d])
+                continue
             await tx.audit.add(
                 [
                     self.ctx.event(
@@ -228,6 +243,7 @@ class Dispatcher:
                 ]
             )
             if route is None:
+                await forget_codes(tx, [d])
                 stats.failed += 1
                 if d.announcement_id is not None:
                     unreachable[d.announcement_id].append(d.pupil_id)
@@ -259,14 +275,40 @@ class Dispatcher:
             own_route=own,
         )
 
+    def lost_claim(self, deliveries: Sequence[Delivery]) -> None:
+        """Rows whose lease ran out and that another worker claimed since: their outcome is the
+        other worker's to record (it sends them with the same Message-ID / idempotency key)."""
+        if deliveries:
+            logger.warning(
+                "%d deliveries (ids %s) were claimed by another dispatcher while this one was "
+                "sending them; their outcome is left to it (consider a longer lease)",
+                len(deliveries),
+                ", ".join(str(d.id) for d in deliveries[:10]),
+            )
+
     async def sent(
         self, deliveries: Sequence[Delivery], external_id: str | None, stats: DispatchStats
     ) -> None:
+        now = self.ctx.clock.now()
+        done: set[int] = set()
         async with self.ctx.db.transaction() as tx:
-            await tx.outbox.mark_sent([d.id for d in deliveries], self.ctx.clock.now(), external_id)
+            for claim, rows in _by_claim(deliveries).items():
+                ids = [d.id for d in rows]
+                done.update(await tx.outbox.mark_sent(ids, now, external_id, claim=claim))
+            await forget_codes(tx, [d for d in deliveries if d.id in done])
+        self.lost_claim([d for d in deliveries if d.id not in done])
         for d in deliveries:
+            if d.id not in done:
+                continue
             if d.announcement_id is None:
                 stats.notices += 1
             else:
                 stats.sent += 1
                 stats.by_channel[d.channel.value] += 1
+
+
+def _by_claim(deliveries: Sequence[Delivery]) -> dict[str | None, list[Delivery]]:
+    out: dict[str | None, list[Delivery]] = defaultdict(list)
+    for d in deliveries:
+        out[d.claim].append(d)
+    return out

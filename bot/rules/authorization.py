@@ -8,6 +8,9 @@ class where it is enrolled as teacher. Pupils and guardians may link their accou
 report (A.9). A refusal is a `RuleViolation(rule="B.1", code="not-staff")` whose message tells the
 person what they are known as, so that a mislinked account is noticed.
 
+A person may hold several roles: staff rights come from any staff role (a teacher who is also a
+parent is still staff), and a refusal names the staff role before the others.
+
 All functions are pure.
 """
 
@@ -82,9 +85,18 @@ def require_staff_of_class(person: Person | None, roster: ClassRoster) -> None:
         raise RuleViolation(NOT_LINKED, rule=RULE, code="not-staff", cls=cls, known_as="unlinked")
     if is_staff_of_class(person.id, roster):
         return
+    known_as = _known_as(person)
     raise RuleViolation(
-        _BY_ROLE[person.role], rule=RULE, code="not-staff", cls=cls, known_as=str(person.role)
+        _BY_ROLE[known_as], rule=RULE, code="not-staff", cls=cls, known_as=str(known_as)
     )
+
+
+def _known_as(person: Person) -> Role:
+    """The role a refusal names: a staff role when the person has one (a teacher who is also a
+    parent is told they do not teach this class, not that they are a parent), else the main one."""
+    if person.role.is_staff or not person.is_staff:
+        return person.role
+    return Role.TEACHER if person.has_role(Role.TEACHER) else Role.LEADERSHIP
 
 
 def allowed_commands(person: Person | None, is_staff_anywhere: bool) -> frozenset[str]:
@@ -92,14 +104,15 @@ def allowed_commands(person: Person | None, is_staff_anywhere: bool) -> frozense
 
     - nobody linked: `start`, `help`;
     - anyone linked: also `melden` (A.9);
-    - staff (teacher or leadership role) not enrolled in any class: also `escaleren` (B.3);
+    - staff (a teacher or leadership role, besides any other) not enrolled in any class: also
+      `escaleren` (B.3);
     - `is_staff_anywhere` (enrolled as teacher of some class): every command.
     Whether a command may be used *in a given class* is `require_staff_of_class`'s decision."""
     if person is None:
         return PUBLIC_COMMANDS
     if is_staff_anywhere:
         return ALL_COMMANDS
-    if person.role.is_staff:
+    if person.is_staff:
         return STAFF_MEMBER_COMMANDS
     return LINKED_COMMANDS
 

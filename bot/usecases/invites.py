@@ -1,5 +1,8 @@
 """Link codes (invites): a personal, single-use code per eligible pupil (and staff, guardians),
-sent through the outbox along the route `bot.routing.route_invite` chooses."""
+sent through the outbox along the route `bot.routing.route_invite` chooses.
+
+Only a code's hash is stored (`bot.codes`): the code itself exists in this process while its
+e-mail or letter is queued and is returned to the caller (`klasbot invites create --json`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.codes import hash_code
 from bot.domain import Channel, Invite, Person, Role
 from bot.notices import InviteNotice
 from bot.outbox import add_notice, notice_key
@@ -81,7 +85,8 @@ async def create_invites(
                 plan.extend((staff, None, [], school_class.code) for staff in roster.staff)
         for addressee, pupil, guardians, klas in plan:
             code = code_factory()
-            await tx.invites.add(Invite(code, addressee.id, now, expires))
+            code_hash = hash_code(code)
+            await tx.invites.add(Invite(code_hash, addressee.id, now, expires))
             route = route_invite(
                 addressee,
                 pupil,
@@ -110,7 +115,9 @@ async def create_invites(
                     notice,
                     person_id=addressee.id,
                     route=single,
-                    key=notice_key("invite", code, recipient.person_id, recipient.email),
+                    # The key (a Message-ID, in logs) is derived from the slow hash, never from
+                    # the code: a fast digest of a 10-character code can be reversed.
+                    key=notice_key("invite", code_hash, recipient.person_id, recipient.email),
                 )
             issued.append(
                 IssuedInvite(

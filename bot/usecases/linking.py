@@ -1,8 +1,17 @@
 """Linking a platform account to a person with a one-time code, then letting them into their
-class groups (rules 1 and 2)."""
+class groups (rules 1 and 2).
+
+A code is looked up by its hash (`bot.codes`), after normalising what the person typed
+(`abcd efgh jk` is `ABCD-EFGH-JK`). Wrong codes are audited and counted per account, and an account
+that keeps guessing is throttled (`bot.usecases.throttling`). An account already linked to someone
+else moves to the new person, and so do its group memberships where the new person may be; the
+others end (`bot.usecases.membership.account_moved`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from bot.codes import hash_code, normalize_code
 from bot.domain import GroupState, MemberState, Person, Role
 from bot.messages import (
     M_ADMIT_PENDING,
@@ -15,45 +24,101 @@ from bot.messages import (
     M_PLATFORM_AGE,
 )
 from bot.ports import Reply
+from bot.repositories import Repositories
 from bot.rules.age import is_old_enough
 from bot.rules.membership import Verdict
+from bot.usecases import throttling
 from bot.usecases.context import Context
-from bot.usecases.membership import ADMITTED, admit
+from bot.usecases.membership import ADMITTED, Removal, account_moved, admit, remove_accounts
+
+
+@dataclass
+class _Claimed:
+    person: Person
+    removals: list[Removal] = field(default_factory=list)
+
+
+async def _wrong_code(
+    ctx: Context,
+    tx: Repositories,
+    platform: str,
+    account_id: str,
+    reason: str,
+    refusal: str,
+    lang: str,
+) -> list[str]:
+    """Audit and count a wrong code; the refusal, and the throttle notice if this was one too
+    many."""
+    throttled = await throttling.record_failure(
+        ctx, tx, platform, account_id, "link-refused", lang, reason=reason
+    )
+    return [refusal] if throttled is None else [refusal, throttled]
 
 
 async def _claim_code(
     ctx: Context, platform: str, account_id: str, code: str, lang: str
-) -> Person | str:
+) -> _Claimed | list[str]:
     """The person the code links (the account linked now), or the refusal to say."""
     now = ctx.clock.now()
+    # Hashing takes a few milliseconds on purpose (`bot.codes`): done before the transaction.
+    code_hash = hash_code(code) if normalize_code(code) else ""
     async with ctx.db.transaction() as tx:
-        invite = await tx.invites.get(code.strip().upper())
+        throttled = await throttling.refuse_if_throttled(
+            ctx, tx, platform, account_id, "start", lang
+        )
+        if throttled is not None:
+            # Not even a correct code gets through: a guesser must not learn that it was one.
+            return [throttled]
+        invite = await tx.invites.get(code_hash) if code_hash else None
         if invite is None:
-            return M_CODE_UNKNOWN(lang)
+            return await _wrong_code(
+                ctx, tx, platform, account_id, "unknown", M_CODE_UNKNOWN(lang), lang
+            )
+        linked = await tx.accounts.person_of(platform, account_id)
         relink = False
         if invite.used_at is not None:
-            linked = await tx.accounts.person_of(platform, account_id)
             if linked is None or linked.id != invite.person_id:
-                return M_CODE_USED(lang)
+                return await _wrong_code(
+                    ctx, tx, platform, account_id, "used", M_CODE_USED(lang), lang
+                )
             # The same account sends its code again (after an invite that failed): let it into
             # its groups again instead of refusing.
             relink = True
         elif invite.expires_at <= now:
-            return M_CODE_EXPIRED(lang)
+            return await _wrong_code(
+                ctx, tx, platform, account_id, "expired", M_CODE_EXPIRED(lang), lang
+            )
         person = await tx.roster.person(invite.person_id)
         if person is None:
-            return M_CODE_UNKNOWN(lang)
+            return await _wrong_code(
+                ctx, tx, platform, account_id, "unknown", M_CODE_UNKNOWN(lang), lang
+            )
         if person.role == Role.PUPIL and not is_old_enough(person.birth_date, ctx.today()):
             await ctx.audit(
                 tx, "link-refused", None, [person.id], platform=platform, reason="under-13"
             )
-            return M_CODE_UNDER_AGE(lang)
+            return [M_CODE_UNDER_AGE(lang)]
+        claimed = _Claimed(person)
         if not relink:
-            if not await tx.invites.use(invite.code, now):
-                return M_CODE_USED(lang)
+            if not await tx.invites.use(invite.code_hash, now):
+                return await _wrong_code(
+                    ctx, tx, platform, account_id, "used", M_CODE_USED(lang), lang
+                )
             await tx.accounts.link(platform, account_id, person.id, now)
             await ctx.audit(tx, "account-linked", person.id, [person.id], platform=platform)
-        return person
+            if linked is not None and linked.id != person.id:
+                await ctx.audit(
+                    tx,
+                    "account-moved",
+                    person.id,
+                    [linked.id, person.id],
+                    platform=platform,
+                    previous=linked.id,
+                )
+                claimed.removals = await account_moved(
+                    ctx, tx, platform, account_id, linked, person
+                )
+        return claimed
 
 
 async def link_account(
@@ -61,9 +126,10 @@ async def link_account(
 ) -> Reply:
     lang = lang or ctx.policy.language
     claimed = await _claim_code(ctx, platform, account_id, code, lang)
-    if isinstance(claimed, str):
-        return Reply([claimed])
-    person = claimed
+    if isinstance(claimed, list):
+        return Reply(claimed)
+    await remove_accounts(ctx, claimed.removals)
+    person = claimed.person
     async with ctx.db.transaction() as tx:
         enrollments = await tx.roster.enrollments_of(person.id)
         groups = [g for e in enrollments for g in await tx.groups.list(e.class_id, platform)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from bot.domain import Group, MemberState, Person
 from bot.errors import DeliveryError
+from bot.repositories import Repositories
 from bot.rules.membership import Verdict, admission, is_present
 from bot.usecases.context import Context
 
@@ -50,6 +52,81 @@ async def admit(ctx: Context, group: Group, person: Person, account_id: str) -> 
             group=group.id,
         )
     return verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """An account the platform must remove from a group (after the transaction that decided it)."""
+
+    group: Group
+    account_id: str
+    verdict: Verdict
+
+
+async def account_moved(
+    ctx: Context, tx: Repositories, platform: str, account_id: str, old: Person, new: Person
+) -> list[Removal]:
+    """An account of `old` is now linked to `new` (a shared family phone, a classmate's code).
+
+    Every group membership `old` held through that account ends: `old` no longer counts as in the
+    group (so routing reaches them by e-mail or letter, rule 6). Where `new` may be in that group
+    (rules 1 and 2) the membership becomes theirs; elsewhere the account must leave the group:
+    those removals are returned, for `remove_accounts` once this transaction has committed.
+    Each change is an audit event tied to both persons (rule 10)."""
+    now = ctx.clock.now()
+    removals: list[Removal] = []
+    for group_id, membership in (await tx.groups.memberships_of(old.id)).items():
+        if membership.account_id != account_id or membership.state not in (
+            MemberState.MEMBER,
+            MemberState.INVITED,
+        ):
+            continue
+        group = await tx.groups.get(group_id)
+        if group is None or group.platform != platform:
+            continue
+        roster = await tx.roster.class_roster(group.class_id)
+        verdict = admission(new, roster, ctx.today(), ctx.policy.min_age(platform)).verdict
+        await tx.groups.set_member(group.id, old.id, account_id, MemberState.REMOVED, now)
+        if verdict in ADMITTED:
+            held = (await tx.groups.members(group.id)).get(new.id)
+            if held is None or held.state not in (MemberState.MEMBER, MemberState.INVITED):
+                await tx.groups.set_member(group.id, new.id, account_id, membership.state, now)
+            await ctx.audit(
+                tx, "membership-moved", None, [old.id, new.id], group=group.id, to=new.id
+            )
+        else:
+            await ctx.audit(
+                tx,
+                "member-removed",
+                None,
+                [old.id, new.id],
+                group=group.id,
+                reason="account-relinked",
+                verdict=verdict.value,
+            )
+            removals.append(Removal(group, account_id, verdict))
+    return removals
+
+
+async def remove_accounts(ctx: Context, removals: list[Removal]) -> None:
+    """Ask the platforms to remove accounts that may no longer be in their groups (rule 2)."""
+    for removal in removals:
+        platform = ctx.platforms.get(removal.group.platform)
+        if platform is None:
+            # Accounts are linked through their platform's chat, which is connected then; only a
+            # script gets here. The removal is recorded and audited; the admin is told here.
+            logger.warning(
+                "%s is not connected: remove the re-linked account from group %s by hand",
+                removal.group.platform,
+                removal.group.id,
+            )
+            continue
+        try:
+            await platform.remove(removal.group.chat_id, removal.account_id, removal.verdict.value)
+        except DeliveryError as error:
+            logger.warning(
+                "could not remove a re-linked account from group %s: %s", removal.group.id, error
+            )
 
 
 async def admit_everyone(ctx: Context, group: Group) -> None:

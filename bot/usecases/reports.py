@@ -24,9 +24,12 @@ async def report(ctx: Context, person: Person, text: str, *, escalation: bool, s
         classes = sorted(
             {c.code for e in enrollments for c in await tx.roster.find_classes(e.class_id)}
         )
+        # Every role, the main one first: leadership reads a parent's report differently from a
+        # teacher's, and someone may be both.
+        roles = [person.role.value, *sorted(r.value for r in person.roles - {person.role})]
         notice = ReportNotice(
             kind=kind,
-            reporter=f"{person.full_name} ({person.role.value}, {person.id})",
+            reporter=f"{person.full_name} ({', '.join(roles)}, {person.id})",
             text=text,
             created_at=now.astimezone(ctx.policy.timezone).strftime("%Y-%m-%d %H:%M"),
             school_name=ctx.policy.school_name,

@@ -96,6 +96,16 @@ class SqlGroupRepository:
         ).scalars()
         return {r.person_id: Membership(r.account_id, MemberState(r.state)) for r in rows}
 
+    async def memberships_of(self, person_id: str) -> dict[int, Membership]:
+        rows = (
+            await self.session.execute(
+                sa.select(GroupMemberRow)
+                .where(GroupMemberRow.person_id == person_id)
+                .order_by(GroupMemberRow.group_id)
+            )
+        ).scalars()
+        return {r.group_id: Membership(r.account_id, MemberState(r.state)) for r in rows}
+
 
 class SqlAccountRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -143,7 +153,7 @@ class SqlInviteRepository:
     async def add(self, invite: Invite) -> None:
         self.session.add(
             InviteRow(
-                code=invite.code,
+                code_hash=invite.code_hash,
                 person_id=invite.person_id,
                 created_at=invite.created_at,
                 expires_at=invite.expires_at,
@@ -152,20 +162,24 @@ class SqlInviteRepository:
         )
         await self.session.flush()
 
-    async def get(self, code: str, *, for_update: bool = False) -> Invite | None:
-        q = sa.select(InviteRow).where(InviteRow.code == code)
+    async def get(self, code_hash: str, *, for_update: bool = False) -> Invite | None:
+        q = sa.select(InviteRow).where(InviteRow.code_hash == code_hash)
         if for_update:
             q = q.with_for_update()
         row = await self.session.scalar(q)
         return to_invite(row) if row else None
 
-    async def use(self, code: str, now: datetime) -> bool:
+    async def use(self, code_hash: str, now: datetime) -> bool:
         result = await self.session.execute(
             sa.update(InviteRow)
-            .where(InviteRow.code == code, InviteRow.used_at.is_(None))
+            .where(InviteRow.code_hash == code_hash, InviteRow.used_at.is_(None))
             .values(used_at=now)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+# The first key of the platform state's advisory locks (any int4 constant unique in the app).
+STATE_LOCK = 0x6B737461  # "ksta"
 
 
 class SqlPlatformStateRepository:
@@ -175,6 +189,16 @@ class SqlPlatformStateRepository:
     async def get(self, platform: str, key: str) -> str | None:
         row = await self.session.get(PlatformStateRow, (platform, key))
         return row.value if row else None
+
+    async def lock(self, platform: str, key: str) -> None:
+        """PostgreSQL: a transaction advisory lock in its own two-key space; SQLite: the
+        transaction already holds the write lock (`storage.store`)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                sa.select(
+                    sa.func.pg_advisory_xact_lock(STATE_LOCK, sa.func.hashtext(f"{platform}|{key}"))
+                )
+            )
 
     async def set(self, platform: str, key: str, value: str) -> None:
         row = await self.session.get(PlatformStateRow, (platform, key))

@@ -13,10 +13,22 @@ from bot.domain import Delivery, LetterRecord
 from storage.models import DeliveryRow, LetterItemRow, LetterRow
 from storage.sql.mapping import to_delivery
 
+# The first key of the households' advisory locks (any int4 constant unique in the app).
+LETTER_LOCK = 0x6B6C6574  # "klet"
+
 
 class SqlLetterRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lock(self, base_key: str) -> None:
+        """Hold this household's letters until the transaction ends. PostgreSQL: a transaction
+        advisory lock (two keys: its own space, apart from the outbox claim's single key);
+        SQLite: the transaction already holds the write lock (`storage.store`)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(LETTER_LOCK, sa.func.hashtext(base_key)))
+            )
 
     async def open_key(self, base_key: str) -> str:
         n = 1
@@ -36,7 +48,21 @@ class SqlLetterRepository:
         path: str,
         now: datetime,
         delivery_ids: Sequence[int],
-    ) -> None:
+        *,
+        claim: str | None = None,
+    ) -> builtins.list[int]:
+        ids = builtins.list(dict.fromkeys(delivery_ids))
+        if ids and claim is not None:
+            held = set(
+                (
+                    await self.session.execute(
+                        sa.select(DeliveryRow.id).where(
+                            DeliveryRow.id.in_(ids), DeliveryRow.claim_token == claim
+                        )
+                    )
+                ).scalars()
+            )
+            ids = [i for i in ids if i in held]
         row = await self.session.get(LetterRow, key)
         if row is None:
             self.session.add(
@@ -58,16 +84,17 @@ class SqlLetterRepository:
                 )
             ).scalars()
         )
-        for delivery_id in dict.fromkeys(delivery_ids):
+        for delivery_id in ids:
             if delivery_id not in have:
                 self.session.add(LetterItemRow(letter_key=key, delivery_id=delivery_id))
-        if delivery_ids:
+        if ids:
             await self.session.execute(
                 sa.update(DeliveryRow)
-                .where(DeliveryRow.id.in_(delivery_ids), DeliveryRow.letter_key.is_(None))
+                .where(DeliveryRow.id.in_(ids), DeliveryRow.letter_key.is_(None))
                 .values(letter_key=key, claimed_until=None, attempts=DeliveryRow.attempts + 1)
             )
         await self.session.flush()
+        return ids
 
     async def deliveries(self, key: str) -> list[Delivery]:
         rows = (

@@ -38,6 +38,7 @@ def person_values(p: Person) -> dict[str, Any]:
     """The `persons` columns of a person (guardian links live in `guardianships`)."""
     return {
         "role": p.role.value,
+        "roles": roles_value(p.roles),
         "given_name": p.given_name,
         "family_name": p.family_name,
         "middle_name": p.middle_name,
@@ -50,6 +51,17 @@ def person_values(p: Person) -> dict[str, Any]:
     }
 
 
+def roles_value(roles: Iterable[Role]) -> str:
+    """The `persons.roles` column: every role, comma-separated, in a stable order."""
+    return ",".join(sorted(Role(r).value for r in roles))
+
+
+def roles_of(value: str) -> frozenset[Role]:
+    """`persons.roles` read back; empty (a row from before the column) is the main role alone,
+    which `Person` adds itself."""
+    return frozenset(Role(v) for v in value.split(",") if v)
+
+
 def to_person(row: PersonRow, guardian_ids: Iterable[str] = ()) -> Person:
     address = None
     if row.street and row.postal_code and row.city:
@@ -57,6 +69,7 @@ def to_person(row: PersonRow, guardian_ids: Iterable[str] = ()) -> Person:
     return Person(
         id=row.id,
         role=Role(row.role),
+        roles=roles_of(row.roles or ""),
         given_name=row.given_name,
         family_name=row.family_name,
         middle_name=row.middle_name,
@@ -77,7 +90,7 @@ def to_group(row: GroupRow) -> Group:
 
 
 def to_invite(row: InviteRow) -> Invite:
-    return Invite(row.code, row.person_id, row.created_at, row.expires_at, row.used_at)
+    return Invite(row.code_hash, row.person_id, row.created_at, row.expires_at, row.used_at)
 
 
 def announcement_row(a: Announcement) -> AnnouncementRow:
@@ -165,4 +178,5 @@ def to_delivery(row: DeliveryRow) -> Delivery:
         sent_at=row.sent_at,
         external_id=row.external_id,
         notice=notice_from_json(row.notice) if row.notice is not None else None,
+        claim=row.claim_token,
     )

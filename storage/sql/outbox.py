@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Channel, Delivery, DeliveryStatus, NewDelivery, Reason, Recipient
+from bot.notices import Notice
 from storage.models import DeliveryRow
 from storage.sql.mapping import new_delivery_values, recipient_to_json, to_delivery
 
@@ -51,9 +52,17 @@ class SqlOutboxRepository:
         return [to_delivery(r) for r in rows]
 
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int, *, exclude: Iterable[int] = ()
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        exclude: Iterable[int] = (),
+        claim: str | None = None,
     ) -> list[Delivery]:
-        """SQLite serialises writers, so one process dispatches there."""
+        """On SQLite the transaction holds the write lock from its start (`storage.store`), so
+        claims in several processes take turns; on PostgreSQL they take turns on an advisory
+        lock and skip rows locked by others."""
         postgres = self.session.get_bind().dialect.name == "postgresql"
         if postgres:
             # Claims (not the sending) take turns: two claims running at once could each take
@@ -105,18 +114,39 @@ class SqlOutboxRepository:
             rows += [r for r in more if r.id not in have]
         for row in rows:
             row.claimed_until = lease_until
+            row.claim_token = claim
             if row.status == DeliveryStatus.HELD.value:
                 row.status = DeliveryStatus.PENDING.value
         await self.session.flush()
         return [to_delivery(r) for r in rows]
 
-    async def hold(self, ids: Sequence[int], until: datetime) -> None:
-        if ids:
-            await self.session.execute(
-                sa.update(DeliveryRow)
-                .where(DeliveryRow.id.in_(ids))
-                .values(status=DeliveryStatus.HELD.value, due_at=until, claimed_until=None)
-            )
+    async def _change(
+        self, ids: Sequence[int], claim: str | None, values: dict[str, Any]
+    ) -> list[int]:
+        """Update the rows that are still held by `claim` (any row when it is None); the ids
+        changed, in order."""
+        if not ids:
+            return []
+        where = [DeliveryRow.id.in_(list(ids))]
+        if claim is not None:
+            where.append(DeliveryRow.claim_token == claim)
+        changed = await self.session.scalars(
+            sa.update(DeliveryRow)
+            .where(*where)
+            .values(**values)
+            .returning(DeliveryRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(changed.all())
+
+    async def hold(
+        self, ids: Sequence[int], until: datetime, *, claim: str | None = None
+    ) -> list[int]:
+        return await self._change(
+            ids,
+            claim,
+            {"status": DeliveryStatus.HELD.value, "due_at": until, "claimed_until": None},
+        )
 
     async def mark_sent(
         self,
@@ -125,34 +155,31 @@ class SqlOutboxRepository:
         external_id: str | None,
         *,
         count_attempt: bool = True,
-    ) -> None:
-        if ids:
-            values: dict[str, Any] = {
-                "status": DeliveryStatus.SENT.value,
-                "sent_at": now,
-                "claimed_until": None,
-            }
-            if count_attempt:
-                values.update(
-                    external_id=external_id, attempts=DeliveryRow.attempts + 1, last_error=None
-                )
-            await self.session.execute(
-                sa.update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(**values)
+        claim: str | None = None,
+    ) -> list[int]:
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.SENT.value,
+            "sent_at": now,
+            "claimed_until": None,
+        }
+        if count_attempt:
+            values.update(
+                external_id=external_id, attempts=DeliveryRow.attempts + 1, last_error=None
             )
+        return await self._change(ids, claim, values)
 
-    async def mark_retry(self, delivery_id: int, error: str, due_at: datetime) -> None:
-        await self.session.execute(
-            sa.update(DeliveryRow)
-            .where(DeliveryRow.id == delivery_id)
-            .values(
-                status=DeliveryStatus.PENDING.value,
-                due_at=due_at,
-                claimed_until=None,
-                attempts=DeliveryRow.attempts + 1,
-                channel_attempts=DeliveryRow.channel_attempts + 1,
-                last_error=error,
-            )
-        )
+    async def mark_retry(
+        self, delivery_id: int, error: str, due_at: datetime, *, claim: str | None = None
+    ) -> bool:
+        values = {
+            "status": DeliveryStatus.PENDING.value,
+            "due_at": due_at,
+            "claimed_until": None,
+            "attempts": DeliveryRow.attempts + 1,
+            "channel_attempts": DeliveryRow.channel_attempts + 1,
+            "last_error": error,
+        }
+        return bool(await self._change([delivery_id], claim, values))
 
     async def reroute(
         self,
@@ -163,29 +190,32 @@ class SqlOutboxRepository:
         recipients: Sequence[Recipient],
         error: str,
         now: datetime,
-    ) -> None:
+        claim: str | None = None,
+    ) -> bool:
         to = Channel(channel)
         status = DeliveryStatus.FAILED if to == Channel.UNREACHABLE else DeliveryStatus.PENDING
+        values = {
+            "channel": to.value,
+            "reason": Reason(reason).value if reason else None,
+            "recipients": [recipient_to_json(r) for r in recipients],
+            "status": status.value,
+            "group_id": None,
+            "due_at": now,
+            "claimed_until": None,
+            "attempts": DeliveryRow.attempts + 1,
+            # The new channel gets its own retries (a greylisting 451 after a lost group).
+            "channel_attempts": 0,
+            "last_error": error,
+        }
+        return bool(await self._change([delivery_id], claim, values))
+
+    async def replace_notice(self, delivery_id: int, notice: Notice) -> None:
         await self.session.execute(
             sa.update(DeliveryRow)
             .where(DeliveryRow.id == delivery_id)
-            .values(
-                channel=to.value,
-                reason=Reason(reason).value if reason else None,
-                recipients=[recipient_to_json(r) for r in recipients],
-                status=status.value,
-                group_id=None,
-                due_at=now,
-                claimed_until=None,
-                attempts=DeliveryRow.attempts + 1,
-                # The new channel gets its own retries (a greylisting 451 after a lost group).
-                channel_attempts=0,
-                last_error=error,
-            )
+            .values(notice=notice.to_json())
+            .execution_options(synchronize_session=False)
         )
 
-    async def release(self, ids: Sequence[int]) -> None:
-        if ids:
-            await self.session.execute(
-                sa.update(DeliveryRow).where(DeliveryRow.id.in_(ids)).values(claimed_until=None)
-            )
+    async def release(self, ids: Sequence[int], *, claim: str | None = None) -> list[int]:
+        return await self._change(ids, claim, {"claimed_until": None})

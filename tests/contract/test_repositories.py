@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from adapters.oneroster.reader import read_roster
+from bot.codes import hash_code
 from bot.domain import (
     Address,
     Announcement,
@@ -34,6 +35,8 @@ from tests.contract.conftest import DUPLICATE
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LEASE = T0 + timedelta(minutes=5)
+HASH = hash_code("ABCD-EFGH-JK")
+OTHER_HASH = hash_code("NOPE")
 
 
 def demo() -> RosterSnapshot:
@@ -387,27 +390,44 @@ async def test_accounts_link_and_relink(uow: UnitOfWork) -> None:
 
 async def test_invites_are_single_use(uow: UnitOfWork) -> None:
     await seeded(uow)
-    invite = Invite("ABC123", "g-01", T0, T0 + timedelta(days=7))
+    # Invites are stored and found by the hash of their code (`bot.codes.hash_code`).
+    invite = Invite(HASH, "g-01", T0, T0 + timedelta(days=7))
     async with uow.transaction() as r:
         await r.invites.add(invite)
     async with uow.transaction() as r:
-        assert await r.invites.get("ABC123") == invite
-        assert await r.invites.get("NOPE") is None
-        assert await r.invites.use("ABC123", T0) is True
-        assert await r.invites.use("ABC123", T0) is False
-        assert await r.invites.use("NOPE", T0) is False
+        assert await r.invites.get(HASH) == invite
+        assert await r.invites.get(OTHER_HASH) is None
+        assert await r.invites.use(HASH, T0) is True
+        assert await r.invites.use(HASH, T0) is False
+        assert await r.invites.use(OTHER_HASH, T0) is False
     async with uow.transaction() as r:
-        assert (await r.invites.get("ABC123")).used_at == T0  # type: ignore[union-attr]
+        assert (await r.invites.get(HASH)).used_at == T0  # type: ignore[union-attr]
 
 
-async def test_an_invite_code_is_unique(uow: UnitOfWork) -> None:
+async def test_an_invite_code_hash_is_unique(uow: UnitOfWork) -> None:
     await seeded(uow)
-    invite = Invite("ABC123", "g-01", T0, T0 + timedelta(days=7))
+    invite = Invite(HASH, "g-01", T0, T0 + timedelta(days=7))
     async with uow.transaction() as r:
         await r.invites.add(invite)
     with pytest.raises(DUPLICATE):
         async with uow.transaction() as r:
             await r.invites.add(replace(invite, person_id="g-02"))
+
+
+async def test_memberships_of_a_person_in_every_group(uow: UnitOfWork) -> None:
+    await seeded(uow)
+    async with uow.transaction() as r:
+        first = await r.groups.add("cls-2b", "matrix", "!a:x", GroupState.ACTIVE, T0)
+        second = await r.groups.add("cls-2b", "telegram", "-100", GroupState.ACTIVE, T0)
+        await r.groups.set_member(first.id, "p-2b-01", "@a:x", MemberState.MEMBER, T0)
+        await r.groups.set_member(second.id, "p-2b-01", "tg-1", MemberState.INVITED, T0)
+        await r.groups.set_member(second.id, "p-2b-02", "tg-2", MemberState.MEMBER, T0)
+    async with uow.transaction() as r:
+        assert await r.groups.memberships_of("p-2b-01") == {
+            first.id: Membership("@a:x", MemberState.MEMBER),
+            second.id: Membership("tg-1", MemberState.INVITED),
+        }
+        assert await r.groups.memberships_of("nobody") == {}
 
 
 # --------------------------------------------------------------------------------- announcements

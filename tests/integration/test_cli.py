@@ -371,16 +371,18 @@ def test_config_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
         (
             {"KLASBOT_SCHOOL__LANGUAGE": "en", "KLASBOT_SCHOOL__INVITE_VALID_DAYS": "lots"},
             None,
-            "klasbot: invalid configuration in the environment: school.invite_valid_days: Input "
-            "should be a valid integer, unable to parse string as an integer (got 'lots')",
+            "klasbot: invalid configuration in the environment: school.invite_valid_days "
+            "(KLASBOT_SCHOOL__INVITE_VALID_DAYS): must be a whole number from 1 to 365 "
+            "(got 'lots')",
         ),
         (
             {"KLASBOT_SCHOOL__INVITE_VALID_DAYS": "lots"},
             "[school]\ntimezone = 'Europe/Amsterdm'\n",
-            "klasbot: ongeldige configuratie in {config} of de omgeving: school.timezone: "
-            "onbekende tijdzone 'Europe/Amsterdm' (bijvoorbeeld Europe/Amsterdam) (gekregen: "
-            "'Europe/Amsterdm'); school.invite_valid_days: Input should be a valid integer, "
-            "unable to parse string as an integer (gekregen: 'lots')",
+            "klasbot: ongeldige configuratie in {config} of de omgeving: school.timezone "
+            "(KLASBOT_SCHOOL__TIMEZONE): onbekende tijdzone 'Europe/Amsterdm' (bijvoorbeeld "
+            "Europe/Amsterdam) (gekregen: 'Europe/Amsterdm'); school.invite_valid_days "
+            "(KLASBOT_SCHOOL__INVITE_VALID_DAYS): moet een geheel getal van 1 tot en met 365 zijn "
+            "(gekregen: 'lots')",
         ),
         (
             {},
@@ -391,15 +393,16 @@ def test_config_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
         (
             {"KLASBOT_SCHOOL__LANGUAGE": "fr"},
             None,
-            "klasbot: ongeldige configuratie in de omgeving: school.language: geen catalogus voor "
-            "taal 'fr'; talen: nl, en (gekregen: 'fr')",
+            "klasbot: ongeldige configuratie in de omgeving: school.language "
+            "(KLASBOT_SCHOOL__LANGUAGE): geen catalogus voor taal 'fr'; talen: nl, en "
+            "(gekregen: 'fr')",
         ),
     ],
     ids=[
         "dutch-by-default",
         "english-from-the-environment",
-        "pydantic-words-in-an-english-frame",
-        "pydantic-words-in-a-dutch-frame",
+        "what-the-key-allows-in-english",
+        "what-the-key-allows-in-dutch",
         "english-from-the-file",
         "no-catalogue-so-dutch",
     ],

@@ -535,7 +535,7 @@ async def test_group_post_honours_retry_after_and_is_posted_once(
             assert sink.count() == before + 3
 
 
-# --- several dispatchers on PostgreSQL ----------------------------------------------------------
+# --- several dispatchers on one database ----------------------------------------------------------
 
 
 class CountingPosts:
@@ -561,8 +561,6 @@ class CountingPosts:
 async def test_concurrent_dispatchers_split_the_work_without_duplicates(
     tmp_path: Path, database_url: str, clock: FrozenClock
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("on SQLite one dispatcher process runs at a time")
     with SmtpSink() as sink:
         async with school_app(
             tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"

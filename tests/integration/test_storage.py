@@ -121,14 +121,34 @@ async def test_concurrent_claims_never_share_a_delivery(app: bootstrap.App) -> N
                 await asyncio.sleep(0.2)  # hold the rows while the other worker claims
                 return {d.id for d in got}
 
-        if app.db.dialect == "postgresql":
-            first, second = await asyncio.gather(claim(app.db), claim(db2))
-        else:  # SQLite serialises writers: one dispatcher process
-            first = await claim(app.db)
-            second = await claim(db2)
+        # At the same time: PostgreSQL skips the other's locked rows; on SQLite the second
+        # claim's transaction waits for the first's write lock, then reads what is left.
+        first, second = await asyncio.gather(claim(app.db), claim(db2))
         assert first
         assert second
         assert not first & second
         assert len(first | second) == 20
+    finally:
+        await db2.dispose()
+
+
+async def test_a_locked_platform_value_is_counted_by_two_processes_without_a_lost_update(
+    app: bootstrap.App,
+) -> None:
+    """The throttle counter's read-modify-write (`PlatformStateRepository.lock`), by two
+    connections at once: both increments survive, on SQLite and PostgreSQL."""
+    db2 = Database(app.settings.database_url)
+    try:
+
+        async def increment(db: Database) -> None:
+            async with db.transaction() as tx:
+                await tx.state.lock("telegram", "attempts:acct-1")
+                count = int(await tx.state.get("telegram", "attempts:acct-1") or "0")
+                await asyncio.sleep(0.2)  # the other connection tries meanwhile
+                await tx.state.set("telegram", "attempts:acct-1", str(count + 1))
+
+        await asyncio.gather(increment(app.db), increment(db2))
+        async with app.db.transaction() as tx:
+            assert await tx.state.get("telegram", "attempts:acct-1") == "2"
     finally:
         await db2.dispose()

@@ -70,9 +70,14 @@ class RecordingHandler:
 
     `refuse` maps a recipient to the RCPT TO reply it gets (e.g. "450 4.2.1 Mailbox busy" or
     "550 5.1.1 No such user"); `reject_data` maps a recipient to the reply for DATA when the
-    message is for them. `require_auth` answers 530 to MAIL FROM before a successful login."""
+    message is for them. `require_auth` answers 530 to MAIL FROM before a successful login.
+    `stall_once` maps a recipient to (gate, reply): the first RCPT TO for it waits until the
+    gate (a `threading.Event`) is set, then gets `reply`; later ones are served as usual (a
+    slow server whose answer comes after the sender's lease ran out)."""
 
     refuse: dict[str, str] = field(default_factory=dict)
+    stall_once: dict[str, tuple[threading.Event, str]] = field(default_factory=dict)
+    stalled: list[str] = field(default_factory=list)
     reject_data: dict[str, str] = field(default_factory=dict)
     require_auth: bool = False
     log: IO[str] | None = None
@@ -88,6 +93,17 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        with self._lock:
+            stall = self.stall_once.pop(address, None)
+        if stall is not None:
+            gate, reply = stall
+            with self._lock:
+                self.stalled.append(address)
+            while not gate.is_set():
+                await asyncio.sleep(0.01)
+            with self._lock:
+                self.refused.append((address, reply))
+            return reply
         reply = self.refuse.get(address)
         if reply is not None:
             with self._lock:

@@ -57,6 +57,7 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.da
 
 VALID: list[tuple[str, Command]] = [
     ("/start K7P2QX", Start("K7P2QX")),
+    ("/start k7p2 qx", Start("k7p2 qx")),  # a code typed in groups (normalised when looked up)
     ("/start   abc-123  ", Start("abc-123")),
     ("/Start K7P2QX", Start("K7P2QX")),
     (
@@ -244,7 +245,12 @@ def test_commands_are_frozen() -> None:
 
 MALFORMED: list[tuple[str, type[Command], str, str]] = [
     ("/start", Start, "Zet je persoonlijke code achter", "Put your personal code after"),
-    ("/start K7P2 QX", Start, "'QX' hoort er niet bij", "'QX' is not part of it"),
+    (
+        "/start K7P2QX is mijn code",
+        Start,
+        "'is mijn code' hoort er niet bij",
+        "'is mijn code' is not part of it",
+    ),
     ("/lesuitval", LessonCancelled, "De klas ontbreekt", "The class is missing"),
     ("/lesuitval 2B", LessonCancelled, "De datum ontbreekt", "The date is missing"),
     ("/lesuitval 2B morgen", LessonCancelled, "Het lesuur ontbreekt", "The period"),

@@ -8,7 +8,7 @@ import pytest
 
 from bot import bootstrap
 from bot.domain import Kind
-from config.settings import load_settings
+from config.settings import ConfigError, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "klasbot.example.toml"
 
@@ -29,8 +29,11 @@ def test_a_platform_minimum_from_the_configuration_is_every_commands_minimum(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("KLASBOT_TELEGRAM__MIN_AGE", "16")
-    monkeypatch.setenv("KLASBOT_MATRIX__MIN_AGE", "9")
     policy = bootstrap.make_policy(load_settings(EXAMPLE))
     assert policy.min_age("telegram") == 16
-    assert policy.min_age("matrix") == 13  # never below the protocol's 13 (B.1)
+    assert policy.min_age("matrix") == 13
     assert policy.min_age("console") == 13
+    # Never below the protocol's 13 (B.1): a lower minimum is refused at start-up.
+    monkeypatch.setenv("KLASBOT_MATRIX__MIN_AGE", "9")
+    with pytest.raises(ConfigError, match="KLASBOT_MATRIX__MIN_AGE"):
+        load_settings(EXAMPLE)

@@ -323,7 +323,8 @@ def test_formula_like_values_are_kept_as_plain_text(tmp_path: Path) -> None:
 
 
 def test_guardian_links_union_of_both_sides_only_pupil_guardian_pairs(tmp_path: Path) -> None:
-    d = make_roster(tmp_path)
+    # 1.2: roles.csv says who is a guardian. (In 1.1 a linked teacher is one: test_roles.py.)
+    d = make_roster(tmp_path, "1.2")
     set_cell(d, "users.csv", LINE["g-1"], "agentSourcedIds", "p-1, p-2")  # p-1 also lists g-1
     set_cell(d, "users.csv", LINE["p-2"], "agentSourcedIds", "g-2,p-1,t-1")  # sibling, teacher
     set_cell(d, "users.csv", LINE["t-1"], "agentSourcedIds", "p-1")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from bot.domain import Kind
-from config.settings import ConfigError, clock_start, load_settings
+from config.settings import ConfigError, Rule, Settings, clock_start, load_settings
 
 
 def test_defaults_are_the_embedded_setup() -> None:
@@ -121,13 +123,17 @@ def test_config_error_in_dutch_and_english() -> None:
     assert error.render() == error.render("nl")
 
 
-def test_pydantic_messages_keep_their_words_in_a_localised_frame() -> None:
+def test_a_wrong_type_is_told_with_what_the_key_allows() -> None:
     error = _error(KLASBOT_SCHOOL__INVITE_VALID_DAYS="lots")
-    problem = "school.invite_valid_days: Input should be a valid integer"
-    assert error.render("nl").startswith(f"ongeldige configuratie in de omgeving: {problem}")
-    assert error.render("nl").endswith("(gekregen: 'lots')")
-    assert error.render("en").startswith(f"invalid configuration in the environment: {problem}")
-    assert error.render("en").endswith("(got 'lots')")
+    key = "school.invite_valid_days (KLASBOT_SCHOOL__INVITE_VALID_DAYS)"
+    assert error.render("nl") == (
+        f"ongeldige configuratie in de omgeving: {key}: moet een geheel getal van 1 tot en met "
+        "365 zijn (gekregen: 'lots')"
+    )
+    assert error.render("en") == (
+        f"invalid configuration in the environment: {key}: must be a whole number from 1 to 365 "
+        "(got 'lots')"
+    )
 
 
 def test_klasbots_own_validation_messages_are_translated(tmp_path: Path) -> None:
@@ -137,16 +143,17 @@ def test_klasbots_own_validation_messages_are_translated(tmp_path: Path) -> None
     kinds = ", ".join(kind.value for kind in Kind)
     assert error.render("nl") == (
         f"ongeldige configuratie in {f} of de omgeving: "
-        "school.timezone: onbekende tijdzone 'Europe/Amsterdm' (bijvoorbeeld Europe/Amsterdam) "
-        "(gekregen: 'Europe/Amsterdm'); "
-        f"school.allowed_kinds: onbekende soort 'feest'; soorten: {kinds} "
-        "(gekregen: ['homework', 'feest'])"
+        "school.timezone (KLASBOT_SCHOOL__TIMEZONE): onbekende tijdzone 'Europe/Amsterdm' "
+        "(bijvoorbeeld Europe/Amsterdam) (gekregen: 'Europe/Amsterdm'); "
+        "school.allowed_kinds (KLASBOT_SCHOOL__ALLOWED_KINDS): "
+        f"onbekende soort 'feest'; soorten: {kinds} (gekregen: ['homework', 'feest'])"
     )
     english = (
         f"invalid configuration in {f} or the environment: "
-        "school.timezone: unknown time zone 'Europe/Amsterdm' (e.g. Europe/Amsterdam) "
-        "(got 'Europe/Amsterdm'); "
-        f"school.allowed_kinds: unknown kind 'feest'; kinds: {kinds} (got ['homework', 'feest'])"
+        "school.timezone (KLASBOT_SCHOOL__TIMEZONE): unknown time zone 'Europe/Amsterdm' "
+        "(e.g. Europe/Amsterdam) (got 'Europe/Amsterdm'); "
+        "school.allowed_kinds (KLASBOT_SCHOOL__ALLOWED_KINDS): "
+        f"unknown kind 'feest'; kinds: {kinds} (got ['homework', 'feest'])"
     )
     assert str(error) == error.render("en") == english
 
@@ -185,3 +192,192 @@ def test_missing_file_and_clock_in_dutch() -> None:
         "KLASBOT_NOW='2026-11-23T10:00:00' heeft een UTC-afwijking nodig, bijvoorbeeld "
         "2026-11-23T08:00:00+01:00"
     )
+
+
+# Every key of the configuration with values it must refuse: (section, key) → bad values, as the
+# environment gives them (strings). `test_every_key_has_bad_values` keeps this list complete.
+BAD_VALUES: dict[tuple[str, ...], list[str]] = {
+    ("database_url",): ["mysql://db/klasbot", "garbage", "sqlite:///x.db", ""],
+    ("data_dir",): ["", " "],
+    ("school", "name"): ["De Passie\nUtrecht"],
+    ("school", "timezone"): ["Europe/Amsterdm", "", "+01:00"],
+    ("school", "language"): ["fr", ""],
+    ("school", "quiet_hours"): ["21-07", "25:00-07:00", "21:00-07:60", "21:00", "night"],
+    ("school", "urgent_from"): ["25:00", "6.30", "", "06:30-07:00"],
+    ("school", "urgent_kinds"): ["feest", "lesson-cancelled,feest"],
+    ("school", "allowed_kinds"): ["", "feest", "homework,party"],
+    ("school", "pupil_email_from_age"): ["11", "22", "-16", "sixteen", "16.5"],
+    ("school", "leadership_emails"): ["nobody", "a@x.org, nope", "a@b", "a b@x.org"],
+    ("school", "invite_valid_days"): ["0", "-14", "366", "two weeks", "9223372036854775808"],
+    ("school", "reply_to"): ["info", "info@", "@school.example"],
+    ("mail", "transport"): ["pigeon", ""],
+    ("mail", "outbox_dir"): [""],
+    ("mail", "smtp_host"): ["smtp host", "http://smtp.example", ""],
+    ("mail", "smtp_port"): ["0", "-25", "65536", "lots", "25.5"],
+    ("mail", "smtp_security"): ["ssl", ""],
+    ("mail", "smtp_username"): ["a\tb"],
+    ("mail", "smtp_password"): ["a\nb"],
+    ("mail", "smtp_timeout"): ["0", "-1", "nan", "inf", "3601", "soon"],
+    ("mail", "from"): ["klasbot", "klasbot@", "", "<klasbot@x.org>"],
+    ("mail", "batch_size"): ["0", "-1", "10001", "many"],
+    ("post", "letters_dir"): [""],
+    ("post", "letterhead"): ["line\x07bell"],
+    ("post", "return_address"): ["a\nb"],
+    ("telegram", "token"): ["not a token", "9876", ":abc"],
+    ("telegram", "base_url"): ["api.telegram.org/bot", "ftp://x/bot", "", "http://"],
+    ("telegram", "base_file_url"): ["file/bot", "ws://x/file"],
+    ("telegram", "mode"): ["push", ""],
+    ("telegram", "poll_timeout"): ["0", "-10", "301"],
+    ("telegram", "webhook_url"): ["bot.school.example/telegram", "http://x:99999/t"],
+    ("telegram", "webhook_listen"): ["every where", "http://0.0.0.0"],
+    ("telegram", "webhook_port"): ["0", "65536", "-1", "https"],
+    ("telegram", "webhook_secret"): ["has spaces", "x" * 257, "ümlaut"],
+    ("telegram", "min_age"): ["9", "12", "22", "-13", "thirteen"],
+    ("telegram", "rate_global_per_second"): ["0", "-30", "1001", "fast"],
+    ("telegram", "rate_group_per_minute"): ["0", "-20"],
+    ("telegram", "rate_private_per_second"): ["0", "nan"],
+    ("matrix", "homeserver"): ["matrix.school.example", "ftp://matrix.school.example"],
+    ("matrix", "user_id"): ["klasbot", "@klasbot", "klasbot:school.example"],
+    ("matrix", "password"): ["a\nb"],
+    ("matrix", "access_token"): ["a\nb"],
+    ("matrix", "device_id"): ["a\nb"],
+    ("matrix", "staff_can_post"): ["maybe", "2"],
+    ("matrix", "room_version"): ["10", "13", "v12"],
+    ("matrix", "min_age"): ["9", "22"],
+    ("matrix", "rate_per_second"): ["0", "-0.2", "slow"],
+    ("matrix", "rate_burst"): ["0", "-10", "1001"],
+    ("matrix", "sync_timeout"): ["0", "-30", "301"],
+    ("dispatch", "batch_size"): ["0", "-200", "10001", "9223372036854775808", "1.5"],
+    ("dispatch", "max_attempts"): ["0", "-8", "101"],
+    ("dispatch", "base_delay"): ["0", "-5", "86401"],
+    ("dispatch", "max_delay"): ["0", "-1", "4"],  # 4 < the base delay of 5
+    ("dispatch", "lease_seconds"): ["0", "-300", "86401", "nan"],
+    ("dispatch", "poll_interval"): ["0", "-2", "3601"],
+}
+SECRETS = {("mail", "smtp_password"), ("telegram", "token"), ("telegram", "webhook_secret"),
+           ("matrix", "password"), ("matrix", "access_token")}  # fmt: skip
+
+
+def _keys() -> set[tuple[str, ...]]:
+    keys: set[tuple[str, ...]] = set()
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys |= {
+                (name, sub.alias or sub_name) for sub_name, sub in annotation.model_fields.items()
+            }
+        else:
+            keys.add((name,))
+    return keys
+
+
+def test_every_key_has_bad_values() -> None:
+    assert set(BAD_VALUES) == _keys()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(key, value) for key, values in BAD_VALUES.items() for value in values],
+    ids=lambda x: "/".join(x) if isinstance(x, tuple) else repr(x)[:20],
+)
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_every_bad_value_is_one_line_naming_the_key(
+    key: tuple[str, ...], value: str, lang: str
+) -> None:
+    env_name = "KLASBOT_" + "__".join(key).upper()
+    env = {env_name: value}
+    if key != ("school", "language"):
+        env["KLASBOT_SCHOOL__LANGUAGE"] = lang
+    else:
+        lang = "nl"  # a language without a catalogue: the error is in Dutch
+    error = _error(**env)
+    text = error.render()
+    assert error.lang == lang
+    assert "\n" not in text
+    assert ".".join(key) in text, text
+    assert env_name in text, text
+    assert "Input should" not in text, text  # pydantic's words, not what the key allows
+    if key in SECRETS:
+        assert value not in text  # a secret is never repeated
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ("mail = 3\n", "mail: must be a table"),
+        (
+            "[mail]\nsmtp_port = '25'\nbatch_size = 0\n",
+            "mail.batch_size (KLASBOT_MAIL__BATCH_SIZE)",
+        ),
+        ("[dispatch]\nbatch_size = 1.5\n", "must be a whole number from 1 to 10000 (got 1.5)"),
+        ("[telegram]\nmin_age = true\n", "must be a whole number from 13 to 21 (got True)"),
+        ("[school]\nallowed_kinds = 3\n", "school.allowed_kinds"),
+        ("[school]\nname = 5\n", "school.name"),
+        ("[post]\nletterhead = [1]\n", "post.letterhead"),
+        ("[mail]\nfrom = ['a@x.org']\n", "mail.from (KLASBOT_MAIL__FROM)"),
+        (
+            "[telegram]\nmode = 'webhook'\n",
+            "telegram.webhook_url (KLASBOT_TELEGRAM__WEBHOOK_URL): required",
+        ),
+        ("[school]\nallowed_kinds = ['homework']\n", "urgent kind 'lesson-cancelled' is not among"),
+    ],
+)
+def test_wrong_types_and_combinations_in_the_file(tmp_path: Path, toml: str, needle: str) -> None:
+    f = tmp_path / "k.toml"
+    f.write_text(toml, encoding="utf-8")
+    text = _error(f).render("en")
+    assert needle in text, text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("env", "check"),
+    [
+        ({"KLASBOT_SCHOOL__QUIET_HOURS": ""}, lambda s: s.school.quiet_hours == ""),
+        (
+            {"KLASBOT_SCHOOL__QUIET_HOURS": "9:00 - 7:30"},
+            lambda s: s.school.quiet_hours == "09:00-07:30",
+        ),
+        ({"KLASBOT_SCHOOL__URGENT_FROM": "6:30"}, lambda s: s.school.urgent_from == "06:30"),
+        (
+            {"KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE": "12"},
+            lambda s: s.school.pupil_email_from_age == 12,
+        ),
+        (
+            {"KLASBOT_SCHOOL__PUPIL_EMAIL_FROM_AGE": ""},
+            lambda s: s.school.pupil_email_from_age is None,
+        ),
+        ({"KLASBOT_SCHOOL__REPLY_TO": ""}, lambda s: s.school.reply_to is None),
+        ({"KLASBOT_SCHOOL__URGENT_KINDS": ""}, lambda s: s.school.urgent_kinds == []),
+        ({"KLASBOT_MAIL__TRANSPORT": "SMTP"}, lambda s: s.mail.transport == "smtp"),
+        ({"KLASBOT_MAIL__SMTP_HOST": "::1"}, lambda s: s.mail.smtp_host == "::1"),
+        (
+            {"KLASBOT_MAIL__FROM": "klasbot@école.example"},
+            lambda s: s.mail.from_ == "klasbot@école.example",
+        ),
+        ({"KLASBOT_TELEGRAM__MIN_AGE": "21"}, lambda s: s.telegram.min_age == 21),
+        ({"KLASBOT_MATRIX__ROOM_VERSION": "12"}, lambda s: s.matrix.room_version == "12"),
+        ({"KLASBOT_MATRIX__RATE_PER_SECOND": ""}, lambda s: s.matrix.rate_per_second is None),
+        ({"KLASBOT_MATRIX__STAFF_CAN_POST": "yes"}, lambda s: s.matrix.staff_can_post is True),
+        (
+            {"KLASBOT_DATABASE_URL": "postgresql+asyncpg://k@db:5432/k"},
+            lambda s: s.database_url.startswith("postgresql"),
+        ),
+        ({"KLASBOT_DISPATCH__LEASE_SECONDS": "0.5"}, lambda s: s.dispatch.lease_seconds == 0.5),
+    ],
+)
+def test_good_values_at_the_edges_are_accepted(env: dict[str, str], check: Any) -> None:
+    assert check(load_settings(environ=env))
+
+
+def test_every_key_has_a_rule_that_says_what_it_allows() -> None:
+    """A key added without a rule would be refused in pydantic's words, or not at all."""
+    missing = []
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = [(f"{name}.{sub}", f) for sub, f in annotation.model_fields.items()]
+        else:
+            fields = [(name, field)]
+        missing += [key for key, f in fields if not any(isinstance(m, Rule) for m in f.metadata)]
+    assert not missing

@@ -24,6 +24,7 @@ from nio import (
 
 from adapters.matrix import MatrixPlatform
 from bot import bootstrap
+from bot.codes import hash_code
 from bot.domain import AnnouncementDraft, Group, Invite
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.ports import GroupMessage
@@ -262,7 +263,9 @@ async def test_an_under_13_pupil_is_refused_told_privately_and_served_by_email(
     # is refused kindly, and nothing is linked.
     assert await invite_uc.create_invites(kb.app.ctx, person_ref="p-2b-05") == []
     async with kb.app.db.transaction() as store:
-        await store.invites.add(Invite("MLNCODE234", "p-2b-05", NOW, NOW + timedelta(days=14)))
+        await store.invites.add(
+            Invite(hash_code("MLNCODE234"), "p-2b-05", NOW, NOW + timedelta(days=14))
+        )
     room = await milan.open_direct_chat(kb.bot_id)
     answer = await milan.ask(room, "!start MLNCODE234", kb.bot_id)
     assert "nog geen 13" in answer, answer

@@ -20,6 +20,7 @@ import pytest
 from adapters.oneroster.reader import read_roster
 from bot.chat.front import ChatFrontEnd
 from bot.clock import FrozenClock
+from bot.codes import hash_code
 from bot.dispatch import Dispatcher, RetryPolicy
 from bot.domain import (
     AnnouncementDraft,
@@ -267,10 +268,10 @@ def code_for(person_id: str, platform: str = "console") -> str:
 async def add_invite(
     ctx: Context, person_id: str, code: str, *, valid: timedelta = timedelta(days=14)
 ) -> None:
-    """A code stored directly (no outbox row), as `create_invites` would store it."""
+    """A code stored directly (no outbox row), as `create_invites` would store it: its hash."""
     now = ctx.clock.now()
     async with ctx.db.transaction() as tx:
-        await tx.invites.add(Invite(code, person_id, now, now + valid))
+        await tx.invites.add(Invite(hash_code(code), person_id, now, now + valid))
 
 
 async def link(

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.codes import hash_code
 from bot.dispatch import Dispatcher
 from bot.domain import Channel, Reason
 from bot.errors import NotFound, PermanentDeliveryError
@@ -67,7 +68,7 @@ async def test_with_staff_the_class_staff_get_a_code_by_their_own_mail(ctx: Cont
 async def test_codes_are_stored_with_their_expiry(ctx: Context) -> None:
     issued = await invite_2b(ctx)
     async with ctx.db.transaction() as tx:
-        stored = [await tx.invites.get(i.code) for i in issued]
+        stored = [await tx.invites.get(hash_code(i.code)) for i in issued]
     assert [s.person_id for s in stored if s] == ELIGIBLE_2B
     assert {s.expires_at for s in stored if s} == {ctx.clock.now() + timedelta(days=14)}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FrozenClock
+from bot.codes import hash_code
 from bot.domain import Invite
 from bot.errors import TransientDeliveryError
 from bot.messages import (
@@ -38,7 +39,7 @@ async def linked_person(ctx: Context, platform: str, account: str) -> str | None
 
 async def stored_invite(ctx: Context, code: str) -> Invite:
     async with ctx.db.transaction() as tx:
-        invite = await tx.invites.get(code)
+        invite = await tx.invites.get(hash_code(code))
     assert invite is not None
     return invite
 
