@@ -24,10 +24,10 @@ from bot.dispatch import Dispatcher, RetryPolicy
 from bot.domain import Kind
 from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, PlatformCapabilities
+from bot.rules.content import PublicContacts
 from bot.rules.quiet_hours import QuietHours
 from bot.usecases.context import Context
 from config.settings import Settings, clock_start, load_settings
-from storage.migrate import upgrade
 from storage.store import Database
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         school_name=school.name,
         reply_to=school.reply_to,
         platforms=declared_platforms(settings),
+        public_contacts=PublicContacts.parse(school.public_contacts),
     )
 
 
@@ -196,6 +197,8 @@ async def migrate(settings: Settings) -> None:
     _ensure_sqlite_dir(settings.database_url)
     db = Database(settings.database_url)
     try:
+        from storage.migrate import upgrade  # Alembic: only for the commands that migrate
+
         await upgrade(db.engine)
     finally:
         await db.dispose()

@@ -64,6 +64,8 @@ class Person:
     roles: frozenset[Role] = frozenset()
     """Every role the person holds (a teacher who is also a parent: teacher and guardian);
     always includes `role`, the person's main role, which is added when it is left out."""
+    preferred_given_name: str = ""
+    """The name the person is called by (OneRoster 1.2 `preferredGivenName`), when it differs."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", frozenset(self.roles) | {self.role})

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import Kind
 from bot.ports import PlatformCapabilities
 from bot.rules.age import effective_minimum
+from bot.rules.content import NO_PUBLIC_CONTACTS, PublicContacts
 from bot.rules.kinds import DEFAULT_ALLOWED_KINDS
 from bot.rules.quiet_hours import QuietHours
 
@@ -24,6 +25,8 @@ class SchoolPolicy:
     invite_valid_days: int = 14
     school_name: str = ""
     reply_to: str | None = None
+    public_contacts: PublicContacts = NO_PUBLIC_CONTACTS
+    """The school's own published phone numbers, addresses and IBANs: rule 5 allows them."""
     platforms: dict[str, PlatformCapabilities] = field(default_factory=dict)
     """Every platform klasbot knows, with what it declares it can do and the minimum age the
     school configured for it: the same table for every command, whether the platform is

@@ -75,6 +75,11 @@ class RosterRepository(Protocol):
         """Raises KeyError for an unknown class."""
         ...
 
+    async def school_pupils(self, school_id: str) -> list[Person]:
+        """Every pupil enrolled in any class of the school, ordered by id (rule 5 looks for all
+        their names: A.2 protects every member of the school community)."""
+        ...
+
     async def enrollments_of(self, person_id: str) -> list[Enrollment]: ...
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.domain import Kind
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Localized, Msg, available_languages
+from bot.rules.content import PublicContacts
 
 DEFAULT_CONFIG_FILE = "klasbot.toml"
 ENV_PREFIX = "KLASBOT_"
@@ -85,6 +86,10 @@ M_ZONE = Msg("must be an IANA time zone, e.g. Europe/Amsterdam")
 M_ADDRESS = Msg("must be an e-mail address, e.g. info@school.example")
 M_ADDRESS_OR_NONE = Msg("must be an e-mail address, e.g. info@school.example, or empty for none")
 M_ADDRESSES = Msg("must be e-mail addresses, comma-separated; {item!r} is not one")
+M_CONTACTS = Msg(
+    "must be phone numbers, e-mail addresses, @domains or IBANs, comma-separated; "
+    "{item!r} is none of them"
+)
 M_HOST = Msg("must be a host name or IP address, e.g. smtp.school.example")
 M_URL = Msg("must be an http:// or https:// URL, e.g. {example}")
 M_URL_OR_NONE = Msg("must be an http:// or https:// URL, e.g. {example}, or empty for none")
@@ -345,6 +350,18 @@ def _addresses(value: Any) -> Any:
     return value
 
 
+def _contacts(value: Any) -> Any:
+    value = _split_commas(value)
+    if isinstance(value, list):
+        for item in value:
+            try:
+                PublicContacts.parse([item])
+            except (ValueError, AttributeError):
+                raise _Invalid(M_CONTACTS, item=item) from None
+        return [item.strip() for item in value]
+    return value
+
+
 def _host(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -478,6 +495,7 @@ TextList = Annotated[list[str], NoDecode, Rule(_allowed(M_TEXT), _text_lines)]
 Address = Annotated[str, Rule(_allowed(M_ADDRESS), _address)]
 OptionalAddress = Annotated[str | None, Rule(_allowed(M_ADDRESS_OR_NONE), _optional_address)]
 Addresses = Annotated[list[str], NoDecode, Rule(_allowed(M_ADDRESS), _addresses)]
+Contacts = Annotated[list[str], NoDecode, Rule(_allowed(M_CONTACTS, item=""), _contacts)]
 Host = Annotated[str, Rule(_allowed(M_HOST), _host)]
 Kinds = Annotated[list[str], NoDecode, _kinds(at_least_one=False)]
 SomeKinds = Annotated[list[str], NoDecode, _kinds(at_least_one=True)]
@@ -500,6 +518,8 @@ class SchoolSettings(_Section):
     # The school may switch pupils' own e-mail off: "off", "none", "" or false.
     pupil_email_from_age: EmailAge = 16
     leadership_emails: Addresses = Field(default_factory=list)
+    # The school's own phone numbers, addresses or @domains and IBANs: allowed in announcements.
+    public_contacts: Contacts = Field(default_factory=list)
     invite_valid_days: InviteDays = 14
     reply_to: OptionalAddress = None
 

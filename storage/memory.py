@@ -290,6 +290,15 @@ class InMemoryRosterRepository:
             guardians=await self.persons(g for p in pupils for g in p.guardian_ids),
         )
 
+    async def school_pupils(self, school_id: str) -> list[Person]:
+        classes = {c.id for c in self.tx.read(CLASSES).values() if c.school_id == school_id}
+        people = await self.persons(
+            pid
+            for class_id, pid, role in self.tx.read(ENROLLMENTS)
+            if class_id in classes and role == EnrollmentRole.STUDENT.value
+        )
+        return [people[i] for i in sorted(people)]
+
     async def enrollments_of(self, person_id: str) -> list[Enrollment]:
         return [
             Enrollment(class_id, pid, EnrollmentRole(role), primary)

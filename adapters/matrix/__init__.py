@@ -1,5 +1,4 @@
-"""Matrix: the bot owns a private, invite-only room per class (matrix-nio)."""
+"""Matrix: the bot owns a private, invite-only room per class (matrix-nio; see `platform`).
 
-from adapters.matrix.platform import MatrixPlatform, matrix_platform_from_settings
-
-__all__ = ["MatrixPlatform", "matrix_platform_from_settings"]
+Nothing is imported here: `capabilities` is read by every command, and matrix-nio takes a
+second to import; `bot.bootstrap` imports `platform` only when Matrix is configured."""

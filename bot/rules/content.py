@@ -3,40 +3,60 @@
 Protocol A.2: "Het is betrokkenen niet toegestaan om kennis en informatie over school en de leden
 van de schoolgemeenschap te delen, die persoonsgegevens betreft", with footnote 2 quoting AVG
 (GDPR) art. 4: any information about an identifiable person, "met name aan de hand van een
-identificator zoals een naam, een identificatienummer". A.5 (photo consent) is why groups carry
-text only; media never reach this module, the adapters refuse them.
+identificator zoals een naam, een identificatienummer". A.2 protects every member of the school
+community, so the names looked for are those of every pupil of the school, not only the class's.
+A.5 (photo consent) is why groups carry text only; media never reach this module, the adapters
+refuse them.
+
+The text is normalised first, so that what looks the same is read the same: compatibility forms
+(NFKD: full-width digits and `＠`, ligatures), diacritics dropped, format characters (zero-width
+spaces, soft hyphens, direction marks) removed, Cyrillic and Greek look-alike letters folded to
+Latin, every dash to `-` and every space to a space. Findings are reported as written.
 
 `find_personal_data` finds, in a text:
-- e-mail addresses;
-- phone numbers: Dutch numbers of 10 digits (`06-12345678`, `06 1234 5678`, `020-1234567`,
-  `030 123 4567`) and international ones (`+31 6 12345678`, `0031 6…`, `+32 470 12 34 56`).
-  Dates (`2026-12-01`, `01-12-2026`, `1/12`), times (`08:30`, `8.30`), periods (`3-4`) and short
-  numbers are not phone numbers; a grouped Dutch number must start with an area code (`06`,
-  `020`, `0299`) so that lists such as `01 02 03 04 05` are not taken for one;
+- e-mail addresses, also obfuscated: `jan [at] school [dot] nl`, `jan(at)school.nl`,
+  `jan @ school.nl`;
+- phone numbers: Dutch numbers of 10 digits in any grouping (`06-12-34-56-78`, `06.12.34.56.78`,
+  `(020) 123 4567`, `020 — 1234567`) and international ones (`+31 6 12345678`, `0031 6…`,
+  `+32 470 12 34 56`). Dates (`2026-12-01`, `12-03-2026`, `1/12`), times (`08:30-10:15`, `8.30`),
+  periods (`3-4`), room numbers (`lokaal 2.14`) and short numbers are not phone numbers: a date or
+  time only counts as one where it does not run on into more digit groups; a grouped Dutch
+  number must start with an area code (`06`, `020`, `0299`) so that lists such as
+  `01 02 03 04 05` are not taken for one;
 - BSNs: 9 digits, optionally grouped (`1234.56.782`, `123 456 782`), that pass the 11-check;
 - IBANs of any country, compact or in groups of four, any letter case, that pass mod-97;
-- the given and family names of the class's pupils, case- and diacritic-insensitively (`Zoë` =
-  `Zoe` = `ZOË`), as whole words only (`Bas` does not match `basketbal`). A family name matches
-  by its core (`Berg`) and with its tussenvoegsel (`van der Berg`), never by the tussenvoegsel
-  alone; multi-word names (`El Amrani`, `Anne-Marie`) match as a unit, with a space or a hyphen
-  between the parts. Names of fewer than 2 letters are ignored.
+- the names of the school's pupils (given, preferred and family names, with and without their
+  tussenvoegsel), case- and diacritic-insensitively, as whole words: `Bas` does not match
+  `basketbal`. Also as a possessive (`Daans`, `Zoës`, `Daan's`) and run together or joined by
+  `_`, `.` or `-` in a handle or URL (`daandejong`, `daan_dejong`, `zoe.vandenberg`).
+  A name that is also an ordinary Dutch word (`ORDINARY_WORDS`: Hart, Berg, Bakker, Jong, Roos…)
+  counts only where it is used as a name: capitalised in the middle of a sentence, with a
+  capitalised or `van der`/`van den` tussenvoegsel, after an initial (`J. bakker`), next to
+  another part of the same pupil's name, or run together with its tussenvoegsel; not as the
+  lower-case word, not as the first word of a sentence, not inside a hyphenated compound.
+  Names of fewer than 2 letters are ignored.
 
-Known tradeoff, deliberate: a pupil whose name is also a word (`Roos`, `Ben`, `Mees`) blocks that
-word in the class's announcements. Refusing too much is better than leaking a pupil's name, and
-the refusal says exactly what to change.
+Known tradeoff, deliberate: a word-name at the start of a sentence (`Roos is jarig`) is taken for
+the word; a pupil whose name is a word that is not in `ORDINARY_WORDS` blocks that word.
 
-Each stretch of text is reported once, as the first of e-mail, IBAN, phone, BSN, name that covers
-it (an e-mail address containing a pupil's name is reported as the e-mail address).
+The school's own published contact details (`PublicContacts`, from `school.public_contacts`) are
+allowed. Each stretch of text is reported once, as the first of e-mail, IBAN, phone, BSN, name
+that covers it. The refusal names what was found and says how to rewrite it.
+
+Every step is linear in the length of the text.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from bot.domain import Person
+from bot.domain import Person, Role
 from bot.errors import RuleViolation
 from bot.i18n import Localized, Msg
 
@@ -51,6 +71,15 @@ CATEGORY_LABELS: dict[str, Msg] = {
     "iban": Msg("IBAN"),
     "name": Msg("name of a pupil"),
 }
+
+ADVICE: dict[str, Msg] = {
+    "email": Msg("leave it out or give the school's own address"),
+    "iban": Msg("leave it out or give the school's own account"),
+    "phone": Msg("leave it out or give the school's own number"),
+    "bsn": Msg("leave it out"),
+    "name": Msg("write 'the pupil' instead of the name"),
+}
+"""How to rewrite a text with a finding of each category."""
 
 PERSONAL_DATA = Msg(
     "Message refused: it contains personal data ({found}). Remove it and try again."
@@ -67,53 +96,215 @@ class Finding:
     end: int
 
 
-def check_content(text: str, pupils: Iterable[Person]) -> None:
+_Candidate = tuple[str, int, int, bool]
+"""A possible finding in the normalised text: category, span, and whether it is allowed."""
+
+
+# --- normalisation ------------------------------------------------------------------------------
+
+# Letters of other scripts that look like Latin ones, as word processors and evaders paste them.
+_CONFUSABLES = str.maketrans(
+    {
+        **dict(zip("аеорсухѕіјԁһԛԝӏɑɡ", "aeopcyxsijdhqwlag", strict=True)),
+        **dict(zip("АВЕКМНОРСТХЅІЈҮԚԜ", "ABEKMHOPCTXSIJYQW", strict=True)),
+        **dict(zip("αονικρτυχ", "aovikptux", strict=True)),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", strict=True)),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63", "-"),
+        **dict.fromkeys("\u2018\u2019\u201b\u0060\u00b4\u02bc\u2032", "'"),
+        "\t": " ",
+        "\r": "\n",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Normalised:
+    """`text` normalised, with each character's index in the original and the positions where a
+    zero-width space or another format character that may stand between words was removed (a
+    soft hyphen never does)."""
+
+    text: str
+    index: list[int]
+    breaks: frozenset[int]
+
+    def span(self, original: str, start: int, end: int) -> tuple[int, int]:
+        first, last = self.index[start], self.index[end - 1] + 1
+        while last < len(original) and unicodedata.combining(original[last]):
+            last += 1  # a decomposed diacritic belongs to the letter before it
+        return first, last
+
+
+def _normalise(text: str) -> _Normalised:
+    if text.isascii() and not any(ch in text for ch in "`\t\r"):
+        return _Normalised(text, list(range(len(text))), frozenset())
+    chars: list[str] = []
+    index: list[int] = []
+    breaks: set[int] = set()
+    for i, ch in enumerate(text):
+        if ch.isascii() and ch != "`" and ch != "\t" and ch != "\r":
+            chars.append(ch)
+            index.append(i)
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cf":
+            if ch != "\u00ad":
+                breaks.add(len(chars))
+            continue
+        if category == "Zs":
+            ch = " "
+        for part in unicodedata.normalize("NFKD", ch).translate(_CONFUSABLES):
+            if not unicodedata.combining(part):
+                chars.append(part)
+                index.append(i)
+    return _Normalised("".join(chars), index, frozenset(breaks))
+
+
+# --- the school's own contact details -----------------------------------------------------------
+
+
+def _phone_key(number: str) -> str:
+    """A phone number as its digits, Dutch numbers in their national form (`0612345678`)."""
+    digits = "".join(ch for ch in number.replace("(0)", "") if ch.isdigit() or ch == "+")
+    digits = digits.replace("+", "00")
+    if digits.startswith("0031"):
+        digits = "0" + digits[4:].removeprefix("0")
+    return digits
+
+
+def _email_key(address: str) -> str:
+    address = _OBFUSCATED_AT.sub("@", address)
+    address = _OBFUSCATED_DOT.sub(".", address)
+    return "".join(address.split()).casefold()
+
+
+_DOMAIN = re.compile(r"@?([^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+)")
+
+
+@dataclass(frozen=True)
+class PublicContacts:
+    """Contact details the school publishes itself (A.2 protects persons, not the school's
+    office): they may appear in announcements."""
+
+    phones: frozenset[str] = frozenset()
+    emails: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    ibans: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, items: Iterable[str]) -> PublicContacts:
+        """Phone numbers, e-mail addresses, `@domain`s and IBANs; ValueError names an item that
+        is none of them."""
+        phones, emails, domains, ibans = set(), set(), set(), set()
+        for raw in items:
+            item = _normalise(raw.strip()).text
+            if item.startswith("@") and (m := _DOMAIN.fullmatch(item)):
+                domains.add(m.group(1).casefold())
+            elif _EMAIL.fullmatch(item):
+                emails.add(_email_key(item))
+            elif iban_is_valid(item):
+                ibans.add(item.replace(" ", "").upper())
+            elif re.fullmatch(r"[+\d() .\-/]+", item) and 8 <= len(_phone_key(item)) <= 17:
+                phones.add(_phone_key(item))
+            else:
+                raise ValueError(raw)
+        return cls(frozenset(phones), frozenset(emails), frozenset(domains), frozenset(ibans))
+
+    def allows_email(self, address: str) -> bool:
+        key = _email_key(address)
+        domain = key.rpartition("@")[2]
+        return key in self.emails or any(
+            domain == d or domain.endswith("." + d) for d in self.domains
+        )
+
+    def allows_phone(self, number: str) -> bool:
+        return _phone_key(number) in self.phones
+
+    def allows_iban(self, iban: str) -> bool:
+        return iban.replace(" ", "").upper() in self.ibans
+
+
+NO_PUBLIC_CONTACTS = PublicContacts()
+
+
+# --- the rule -----------------------------------------------------------------------------------
+
+
+def check_content(
+    text: str, pupils: Iterable[Person], public: PublicContacts = NO_PUBLIC_CONTACTS
+) -> None:
     """Pass a text without personal data; else raise `RuleViolation(rule="A.2",
-    code="personal-data")` whose message lists each distinct finding (category and value)."""
-    findings = find_personal_data(text, pupils)
+    code="personal-data")` whose message lists each distinct finding (category and value) and
+    says how to rewrite the text. `pupils` are the school's pupils; `public` the school's own
+    contact details, which are allowed."""
+    findings = find_personal_data(text, pupils, public)
     if not findings:
         return
     distinct = list(dict.fromkeys((f.category, f.value) for f in findings))
+    categories = list(dict.fromkeys(c for c, _ in distinct))
 
     def listing(lang: str) -> str:
-        return "; ".join(f"{CATEGORY_LABELS[c](lang)}: '{v}'" for c, v in distinct)
+        # Per category, in the order found: what was found and how to write it instead.
+        return "; ".join(
+            f"{CATEGORY_LABELS[c](lang)}: "
+            + ", ".join(f"'{v}'" for d, v in distinct if d == c)
+            + f" \u2014 {ADVICE[c](lang)}"
+            for c in categories
+        )
 
     raise RuleViolation(
         PERSONAL_DATA,
         rule=RULE,
         code="personal-data",
         found=Localized(listing),
-        categories=",".join(sorted({c for c, _ in distinct})),
+        categories=",".join(sorted(categories)),
     )
 
 
-def find_personal_data(text: str, pupils: Iterable[Person]) -> list[Finding]:
+def find_personal_data(
+    text: str, pupils: Iterable[Person], public: PublicContacts = NO_PUBLIC_CONTACTS
+) -> list[Finding]:
     """Every piece of personal data in `text`, ordered by position, spans not overlapping."""
-    candidates: list[Finding] = []
-    candidates += _find_emails(text)
-    candidates += _find_ibans(text)
-    chains = list(_number_chains(text))
-    candidates += _find_in_chains(text, chains, "phone", _is_phone)
-    candidates += _find_in_chains(text, chains, "bsn", _is_bsn)
-    candidates += _find_names(text, pupils)
+    norm = _normalise(text)
+    candidates: list[_Candidate] = []
+    candidates += _find_emails(norm.text, public)
+    candidates += _find_ibans(norm.text, public)
+    chains = list(_number_chains(norm.text))
+    candidates += _find_in_chains(chains, "phone", _is_phone, public.allows_phone, norm.text)
+    candidates += _find_in_chains(chains, "bsn", _is_bsn, lambda _: False, norm.text)
+    candidates += name_index(pupils).find(norm)
 
     precedence = {category: rank for rank, category in enumerate(CATEGORIES)}
-    candidates.sort(key=lambda f: (precedence[f.category], f.start, -(f.end - f.start)))
-    accepted: list[Finding] = []
-    for finding in candidates:
-        if all(finding.end <= a.start or finding.start >= a.end for a in accepted):
-            accepted.append(finding)
-    return sorted(accepted, key=lambda f: f.start)
+    candidates.sort(key=lambda f: (precedence[f[0]], f[1], -(f[2] - f[1])))
+    accepted: list[tuple[str, int, int]] = []
+    taken = bytearray(len(norm.text))
+    for category, start, end, allowed in candidates:
+        if not any(taken[start:end]):
+            if not allowed:  # the school's own details still cover their digits
+                accepted.append((category, start, end))
+            taken[start:end] = b"\x01" * (end - start)
+    findings = []
+    for category, start, end in sorted(accepted, key=lambda f: f[1]):
+        first, last = norm.span(text, start, end)
+        findings.append(Finding(category, text[first:last], first, last))
+    return findings
 
 
 # --- e-mail -------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
+_AT = r"(?:[ ]{0,3}@[ ]{0,3}|[ ]{0,3}[\[({<][ ]?(?:at|@|apenstaartje)[ ]?[\])}>][ ]{0,3})"
+_DOT = r"(?:\.|[ ]{0,3}[\[({<][ ]?(?:dot|punt)[ ]?[\])}>][ ]{0,3})"
+_EMAIL = re.compile(
+    rf"(?<![\w.%+-])[\w%+-]+(?:\.[\w%+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}[^\W\d_]{{2,}}"
+    r"(?![\w-])",
+    re.IGNORECASE,
+)
+_OBFUSCATED_AT = re.compile(_AT, re.IGNORECASE)
+_OBFUSCATED_DOT = re.compile(_DOT, re.IGNORECASE)
 
 
-def _find_emails(text: str) -> Iterator[Finding]:
+def _find_emails(text: str, public: PublicContacts) -> Iterator[_Candidate]:
     for m in _EMAIL.finditer(text):
-        yield Finding("email", m.group(), m.start(), m.end())
+        yield ("email", m.start(), m.end(), public.allows_email(m.group()))
 
 
 # --- IBAN ---------------------------------------------------------------------------------------
@@ -126,8 +317,8 @@ def _is_ascii_alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-def _alnum_run_end(text: str, pos: int) -> int:
-    while pos < len(text) and _is_ascii_alnum(text[pos]):
+def _alnum_run_end(text: str, pos: int, limit: int) -> int:
+    while pos < limit and _is_ascii_alnum(text[pos]):
         pos += 1
     return pos
 
@@ -147,17 +338,19 @@ def _is_iban_shape(compact: str) -> bool:
     )
 
 
-def _find_ibans(text: str) -> Iterator[Finding]:
+def _find_ibans(text: str, public: PublicContacts) -> Iterator[_Candidate]:
     for m in _IBAN_START.finditer(text):
         start = m.start()
-        first_end = _alnum_run_end(text, start)
+        # An IBAN is at most 34 characters, and 8 spaces when printed in groups.
+        limit = min(len(text), start + _IBAN_MAX + 9)
+        first_end = _alnum_run_end(text, start, limit)
         ends = [first_end]  # written compactly, `NL91ABNA0417164300`
         if first_end - start == 4:
             # Printed form, `NL91 ABNA 0417 1643 00`: groups of four, the last one shorter.
             # Each group end is a possible end, because a word may follow the number.
             pos = first_end
-            while pos < len(text) and text[pos] == " ":
-                group_end = _alnum_run_end(text, pos + 1)
+            while pos < limit and text[pos] == " ":
+                group_end = _alnum_run_end(text, pos + 1, limit)
                 length = group_end - pos - 1
                 if not 1 <= length <= 4:
                     break
@@ -167,7 +360,7 @@ def _find_ibans(text: str) -> Iterator[Finding]:
                 pos = group_end
         for end in sorted(ends, reverse=True):
             if iban_is_valid(text[start:end]):
-                yield Finding("iban", text[start:end], start, end)
+                yield ("iban", start, end, public.allows_iban(text[start:end]))
                 break
 
 
@@ -175,20 +368,36 @@ def _find_ibans(text: str) -> Iterator[Finding]:
 
 # A digit group (with a leading `+` for an international number) or the `(0)` of `+31 (0)6`.
 _NUMBER_TOKEN = re.compile(r"\(0\)|\+?\d+")
-# What may stand between two groups of one number: a space, or a hyphen, dot or slash.
-_GROUP_SEPARATOR = re.compile(r"[ \u00a0]|[ \u00a0]?[-\u2010\u2011\u2013./][ \u00a0]?")
+# What may stand between two groups of one number: up to three spaces, a hyphen, dot or slash
+# with spaces around it, or the brackets around an area code, `(020) 123 4567`.
+_GROUP_SEPARATOR = re.compile(r"[ ]{1,3}|[ ]{0,3}[-./][ ]{0,3}|\)[ ]{0,3}|[ ]{0,3}\(")
 # Dates and times are written with the same separators; their digits never belong to a number.
+# A date or a time with a dot that runs on into more groups (`06-12-34-56-78`, `06.12.34.56.78`)
+# is a number written in pairs, not a date.
 _DATES_AND_TIMES = re.compile(
-    r"(?<![\d\w])(?:"
+    r"(?<![\d\w])(?<!\d[-./])(?:"
     r"\d{4}[-./]\d{1,2}[-./]\d{1,2}"  # 2026-12-01
     r"|(?:0?[1-9]|[12]\d|3[01])[-./](?:0?[1-9]|1[0-2])(?:[-./](?:\d{4}|\d{2}))?"  # 1-12(-2026)
-    r"|(?:[01]?\d|2[0-3])[:.][0-5]\d"  # 08:30, 8.30
-    r")(?![\d\w])"
+    r"|(?:[01]?\d|2[0-3])\.[0-5]\d"  # 8.30
+    r")(?![\d\w])(?![-./]\d)"
+    r"|(?<![\d\w])(?:[01]?\d|2[0-3]):[0-5]\d(?![\d\w])"  # 08:30
 )
+_MAX_GROUPS = 12  # `0 6 1 2 3 4 5 6 7 8` has ten; `+31 (0)6 12 34 56 78` seven
+# Cheap tests before the full one: how many digits, and how the first group may begin.
+_DIGITS = {"phone": (8, 17), "bsn": (9, 9)}
+_may_start: dict[str, Callable[[list[_Token], int], bool]] = {
+    # `+31…`, `0031…`, `06…`, `020…`, or `0 6 1 2 …` spelled out.
+    "phone": lambda chain, i: (
+        chain[i].text[0] == "+"
+        or (chain[i].text[0] == "0" and len(chain[i].text) > 1)
+        or (chain[i].text == "0" and [t.text for t in chain[i + 1 : i + 2]] == ["6"])
+    ),
+    # A BSN's groups have at least two digits.
+    "bsn": lambda chain, i: len(chain[i].text) >= 2 and chain[i].text[0] not in "+(",
+}
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     start: int
     end: int
@@ -199,15 +408,16 @@ def _number_chains(text: str) -> Iterator[list[_Token]]:
 
     A group glued to a letter (`2B`, `3e`, `NL91`) or inside a date or time belongs to no number
     and ends the run; a `+` always starts a new one."""
-    masked = [(m.start(), m.end()) for m in _DATES_AND_TIMES.finditer(text)]
+    in_date = bytearray(len(text))
+    for m in _DATES_AND_TIMES.finditer(text):
+        in_date[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     chain: list[_Token] = []
     for m in _NUMBER_TOKEN.finditer(text):
         token = _Token(m.group(), m.start(), m.end())
         glued = (token.start > 0 and text[token.start - 1].isalpha()) or (
             token.end < len(text) and (text[token.end].isalpha() or text[token.end] == "_")
         )
-        in_date = any(s < token.end and token.start < e for s, e in masked)
-        if glued or in_date:
+        if glued or in_date[token.start]:
             if chain:
                 yield chain
             chain = []
@@ -227,19 +437,30 @@ def _number_chains(text: str) -> Iterator[list[_Token]]:
 
 
 def _find_in_chains(
-    text: str,
     chains: Iterable[list[_Token]],
     category: str,
     valid: Callable[[Sequence[str]], bool],
-) -> Iterator[Finding]:
+    allowed: Callable[[str], bool],
+    text: str,
+) -> Iterator[_Candidate]:
     """The longest valid runs of consecutive groups, scanning each chain from the left."""
+    low, high = _DIGITS[category]
     for chain in chains:
+        digits = [0]  # digits[k]: the digits in chain[:k], the `(0)` of `+31 (0)6` not counted
+        for t in chain:
+            digits.append(digits[-1] + (len(t.text.lstrip("+")) if t.text != "(0)" else 0))
         i = 0
         while i < len(chain):
-            for j in range(len(chain) - 1, i - 1, -1):
+            if not _may_start[category](chain, i):
+                i += 1
+                continue
+            # Only the runs with a plausible number of digits: `digits` never decreases.
+            last = min(bisect.bisect_right(digits, digits[i] + high) - 2, i + _MAX_GROUPS - 1)
+            first = max(bisect.bisect_left(digits, digits[i] + low) - 1, i)
+            for j in range(last, first - 1, -1):
                 if valid([t.text for t in chain[i : j + 1]]):
                     start, end = chain[i].start, chain[j].end
-                    yield Finding(category, text[start:end], start, end)
+                    yield (category, start, end, allowed(text[start:end]))
                     i = j + 1
                     break
             else:
@@ -258,10 +479,16 @@ def _is_phone(groups: Sequence[str]) -> bool:
         international = digits[2:]
     else:
         # A Dutch number: 0 + 9 digits; when grouped, the first group is an area code (06, 020,
-        # 0299) or the whole number, which keeps lists like `01 02 03 04 05` out.
+        # 0299) or the whole number, which keeps lists like `01 02 03 04 05` out; `0 6 1 2 …`
+        # is a mobile number spelled out.
         if zeros or len(digits) != 10 or digits[0] != "0" or digits[1] == "0":
             return False
-        return len(groups) == 1 or first == "06" or (3 <= len(first) <= 4)
+        return (
+            len(groups) == 1
+            or first == "06"
+            or (3 <= len(first) <= 4)
+            or (first == "0" and groups[1] == "6")
+        )
     if zeros and zeros != [1]:
         return False  # `(0)` belongs right after the country code: `+31 (0)6 …`
     if not international or international[0] == "0":
@@ -294,39 +521,85 @@ def _is_bsn(groups: Sequence[str]) -> bool:
 # Dutch tussenvoegsels and the foreign prefixes the BRP records the same way (its table of
 # voorvoegsels), as single words: a family name is never matched by these alone.
 TUSSENVOEGSELS: frozenset[str] = frozenset(
-    """a aan af al am auf aus ben bij bin d' da dal dalla das de dei del della den der des di die
-    do don dos du el het in l' la las le les lo los of onder op over s' 't t te ten ter tho thoe
+    """a aan af al am auf aus ben bij bin d d' da dal dalla das de dei del della den der des di die
+    do don dos du el het in l l' la las le les lo los of onder op over s s' 't t te ten ter tho thoe
     thor to toe tot uijt uit unter van ver vom von voor vor zu zum zur""".split()
 )
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-# Letters that Unicode does not decompose into a base letter and a diacritic.
+ORDINARY_WORDS: frozenset[str] = frozenset(
+    """aarde akker appel arend arm baas bakker bank beek been beer berg best beuk bij blok bloem
+    boer boekhouder boer bok bol boom boon bos bot bouwman brand brink broek brouwer brug bruin
+    buis burg dag dal dam das dekker dijk dorp duif duin eik el engel even fleur geit goud graaf
+    groen groot haag haan haas hagen hamer hand hart haven heer heide hek held hemel hen herder
+    hert hoek hof hol hollander hoed hoog horst hout huis jager jong kamp kapper kat keizer kerk
+    kern kip klein knecht kok koning koopman koster kraai kruis kuiper laan lam lang lange leeuw
+    lente linde lucht maan man mees meer mol molen molenaar mond mos muis noor noord os paap pauw
+    pek plas plein poort post prins raaf ram regen rijk rijken ridder rood roos ruiter schaap
+    schilder schipper schouten slot smid smit snel snijder spaan spoor stad steen ster storm
+    straat strand stroom suiker tak timmerman toren tuin veen veld ven visser vink vis vlam vogel
+    vos vries vrij vroom waal wagenaar water weg weide wijn wind winter wit wolf zee zijl zilver
+    zon zomer zuid zwart ben bo sterre lotte mei jet kees pien jip puck tijn wil hoop zwaan
+    kroon jonker schreuder kramer wouters dijkstra""".split()
+) - {"smit", "wouters", "dijkstra", "kees", "lotte", "jip", "puck", "tijn", "pien", "jet"}
+"""Names that are also ordinary Dutch words: they count only where they are used as a name."""
+
+# Where a word-name after them is a name for sure: these tussenvoegsels are not ordinary words.
+_NAME_ONLY_PREFIXES = frozenset({("van", "der"), ("van", "den"), ("ter",), ("ten",), ("van", "t")})
+# A capital after these starts a sentence or a quoted title (`'Hart van steen'`), not a name.
+_SENTENCE_START = frozenset(".!?:;\n'\"\u201c\u201e\u00ab")
+# Handles and addresses join the parts of a name with these, or with nothing.
+_HANDLE_JOINERS = frozenset("_.")
+_GAP_CHARS = frozenset(" -_.'")
 _UNDECOMPOSED = {"ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "ð": "d", "þ": "th"}
-_NAME_SEPARATOR = r"[\s\-\u2010\u2011]+"
 
 
-def _fold(text: str) -> tuple[str, list[int]]:
-    """`text` lower-cased without diacritics, and for each folded character its index in `text`."""
-    chars: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text.translate(_APOSTROPHES)):
-        for part in unicodedata.normalize("NFKD", ch):
-            if unicodedata.combining(part):
-                continue
-            for folded in part.casefold():
-                for out in _UNDECOMPOSED.get(folded, folded):
-                    chars.append(out)
-                    index.append(i)
-    return "".join(chars), index
+def _fold_word(word: str) -> str:
+    if word.isascii():
+        return word.lower()
+    out = []
+    for ch in unicodedata.normalize("NFKD", word.translate(_CONFUSABLES)).casefold():
+        if not unicodedata.combining(ch):
+            out.append(_UNDECOMPOSED.get(ch, ch))
+    return "".join(out)
 
 
-def _words(name: str) -> list[str]:
-    return [w for w in re.split(_NAME_SEPARATOR, _fold(name)[0]) if w]
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(w for w in re.split(r"[^\w']+|'", _fold_word(name)) if w)
 
 
-def _name_forms(pupil: Person) -> set[tuple[str, ...]]:
-    """The word sequences under which a pupil's name is recognised."""
-    given = _words(pupil.given_name)
+@dataclass(frozen=True)
+class _Form:
+    """A way a pupil's name is written, as its words (folded); `parts` says which kind each word
+    is: given (`g`), tussenvoegsel (`t`) or family core (`f`)."""
+
+    words: tuple[str, ...]
+    parts: tuple[str, ...]
+    possessive: bool = False
+
+    @property
+    def key(self) -> str:
+        return "".join(self.words)
+
+    @property
+    def boundaries(self) -> frozenset[int]:
+        offsets, pos = set(), 0
+        for w in self.words[:-1]:
+            pos += len(w)
+            offsets.add(pos)
+        return frozenset(offsets)
+
+    @property
+    def word_like(self) -> bool:
+        """A single word-name or a tussenvoegsel with a word-core: needs to be used as a name."""
+        last = self.words[-1]
+        return "g" not in self.parts[:-1] and (
+            last in ORDINARY_WORDS or (self.possessive and last[:-1] in ORDINARY_WORDS)
+        )
+
+
+def _forms(pupil: Person) -> set[_Form]:
+    preferred = pupil.preferred_given_name
+    givens = {w for w in (_words(pupil.given_name), _words(preferred)) if w}
     middle = _words(pupil.middle_name)
     family = _words(pupil.family_name)
     core = list(family)
@@ -334,31 +607,169 @@ def _name_forms(pupil: Person) -> set[tuple[str, ...]]:
         core.pop(0)
     if core and all(w in TUSSENVOEGSELS for w in core):
         core = []  # a family name made only of prefix words would match everyday words
-    family_forms = {tuple(f) for f in (core, family, middle + family, middle + core) if core and f}
-    forms = {tuple(given)} | family_forms
-    if given:
-        forms |= {tuple(given) + f for f in family_forms}
+    families: set[_Form] = set()
+    if core:
+        for words in {tuple(core), family, middle + family, middle + tuple(core)}:
+            n_prefix = len(words) - len(core)
+            families.add(_Form(words, ("t",) * n_prefix + ("f",) * len(core)))
+    forms: set[_Form] = {_Form(g, ("g",) * len(g)) for g in givens} | families
+    for g in givens:
+        forms |= {_Form(g + f.words, ("g",) * len(g) + f.parts) for f in families}
+    # Possessives without an apostrophe: `Daans tas`, `Zoës jas` (not after s, x or z).
+    forms |= {
+        _Form(f.words[:-1] + (f.words[-1] + "s",), f.parts, possessive=True)
+        for f in forms
+        if f.words[-1][-1:] not in ("s", "x", "z") and len(f.words[-1]) >= 2
+    }
 
-    def usable(form: tuple[str, ...]) -> bool:
-        letters = sum(ch.isalpha() for word in form for ch in word)
-        return bool(form) and letters >= 2 and not all(w in TUSSENVOEGSELS for w in form)
+    def usable(form: _Form) -> bool:
+        letters = sum(ch.isalpha() for word in form.words for ch in word)
+        return letters >= 2 and not all(w in TUSSENVOEGSELS for w in form.words)
 
     return {form for form in forms if usable(form)}
 
 
-def _find_names(text: str, pupils: Iterable[Person]) -> Iterator[Finding]:
-    forms: set[tuple[str, ...]] = set()
-    for pupil in pupils:
-        forms |= _name_forms(pupil)
-    if not forms:
-        return
-    # Longest first, so that `Jan van der Berg` is one finding rather than `Jan` and `Berg`.
-    ordered = sorted(forms, key=lambda f: (-len(" ".join(f)), f))
-    alternatives = "|".join(_NAME_SEPARATOR.join(re.escape(w) for w in form) for form in ordered)
-    pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-    folded, index = _fold(text)
-    for m in pattern.finditer(folded):
-        start, end = index[m.start()], index[m.end() - 1] + 1
-        while end < len(text) and unicodedata.combining(text[end]):
-            end += 1  # a decomposed diacritic belongs to the letter before it
-        yield Finding("name", text[start:end], start, end)
+class _WordToken(NamedTuple):
+    folded: str
+    start: int  # in the normalised text
+    end: int
+
+
+@dataclass
+class NameIndex:
+    """The name forms of a set of pupils, built once and used for many texts."""
+
+    forms: dict[str, list[_Form]] = field(default_factory=dict)
+    prefixes: set[str] = field(default_factory=set)
+    """Every beginning of a form's key: a scan stops as soon as it can no longer become one."""
+
+    @classmethod
+    def build(cls, pupils: Iterable[Person]) -> NameIndex:
+        index = cls()
+        for pupil in pupils:
+            for form in _forms(pupil):
+                index.forms.setdefault(form.key, []).append(form)
+                index.prefixes.update(form.key[:n] for n in range(1, len(form.key) + 1))
+        return index
+
+    def find(self, norm: _Normalised) -> Iterator[_Candidate]:
+        if not self.forms:
+            return
+        text = norm.text
+        tokens = list(_word_tokens(norm))
+        i = 0
+        while i < len(tokens):
+            best: tuple[int, _Form, list[str]] | None = None
+            concat = ""
+            gaps: list[str] = []
+            offsets: list[int] = []  # where each gap falls in `concat`
+            for j in range(i, len(tokens)):
+                if j > i:
+                    gap = text[tokens[j - 1].end : tokens[j].start]
+                    if len(gap) > 3 or not set(gap) <= _GAP_CHARS:
+                        break
+                    gaps.append(gap)
+                    offsets.append(len(concat))
+                concat += tokens[j].folded
+                if concat not in self.prefixes:
+                    break
+                for form in self.forms.get(concat, ()):
+                    # A real separator must fall between two words of the name; a removed
+                    # zero-width character may fall anywhere.
+                    if all(
+                        not g or o in form.boundaries for g, o in zip(gaps, offsets, strict=True)
+                    ) and (not form.word_like or self._used_as_name(text, tokens, i, j, form)):
+                        best = (j, form, list(gaps))
+                        break
+            if best is None:
+                i += 1
+                continue
+            j = best[0]
+            yield ("name", tokens[i].start, tokens[j].end, False)
+            i = j + 1
+
+    @staticmethod
+    def _used_as_name(text: str, tokens: list[_WordToken], i: int, j: int, form: _Form) -> bool:
+        """Whether a word-name (`Hart`, `de Jong`) is written as a name rather than the word."""
+        first, last = tokens[i], tokens[j]
+        if len(form.words) > 1:
+            # With its tussenvoegsel: run together or joined as in a handle (`dejong`,
+            # `de_jong`), or with a tussenvoegsel that is no ordinary Dutch (`van der`).
+            gaps = [text[tokens[k].end : tokens[k + 1].start] for k in range(i, j)]
+            if j - i + 1 < len(form.words) or any(not g or set(g) & _HANDLE_JOINERS for g in gaps):
+                return True
+            if form.words[:-1] in _NAME_ONLY_PREFIXES:
+                return True
+            return _capitalised(text, last, tokens, j) or _after_initial(text, tokens, i)
+        before = text[first.start - 1] if first.start > 0 else ""
+        after = text[last.end] if last.end < len(text) else ""
+        compound = (before == "-" and first.start > 1 and text[first.start - 2].isalpha()) or (
+            after == "-" and last.end + 1 < len(text) and text[last.end + 1].isalpha()
+        )
+        if compound:
+            return False
+        if _after_initial(text, tokens, i):
+            return True
+        return _capitalised(text, first, tokens, i) and not _sentence_initial(text, first.start)
+
+
+def _capitalised(text: str, token: _WordToken, tokens: list[_WordToken], k: int) -> bool:
+    word = text[token.start : token.end]
+    if not word[:1].isupper():
+        return False
+    if len(word) > 1 and word.isupper():
+        # In a text written in capitals only a word among lower-case words stands out as a name.
+        neighbours = [tokens[n] for n in (k - 1, k + 1) if 0 <= n < len(tokens)]
+        return any(not text[t.start : t.end].isupper() for t in neighbours)
+    return True
+
+
+def _sentence_initial(text: str, pos: int) -> bool:
+    pos -= 1
+    while pos >= 0 and not text[pos].isalnum():
+        if text[pos] in _SENTENCE_START:
+            return True
+        pos -= 1
+    return pos < 0
+
+
+def _after_initial(text: str, tokens: list[_WordToken], i: int) -> bool:
+    """`J. bakker`, `J bakker`: a capital letter on its own right before the name."""
+    if i == 0:
+        return False
+    prev = tokens[i - 1]
+    gap = text[prev.end : tokens[i].start]
+    letter = text[prev.start : prev.end]
+    return len(letter) == 1 and letter.isupper() and gap in (" ", ". ", ".")
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _word_tokens(norm: _Normalised) -> Iterator[_WordToken]:
+    """Runs of letters, also split where a zero-width character was removed (one between two
+    words must not join them)."""
+    for m in _LETTERS.finditer(norm.text):
+        start, end = m.span()
+        cuts = [p for p in range(start + 1, end) if p in norm.breaks] if norm.breaks else []
+        for a, b in zip([start, *cuts], [*cuts, end], strict=True):
+            yield _WordToken(_fold_word(norm.text[a:b]), a, b)
+
+
+def _names_key(pupils: Iterable[Person]) -> tuple[tuple[str, str, str, str], ...]:
+    return tuple(
+        (p.given_name, p.preferred_given_name, p.middle_name, p.family_name) for p in pupils
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_index(names: tuple[tuple[str, str, str, str], ...]) -> NameIndex:
+    return NameIndex.build(
+        Person("", Role.PUPIL, given, family, middle, preferred_given_name=preferred)
+        for given, preferred, middle, family in names
+    )
+
+
+def name_index(pupils: Iterable[Person]) -> NameIndex:
+    """The name index of `pupils`: a school's pupils change rarely, so the last few are kept."""
+    return _cached_index(_names_key(pupils))

@@ -43,7 +43,9 @@ async def _check(
     assert author is not None
     kinds.validate_draft(draft, ctx.policy.allowed_kinds)
     free_text = "\n".join(t for t in (draft.subject, draft.text) if t)
-    content.check_content(free_text, roster.pupils)
+    # A.2 protects every member of the school community: the names of all its pupils count.
+    pupils = await tx.roster.school_pupils(school_class.school_id)
+    content.check_content(free_text, (*roster.pupils, *pupils), ctx.policy.public_contacts)
     body = kinds.render_body(
         draft.kind,
         class_code=school_class.code,

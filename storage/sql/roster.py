@@ -238,6 +238,21 @@ class SqlRosterRepository:
             guardians=guardians,
         )
 
+    async def school_pupils(self, school_id: str) -> list[Person]:
+        ids = (
+            await self.session.execute(
+                sa.select(EnrollmentRow.person_id)
+                .join(ClassRow, ClassRow.id == EnrollmentRow.class_id)
+                .where(
+                    ClassRow.school_id == school_id,
+                    EnrollmentRow.role == EnrollmentRole.STUDENT.value,
+                )
+                .distinct()
+            )
+        ).scalars()
+        people = await self.persons(ids)
+        return [people[i] for i in sorted(people)]
+
     async def enrollments_of(self, person_id: str) -> list[Enrollment]:
         rows = (
             await self.session.execute(

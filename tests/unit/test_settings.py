@@ -208,6 +208,7 @@ BAD_VALUES: dict[tuple[str, ...], list[str]] = {
     ("school", "allowed_kinds"): ["", "feest", "homework,party"],
     ("school", "pupil_email_from_age"): ["11", "22", "-16", "sixteen", "16.5"],
     ("school", "leadership_emails"): ["nobody", "a@x.org, nope", "a@b", "a b@x.org"],
+    ("school", "public_contacts"): ["De Passie", "030 123 4567, nope", "12", "NL92ABNA0417164300"],
     ("school", "invite_valid_days"): ["0", "-14", "366", "two weeks", "9223372036854775808"],
     ("school", "reply_to"): ["info", "info@", "@school.example"],
     ("mail", "transport"): ["pigeon", ""],

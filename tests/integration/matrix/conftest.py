@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.matrix import MatrixPlatform
+from adapters.matrix.platform import MatrixPlatform
 from bot import bootstrap
 from tests.integration.matrix.helpers import MatrixUser, matrix_settings, running_klasbot, unique
 from tests.integration.matrix.synapse import RegisteredUser, Synapse, start_synapse

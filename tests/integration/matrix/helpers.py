@@ -22,7 +22,7 @@ from nio import (
     SyncResponse,
 )
 
-from adapters.matrix import MatrixPlatform, matrix_platform_from_settings
+from adapters.matrix.platform import MatrixPlatform, matrix_platform_from_settings
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
 from bot.clock import FrozenClock

@@ -22,7 +22,7 @@ from nio import (
     RoomSendError,
 )
 
-from adapters.matrix import MatrixPlatform
+from adapters.matrix.platform import MatrixPlatform
 from bot import bootstrap
 from bot.codes import hash_code
 from bot.domain import AnnouncementDraft, Group, Invite
@@ -400,7 +400,7 @@ async def test_post_is_deduplicated_by_its_key_and_errors_become_core_errors(
 
     # A platform that was only attached (a CLI command) logs in on its first request, reusing
     # the session and device of the running one.
-    from adapters.matrix import matrix_platform_from_settings
+    from adapters.matrix.platform import matrix_platform_from_settings
 
     other = matrix_platform_from_settings(kb.app.settings.matrix, kb.app.settings.data_dir)
     assert other is not None
@@ -451,7 +451,7 @@ async def test_staff_may_post_when_the_school_allows_it(
 
 
 async def test_unconfigured_matrix_gives_no_platform(tmp_path: Path) -> None:
-    from adapters.matrix import matrix_platform_from_settings
+    from adapters.matrix.platform import matrix_platform_from_settings
     from config.settings import MatrixSettings
 
     assert matrix_platform_from_settings(MatrixSettings(), tmp_path) is None
@@ -472,7 +472,7 @@ async def test_unconfigured_matrix_gives_no_platform(tmp_path: Path) -> None:
 
 
 async def test_the_pace_comes_from_the_settings(tmp_path: Path) -> None:
-    from adapters.matrix import matrix_platform_from_settings
+    from adapters.matrix.platform import matrix_platform_from_settings
     from config.settings import MatrixSettings
 
     settings = MatrixSettings(
