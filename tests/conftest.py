@@ -15,9 +15,9 @@ from bot.clock import FrozenClock
 from config.settings import Settings, load_settings
 from tests.support.environ import local_environ
 from tests.support.postgres import create_database, drop_database
+from tests.support.processes import DEMO_ROSTER as DEMO_ROSTER  # the tests' one name for it
 
 POSTGRES_ENV = "KLASBOT_TEST_POSTGRES_URL"
-DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
 # 10:00 in Amsterdam on a Monday: outside quiet hours.
 DEMO_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

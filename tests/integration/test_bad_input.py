@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import KLASBOT, process_env, run_klasbot
-
-DEMO_ROSTER = Path(__file__).resolve().parents[2] / "config" / "demo" / "roster"
+from tests.support.processes import KLASBOT, demo_school, process_env, run_klasbot
 
 
 def _one_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -93,21 +91,7 @@ def test_bad_settings_stop_every_command_at_start_up(
 
 def test_a_batch_size_of_zero_no_longer_exits_zero_with_everything_pending(tmp_path: Path) -> None:
     env = process_env(tmp_path)
-    run_klasbot(env, "db", "upgrade", cwd=tmp_path)
-    run_klasbot(env, "roster", "import", str(DEMO_ROSTER), cwd=tmp_path)
-    run_klasbot(
-        env,
-        "announce",
-        "--class",
-        "2B",
-        "--as",
-        "t-devries",
-        "--kind",
-        "reminder",
-        "--text",
-        "Gymspullen mee",
-        cwd=tmp_path,
-    )
+    demo_school(env, tmp_path, announce="Gymspullen mee")
     env["KLASBOT_DISPATCH__BATCH_SIZE"] = "0"
     line = _one_line(run_klasbot(env, "dispatch", "--once", cwd=tmp_path, ok=False))
     assert "dispatch.batch_size" in line
@@ -118,21 +102,7 @@ def school(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     """A migrated database with the demo school and one announcement (id 1)."""
     tmp = tmp_path_factory.mktemp("school")
     env = process_env(tmp)
-    run_klasbot(env, "db", "upgrade", cwd=tmp)
-    run_klasbot(env, "roster", "import", str(DEMO_ROSTER), cwd=tmp)
-    run_klasbot(
-        env,
-        "announce",
-        "--class",
-        "2B",
-        "--as",
-        "t-devries",
-        "--kind",
-        "reminder",
-        "--text",
-        "Gymspullen mee",
-        cwd=tmp,
-    )
+    demo_school(env, tmp, announce="Gymspullen mee")
     return tmp, env
 
 

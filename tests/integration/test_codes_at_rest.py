@@ -9,8 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import DEMO_ROSTER
-from tests.support.processes import process_env, run_klasbot
+from tests.support.processes import demo_school, process_env, run_klasbot
 
 
 def dump(db: Path) -> str:
@@ -21,8 +20,7 @@ def dump(db: Path) -> str:
 def test_the_database_keeps_no_code_once_the_codes_went_out(tmp_path: Path) -> None:
     db = tmp_path / "klasbot.db"
     env = process_env(tmp_path, f"sqlite+aiosqlite:///{db}")
-    run_klasbot(env, "db", "upgrade", cwd=tmp_path)
-    run_klasbot(env, "roster", "import", str(DEMO_ROSTER), cwd=tmp_path)
+    demo_school(env, tmp_path)
     issued = json.loads(
         run_klasbot(env, "invites", "create", "--class", "2B", "--json", cwd=tmp_path).stdout
     )

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_ROSTER
-from tests.support.processes import process_env, run_klasbot
+from tests.support.processes import demo_school, process_env, run_klasbot
 
 PUBLIC = "030-1234567,info@passie.example,NL91ABNA0417164300"
 
@@ -27,8 +26,7 @@ def test_the_schools_own_contacts_pass_and_others_do_not(
     tmp_path: Path, text: str, allowed: bool
 ) -> None:
     env = process_env(tmp_path, KLASBOT_SCHOOL__PUBLIC_CONTACTS=PUBLIC)
-    run_klasbot(env, "db", "upgrade", cwd=tmp_path)
-    run_klasbot(env, "roster", "import", str(DEMO_ROSTER), cwd=tmp_path)
+    demo_school(env, tmp_path)
     proc = run_klasbot(
         env,
         "announce",

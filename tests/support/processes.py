@@ -11,6 +11,9 @@ from pathlib import Path
 
 from tests.support.environ import local_environ
 
+DEMO_ROSTER = Path(__file__).resolve().parents[2] / "config" / "demo" / "roster"
+"""The bundled demo school's OneRoster export."""
+
 KLASBOT = (sys.executable, "-m", "bot")
 """How a test starts klasbot: the installed package, as an operator's shell would."""
 
@@ -50,6 +53,20 @@ def run_klasbot(
     if ok:
         assert proc.returncode == 0, f"klasbot {' '.join(args)}: {proc.stderr}"
     return proc
+
+
+def demo_school(env: dict[str, str], cwd: Path, announce: str | None = None) -> None:
+    """A migrated database holding the demo school (and, with `announce`, a reminder for 2B by
+    its mentor: announcement 1), through the CLI."""
+    run_klasbot(env, "db", "upgrade", cwd=cwd)
+    run_klasbot(env, "roster", "import", str(DEMO_ROSTER), cwd=cwd)
+    if announce is not None:
+        run_klasbot(
+            env,
+            "announce",
+            *("--class", "2B", "--as", "t-devries", "--kind", "reminder", "--text", announce),
+            cwd=cwd,
+        )
 
 
 async def klasbot(env: dict[str, str], *args: str) -> str:
