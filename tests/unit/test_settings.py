@@ -7,7 +7,8 @@ import pytest
 from pydantic import BaseModel
 
 from bot.domain import Kind
-from config.settings import ConfigError, Rule, Settings, clock_start, load_settings
+from config.settings import ConfigError, Settings, clock_start, load_settings
+from config.values import Rule
 
 
 def test_defaults_are_the_embedded_setup() -> None:
