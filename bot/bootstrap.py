@@ -48,6 +48,17 @@ def declared_platforms(settings: Settings) -> dict[str, PlatformCapabilities]:
     }
 
 
+def configured_chat_bots(settings: Settings) -> dict[str, str | None]:
+    """The chat platforms the school configured, each with the bot's account people look up
+    there when the configuration names it (invitations say how to join on these)."""
+    bots: dict[str, str | None] = {}
+    if settings.telegram.token or settings.telegram.username:
+        bots["telegram"] = settings.telegram.username
+    if settings.matrix.homeserver and settings.matrix.user_id:
+        bots["matrix"] = settings.matrix.user_id
+    return bots
+
+
 def make_policy(settings: Settings) -> SchoolPolicy:
     school = settings.school
     quiet = None
@@ -68,7 +79,10 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         school_name=school.name,
         reply_to=school.reply_to,
         platforms=declared_platforms(settings),
+        chat_bots=configured_chat_bots(settings),
         public_contacts=PublicContacts.parse(school.public_contacts),
+        post_delivery_days=settings.post.delivery_days,
+        digest_at=time.fromisoformat(school.digest_at),
     )
 
 
@@ -193,12 +207,28 @@ async def build(
         yield app
 
 
-async def migrate(settings: Settings) -> None:
+def database_name(url: str) -> str:
+    """How the admin is told which database is meant: its URL without the password (for SQLite,
+    the file), nor any query parameter that could hold one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "?"
+    secret = [k for k in parsed.query if any(w in k.lower() for w in ("pass", "secret", "key"))]
+    return parsed.difference_update_query(secret).render_as_string(hide_password=True)
+
+
+async def migrate(settings: Settings) -> str | None:
+    """Apply the migrations; returns the database's revision afterwards."""
     _ensure_sqlite_dir(settings.database_url)
     db = Database(settings.database_url)
     try:
-        from storage.migrate import upgrade  # Alembic: only for the commands that migrate
+        from storage.migrate import current_revision, upgrade  # Alembic: only when migrating
 
         await upgrade(db.engine)
+        return await current_revision(db.engine)
     finally:
         await db.dispose()

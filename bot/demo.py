@@ -10,9 +10,10 @@ as the current person. Lines starting with `:` steer the demo itself:
   :koppel PERSON     give PERSON a code and send /start CODE as them   (:link)
   :verstuur          deliver what is due now           (:dispatch)
   :leveringen ID     who received announcement ID, through which channel   (:deliveries)
-  :help              this list
-`#` starts a comment. The same database as the other CLI commands is used, so what a script does
-is visible to `klasbot groups`, `klasbot deliveries` and the rest.
+  :help              these commands (in the school's language), :stop ends the demo
+`#` starts a comment. Everything the demo says itself is in the school's language
+(`school.language`); the bot speaks each person's. The same database as the other CLI commands
+is used, so what a script does is visible to `klasbot groups`, `klasbot deliveries` and the rest.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from rich.table import Table
 
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
+from bot.cli import texts as t
 from bot.cli.common import MAX_ID, BadValue, parse_id
+from bot.domain import Role
 from bot.errors import KlasbotError
 from bot.i18n import Msg
 from bot.usecases import groups, invites, queries, roster
@@ -40,21 +43,64 @@ logger = logging.getLogger(__name__)
 M_NOT_AN_ANNOUNCEMENT = Msg(":{command} {value!r}: give an announcement number from 1 to {max}")
 M_LINE_FAILED = Msg("{where}this line could not be handled ({error}); the demo goes on")
 M_SCRIPT_NOT_UTF8 = Msg("{path}: not UTF-8 text ({error})")
+M_WELCOME = Msg(
+    "klasbot demo — {school}\n"
+    "You talk to the bot as a person from the roster. Type :help for the demo's commands,\n"
+    "/help for what the bot lets that person do. Start for example with:\n"
+    "  :group 2B        (create the class group of 2B)\n"
+    "  :link p-2b-01    (Zoë links her account)\n"
+    "  :as t-devries    (become mentor J. de Vries)\n"
+    "  /cancelled 2B tomorrow 3 maths The teacher is ill\n"
+    "Stop: Ctrl-D or :stop."
+)
+M_META_HELP = Msg(
+    "  :as PERSON         become PERSON\n"
+    "  :who [CLASS]       who is who\n"
+    "  :group CLASS       create CLASS's console group\n"
+    "  :invites CLASS     create invite codes for CLASS\n"
+    "  :link PERSON       give PERSON a code and send /start CODE as them\n"
+    "  :dispatch          deliver what is due now\n"
+    "  :deliveries ID     who received announcement ID, through which channel\n"
+    "  :help              this list\n"
+    "  :stop              end the demo\n"
+    "A line `PERSON: message` is said privately to the bot, `PERSON @ CLASS: message` in the "
+    "class group; # starts a comment."
+)
+M_NO_CONSOLE_GROUP = Msg("{klas} has no console group; create one with :group {klas}")
+M_POST_DELETED = Msg("(message deleted: only the bot posts in the class group)")
+M_DELIVERED = Msg(
+    "(delivered: {sent} sent, {letters} letter(s) ready, {held} held until after quiet hours, "
+    "{retried} to try again later)"
+)
+M_DELIVERIES_TITLE = Msg("announcement {id}")
+M_NOT_IN_ROSTER = Msg("{ref!r} is not in the roster; :who shows who is")
+M_YOU_ARE = Msg("you are now {name} ({role}, {id})")
+M_GROUP_MADE = Msg("console group {chat} for {klas} created")
+M_CODE_FOR = Msg("{person}: code {code} (by {channel})")
+M_NO_CODE = Msg("{person} gets no code (younger than 13)")
+M_UNKNOWN_META = Msg("unknown demo command :{word}; try :help")
+M_SPEAK_AS_FIRST = Msg("first type :as PERSON, or write `PERSON: message`")
+M_EXPECTED_LINE = Msg("{where}expected `SPEAKER: message` (SPEAKER is a sourcedId), got {line!r}")
+M_GROUP_ECHO = Msg("[group {chat}]")
+M_WHERE = Msg("{path}, line {number}: ")
+M_CLASS_TITLE = Msg("class {code}")
+H_NAME = Msg("name")
+H_ROLE = Msg("role")
+H_BORN = Msg("born")
+ROLES = {
+    Role.PUPIL: Msg("pupil", context="role"),
+    Role.GUARDIAN: Msg("parent/guardian", context="role"),
+    Role.TEACHER: Msg("teacher", context="role"),
+    Role.LEADERSHIP: Msg("school leadership", context="role"),
+    Role.OTHER: Msg("other", context="role"),
+}
+MENTOR = Msg("mentor", context="role")
 
 DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"
 DEMO_TOUR = Path(__file__).resolve().parent.parent / "config" / "demo" / "tour.txt"
 
 # A sourcedId may contain "@", so the group form needs a space before it: `SPEAKER @ KLAS: …`.
 _LINE = re.compile(r"^\s*(?P<speaker>[^\s:]+)(?:\s+@\s*(?P<klas>[^\s:]+))?\s*:\s?(?P<message>.*)$")
-
-WELCOME = """klasbot demo — {school}
-Je praat met de bot als een persoon uit het rooster. Typ :help voor de demo-commando's,
-/help voor wat de bot die persoon laat doen. Begin bijvoorbeeld met:
-  :groep 2B        (de klassengroep van 2B aanmaken)
-  :koppel p-2b-01  (Zoë koppelt haar account)
-  :als t-devries   (word mentor J. de Vries)
-  /lesuitval 2B morgen 3 wiskunde Docent is ziek
-Stoppen: Ctrl-D of :stop."""
 
 
 class ScriptError(Exception):
@@ -105,9 +151,7 @@ class Demo:
         elif self.speaker is not None and not where:
             speaker, klas, message = self.speaker, None, text
         else:
-            raise ScriptError(
-                f"{where}expected `SPEAKER: message` (SPEAKER is a sourcedId), got {raw.strip()!r}"
-            )
+            raise ScriptError(M_EXPECTED_LINE(self.language, where=where, line=raw.strip()))
         await self.speak(speaker, message, klas, echo=not typed)
         return True
 
@@ -124,19 +168,13 @@ class Demo:
                 found = await tx.roster.find_classes(klas)
                 bound = await tx.groups.list(found[0].id, "console") if found else []
             if not bound:
-                self.say(
-                    "bot", f"{klas} heeft geen console-groep; maak die met :groep {klas}", "red"
-                )
+                self.say("bot", M_NO_CONSOLE_GROUP(self.language, klas=klas), "red")
                 return
             reply = await chat.handle(
                 "console", speaker, message, chat_id=bound[0].chat_id, in_group=True
             )
             if reply.delete_original:
-                self.say(
-                    "bot",
-                    "(bericht verwijderd: in de klassengroep plaatst alleen de bot berichten)",
-                    "yellow",
-                )
+                self.say("bot", M_POST_DELETED(self.language), "yellow")
         for text in reply.texts:
             self.say("bot", text, "cyan")
         if reply.announcement_id is not None:
@@ -145,28 +183,32 @@ class Demo:
 
     async def dispatch(self) -> None:
         stats = await self.app.dispatcher.run_once()
-        self.say(
-            "bot",
-            f"(bezorgd: {stats.sent} verstuurd, {stats.letters} brief/brieven klaargezet, "
-            f"{stats.held} vastgehouden tot na de stille tijd, {stats.retried} later opnieuw)",
-            "dim",
+        text = M_DELIVERED(
+            self.language,
+            sent=stats.sent,
+            letters=stats.letters,
+            held=stats.held,
+            retried=stats.retried,
         )
+        self.say("bot", text, "dim")
 
     async def show_deliveries(self, announcement_id: int) -> None:
         rows = await queries.deliveries(self.app.ctx, announcement_id)
         async with self.app.db.transaction() as tx:
             people = await tx.roster.persons(d.pupil_id for d in rows)
+        lang = self.language
         table = Table(
-            "leerling", "kanaal", "reden", "status", "aan", title=f"bericht {announcement_id}"
+            *(h(lang) for h in (t.H_PUPIL, t.H_CHANNEL, t.H_REASON, t.H_STATUS, t.H_RECIPIENT)),
+            title=M_DELIVERIES_TITLE(lang, id=announcement_id),
         )
         for d in rows:
             name = people[d.pupil_id].full_name if d.pupil_id in people else d.pupil_id
             to = ", ".join(r.email or r.name for r in d.recipients)
             table.add_row(
                 f"{name} ({d.pupil_id})",
-                d.channel.value,
-                d.reason.value if d.reason else "",
-                d.status.value,
+                t.label("channel", d.channel.value, lang),
+                t.label("reason", d.reason.value if d.reason else None, lang),
+                t.label("status", d.status.value, lang),
                 to,
             )
         self.console.print(table)
@@ -182,29 +224,29 @@ class Demo:
                 async with self.app.db.transaction() as tx:
                     person = await tx.roster.person(rest)
                 if person is None:
-                    self.say(
-                        "demo", f"{rest!r} staat niet in het rooster; :wie toont wie er is", "red"
-                    )
+                    self.say("demo", M_NOT_IN_ROSTER(self.language, ref=rest), "red")
                 else:
                     self.speaker = person.id
-                    self.say(
-                        "demo",
-                        f"je bent nu {person.full_name} ({person.role.value}, {person.id})",
-                        "green",
-                    )
+                    role = ROLES[person.role](self.language)
+                    you = M_YOU_ARE(self.language, name=person.full_name, role=role, id=person.id)
+                    self.say("demo", you, "green")
             elif word in ("wie", "who"):
                 await self.who(rest or None)
             elif word in ("groep", "group"):
                 group = await groups.create_group(ctx, rest, "console")
-                self.say("demo", f"console-groep {group.chat_id} voor {rest} aangemaakt", "green")
+                made = M_GROUP_MADE(self.language, chat=group.chat_id, klas=rest)
+                self.say("demo", made, "green")
             elif word in ("codes", "invites"):
                 for invite in await invites.create_invites(ctx, class_ref=rest):
-                    channel = invite.channel.value
-                    self.say("demo", f"{invite.person_id}: code {invite.code} (per {channel})")
+                    channel = t.label("channel", invite.channel.value, self.language)
+                    code = M_CODE_FOR(
+                        self.language, person=invite.person_id, code=invite.code, channel=channel
+                    )
+                    self.say("demo", code)
             elif word in ("koppel", "link"):
                 issued = await invites.create_invites(ctx, person_ref=rest)
                 if not issued:
-                    self.say("demo", f"{rest} krijgt geen code (jonger dan 13)", "yellow")
+                    self.say("demo", M_NO_CODE(self.language, person=rest), "yellow")
                 for invite in issued:
                     await self.speak(invite.person_id, f"/start {invite.code}")
             elif word in ("verstuur", "dispatch"):
@@ -212,9 +254,9 @@ class Demo:
             elif word in ("leveringen", "deliveries"):
                 await self.show_deliveries(parse_id(rest))
             elif word == "help":
-                self.say("demo", (__doc__ or "").split("\n\n")[1])
+                self.say("demo", M_META_HELP(self.language))
             else:
-                self.say("demo", f"onbekend demo-commando :{word}; probeer :help", "red")
+                self.say("demo", M_UNKNOWN_META(self.language, word=word), "red")
         except KlasbotError as error:
             self.failures += 1
             self.say("demo", error.render(self.app.policy.language), "red")
@@ -234,17 +276,20 @@ class Demo:
                 ):
                     continue
                 class_roster = await tx.roster.class_roster(school_class.id)
+                lang = self.language
                 table = Table(
-                    "sourcedId", "naam", "rol", "geboren", title=f"klas {school_class.code}"
+                    *(h(lang) for h in (t.H_SOURCED_ID, H_NAME, H_ROLE, H_BORN)),
+                    title=M_CLASS_TITLE(lang, code=school_class.code),
                 )
                 for p in class_roster.staff:
-                    role = "mentor" if p.id in class_roster.mentor_ids else "docent"
+                    mentor = p.id in class_roster.mentor_ids
+                    role = (MENTOR if mentor else ROLES[Role.TEACHER])(lang)
                     table.add_row(p.id, p.full_name, role, "")
                 for p in class_roster.pupils:
                     table.add_row(
                         p.id,
                         p.full_name,
-                        "leerling",
+                        ROLES[Role.PUPIL](lang),
                         p.birth_date.isoformat() if p.birth_date else "?",
                     )
                 self.console.print(table)
@@ -264,7 +309,10 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
     await prepare(settings)
     async with bootstrap.build(settings, console_echo=lambda chat, text: None) as app:
         demo = Demo(app, console)
-        app.console.echo = lambda chat, text: demo.say(f"[groep {chat}]", text, "magenta")
+        school = app.policy.school_name or "De Passie Utrecht"
+        app.console.echo = lambda chat, text: demo.say(
+            M_GROUP_ECHO(demo.language, chat=chat), text, "magenta"
+        )
         if script is not None:
             data = await asyncio.to_thread(script.read_bytes)
             try:
@@ -284,15 +332,11 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
             lines = sys.stdin.read().splitlines()
             if any(line.strip() for line in lines):
                 return await _replay(demo, lines, "<stdin>")
-            console.print(
-                WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False
-            )
+            console.print(M_WELCOME(demo.language, school=school), markup=False)
             return await _replay(
                 demo, DEMO_TOUR.read_text(encoding="utf-8").splitlines(), str(DEMO_TOUR)
             )
-        console.print(
-            WELCOME.format(school=app.policy.school_name or "De Passie Utrecht"), markup=False
-        )
+        console.print(M_WELCOME(demo.language, school=school), markup=False)
         while True:
             prompt = f"{demo.speaker or '?'}> "
             try:
@@ -303,17 +347,14 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
                 if not await demo.guarded(raw, typed=True):
                     return 0
             except ScriptError:
-                console.print(
-                    "typ eerst :als PERSOON of schrijf `PERSOON: bericht`",
-                    markup=False,
-                    style="red",
-                )
+                console.print(M_SPEAK_AS_FIRST(demo.language), markup=False, style="red")
 
 
 async def _replay(demo: Demo, lines: list[str], name: str) -> int:
     for number, raw in enumerate(lines, start=1):
         try:
-            if not await demo.guarded(raw, where=f"{name}, line {number}: "):
+            where = M_WHERE(demo.language, path=name, number=number)
+            if not await demo.guarded(raw, where=where):
                 break
         except ScriptError as exc:
             demo.console.print(f"klasbot: {exc}", markup=False, style="red")

@@ -66,6 +66,9 @@ class Person:
     always includes `role`, the person's main role, which is added when it is left out."""
     preferred_given_name: str = ""
     """The name the person is called by (OneRoster 1.2 `preferredGivenName`), when it differs."""
+    language: str | None = None
+    """The language klasbot uses with this person (contacts.csv `language`, `/taal`); None is
+    the school's."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", frozenset(self.roles) | {self.role})
@@ -192,6 +195,16 @@ class Announcement:
     text: str | None = None
     not_before: datetime | None = None
     schedule_id: int | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+    withdraw_reason: str | None = None
+    corrected_at: datetime | None = None
+    revision: int = 0
+    """How many corrections replaced the text (`body`, `text` are the latest)."""
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     @property
     def signed_text(self) -> str:
@@ -226,6 +239,7 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     HELD = "held"
+    WITHDRAWN = "withdrawn"  # cancelled before it went out (the announcement was withdrawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +302,8 @@ class Delivery:
     # The claim (a dispatcher's batch) this row was read under; its outcome is recorded only
     # while the row is still held by that claim.
     claim: str | None = None
+    letter_key: str | None = None
+    """The letter the row is on (it counts as delivered once that letter is printed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,8 +61,36 @@ M_ANNOUNCED = Msg(
     "letter, {unreachable} unreachable."
 )
 M_HELD = Msg("It is quiet hours now; the message goes out at {time}.")
-M_UNREACHABLE_WARNING = Msg(
-    "Note: these pupils cannot be reached through any channel: {pupils}. The admin has been told."
+M_UNREACHABLE_WARNING = Msg("Note: these pupils cannot be reached through any channel: {pupils}.")
+# Who is told about them, truthfully: the author by e-mail when they have an address, school
+# leadership when its addresses are configured (`bot.outbox.Told`). `when` is `M_AT_TIME` or
+# `M_ON_DAY_AT`.
+M_UNREACHABLE_TOLD_BOTH = Msg(
+    "You and school leadership get their names by e-mail {when}, in the day's overview."
+)
+M_UNREACHABLE_TOLD_AUTHOR = Msg(
+    "You get their names by e-mail {when}, in the day's overview. School leadership is not told: "
+    "the school has configured no address for it."
+)
+M_UNREACHABLE_TOLD_LEADERSHIP = Msg(
+    "School leadership gets their names by e-mail {when}. You are not mailed: the roster has no "
+    "e-mail address for you."
+)
+M_UNREACHABLE_TOLD_NOBODY = Msg(
+    "Nobody is told by e-mail: the roster has no e-mail address for you and the school has "
+    "configured no address for school leadership. Please inform them in another way."
+)
+M_AT_TIME = Msg("at {time}")
+M_ON_DAY_AT = Msg("on {date} at {time}")
+M_REPEATED = Msg("Note: this was already sent as #{id} {when}.")
+M_LATE_LETTERS = Msg(
+    "Note: a letter cannot arrive before {date} (at the earliest on {arrives}), and only a letter "
+    "reaches: {pupils}. Please inform them in another way; the letters are printed all the same."
+)
+M_CALL_LIST_MAILED = Msg("Their guardians' names and addresses are on their way to you by e-mail.")
+M_CALL_LIST_NOT_MAILED = Msg(
+    "The roster has no e-mail address for you, so no list of their addresses is mailed; the "
+    "office has their contact details."
 )
 M_GROUP_ONLY_BOT = Msg(
     "Only the bot posts in this group. Send your question privately to your mentor."
@@ -97,9 +125,4 @@ M_PREVIEW_EXPIRED = Msg("This preview has expired; send the command again.")
 M_NOT_YOUR_PREVIEW = Msg("This preview is not yours.")
 M_NOTHING_TO_CONFIRM = Msg(
     "No message is waiting for confirmation. Send a command first, e.g. /homework."
-)
-M_INVITE_LETTER_TITLE = Msg("Your personal code for the class group")
-M_INVITE_LETTER_BODY = Msg(
-    "Send the bot the message /start {code} to link your account. The code is valid until "
-    "{expires}."
 )

@@ -4,6 +4,13 @@ transaction as what caused it, and delivered by `bot.dispatch` (rule 6: exactly 
 Also the two decisions about a row's life that are not the dispatcher's: when it may first go out
 (rule 8, through `SchoolPolicy.release_at`) and when a letter's delivery counts as sent (when every
 letter carrying it has been posted).
+
+The pupils nobody reached are reported in one overview per author per school day, not one mail per
+announcement (`add_unreachable_warning`): one outbox row per (author, local date), due at the
+school's `digest_at` (or the next morning once that has passed), whose notice grows while the row
+waits. Exactly once with any number of dispatchers: a row is extended only while no dispatcher has
+ever claimed it, and the check is fenced (see `_extend`); once one has, what comes after goes on a
+new row of its own.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from bot.domain import (
     Announcement,
@@ -22,8 +30,8 @@ from bot.domain import (
     Recipient,
     Route,
 )
-from bot.notices import Notice, UnreachableNotice, delivered
-from bot.policy import SchoolPolicy
+from bot.notices import Notice, UnreachableItem, UnreachableNotice, delivered
+from bot.policy import SchoolPolicy, school_name_for
 from bot.repositories import Repositories
 
 logger = logging.getLogger(__name__)
@@ -131,41 +139,162 @@ async def add_mail_notice(
     return await add_notice(tx, notice, person_id=person_id, route=route, key=key) is not None
 
 
+STATE_SCOPE = "klasbot"
+"""The `PlatformStateRepository` scope of the values the core keeps for itself."""
+MORNING = time(7, 0)
+""""The next morning" when the school has no quiet hours whose end says when that is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """Who is told by e-mail about pupils nobody reached: the author (when they have an address)
+    and school leadership (when the school configured its addresses), at `at` (None: nobody)."""
+
+    author: bool
+    leadership: bool
+    at: datetime | None
+
+    @property
+    def anybody(self) -> bool:
+        return self.author or self.leadership
+
+
+NOBODY_TOLD = Told(author=False, leadership=False, at=None)
+
+
+def digest_due(policy: SchoolPolicy, now: datetime) -> datetime:
+    """When an overview of pupils not reached that is started at `now` goes out: today at the
+    school's `digest_at`, or, when that time has passed, the next morning (when the quiet hours
+    end, at the latest at `digest_at`; 07:00 without quiet hours)."""
+    tz = policy.timezone
+    local = now.astimezone(tz)
+    today_at = datetime.combine(local.date(), policy.digest_at, tzinfo=tz)
+    if local < today_at:
+        return today_at.astimezone(UTC)
+    quiet = policy.quiet_hours
+    morning = quiet.end if quiet is not None and quiet.start != quiet.end else MORNING
+    tomorrow = local.date() + timedelta(days=1)
+    return datetime.combine(tomorrow, min(morning, policy.digest_at), tzinfo=tz).astimezone(UTC)
+
+
 async def add_unreachable_warning(
     tx: Repositories,
     policy: SchoolPolicy,
     announcement: Announcement,
     pupil_ids: Sequence[str],
-) -> bool:
-    """Rule 6: pupils no channel reaches are reported to the author and leadership, through the
-    outbox (so the warning survives a crash like any delivery). False when nobody can be told."""
+    *,
+    now: datetime | None = None,
+) -> Told:
+    """Rule 6: pupils no channel reaches are reported to the author (by e-mail, when they have
+    an address) and to school leadership (when configured), through the outbox, in the caller's
+    transaction: they go on the author's overview of the day (`now`, default the announcement's
+    time, in the school's time zone). Returns who will be told and when; `NOBODY_TOLD` when
+    there are no pupils, or nobody to tell (logged)."""
     if not pupil_ids:
-        return True
+        return NOBODY_TOLD
+    now = now or announcement.created_at
     author = await tx.roster.person(announcement.author_id)
-    names = await tx.roster.persons(pupil_ids)
-    found = await tx.roster.find_classes(announcement.class_id)
-    notice = UnreachableNotice(
-        announcement_id=announcement.id,
-        class_code=found[0].code if found else announcement.class_id,
-        summary=announcement.body,
-        pupils=tuple(names[p].full_name if p in names else p for p in pupil_ids),
-        school_name=policy.school_name,
-    )
-    digest = notice_key("unreachable", announcement.id, *sorted(pupil_ids))
-    queued = await add_mail_notice(
-        tx,
-        notice,
-        person_id=announcement.author_id,
-        to=[author.email if author else None, *policy.leadership_emails],
-        key=digest,
-    )
-    if not queued:
+    author_mail = author.email if author is not None else None
+    recipients = email_recipients([author_mail, *policy.leadership_emails])
+    if not recipients:
         logger.warning(
             "announcement %s: %d unreachable pupils and nobody to tell",
             announcement.id,
             len(pupil_ids),
         )
-    return queued
+        return NOBODY_TOLD
+    names = await tx.roster.persons(pupil_ids)
+    found = await tx.roster.find_classes(announcement.class_id)
+    item = UnreachableItem(
+        announcement_id=announcement.id,
+        class_code=found[0].code if found else announcement.class_id,
+        summary=announcement.body,
+        pupils=tuple(names[p].full_name if p in names else p for p in pupil_ids),
+    )
+    at = await _add_to_overview(tx, policy, announcement.author_id, item, recipients, now)
+    return Told(author=bool(author_mail), leadership=bool(policy.leadership_emails), at=at)
+
+
+async def _add_to_overview(
+    tx: Repositories,
+    policy: SchoolPolicy,
+    author_id: str,
+    item: UnreachableItem,
+    recipients: tuple[Recipient, ...],
+    now: datetime,
+) -> datetime:
+    """Put `item` on the author's overview of the day; returns when that overview goes out.
+
+    Which row is the day's overview is kept under one key per author (the day, a sequence number
+    and the row id; a digest of the author id names it, never the id itself). Writers take turns
+    on that key (`state.lock`), so two announcements at once extend the same row, one after the
+    other, instead of each adding a row. The row's idempotency key, and so its Message-ID, is
+    (author, day, sequence number): stable, and never reused."""
+    day = now.astimezone(policy.timezone).date()
+    pointer = f"unreachable-overview:{delivery_key('unreachable', author_id)}"
+    await tx.state.lock(STATE_SCOPE, pointer)
+    number = 0
+    stored = (await tx.state.get(STATE_SCOPE, pointer) or "").split()
+    if len(stored) == 3 and stored[0] == day.isoformat():
+        number = int(stored[1])
+        due = await _extend(tx, int(stored[2]), item)
+        if due is not None:
+            return max(due, now)
+    number += 1
+    due = digest_due(policy, now)
+    notice = UnreachableNotice(
+        day=day.isoformat(), items=(item,), school_name=await school_name_for(tx.roster, policy)
+    )
+    [row_id] = await tx.outbox.add(
+        [
+            NewDelivery(
+                person_id=author_id,
+                channel=Channel.EMAIL,
+                reason=None,
+                status=DeliveryStatus.PENDING,
+                due_at=due,
+                idempotency_key=notice_key("unreachable", author_id, day.isoformat(), number),
+                recipients=recipients,
+                notice=notice,
+            )
+        ]
+    )
+    await tx.state.set(STATE_SCOPE, pointer, f"{day.isoformat()} {number} {row_id}")
+    return due
+
+
+def _waiting(row: Delivery) -> bool:
+    """An overview row no dispatcher has ever claimed: nobody is sending it, or has sent it."""
+    return (
+        row.status == DeliveryStatus.PENDING
+        and row.claim is None
+        and isinstance(row.notice, UnreachableNotice)
+    )
+
+
+async def _extend(tx: Repositories, row_id: int, item: UnreachableItem) -> datetime | None:
+    """Add `item` to the overview in row `row_id` while no dispatcher has claimed it; returns the
+    row's due time, or None when the row is claimed, sent or gone (then a new row is started).
+
+    Why this holds with dispatchers claiming at the same time: a dispatcher sends the notice it
+    read when it claimed the row, so a row that has ever been claimed is never changed (it may
+    be in flight; a lease that ran out does not say the send is over). The check and the change
+    cannot be split by a claim: on SQLite every transaction holds the write lock from its start;
+    on PostgreSQL the change is written first — from then on the row is locked and claims skip
+    it (FOR UPDATE SKIP LOCKED) — and the row is read again: a claim committed between the first
+    read and the write shows there, and the notice the dispatcher read is put back before a new
+    row is started."""
+    found = await tx.outbox.get([row_id])
+    if not found or not _waiting(found[0]):
+        return None
+    before = found[0]
+    assert isinstance(before.notice, UnreachableNotice)
+    await tx.outbox.replace_notice(row_id, before.notice.adding(item))
+    [after] = await tx.outbox.get([row_id])
+    if not _waiting(after):
+        await tx.outbox.replace_notice(row_id, before.notice)
+        return None
+    return before.due_at or DUE_AT_ONCE
 
 
 async def forget_codes(tx: Repositories, deliveries: Sequence[Delivery]) -> None:

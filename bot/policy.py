@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain import Kind
+from bot.domain import Kind, School, SchoolClass
 from bot.ports import PlatformCapabilities
 from bot.rules.age import effective_minimum
 from bot.rules.content import NO_PUBLIC_CONTACTS, PublicContacts
@@ -24,13 +26,43 @@ class SchoolPolicy:
     leadership_emails: tuple[str, ...] = ()
     invite_valid_days: int = 14
     school_name: str = ""
+    """The configured `school.name`; empty: the roster's (ask `name_of_school`)."""
     reply_to: str | None = None
     public_contacts: PublicContacts = NO_PUBLIC_CONTACTS
     """The school's own published phone numbers, addresses and IBANs: rule 5 allows them."""
+    post_delivery_days: int = 2
+    """Working days a letter takes to arrive (`bot.rules.post`)."""
+    digest_at: time = time(16, 0)
+    """When the day's overview of pupils nobody reached goes out (`bot.outbox`), school time."""
     platforms: dict[str, PlatformCapabilities] = field(default_factory=dict)
     """Every platform klasbot knows, with what it declares it can do and the minimum age the
     school configured for it: the same table for every command, whether the platform is
     connected in this process or not."""
+    chat_bots: dict[str, str | None] = field(default_factory=dict)
+    """The chat platforms the school configured (the terminal console is none), each with the
+    bot's account as people look it up there, when the configuration names it: Telegram's
+    username (`telegram.username`; None: the one `klasbot run` stored), Matrix's user id.
+    Invitations say how to join on these."""
+
+    def name_of_school(self, schools: Sequence[School], school_id: str | None = None) -> str:
+        """The school's name as every e-mail and letter says it, never blank while the roster
+        names a school: the configured `school.name`; else the roster's name of `school_id`
+        (the school of the class concerned); else the roster's first school by id (a roster
+        usually holds one)."""
+        if self.school_name.strip():
+            return self.school_name.strip()
+        named = {
+            s.id: s.name.strip() for s in sorted(schools, key=lambda s: s.id) if s.name.strip()
+        }
+        if school_id is not None and school_id in named:
+            return named[school_id]
+        return next(iter(named.values()), "")
+
+    def replies_to(self, author_email: str | None = None) -> str | None:
+        """Where replies to a mail go: the school's configured `school.reply_to`; else, for an
+        announcement's copy, its author's own address (parents answer the teacher who wrote
+        it); else no Reply-To."""
+        return self.reply_to or author_email or None
 
     def min_age(self, platform: str) -> int:
         """Rule 1: the effective minimum age for a group on `platform` (13, or more when the
@@ -47,3 +79,22 @@ class SchoolPolicy:
         if self.quiet_hours is None:
             return None
         return self.quiet_hours.release_at(instant, self.timezone, kind)
+
+
+class _Roster(Protocol):
+    """What `school_name_for` reads of the roster (`bot.repositories.RosterRepository`)."""
+
+    async def classes(self) -> list[tuple[SchoolClass, School, int, int]]: ...
+
+
+async def school_name_for(
+    roster: _Roster, policy: SchoolPolicy, class_id: str | None = None
+) -> str:
+    """`policy.name_of_school` for the school of `class_id` (a class's sourcedId; None for a
+    notice about no class), read from the roster. Every notice builder asks this."""
+    if policy.school_name.strip():
+        return policy.school_name.strip()
+    classes = await roster.classes()
+    schools = {school.id: school for _, school, _, _ in classes}
+    school_id = next((c.school_id for c, *_ in classes if c.id == class_id), None)
+    return policy.name_of_school(list(schools.values()), school_id)

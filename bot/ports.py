@@ -39,6 +39,9 @@ class PlatformCapabilities:
     can_delete_messages: bool = True
     can_remove_members: bool = True
     html: bool = False
+    can_edit_posts: bool = False
+    """The bot can change a post it made (`ChatPlatform.edit`); otherwise a withdrawal or a
+    correction is posted as a new message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,12 @@ class ChatPlatform(Protocol):
 
         Raises TransientDeliveryError (rate limit, network) or PermanentDeliveryError (the bot
         was removed, the chat is gone)."""
+        ...
+
+    async def edit(self, chat_id: str, message_id: str, message: GroupMessage) -> None:
+        """Replace the text of a post the bot made (`message_id`, as `post` returned it) by
+        `message`'s. Called only on a platform whose capabilities say `can_edit_posts`. Raises
+        like `post`; editing to the text the post already has is not an error."""
         ...
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
@@ -121,6 +130,15 @@ class LetterItem:
     title: str
     body: str
     signature: str
+    note: str = ""
+    """Said to the reader before the body: why this comes by post (an announcement's copy)."""
+    link: str | None = None
+    """A link printed with its QR code after the body (an invitation's Telegram deep link)."""
+    school_name: str = ""
+    """The school it is from, for the letterhead; empty: the printer's own."""
+    audience: str = ""
+    """Whom it speaks to: "pupil" ("je" in Dutch), else the parent or the person ("u"); a
+    letter whose every item speaks to the pupil speaks to the pupil too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +148,8 @@ class Letter:
     address: Address
     items: tuple[LetterItem, ...]
     date_text: str
+    lang: str | None = None
+    """The language of the letter's own texts (its recipient's); None: the printer's default."""
 
 
 class LetterPrinter(Protocol):
@@ -160,6 +180,11 @@ class ChatCore(Protocol):
     @property
     def language(self) -> str:
         """The school's default language (for texts before anyone is known)."""
+        ...
+
+    async def language_of(self, platform: str, account_id: str) -> str:
+        """The language of the person linked to this account (the school's for nobody): for
+        the adapter's own texts to them (buttons, notes)."""
         ...
 
     async def handle(

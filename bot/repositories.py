@@ -82,6 +82,11 @@ class RosterRepository(Protocol):
 
     async def enrollments_of(self, person_id: str) -> list[Enrollment]: ...
 
+    async def set_language(self, person_id: str, language: str | None) -> bool:
+        """Store the language klasbot uses with the person (None: the school's). False when
+        there is no such person. A roster sync keeps it unless the roster names a language."""
+        ...
+
 
 class GroupRepository(Protocol):
     async def add(
@@ -143,6 +148,12 @@ class InviteRepository(Protocol):
         """Mark used; False when someone else used it first (single use under concurrency)."""
         ...
 
+    async def revoke_unused(self, person_id: str) -> builtins.list[str]:
+        """Remove the person's codes that were never used (expired ones too): a new code
+        replaces them, one code per person at a time, and `/start` with an old one is then an
+        unknown code. Used codes stay. Returns the hashes removed, sorted."""
+        ...
+
 
 class AnnouncementRepository(Protocol):
     async def add(self, announcement: Announcement) -> int:
@@ -153,6 +164,20 @@ class AnnouncementRepository(Protocol):
 
     async def list(self, class_id: str | None = None) -> list[Announcement]:
         """Ordered by id."""
+        ...
+
+    async def lock(self, announcement_id: int, *, shared: bool = False) -> Announcement | None:
+        """The announcement, held until the transaction ends (PostgreSQL: a row lock, `shared`
+        among those who only record its copies; SQLite's transactions already hold the write
+        lock). Withdrawing or correcting it and recording
+        that its copies went out take turns on this lock, so a copy that goes out while it is
+        being withdrawn still gets its withdrawal (`bot.usecases.undo`)."""
+        ...
+
+    async def revise(self, announcement: Announcement) -> None:
+        """Store a withdrawal or a correction: `body`, `text`, `subject` and the undo fields
+        (`withdrawn_*`, `corrected_at`, `revision`) of the stored announcement become those of
+        `announcement`."""
         ...
 
 
@@ -241,6 +266,24 @@ class OutboxRepository(Protocol):
 
     async def release(self, ids: Sequence[int], *, claim: str | None = None) -> list[int]:
         """Give claimed rows back without an attempt (this process cannot deliver them)."""
+        ...
+
+    async def cancel(self, announcement_id: int, now: datetime) -> list[int]:
+        """Status `withdrawn` for the announcement's rows that have not gone out and are not
+        going out right now: pending or held, on no letter, not claimed by a live lease. A
+        cancelled row keeps its claim token: a worker whose lease ran out while it was sending
+        the row may still record it as sent (it was), never as retried, held or re-routed.
+        Returns the ids cancelled."""
+        ...
+
+    async def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these idempotency keys have a row already."""
+        ...
+
+    async def cancel_notices(self, person_id: str, template: str, now: datetime) -> list[int]:
+        """Status `withdrawn` for the notices of one kind (`Notice.template`) concerning
+        `person_id` that have not gone out and are not going out right now, as `cancel` says
+        (an invitation whose code was replaced). Returns the ids cancelled."""
         ...
 
 

@@ -43,6 +43,7 @@ from config.values import (
     Contacts,
     DatabaseUrl,
     Delay,
+    DeliveryDays,
     Directory,
     EmailAge,
     Flag,
@@ -67,6 +68,7 @@ from config.values import (
     SomeKinds,
     TelegramMode,
     TelegramToken,
+    TelegramUsername,
     Text,
     TextList,
     Timeout,
@@ -140,6 +142,9 @@ class SchoolSettings(_Section):
     public_contacts: Contacts = Field(default_factory=list)
     invite_valid_days: InviteDays = 14
     reply_to: OptionalAddress = None
+    # When the day's overview of pupils nobody reached goes to each author (and leadership);
+    # what is reported after it goes the next morning.
+    digest_at: ClockTime = "16:00"
 
     @model_validator(mode="after")
     def _urgent_kinds_are_allowed(self) -> SchoolSettings:
@@ -171,10 +176,16 @@ class PostSettings(_Section):
     letters_dir: Directory = Path("./klasbot-data/letters")
     letterhead: TextList = Field(default_factory=list)
     return_address: OptionalText = None
+    # Working days a letter takes from the office to the letterbox: a letter that cannot arrive
+    # before the date an announcement is about is warned about (call the household instead).
+    delivery_days: DeliveryDays = 2
 
 
 class TelegramSettings(_Section):
     token: TelegramToken = None
+    # The bot's username (without @), for the t.me links in invitations; when empty, the one
+    # `klasbot run` read from Telegram (getMe) and stored is used.
+    username: TelegramUsername = None
     base_url: BotApiUrl = "https://api.telegram.org/bot"
     # Where files are fetched; a local Bot API server or a test emulator serves both URLs.
     base_file_url: BotFileUrl = "https://api.telegram.org/file/bot"

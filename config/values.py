@@ -65,6 +65,10 @@ M_DATABASE_URL = Msg(
 M_TELEGRAM_TOKEN = Msg("must be a bot token from @BotFather, like 123456:ABC-def")
 M_WEBHOOK_SECRET = Msg("must be 1 to 256 characters A-Z, a-z, 0-9, _ or -")
 M_MATRIX_USER = Msg("must be a Matrix user id, e.g. @klasbot:school.example")
+M_TELEGRAM_USERNAME = Msg(
+    "must be the bot's Telegram username: 5 to 32 characters A-Z, a-z, 0-9 or _, ending in bot, "
+    "e.g. passie_klas_bot, or empty"
+)
 M_ROOM_VERSION = Msg("must be a Matrix room version klasbot supports ({versions}), or empty")
 M_NOT_BEFORE = Msg("must be at least {other} ({low})")
 M_TABLE = Msg("{section}: must be a table of keys ([{section}] in the file) (got {value!r})")
@@ -83,6 +87,8 @@ _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 _TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,200}")
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _MATRIX_USER = re.compile(r"@[a-z0-9._=/+-]+:[^\s:]+(?::\d{1,5})?", re.IGNORECASE)
+# Telegram's rule for a bot's username: 5-32 characters of A-Z, a-z, 0-9 and _, ending in "bot".
+_TELEGRAM_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}bot", re.IGNORECASE)
 _OFF = {"", "off", "none", "false"}
 
 
@@ -390,6 +396,16 @@ def _database_url(value: Any) -> Any:
     return value
 
 
+def _telegram_username(value: Any) -> Any:
+    """A bot's username as Telegram shows it, with or without the `@` (kept without)."""
+    if _empty(value):
+        return None
+    name = value.strip().removeprefix("@") if isinstance(value, str) else None
+    if name is None or not _TELEGRAM_USERNAME.fullmatch(name):
+        _refuse(_allowed(M_TELEGRAM_USERNAME))
+    return name
+
+
 def _room_version(value: Any) -> Any:
     if _empty(value):
         return None
@@ -404,6 +420,8 @@ Port = Annotated[int, _whole(1, 65535)]
 MinAge = Annotated[int, _whole(13, 21)]
 EmailAge = Annotated[int | None, _whole(12, 21, off=True)]
 InviteDays = Annotated[int, _whole(1, 365)]
+DeliveryDays = Annotated[int, _whole(1, 10)]
+"""Working days a letter takes from the office to the letterbox."""
 BatchSize = Annotated[int, _whole(1, 10000)]
 Attempts = Annotated[int, _whole(1, 100)]
 Burst = Annotated[int, _whole(1, 1000)]
@@ -419,6 +437,7 @@ TelegramMode = Annotated[Literal["polling", "webhook"], _choice("polling", "webh
 TelegramToken = Annotated[str | None, _pattern(_TOKEN, M_TELEGRAM_TOKEN)]
 WebhookSecret = Annotated[str | None, _pattern(_SECRET_TOKEN, M_WEBHOOK_SECRET)]
 MatrixUser = Annotated[str | None, _pattern(_MATRIX_USER, M_MATRIX_USER)]
+TelegramUsername = Annotated[str | None, Rule(_allowed(M_TELEGRAM_USERNAME), _telegram_username)]
 BotApiUrl = Annotated[str, _url("https://api.telegram.org/bot")]
 BotFileUrl = Annotated[str, _url("https://api.telegram.org/file/bot")]
 WebhookUrl = Annotated[str | None, _url("https://bot.school.example/telegram", optional=True)]

@@ -126,6 +126,14 @@ def _person_row(p: Person) -> Person:
     return replace(p, address=address, guardian_ids=())
 
 
+def _keep_own_language(p: Person, stored: dict[str, Person]) -> Person:
+    """A person the roster names no language for keeps their own (`/taal`) on a re-import."""
+    old = stored.get(p.id)
+    if p.language is None and old is not None and old.language is not None:
+        return replace(p, language=old.language)
+    return p
+
+
 class InMemoryRosterRepository:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
@@ -137,7 +145,8 @@ class InMemoryRosterRepository:
         delta = deleted is not None
         changes = RosterChanges()
         self._upsert(SCHOOLS, {s.id: s for s in snapshot.schools}, changes, "schools")
-        persons = {p.id: _person_row(p) for p in snapshot.persons}
+        stored = tx.read(PERSONS)
+        persons = {p.id: _keep_own_language(_person_row(p), stored) for p in snapshot.persons}
         self._upsert(PERSONS, persons, changes, "persons")
         classes = {c.id: c for c in snapshot.classes}
         self._upsert(CLASSES, classes, changes, "classes")
@@ -309,6 +318,13 @@ class InMemoryRosterRepository:
     async def wards_of(self, guardian_id: str) -> list[str]:
         return sorted(p for p, g in self.tx.read(GUARDIANSHIPS) if g == guardian_id)
 
+    async def set_language(self, person_id: str, language: str | None) -> bool:
+        row = self.tx.read(PERSONS).get(person_id)
+        if row is None:
+            return False
+        self.tx.write(PERSONS)[person_id] = replace(row, language=language)
+        return True
+
 
 class InMemoryGroupRepository:
     def __init__(self, tx: Tx) -> None:
@@ -417,6 +433,16 @@ class InMemoryInviteRepository:
             return False
         self.tx.write(INVITES)[code_hash] = replace(invite, used_at=now)
         return True
+
+    async def revoke_unused(self, person_id: str) -> list[str]:
+        unused = sorted(
+            code_hash
+            for code_hash, invite in self.tx.read(INVITES).items()
+            if invite.person_id == person_id and invite.used_at is None
+        )
+        for code_hash in unused:
+            del self.tx.write(INVITES)[code_hash]
+        return unused
 
 
 class InMemoryPlatformStateRepository:

@@ -58,6 +58,26 @@ class InMemoryAnnouncementRepository:
             if class_id is None or a.class_id == class_id
         ]
 
+    async def lock(self, announcement_id: int, *, shared: bool = False) -> Announcement | None:
+        """Transactions in memory are serial: nothing to wait for."""
+        return await self.get(announcement_id)
+
+    async def revise(self, announcement: Announcement) -> None:
+        stored = self.tx.read(ANNOUNCEMENTS).get(announcement.id)
+        if stored is None:
+            return
+        self.tx.write(ANNOUNCEMENTS)[announcement.id] = replace(
+            stored,
+            body=announcement.body,
+            text=announcement.text,
+            subject=announcement.subject,
+            withdrawn_at=announcement.withdrawn_at,
+            withdrawn_by=announcement.withdrawn_by,
+            withdraw_reason=announcement.withdraw_reason,
+            corrected_at=announcement.corrected_at,
+            revision=announcement.revision,
+        )
+
 
 class InMemoryOutboxRepository:
     def __init__(self, tx: Tx) -> None:
@@ -67,9 +87,17 @@ class InMemoryOutboxRepository:
         delivery = replace(row.delivery, **changes)  # type: ignore[arg-type]
         self.tx.write(OUTBOX)[delivery.id] = replace(row, delivery=delivery, claimed_until=None)
 
-    def _held(self, ids: Iterable[int], claim: str | None) -> builtins.list[OutboxRow]:
-        """The rows still held by `claim` (every row when it is None)."""
-        return [r for r in self._rows(ids) if claim is None or r.delivery.claim == claim]
+    def _held(
+        self, ids: Iterable[int], claim: str | None, *, withdrawn_too: bool = False
+    ) -> builtins.list[OutboxRow]:
+        """The rows still held by `claim` (every row when it is None); a withdrawn row only
+        when `withdrawn_too` (see `storage.sql.outbox`)."""
+        return [
+            r
+            for r in self._rows(ids)
+            if (claim is None or r.delivery.claim == claim)
+            and (withdrawn_too or r.delivery.status != DeliveryStatus.WITHDRAWN)
+        ]
 
     async def add(self, rows: Sequence[NewDelivery]) -> list[int]:
         keys, pairs = self.tx.read(OUTBOX_KEYS), self.tx.read(OUTBOX_PAIRS)
@@ -193,7 +221,7 @@ class InMemoryOutboxRepository:
         count_attempt: bool = True,
         claim: str | None = None,
     ) -> builtins.list[int]:
-        held = self._held(ids, claim)
+        held = self._held(ids, claim, withdrawn_too=True)
         for row in held:
             if count_attempt:
                 self._update(
@@ -264,6 +292,41 @@ class InMemoryOutboxRepository:
             self.tx.write(OUTBOX)[row.delivery.id] = replace(row, claimed_until=None)
         return sorted(r.delivery.id for r in held)
 
+    async def cancel(self, announcement_id: int, now: datetime) -> builtins.list[int]:
+        cancelled = [
+            row
+            for row in self.tx.read(OUTBOX).values()
+            if row.delivery.announcement_id == announcement_id
+            and row.delivery.status in _CLAIMABLE
+            and row.letter_key is None
+            and (row.claimed_until is None or row.claimed_until <= now)
+        ]
+        for row in cancelled:
+            self._update(row, status=DeliveryStatus.WITHDRAWN)
+        return sorted(r.delivery.id for r in cancelled)
+
+    async def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        have = self.tx.read(OUTBOX_KEYS)
+        return {k for k in keys if k in have}
+
+    async def cancel_notices(
+        self, person_id: str, template: str, now: datetime
+    ) -> builtins.list[int]:
+        cancelled = [
+            row
+            for row in self.tx.read(OUTBOX).values()
+            if row.delivery.pupil_id == person_id
+            and row.delivery.announcement_id is None
+            and row.delivery.notice is not None
+            and row.delivery.notice.template == template
+            and row.delivery.status in _CLAIMABLE
+            and row.letter_key is None
+            and (row.claimed_until is None or row.claimed_until <= now)
+        ]
+        for row in cancelled:
+            self._update(row, status=DeliveryStatus.WITHDRAWN)
+        return sorted(r.delivery.id for r in cancelled)
+
 
 class InMemoryLetterRepository:
     def __init__(self, tx: Tx) -> None:
@@ -297,7 +360,12 @@ class InMemoryLetterRepository:
         ids = [
             i
             for i in dict.fromkeys(delivery_ids)
-            if claim is None or (i in outbox and outbox[i].delivery.claim == claim)
+            if claim is None
+            or (
+                i in outbox
+                and outbox[i].delivery.claim == claim
+                and outbox[i].delivery.status != DeliveryStatus.WITHDRAWN
+            )
         ]
         letter = self.tx.read(LETTERS).get(key)
         if letter is None:
@@ -311,7 +379,7 @@ class InMemoryLetterRepository:
         for delivery_id in ids:
             row = outbox.get(delivery_id)
             if row is not None and row.letter_key is None:
-                delivery = replace(row.delivery, attempts=row.delivery.attempts + 1)
+                delivery = replace(row.delivery, attempts=row.delivery.attempts + 1, letter_key=key)
                 self.tx.write(OUTBOX)[delivery_id] = OutboxRow(delivery, None, key)
         return ids
 

@@ -66,6 +66,8 @@ class PersonRow(Base):
     postal_code: Mapped[str | None] = mapped_column(sa.String(limits.POSTAL_CODE))
     city: Mapped[str | None] = mapped_column(sa.String(limits.CITY))
     preference: Mapped[str] = mapped_column(sa.String(10), default="email")
+    language: Mapped[str | None] = mapped_column(sa.String(10))  # NULL: the school's
+    preferred_given_name: Mapped[str] = mapped_column(sa.String(limits.NAME), server_default="")
 
 
 class GuardianshipRow(Base):
@@ -157,6 +159,13 @@ class AnnouncementRow(Base):
     text: Mapped[str | None] = mapped_column(sa.Text)
     not_before: Mapped[datetime | None]
     schedule_id: Mapped[int | None]
+    # Undo: a withdrawn announcement keeps its row; a correction replaces body and text and
+    # counts up `revision` (each revision reaches its recipients once).
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(sa.String(255))
+    withdraw_reason: Mapped[str | None] = mapped_column(sa.Text)
+    corrected_at: Mapped[datetime | None]
+    revision: Mapped[int] = mapped_column(server_default="0", default=0)
 
 
 class DeliveryRow(Base):

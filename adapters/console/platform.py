@@ -20,13 +20,18 @@ logger = logging.getLogger(__name__)
 class ConsolePlatform:
     name = "console"
     capabilities = PlatformCapabilities(
-        min_age=13, creates_groups=True, can_delete_messages=True, can_remove_members=True
+        min_age=13,
+        creates_groups=True,
+        can_delete_messages=True,
+        can_remove_members=True,
+        can_edit_posts=True,
     )
 
     def __init__(self, log_dir: Path, echo: Callable[[str, str], None] | None = None) -> None:
         self.log_dir = log_dir
         self.echo = echo
         self.posted: list[GroupMessage] = []
+        self.edited: list[tuple[str, GroupMessage]] = []
 
     def _log_path(self, chat_id: str) -> Path:
         return self.log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', chat_id)}.log"
@@ -40,6 +45,15 @@ class ConsolePlatform:
         if self.echo is not None:
             self.echo(message.chat_id, message.text)
         return message.idempotency_key
+
+    async def edit(self, chat_id: str, message_id: str, message: GroupMessage) -> None:
+        path = self._log_path(chat_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"[{message_id} edited]\n{message.text}\n\n")
+        self.edited.append((message_id, message))
+        if self.echo is not None:
+            self.echo(chat_id, message.text)
 
     async def create_group(self, roster: ClassRoster) -> str:
         return f"console:{roster.school_class.id}"

@@ -10,9 +10,10 @@ gets Dutch. Only these files are ever compiled as templates; every value from th
 (announcement text, names, a report's text) is rendered as a *variable*, so user text can never run
 as Jinja2 code, and the HTML part escapes it.
 
-Besides the notice's fields the templates read: `lang` (the language rendered), `school_name`
-(the notice's, else the renderer's own), `telegram_link` and `matrix_hint` (for an invite, when the
-renderer was given a Telegram bot or a Matrix hint; else None). Dates are written by
+Besides the notice's fields (`Notice.fields()`: an invite's include its `telegram_link`) the
+templates read: `lang` (the language rendered), `school_name` (the notice's, else the renderer's
+own) and, for an invite with a Telegram link, `qr_cid`: the Content-ID of the link's QR code, a
+PNG sent inline with the HTML part (multipart/related). Dates are written by
 `bot.dates.format_date` in the reader's language: an invite's `expires_on` (an ISO date) as
 `dinsdag 17 november 2026`, a report's `created_at` (`2026-11-03 08:30`, the school's wall clock,
 or an aware datetime) as `dinsdag 3 november 2026 om 08:30`.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import email.utils
+import functools
 import logging
 import re
 import threading
@@ -42,6 +44,8 @@ import jinja2
 from babel.support import Translations
 from markupsafe import Markup, escape
 
+from adapters.qr import qr_png
+from bot import notice_texts
 from bot.dates import MSG_DATE_AT, format_date, format_time
 from bot.i18n import DEFAULT_LANGUAGE, available_languages, translation
 from bot.notices import NOTICE_TYPES, Notice
@@ -49,12 +53,12 @@ from bot.ports import MailMessage
 
 logger = logging.getLogger(__name__)
 
-TEMPLATES: tuple[str, ...] = tuple(NOTICE_TYPES)
+TEMPLATES: tuple[str, ...] = tuple(t for t, cls in NOTICE_TYPES.items() if cls.mailed)
 """The mail templates: one per kind of notice."""
 LANGUAGES: tuple[str, ...] = available_languages()
 """The languages with a shipped catalogue, Dutch first (any other language is rendered in Dutch)."""
 
-_EXTRA: dict[str, tuple[str, ...]] = {"invite": ("telegram_link", "matrix_hint")}
+_EXTRA: dict[str, tuple[str, ...]] = {"invite": ("qr_cid",)}
 """Values a template reads that are not the notice's: None unless the renderer supplies them."""
 
 _WHITESPACE = re.compile(r"\s+")
@@ -84,6 +88,16 @@ def _infer_audience(context: Mapping[str, Any]) -> str:
     return "guardian"
 
 
+def _reason_note(reason: str, audience: str, pupil: str, *, lang: str) -> str:
+    return notice_texts.reason_note(reason or "", audience, pupil or "", lang)
+
+
+def _qr_cid(message: MailMessage) -> str:
+    """The Content-ID of a message's QR code: unique per message, and never derived from the
+    code the link holds."""
+    return "qr." + message.message_id.strip().strip("<>")
+
+
 def _language(lang: str) -> str:
     """`lang` when it has a catalogue, else Dutch."""
     return lang if lang in available_languages() else DEFAULT_LANGUAGE
@@ -100,25 +114,21 @@ class MailRenderer:
         from_address: str,
         reply_to: str | None,
         timezone: dt.tzinfo | str = "Europe/Amsterdam",
-        telegram_bot: str | None = None,
-        matrix_hint: str | None = None,
     ) -> None:
         """`from_address` is the bot's sending address, bare (`klasbot@school.nl`) or with a
-        display name; without one, the school's name is shown. `reply_to` is the school's
-        address that replies should reach — never the bot's, which nobody reads.
-
-        `telegram_bot` (the bot's username) adds a `https://t.me/<bot>?start=<code>` link to
-        invites, `matrix_hint` a line on how to reach the bot in Matrix."""
+        display name; without one, the school's name is shown (the notice's, else
+        `school_name`). `reply_to` is the school's address that replies should reach — never
+        the bot's, which nobody reads; without it, a notice's own `reply_to` (an announcement's
+        author) is used."""
         self.school_name = school_name
         display, addr = email.utils.parseaddr(from_address)
         if "@" not in addr:
             raise ValueError(f"from_address is not an e-mail address: {from_address!r}")
         self.envelope_sender = addr
-        self._from_header = str(HeaderAddress(display or school_name, addr_spec=addr))
+        self._from_display = display
+        self._from_addr = addr
         self.reply_to = reply_to
         self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
-        self.telegram_bot = telegram_bot.lstrip("@") if telegram_bot else None
-        self.matrix_hint = matrix_hint
         self._envs: dict[str, tuple[Translations, jinja2.Environment]] = {}
         self._lock = threading.Lock()
 
@@ -149,6 +159,8 @@ class MailRenderer:
             env.filters["nl2br"] = _nl2br
             env.filters["date"] = self._format_date
             env.filters["moment"] = self._format_moment
+            # Why a copy comes to a parent: the words the letters use too.
+            env.globals["reason_note"] = functools.partial(_reason_note, lang=lang)
             self._envs[lang] = (translations, env)
             return env
 
@@ -199,13 +211,8 @@ class MailRenderer:
             context["audience"] = _infer_audience(context)
         if notice.template == "report" and not context["kind"]:
             context["kind"] = "report"
-        if notice.template == "invite":
-            if self.telegram_bot and not context["telegram_link"]:
-                context["telegram_link"] = (
-                    f"https://t.me/{self.telegram_bot}?start={context['code']}"
-                )
-            if self.matrix_hint and not context["matrix_hint"]:
-                context["matrix_hint"] = self.matrix_hint
+        if notice.template == "invite" and context.get("telegram_link"):
+            context["qr_cid"] = _qr_cid(message)
         return context
 
     def render_parts(self, message: MailMessage) -> tuple[str, str, str]:
@@ -243,14 +250,19 @@ class MailRenderer:
             raise RenderError(f"Message-ID must look like <local@domain>: {message_id!r}")
         subject, text, html = self.render_parts(message)
         lang = _language(message.lang)
+        school = getattr(message.notice, "school_name", "") or self.school_name
         mime = EmailMessage(policy=email.policy.SMTP)
         try:
-            mime["From"] = self._from_header
+            mime["From"] = str(
+                HeaderAddress(self._from_display or school, addr_spec=self._from_addr)
+            )
             mime["To"] = ", ".join(message.to)
             mime["Subject"] = subject
             mime["Date"] = email.utils.format_datetime(date.astimezone(self.timezone))
             mime["Message-ID"] = message_id
-            reply_to = message.reply_to or self.reply_to
+            reply_to = (
+                message.reply_to or self.reply_to or getattr(message.notice, "reply_to", None)
+            )
             if reply_to:
                 mime["Reply-To"] = reply_to
             # RFC 3834: automatic mail; asks responders (holiday replies) not to answer it.
@@ -260,6 +272,19 @@ class MailRenderer:
             raise RenderError(f"invalid mail header: {exc}") from exc
         mime.set_content(text, subtype="plain", charset="utf-8")
         mime.add_alternative(html, subtype="html", charset="utf-8")
+        link = getattr(message.notice, "telegram_link", None)
+        if link and _qr_cid(message) in html:
+            # The QR code of the link goes with the HTML part (multipart/related), which shows it
+            # by its Content-ID; the plain-text part has the link itself.
+            html_part = mime.get_payload()[1]
+            html_part.add_related(
+                qr_png(link, scale=6),
+                maintype="image",
+                subtype="png",
+                cid=f"<{_qr_cid(message)}>",
+                disposition="inline",
+                filename="qr.png",
+            )
         # After the content: set_content() clears every Content-* header, this one included.
         mime["Content-Language"] = lang
         return mime

@@ -14,4 +14,5 @@ def capabilities(settings: MatrixSettings) -> PlatformCapabilities:
         can_delete_messages=True,
         can_remove_members=True,
         html=True,
+        can_edit_posts=True,
     )

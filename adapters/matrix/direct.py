@@ -15,7 +15,6 @@ from nio import RoomMessageText, RoomPreset, RoomVisibility
 from adapters.matrix.session import NAME, MatrixSession
 from adapters.matrix.texts import M_CONFIRM, M_TRY_LATER
 from adapters.matrix.transport import Transport
-from bot.commands import command_language
 from bot.errors import DeliveryError
 
 logger = logging.getLogger(__name__)
@@ -57,11 +56,11 @@ class DirectChats:
                     NAME, sender, text, chat_id=None, in_group=False, preview=True
                 )
             except DeliveryError:
-                texts = [M_TRY_LATER(command_language(text))]
+                texts = [M_TRY_LATER(await core.language_of(NAME, sender))]
             else:
                 texts = list(reply.texts)
                 if reply.confirmation is not None:
-                    texts.append(M_CONFIRM(command_language(text)))
+                    texts.append(M_CONFIRM(await core.language_of(NAME, sender)))
         if texts:
             await self._notice(room_id, "\n\n".join(texts), key=event.event_id)
 

@@ -204,6 +204,33 @@ class MatrixPlatform:
         self.stats.posts += 1
         return str(response.event_id)
 
+    async def edit(self, chat_id: str, message_id: str, message: GroupMessage) -> None:
+        """An `m.replace` edit of the bot's own post (clients show the new text, marked as
+        edited); the transaction id makes a resend a no-op, like `post`."""
+        new: dict[str, Any] = {"msgtype": "m.text", "body": message.text}
+        if message.html:
+            new["format"] = "org.matrix.custom.html"
+            new["formatted_body"] = message.html
+        # Clients that do not know edits show the fallback: the new text marked with "* ".
+        content: dict[str, Any] = {
+            **{k: f"* {v}" if k in ("body", "formatted_body") else v for k, v in new.items()},
+            "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": message_id},
+        }
+        key = message.idempotency_key
+        await self._transport.request(
+            "edit",
+            lambda client: client.room_send(
+                chat_id,
+                "m.room.message",
+                content,
+                tx_id=self._session.txn(f"edit-{key}") if key else None,
+            ),
+            retries=0,
+            forbidden_reason="group-lost",
+        )
+        self.stats.posts += 1
+
     async def admit(self, chat_id: str, account_id: str) -> bool:
         """Invite the person; their join is reported later (→ `ChatCore.member_joined`)."""
         try:

@@ -64,7 +64,9 @@ _ROLES = (
 
 MANIFEST = _spec("manifest.csv", "propertyName,value", "propertyName,value")
 # klasbot's own extension; not part of OneRoster and the same for both versions.
-CONTACTS = _spec("contacts.csv", "sourcedId,email,street,postalCode,city,fallback", "sourcedId")
+CONTACTS = _spec(
+    "contacts.csv", "sourcedId,email,street,postalCode,city,fallback,language", "sourcedId"
+)
 
 TABLES: dict[tuple[str, str], TableSpec] = {
     (V11, "orgs"): _spec("orgs.csv", _ORGS, "sourcedId,name,type"),
@@ -146,6 +148,7 @@ MAX_LENGTHS: dict[str, dict[str, int]] = {
         "givenName": limits.NAME,
         "familyName": limits.NAME,
         "middleName": limits.NAME,
+        "preferredGivenName": limits.NAME,
         "email": limits.EMAIL,
     },
     "classes": {"sourcedId": limits.SOURCED_ID, "title": limits.NAME, "classCode": limits.NAME},

@@ -1,17 +1,22 @@
-"""contacts.csv, klasbot's own extension file: e-mail, postal address and fallback per person.
+"""contacts.csv, klasbot's own extension file: e-mail, postal address, fallback and language per
+person.
 
 The rows are merged into the persons when the snapshot is built (snapshot.py)."""
 
 from __future__ import annotations
 
 from adapters.oneroster.columns import CONTACTS
+from adapters.oneroster.csvfile import CsvTable, Row
 from adapters.oneroster.state import Contact, RosterState
 from adapters.oneroster.values import email_value
 from bot.domain import Address, ContactPreference
-from bot.i18n import Msg
+from bot.i18n import Msg, available_languages
 
 M_INCOMPLETE_ADDRESS = Msg("incomplete address: street, postalCode and city are all needed")
 M_UNKNOWN_FALLBACK = Msg("unknown fallback '{value}' (expected empty, email, post or none)")
+M_UNKNOWN_LANGUAGE = Msg(
+    "unknown language '{value}' (expected empty for the school's language, or one of: {languages})"
+)
 
 _FALLBACKS = {
     "": ContactPreference.DEFAULT,
@@ -37,7 +42,23 @@ def read_contacts(state: RosterState) -> None:
         fallback = row["fallback"]
         if fallback not in _FALLBACKS:
             table.issue(row.line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
+        language = _language(table, row)
         if user_ok:
             state.contacts[sid] = Contact(
-                email, address, _FALLBACKS.get(fallback, ContactPreference.DEFAULT)
+                email, address, _FALLBACKS.get(fallback, ContactPreference.DEFAULT), language
             )
+
+
+def _language(table: CsvTable, row: Row) -> str | None:
+    """The `language` column: a language with a catalogue (`nl`, `EN`), or empty (None: the
+    person keeps the language they chose with `/taal`, else the school's)."""
+    value = row["language"]
+    if not value:
+        return None
+    languages = available_languages()
+    if value.lower() not in languages:
+        table.issue(
+            row.line, "language", M_UNKNOWN_LANGUAGE, value=value, languages=", ".join(languages)
+        )
+        return None
+    return value.lower()

@@ -52,8 +52,9 @@ def read_users(state: RosterState) -> None:
         elif row["primaryOrgSourcedId"]:
             org_id = row["primaryOrgSourcedId"]
             state.ref(table.name, row.line, "primaryOrgSourcedId", "orgs", org_id)
-        # 1.2's preferred*Name columns are not used yet: the school's legal names are what
-        # staff and letters use.
+        # Staff, mail and letters use the school's legal names; the name a pupil is called by
+        # (1.2 `preferredGivenName`) is kept for rule 5, which must recognise it too (A.2).
+        preferred = row["preferredGivenName"].strip()
         state.users[sid] = User(
             line=row.line,
             given_name=given,
@@ -63,6 +64,7 @@ def read_users(state: RosterState) -> None:
             role=role,
             agents=tuple(split(row["agentSourcedIds"])),
             roles={role} if role is not None else set(),
+            preferred_given_name=preferred if preferred != given else "",
         )
 
 

@@ -37,11 +37,13 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
             continue
         contact = state.contacts.get(user_id)
         email, address, preference = user.email, None, ContactPreference.DEFAULT
+        language = None
         if contact is not None:
             # contacts.csv is the source of contact data; an empty e-mail there keeps the one
             # from users.csv rather than erasing it.
             email = contact.email or user.email
             address, preference = contact.address, contact.preference
+            language = contact.language
         persons.append(
             Person(
                 id=user_id,
@@ -53,8 +55,10 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
                 email=email,
                 address=address,
                 preference=preference,
+                language=language,
                 guardian_ids=tuple(sorted(guardians.get(user_id, ()))),
                 roles=frozenset(user.roles),
+                preferred_given_name=user.preferred_given_name,
             )
         )
     return tuple(persons)

@@ -50,6 +50,7 @@ class User:
     role: Role | None  # the main role; None until known (1.2: after resolve_roles)
     agents: tuple[str, ...]
     roles: set[Role] = field(default_factory=set)  # every role, `role` among them
+    preferred_given_name: str = ""  # 1.2 `preferredGivenName`
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class Contact:
     email: str | None
     address: Address | None
     preference: ContactPreference
+    language: str | None = None  # None: the column is empty (the person's own choice stays)
 
 
 @dataclass(slots=True)

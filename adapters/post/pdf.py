@@ -16,12 +16,15 @@ window on the left (EA5/6 or DL, 110 x 220 mm, window 90 x 40 mm at 20 mm from t
 The letter's own texts (salutation, introduction, "Voor: …", closing, page numbers) are gettext
 messages in `lang`, translated by the catalogues in `bot/locale` (see "Languages" in README.md).
 
-Font: by default the PDF core font Helvetica in the Windows-1252 encoding. No font file is
-shipped with fpdf2 and system fonts are not assumed; Windows-1252 covers Dutch and the other
-Western European letters (ë é ï ö ü ç ß ø …) as well as € „ " ' – — …. Characters outside it
-are transliterated (ş → s, ł → l) or, failing that, printed as `?`. A school that needs every
-script can pass a Unicode TrueType font (`font_regular`, `font_bold`, e.g. DejaVu Sans), which
-is embedded and then used without transliteration.
+Font: DejaVu Sans (regular and bold, shipped in `adapters/post/fonts/` with its licence) is
+embedded, so every name prints as written: Yılmaz, Ayşe, Zoë, Łukasz, Nguyễn. A school may pass
+another Unicode TrueType font (`font_regular`, `font_bold`).
+
+The letterhead names the school the letter's items are from (`LetterItem.school_name`, as the
+core's `SchoolPolicy` decides it: the configured name, else the roster's), else the printer's own
+`school_name`. A letter whose every item speaks to the pupil speaks to the pupil ("je" in Dutch);
+any other speaks to the parent or person ("u"). An item with a link (an invitation's Telegram deep
+link) has its QR code printed beside the link.
 
 Text is printed literally: no markdown, no page-number alias, nothing in it is interpreted.
 """
@@ -30,9 +33,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -40,10 +43,15 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
 from adapters.files import atomic_write_bytes
+from adapters.qr import qr_png
 from bot.i18n import DEFAULT_LANGUAGE, Msg
-from bot.ports import Letter
+from bot.ports import Letter, LetterItem
 
 logger = logging.getLogger(__name__)
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT_REGULAR = FONTS / "DejaVuSans.ttf"
+FONT_BOLD = FONTS / "DejaVuSans-Bold.ttf"
 
 # Millimetres, see the module docstring.
 PAGE_FORMAT = "A4"
@@ -58,43 +66,17 @@ WINDOW_W = 90.0
 WINDOW_H = 40.0
 BODY_Y = 100.0
 FOLD_MARKS_Y = (99.0, 198.0)
+QR_SIZE = 28.0
+"""A QR code's side, quiet zone included: a phone reads it easily from the paper."""
 
-_ENCODING = "cp1252"
-# Letters that have no decomposition into a base letter plus accents.
-_TRANSLITERATION = str.maketrans(
-    {
-        "ı": "i",
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "ħ": "h",
-        "Ħ": "H",
-        "ŀ": "l",
-        "Ŀ": "L",
-        "ŧ": "t",
-        "Ŧ": "T",
-        "ə": "e",
-        "Ə": "E",
-        "\u2212": "-",
-        "\u2010": "-",
-        "\u2011": "-",
-        "\u00a0": " ",
-        "\u202f": " ",
-        "\t": "    ",
-    }
-)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # The letter's own texts (gettext messages, see "Languages" in README.md).
 M_LETTER_TITLE = Msg("{school}: letter")
 """The PDF's title (document properties)."""
 M_GREETING = Msg("Dear {name},")
-M_INTRO = Msg(
-    "Below are messages from {school} that you would otherwise have received through the class "
-    "group app or by e-mail. We send them by post because we cannot reach you in those ways at "
-    "the moment."
-)
+M_INTRO = Msg("Below are messages from {school}. We send them to you by post.")
+M_INTRO_TO_PUPIL = Msg("Below are messages from {school} for you. We send them to you by post.")
 M_FOR = Msg("For: {pupil}")
 """Above each item: the pupil it is about."""
 M_CLOSING = Msg("Kind regards,")
@@ -113,27 +95,10 @@ def safe_file_stem(key: str) -> str:
     return safe
 
 
-def to_core_font_text(text: str) -> str:
-    """`text` as the core fonts can print it: unchanged where Windows-1252 has the character,
-    else transliterated, else `?`. Control characters are dropped; line breaks are kept."""
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = text.translate(_TRANSLITERATION)
-    out: list[str] = []
-    for char in text:
-        try:
-            char.encode(_ENCODING)
-        except UnicodeEncodeError:
-            base = "".join(
-                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-            )
-            try:
-                base.encode(_ENCODING)
-            except UnicodeEncodeError:
-                base = "?"
-            out.append(base or "?")
-        else:
-            out.append(char)
-    return "".join(out)
+def _clean(text: str) -> str:
+    """Line breaks as `\\n`, control characters dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return _CONTROL.sub("", text)
 
 
 class _LetterPdf(FPDF):
@@ -167,17 +132,18 @@ class PdfLetterPrinter:
         font_regular: Path | None = None,
         font_bold: Path | None = None,
     ) -> None:
-        """`return_address` is printed on one line above the recipient (e.g. "De Passie,
-        Postbus 1, 3500 AA Utrecht"); `font_regular`/`font_bold` select an embedded Unicode
-        TrueType font instead of Helvetica (see the module docstring). `lang` is the language of
-        the letter's own texts (Dutch when it has no catalogue)."""
+        """`school_name` heads a letter whose items name no school; `return_address` is printed
+        on one line above the recipient (e.g. "De Passie, Postbus 1, 3500 AA Utrecht");
+        `font_regular`/`font_bold` replace the shipped DejaVu Sans (see the module docstring).
+        `lang` is the language of the letter's own texts when the letter names none (Dutch
+        when it has no catalogue)."""
         self.letters_dir = Path(letters_dir)
         self.school_name = school_name
         self.letterhead_lines = tuple(letterhead_lines)
         self.return_address = return_address
         self.lang = lang
-        self.font_regular = font_regular
-        self.font_bold = font_bold
+        self.font_regular = font_regular or FONT_REGULAR
+        self.font_bold = font_bold or (FONT_BOLD if font_regular is None else font_regular)
 
     def path_for(self, key: str) -> Path:
         """Where the letter with `key` is (or will be) written."""
@@ -206,42 +172,44 @@ class PdfLetterPrinter:
         logger.info("letter %s written to %s (%d page(s))", letter.key, path, pages)
         return str(path)
 
-    def _text(self, text: str) -> str:
-        if self.font_regular is not None:
-            return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-        return to_core_font_text(text)
+    def school_of(self, letter: Letter) -> str:
+        """The school heading the letter: its first item's that names one, else the printer's."""
+        return next((i.school_name for i in letter.items if i.school_name), self.school_name)
 
-    def _page_footer(self, page: int, *, pages: int) -> str:
-        return self._text(M_PAGE(self.lang, page=page, pages=pages))
+    def _page_footer(self, page: int, *, pages: int, lang: str | None = None) -> str:
+        return _clean(M_PAGE(lang or self.lang, page=page, pages=pages))
 
     def _build(self, letter: Letter, *, total_pages: int | None) -> FPDF:
-        lang = self.lang
+        lang = letter.lang or self.lang  # the recipient's language, else the school's
         footer: Callable[[int], str] | None = None
         if total_pages and total_pages > 1:
             # The page is filled in per page; the total is known from the first pass.
-            footer = functools.partial(self._page_footer, pages=total_pages)
-        font = "Helvetica" if self.font_regular is None else "LetterFont"
+            footer = functools.partial(self._page_footer, pages=total_pages, lang=lang)
+        font = "LetterFont"
         pdf = _LetterPdf(footer, font)
         pdf.alias_nb_pages(None)  # type: ignore[arg-type]
-        pdf.core_fonts_encoding = _ENCODING
-        if self.font_regular is not None:
-            pdf.add_font("LetterFont", "", str(self.font_regular))
-            pdf.add_font("LetterFont", "B", str(self.font_bold or self.font_regular))
-        pdf.set_title(self._text(M_LETTER_TITLE(lang, school=self.school_name)))
-        pdf.set_author(self._text(self.school_name))
+        pdf.add_font(font, "", str(self.font_regular))
+        pdf.add_font(font, "B", str(self.font_bold))
+        school = self.school_of(letter)
+        to_pupil = all(item.audience == "pupil" for item in letter.items)
+        pdf.set_title(_clean(M_LETTER_TITLE(lang, school=school)))
+        pdf.set_author(_clean(school))
         pdf.set_margins(MARGIN_LEFT, LETTERHEAD_Y, MARGIN_RIGHT)
         pdf.set_auto_page_break(True, margin=MARGIN_BOTTOM)
         pdf.add_page()
-        txt = self._text
+        txt = _clean
         width = pdf.w - MARGIN_LEFT - MARGIN_RIGHT
+
+        def paragraph(text: str, height: float = 5.0) -> None:
+            pdf.multi_cell(
+                width, height, txt(text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
 
         # Letterhead, top right.
         head_w = pdf.w - MARGIN_RIGHT - LETTERHEAD_X
         pdf.set_xy(LETTERHEAD_X, LETTERHEAD_Y)
         pdf.set_font(font, "B", 13)
-        pdf.multi_cell(
-            head_w, 6, txt(self.school_name), align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT
-        )
+        pdf.multi_cell(head_w, 6, txt(school), align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
         pdf.set_font(font, "", 9)
         for line in self.letterhead_lines:
             pdf.set_x(LETTERHEAD_X)
@@ -275,62 +243,69 @@ class PdfLetterPrinter:
 
         # Body.
         pdf.set_xy(MARGIN_LEFT, BODY_Y)
-        pdf.set_font(font, "", 10.5)
-        pdf.multi_cell(
-            width, 5, txt(letter.date_text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
-        pdf.ln(7)
-        pdf.multi_cell(
-            width,
-            5.5,
-            txt(M_GREETING(lang, name=letter.recipient_name)),
-            align=Align.L,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        pdf.set_font(font, "", 10)
+        paragraph(letter.date_text, 5)
+        pdf.ln(6)
+        paragraph(M_GREETING(lang, name=letter.recipient_name))
         pdf.ln(3)
+        intro = M_INTRO_TO_PUPIL if to_pupil else M_INTRO
+        paragraph(intro(lang, school=school))
+        for item in letter.items:
+            self._item(pdf, item, lang, font, paragraph)
+        pdf.ln(6)
+        paragraph(M_CLOSING(lang))
+        paragraph(school)
+        return pdf
+
+    def _item(
+        self,
+        pdf: FPDF,
+        item: LetterItem,
+        lang: str,
+        font: str,
+        paragraph: Callable[..., None],
+    ) -> None:
+        pdf.ln(5)
+        pdf.set_font(font, "", 9)
+        pdf.set_text_color(90)
+        paragraph(M_FOR(lang, pupil=item.pupil_name), 4.5)
+        pdf.set_text_color(0)
+        pdf.set_font(font, "B", 11.5)
+        paragraph(item.title, 6)
+        pdf.ln(1)
+        if item.note:
+            pdf.set_font(font, "", 10)
+            pdf.set_text_color(70)
+            paragraph(item.note, 5)
+            pdf.set_text_color(0)
+            pdf.ln(1)
+        pdf.set_font(font, "", 10)
+        paragraph(item.body)
+        if item.link:
+            self._qr_code(pdf, item.link, font)
+        if item.signature:
+            pdf.ln(2)
+            paragraph(item.signature)
+
+    def _qr_code(self, pdf: FPDF, link: str, font: str) -> None:
+        """The link's QR code at the left margin, the link itself beside it."""
+        pdf.ln(2)
+        if pdf.get_y() + QR_SIZE > pdf.h - MARGIN_BOTTOM:
+            pdf.add_page()
+        top = pdf.get_y()
+        pdf.image(io.BytesIO(qr_png(link)), x=MARGIN_LEFT, y=top, w=QR_SIZE, h=QR_SIZE)
+        pdf.set_xy(MARGIN_LEFT + QR_SIZE + 4, top + QR_SIZE / 2 - 3)
+        pdf.set_font(font, "", 9.5)
         pdf.multi_cell(
-            width,
-            5.5,
-            txt(M_INTRO(lang, school=self.school_name)),
+            pdf.w - MARGIN_RIGHT - pdf.get_x(),
+            5,
+            _clean(link),
             align=Align.L,
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
-        for item in letter.items:
-            pdf.ln(6)
-            pdf.set_font(font, "", 9)
-            pdf.set_text_color(90)
-            pdf.multi_cell(
-                width,
-                4.5,
-                txt(M_FOR(lang, pupil=item.pupil_name)),
-                align=Align.L,
-                new_x=XPos.LMARGIN,
-                new_y=YPos.NEXT,
-            )
-            pdf.set_text_color(0)
-            pdf.set_font(font, "B", 11.5)
-            pdf.multi_cell(
-                width, 6, txt(item.title), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
-            pdf.ln(1)
-            pdf.set_font(font, "", 10.5)
-            pdf.multi_cell(
-                width, 5.5, txt(item.body), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
-            pdf.ln(2)
-            pdf.multi_cell(
-                width, 5.5, txt(item.signature), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
-        pdf.ln(8)
-        pdf.multi_cell(
-            width, 5.5, txt(M_CLOSING(lang)), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
-        pdf.multi_cell(
-            width, 5.5, txt(self.school_name), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
-        return pdf
+        pdf.set_xy(MARGIN_LEFT, top + QR_SIZE)
+        pdf.set_font(font, "", 10)
 
 
 def _close_fonts(pdf: FPDF) -> None:

@@ -15,7 +15,6 @@ from telegram.error import TelegramError
 
 from adapters.telegram import texts
 from adapters.telegram.chats import TelegramChats
-from bot import commands as cmd
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class GroupBinding(TelegramChats):
         """`/koppel KLAS`: check the bot's rights, let the core bind, make the group read-only and
         create the join-request link; tell the teacher what was done or what is missing."""
         chat_id = str(message.chat_id)
-        lang = cmd.command_language(text)
+        lang = await self.core.language_of(self.name, account_id)
         words = text.split()
         klas = words[1] if len(words) > 1 else ""
         command = " ".join([words[0].split("@")[0], *words[1:2]])

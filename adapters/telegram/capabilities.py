@@ -15,4 +15,5 @@ def capabilities(settings: TelegramSettings) -> PlatformCapabilities:
         can_delete_messages=True,
         can_remove_members=True,
         html=False,
+        can_edit_posts=True,
     )

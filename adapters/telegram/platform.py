@@ -96,6 +96,7 @@ class TelegramPlatform(UpdateHandlers):
         self._add_handlers(application)
         await application.initialize()
         self.application = application
+        await self._remember_username()
         if not receive:
             return
         try:
@@ -120,6 +121,13 @@ class TelegramPlatform(UpdateHandlers):
             await self.stop()
             raise
         logger.info("telegram: running as @%s (%s)", self.bot.username, s.mode)
+
+    async def _remember_username(self) -> None:
+        """Keep the bot's username (getMe, read by `initialize`) in the platform state: the
+        invitations another process makes (`klasbot invites create`) link to it."""
+        username = self.bot.username
+        if username and await self.core.platform_state(self.name, "username") != username:
+            await self.core.set_platform_state(self.name, "username", username)
 
     async def stop(self) -> None:
         application, self.application = self.application, None
@@ -211,6 +219,22 @@ class TelegramPlatform(UpdateHandlers):
                 self._posted.popitem(last=False)
         return message_id
 
+    async def edit(self, chat_id: str, message_id: str, message: GroupMessage) -> None:
+        """Edit the post's first part (a long announcement was posted in several; the first
+        carries the message id and now says what happened to it)."""
+        if self.application is None:
+            raise TransientDeliveryError("the Telegram platform is not running in this process")
+        text = chunks(message.text)[0]
+        await self.limiter.acquire(chat_id)
+        try:
+            await self.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id))
+        except BadRequest as error:
+            if says(error, ("message is not modified",)):
+                return  # edited before, and the outcome was not recorded
+            raise delivery_error(error, chat_id) from error
+        except TelegramError as error:
+            raise delivery_error(error, chat_id) from error
+
     async def admit(self, chat_id: str, account_id: str) -> bool:
         """A member already is one; anyone else gets the group's join-request link privately and
         joins later (their request is approved in `_on_join_request`)."""
@@ -236,10 +260,9 @@ class TelegramPlatform(UpdateHandlers):
             logger.warning("telegram: no invite link for %s: %s", chat_id, error.message)
             return False
         title = await self._title(chat_id)
-        text = texts.INVITE(self.lang, title=f" {title}" if title else "", link=link)
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(texts.INVITE_BUTTON(self.lang), url=link)]]
-        )
+        lang = await self.core.language_of(self.name, account_id)
+        text = texts.INVITE(lang, title=f" {title}" if title else "", link=link)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.INVITE_BUTTON(lang), url=link)]])
         await self._invite(account_id, text, markup)
         return False
 

@@ -91,7 +91,7 @@ class UpdateHandlers(GroupBinding):
             reply = await self.core.handle(self.name, account_id, text, preview=True)
         finally:
             _deferred.reset(token)
-        lang = cmd.command_language(text)
+        lang = await self.core.language_of(self.name, account_id)
         if reply.confirmation is not None:
             await self._preview(message.chat_id, reply.confirmation, reply.texts, lang)
         elif reply.texts:
@@ -127,7 +127,8 @@ class UpdateHandlers(GroupBinding):
         elif action == "cancel" and token:
             reply = await self.core.cancel(self.name, account_id, token)
         else:
-            await query.answer(M_PREVIEW_EXPIRED(self.lang), show_alert=True)
+            lang = await self.core.language_of(self.name, account_id)
+            await query.answer(M_PREVIEW_EXPIRED(lang), show_alert=True)
             return
         if reply.refused:
             await query.answer("\n".join(reply.texts), show_alert=True)
@@ -170,7 +171,7 @@ class UpdateHandlers(GroupBinding):
                 await self._say(chat_id, "\n\n".join(reply.texts))
             return
         await self._delete(message)
-        lang = cmd.command_language(text)
+        lang = await self.core.language_of(self.name, account_id)
         if reply.confirmation is not None:
             await self._preview(int(account_id), reply.confirmation, reply.texts, lang)
         elif reply.texts:
@@ -178,7 +179,7 @@ class UpdateHandlers(GroupBinding):
         elif account_id.isdigit() and (chat_id, account_id) not in self._told:
             # Say once why the message disappeared.
             self._told.add((chat_id, account_id))
-            await self._say(account_id, M_GROUP_ONLY_BOT(self.lang))
+            await self._say(account_id, M_GROUP_ONLY_BOT(lang))
 
     async def _on_join_request(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         request = update.chat_join_request

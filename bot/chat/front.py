@@ -1,27 +1,34 @@
 """One incoming chat message → the use cases → one reply; the same on every platform.
 
 Announcements sent from a chat are previewed first: the checked draft is kept in the database
-(so a confirmation still works after a restart) under a token, and `confirm` sends it once."""
+(so a confirmation still works after a restart) under a token, and `confirm` sends it once.
+
+Every reply speaks the sender's language (`bot.languages`: their `/taal` choice or the roster's,
+else the school's); the words of a command never change it. A message that is no command gets a
+short help; no reply sends anyone to the command line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from typing import Any
 
 from bot import commands as cmd
+from bot.chat import announce_replies as replies
+from bot.chat import help as chat_help
 from bot.chat.drafts import draft_for, draft_from_json, draft_to_json
 from bot.chat.events import PlatformEvents
+from bot.chat.texts import M_LANGUAGE_IS, M_LANGUAGE_SET, error_text, undo_text
 from bot.domain import Group, Person
 from bot.errors import InvalidInput, KlasbotError, RuleViolation
+from bot.i18n import Localized, available_languages
+from bot.languages import choices, language_name, person_language
 from bot.messages import (
-    M_ANNOUNCED,
     M_BIND_IN_GROUP,
     M_BOUND,
     M_CANCELLED,
     M_ESCALATED,
-    M_HELD,
-    M_HELP_HEADER,
     M_NOT_LINKED,
     M_NOT_STAFF,
     M_NOT_YOUR_PREVIEW,
@@ -30,12 +37,11 @@ from bot.messages import (
     M_PREVIEW_EXPIRED,
     M_REPORT_STORED,
     M_REPORTED,
-    M_UNREACHABLE_WARNING,
 )
 from bot.ports import Reply
 from bot.repositories import Repositories
 from bot.rules import authorization
-from bot.usecases import announcing, groups, linking, reports, throttling
+from bot.usecases import announcing, groups, linking, preferences, reports, throttling, undo
 from bot.usecases.announcing import AnnounceResult
 from bot.usecases.context import Context
 from bot.usecases.queries import person_and_staff
@@ -50,7 +56,18 @@ class ChatFrontEnd(PlatformEvents):
 
     @property
     def language(self) -> str:
+        """The school's language (for whoever klasbot does not know)."""
         return self.ctx.policy.language
+
+    def _language(self, person: Person | None) -> str:
+        return person_language(person, self.ctx.policy.language)
+
+    async def language_of(self, platform: str, account_id: str) -> str:
+        """The language to speak with the person linked to this account (the school's for an
+        account linked to nobody). Adapters use it for their own texts (buttons, notes)."""
+        async with self.ctx.db.transaction() as tx:
+            person = await tx.accounts.person_of(platform, account_id)
+        return self._language(person)
 
     async def handle(
         self,
@@ -64,66 +81,69 @@ class ChatFrontEnd(PlatformEvents):
     ) -> Reply:
         """Answer one message. With `preview=True` an announcement is checked against every
         rule and kept as a draft; the reply holds its preview and `confirmation`, the token to
-        pass to `confirm` or `cancel`."""
+        pass to `confirm` or `cancel`. A message that is no command gets a short help in a
+        private chat, nothing in a group."""
         ctx = self.ctx
         if in_group and chat_id is not None:
             async with ctx.db.transaction() as tx:
                 bound = await tx.groups.by_chat(platform, chat_id)
             if bound is not None:
                 return await self._group_message(platform, account_id, text, bound, preview)
-        lang = cmd.command_language(text) if text else ctx.policy.language
+        async with ctx.db.transaction() as tx:
+            person, staff_anywhere = await person_and_staff(tx, platform, account_id)
+        lang = self._language(person)
         try:
             command = self._parse(text)
         except InvalidInput as error:
-            async with ctx.db.transaction() as tx:
-                if await tx.accounts.person_of(platform, account_id) is None:
+            if isinstance(error, cmd.UnknownCommand):
+                answer = chat_help.unknown_command(error, person, staff_anywhere, lang)
+            else:
+                answer = error_text(error, lang)
+            if person is None:
+                async with ctx.db.transaction() as tx:
                     # A malformed or unknown command from a stranger counts like any other.
                     word = text.split()[0].split("@")[0].lstrip("/!")[:40] if text.split() else ""
                     stranger = await self._stranger(
-                        tx, platform, account_id, word, lang, refusal=error.render(lang)
+                        tx, platform, account_id, word, lang, refusal=answer
                     )
                     if stranger is not None:
                         return stranger
-            return Reply([error.render(lang)])
+            return Reply([answer])
         if command is None:
-            return Reply([])
+            if in_group or not text.strip():
+                return Reply([])
+            return Reply([chat_help.not_understood(person, staff_anywhere, lang)])
         try:
             return await self._command(
                 platform, account_id, command, lang, chat_id=chat_id, preview=preview
             )
         except KlasbotError as error:
-            return Reply([error.render(lang)])
+            return Reply([error_text(error, lang)])
 
     async def confirm(
         self, platform: str, account_id: str, token: str | None = None, *, lang: str | None = None
     ) -> Reply:
         """Send the draft previewed under `token` (or the account's latest), once. The rules run
-        again: the roster may have changed in between. `lang` is for a refusal (nothing to
-        confirm); the announcement's reply speaks the language of its preview."""
-        found = await self._take_draft(platform, account_id, token, lang)
+        again: the roster may have changed in between. A refusal (nothing to confirm) speaks the
+        person's language, the announcement's reply the language of its preview; `lang` (the
+        language of a confirmation word) is not used: a word never changes the language."""
+        found = await self._take_draft(platform, account_id, token)
         if isinstance(found, Reply):
             return found
         draft, lang = found
-        try:
-            result = await announcing.announce(self.ctx, draft, source=platform)
-        except KlasbotError as error:
-            return Reply([error.render(lang)])
-        return self._announced(result, draft.class_id, lang)
+        return await self._send(platform, account_id, draft, lang, draft.class_id)
 
     async def cancel(
         self, platform: str, account_id: str, token: str | None = None, *, lang: str | None = None
     ) -> Reply:
-        found = await self._take_draft(platform, account_id, token, lang)
+        found = await self._take_draft(platform, account_id, token)
         if isinstance(found, Reply):
             return found
         return Reply([M_CANCELLED(found[1])])
 
     def help_text(self, person: Person | None, staff_anywhere: bool, lang: str) -> str:
-        lines = [M_HELP_HEADER(lang)]
-        for name in authorization.visible_commands(person, staff_anywhere):
-            command_class = cmd.COMMANDS[name]
-            lines.append(f"  {command_class.syntax(lang)} — {command_class.summary(lang)}")
-        return "\n".join(lines)
+        """`/help`: what this person may do here (`bot.chat.help`)."""
+        return chat_help.overview(person, staff_anywhere, lang)
 
     # ------------------------------------------------------------------------ drafts
 
@@ -136,9 +156,9 @@ class ChatFrontEnd(PlatformEvents):
         return token
 
     async def _take_draft(
-        self, platform: str, account_id: str, token: str | None, lang: str | None
+        self, platform: str, account_id: str, token: str | None
     ) -> tuple[Any, str] | Reply:
-        lang = lang or self.ctx.policy.language
+        lang = await self.language_of(platform, account_id)
         async with self.ctx.db.transaction() as tx:
             asked = token
             token = token or await tx.state.get(platform, f"pending:{account_id}") or ""
@@ -166,13 +186,53 @@ class ChatFrontEnd(PlatformEvents):
         return command
 
     def _announced(self, result: AnnounceResult, class_ref: str, lang: str) -> Reply:
-        texts = [M_ANNOUNCED(lang, id=result.announcement.id, klas=class_ref, **result.counts)]
-        if result.held_until:
-            local = result.held_until.astimezone(self.ctx.policy.timezone)
-            texts.append(M_HELD(lang, time=local.strftime("%Y-%m-%d %H:%M")))
-        if result.unreachable:
-            texts.append(M_UNREACHABLE_WARNING(lang, pupils=", ".join(result.unreachable)))
+        ctx = self.ctx
+        texts = replies.announced_texts(
+            result, class_ref, lang, ctx.policy.timezone, ctx.clock.now()
+        )
         return Reply(texts, announcement_id=result.announcement.id)
+
+    async def _preview(self, platform: str, account_id: str, draft: Any, lang: str) -> Reply:
+        """Check the draft, keep it under a token and show it with what to know first. When it
+        repeats an announcement, confirming it sends it anyway: the repeat the author was shown
+        is remembered with the draft (by its content, `_shown_repeat`)."""
+        ctx = self.ctx
+        shown = await announcing.preview(ctx, draft, source=platform)
+        token = await self._keep_draft(platform, account_id, draft, lang)
+        if shown.repeat_of is not None:
+            async with ctx.db.transaction() as tx:
+                await tx.state.set(
+                    platform, _repeat_key(account_id, draft), str(shown.repeat_of.id)
+                )
+        texts = replies.preview_texts(shown, lang, ctx.policy.timezone, ctx.clock.now())
+        return Reply(texts, confirmation=token)
+
+    async def _send(
+        self,
+        platform: str,
+        account_id: str,
+        draft: Any,
+        lang: str,
+        class_ref: str,
+        *,
+        with_text: bool = False,
+    ) -> Reply:
+        """Announce (`with_text`: the reply starts with the signed text); a repeat the author
+        was not shown is previewed instead, with its note, to be confirmed."""
+        async with self.ctx.db.transaction() as tx:
+            seen = await tx.state.get(platform, _repeat_key(account_id, draft))
+        again = int(seen) if seen else False
+        try:
+            try:
+                result = await announcing.announce(self.ctx, draft, source=platform, again=again)
+            except announcing.AlreadySent:
+                return await self._preview(platform, account_id, draft, lang)
+        except KlasbotError as error:
+            return Reply([error_text(error, lang)])
+        reply = self._announced(result, class_ref, lang)
+        if with_text:
+            reply.texts.insert(0, result.announcement.signed_text)
+        return reply
 
     async def _group_message(
         self, platform: str, account_id: str, text: str, group: Group, preview: bool
@@ -184,18 +244,18 @@ class ChatFrontEnd(PlatformEvents):
             person = await tx.accounts.person_of(platform, account_id)
             roster = await tx.roster.class_roster(group.class_id)
         if person is not None and authorization.is_staff_of_class(person.id, roster):
-            lang = cmd.command_language(text)
+            lang = self._language(person)
             try:
                 command = self._parse(text)
             except InvalidInput as error:
-                return Reply([error.render(lang)], delete_original=True)
+                return Reply([error_text(error, lang)], delete_original=True)
             if command is not None:
                 try:
                     reply = await self._command(
                         platform, account_id, command, lang, chat_id=group.chat_id, preview=preview
                     )
                 except KlasbotError as error:
-                    reply = Reply([error.render(lang)])
+                    reply = Reply([error_text(error, lang)])
                 reply.delete_original = True
                 return reply
         async with ctx.db.transaction() as tx:
@@ -248,7 +308,7 @@ class ChatFrontEnd(PlatformEvents):
     ) -> Reply:
         ctx = self.ctx
         if isinstance(command, cmd.Start):
-            return await linking.link_account(ctx, platform, account_id, command.code)
+            return await linking.link_account(ctx, platform, account_id, command.code, lang)
         async with ctx.db.transaction() as tx:
             person, staff_anywhere = await person_and_staff(tx, platform, account_id)
             if person is None:
@@ -256,24 +316,39 @@ class ChatFrontEnd(PlatformEvents):
                 if stranger is not None:
                     return stranger
         if isinstance(command, cmd.Help):
+            if command.topic is not None:
+                return Reply([chat_help.topic(command.topic, person, staff_anywhere, lang)])
             return Reply([self.help_text(person, staff_anywhere, lang)])
         allowed = authorization.allowed_commands(person, staff_anywhere)
         if command.name not in allowed:
             if person is None:
                 # Not reached: `_stranger` answered every stranger above.
                 return Reply([M_NOT_LINKED(lang)])
+            who, may = person, staff_anywhere
             error = RuleViolation(
                 M_NOT_STAFF,
                 rule=authorization.RULE,
                 code="not-staff",
-                name=command.name,
-                allowed=", ".join(f"/{c}" for c in sorted(allowed)),
+                name=Localized(lambda lang: chat_help.command_word(type(command), lang)[1:]),
+                allowed=Localized(lambda lang: chat_help.command_list(who, may, lang)),
             )
             await ctx.audit_refusal(
                 error, actor=person.id, persons=[person.id], command=command.name
             )
             return Reply([error.render(lang)])
         assert person is not None
+        if isinstance(command, cmd.Language):
+            return await self._choose_language(person, command.language, lang, platform)
+        if isinstance(command, cmd.Withdraw):
+            withdrawn = await undo.withdraw(
+                ctx, command.announcement_id, person.id, command.reason, source=platform
+            )
+            return Reply([undo_text(command.announcement_id, withdrawn, lang, withdrawn=True)])
+        if isinstance(command, cmd.Correct):
+            corrected = await undo.correct(
+                ctx, command.announcement_id, person.id, command.text, source=platform
+            )
+            return Reply([undo_text(command.announcement_id, corrected, lang, withdrawn=False)])
         if isinstance(command, cmd.Report | cmd.Escalate):
             escalation = isinstance(command, cmd.Escalate)
             queued = await reports.report(
@@ -291,10 +366,35 @@ class ChatFrontEnd(PlatformEvents):
             # A recurring reminder: schedules are not built yet.
             return Reply([M_ONE_MOMENT_ONLY(lang, klas=command.class_ref, text=command.text)])
         if preview:
-            text = await announcing.preview(ctx, draft, source=platform)
-            token = await self._keep_draft(platform, account_id, draft, lang)
-            return Reply([text], confirmation=token)
-        result = await announcing.announce(ctx, draft, source=platform)
-        reply = self._announced(result, command.class_ref, lang)
-        reply.texts.insert(0, result.announcement.signed_text)
-        return reply
+            return await self._preview(platform, account_id, draft, lang)
+        return await self._send(
+            platform, account_id, draft, lang, command.class_ref, with_text=True
+        )
+
+    async def _choose_language(
+        self, person: Person, language: str | None, lang: str, platform: str
+    ) -> Reply:
+        """`/taal`: without a language, which one is used now and the choices; with one, store
+        it and confirm in the new language."""
+        if language is None:
+            command = chat_help.command_word(cmd.Language, lang)
+            return Reply(
+                [
+                    M_LANGUAGE_IS(
+                        lang,
+                        language=language_name(lang, lang),
+                        command=command,
+                        choices=choices(lang),
+                    )
+                ]
+            )
+        assert language in available_languages()  # the grammar accepts no other
+        await preferences.set_language(self.ctx, person.id, language, source=platform)
+        return Reply([M_LANGUAGE_SET(language, language=language_name(language, language))])
+
+
+def _repeat_key(account_id: str, draft: Any) -> str:
+    """Where the repeat a preview showed is kept: under the draft's content, so that confirming
+    any preview of the same draft (by its token or as the latest) finds it."""
+    raw = f"{account_id}\x1f{draft_to_json(draft)}"
+    return f"repeat-shown:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"

@@ -4,6 +4,7 @@ use case with one-line refusals, and speaking the school's language."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -15,15 +16,17 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from adapters.oneroster.issues import RosterError
 from bot import bootstrap
 from bot.cli import logs
 from bot.cli import texts as t
 from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
-from bot.errors import DeliveryError, KlasbotError
+from bot.errors import DeliveryError, KlasbotError, NotFound
 from bot.i18n import DEFAULT_LANGUAGE, Msg
 from config.settings import (
     DEFAULT_CONFIG_FILE,
@@ -34,13 +37,16 @@ from config.settings import (
     load_settings,
 )
 
-try:  # typer vendors click from 0.2x on; before that it used click itself
-    from typer._click import exceptions as clicks
-except ImportError:  # pragma: no cover
-    from click import exceptions as clicks  # type: ignore[no-redef]
+clicks = importlib.import_module(typer.BadParameter.__module__)
+"""click's exceptions as typer raises them: typer vendors click from 0.2x on (and used click itself
+before), so they are taken from the module of typer's public `BadParameter`, whichever it is."""
+ClickError = Any
+"""A `clicks.ClickException` (a class looked up at run time cannot annotate)."""
 
 T = TypeVar("T")
 
+JSON_HELP = "Print machine-readable JSON on standard output instead."
+"""The help of every command's `--json` flag."""
 MAX_ID = 2**63 - 1
 """The largest id a row can have: SQLite's and PostgreSQL's integers are 64-bit signed."""
 USAGE_EXIT = 2
@@ -51,6 +57,8 @@ app = typer.Typer(
     help="klasbot: class group apps inside the school's social-media protocol.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help (no Rich boxes): flags read as flags, and a usage error is one line (main_entry).
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -94,6 +102,37 @@ def table(*headings: Msg) -> Table:
     return Table(*(h(lang()) for h in headings))
 
 
+NARROWEST = 8
+"""The fewest characters a column of a table keeps next to one that is never shortened."""
+
+
+def print_rows(
+    headings: Sequence[Msg], rows: Sequence[Sequence[str]], *, whole: Sequence[int]
+) -> None:
+    """Rows on standard output as a table whose `whole` columns hold what the admin types back
+    (a letter's key): never wrapped, never shortened, and nothing else ellipsized either. When
+    the terminal is too narrow for that, every row is printed as `heading: value` lines."""
+    names = [h(lang()) for h in headings]
+    widths = {i: max([cell_len(names[i]), *(cell_len(r[i]) for r in rows)]) for i in whole}
+    others = len(names) - len(widths)
+    if sum(widths.values()) + others * NARROWEST + 3 * len(names) + 1 > out.width:
+        for n, row in enumerate(rows):
+            if n:
+                out.print()
+            for name, value in zip(names, row, strict=True):
+                out.print(f"{name}: {value}".rstrip(), markup=False)
+        return
+    grid = Table(*names)
+    for i, column in enumerate(grid.columns):
+        column.overflow = "fold"
+        if i in widths:
+            column.no_wrap = True
+            column.min_width = widths[i]
+    for row in rows:
+        grid.add_row(*(Text(value) for value in row))  # a value is never read as markup
+    out.print(grid)
+
+
 def settings() -> Settings:
     if _state["settings"] is None:
         try:
@@ -101,6 +140,8 @@ def settings() -> Settings:
         except ConfigError as exc:
             # The configuration is what failed: say it in the language it asks for, if it can.
             fail(exc.render(exc.lang))
+        except OSError as exc:  # `--config` names a directory, an unreadable file, …
+            fail(f"{exc.filename or _state['config']}: {exc.strerror or exc}")
     loaded: Settings = _state["settings"]
     logs.redactor.add(
         getattr(getattr(loaded, section), key) for section, key in sorted(SECRET_KEYS)
@@ -135,6 +176,17 @@ def run(factory: Callable[[bootstrap.App], Awaitable[T]], **build_kwargs: Any) -
         fail(f"{type(exc).__name__}: {text}")
 
 
+async def known_person(a: bootstrap.App, ref: str, option: str, **audit: Any) -> None:
+    """Refuse an option naming a person the roster does not have (`--as nobody` is a typo, not
+    an unlinked account); the refusal is audited like every other (rule 10), with `audit`."""
+    async with a.db.transaction() as tx:
+        if await tx.roster.person(ref) is not None:
+            return
+    error = NotFound(t.M_UNKNOWN_PERSON, ref=ref, option=option)
+    await a.ctx.audit_refusal(error, actor=None, **audit)
+    raise error
+
+
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
@@ -156,10 +208,18 @@ def echo_console(chat_id: str, text: str) -> None:
 @app.callback()
 def main_options(
     config: Path | None = typer.Option(
-        None, "--config", help="TOML configuration file (default: ./klasbot.toml if present)."
+        None,
+        "--config",
+        metavar="FILE",
+        help="TOML configuration file (default: ./klasbot.toml if present).",
     ),
     verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="Log what happens (-vv: everything)."
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        show_default=False,
+        help="Log what happens (-vv: everything).",
     ),
 ) -> None:
     _state["config"] = config
@@ -175,6 +235,13 @@ class BadValue(typer.BadParameter):
         self.msg = msg
         self.params = params
         super().__init__(msg("en", where="", **params))
+
+
+def not_blank(value: str | None) -> str | None:
+    """An option's value that must say something (`--chat ""` would bind a chat without id)."""
+    if value is not None and not value.strip():
+        raise BadValue(t.M_BLANK_VALUE, value=value)
+    return value
 
 
 def parse_id(value: str) -> int:
@@ -211,11 +278,37 @@ def _param_name(param: Any) -> str:
     return str(getattr(param, "metavar", None) or getattr(param, "name", "?")).upper()
 
 
-def usage_line(exc: clicks.ClickException) -> str:
-    """One line, in the school's language, for what click found wrong with a command line."""
+def _command_path(root: Any, args: Sequence[str], option: str | None) -> str:
+    """`klasbot letters list`: the command of `args` that declares `option` (else the last one
+    `args` name), for an error click raises without its context (an option's value)."""
+    chain, command, skip = [("klasbot", root)], root, False
+    for arg in args:
+        if arg == "--":
+            break
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("-"):
+            param = next((p for p in command.params if arg.split("=")[0] in p.opts), None)
+            takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+            skip = param is not None and "=" not in arg and takes_value
+            continue
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is None:
+            break
+        chain.append((arg, sub))
+        command = sub
+    declares = [i for i, (_, c) in enumerate(chain) if any(option in p.opts for p in c.params)]
+    end = declares[-1] if declares else len(chain) - 1
+    return " ".join(name for name, _ in chain[: end + 1])
+
+
+def usage_line(exc: ClickError, where: str = "klasbot") -> str:
+    """One line, in the school's language, for what click found wrong with a command line;
+    `where` is the command when click does not say it."""
     language = _usage_language()
     ctx = getattr(exc, "ctx", None)
-    command = ctx.command_path if ctx is not None else "klasbot"
+    command = ctx.command_path if ctx is not None else where
     message = exc.format_message()
     if isinstance(exc, BadValue):
         problem = exc.msg(language, where=_param_name(exc.param), **exc.params)
@@ -229,6 +322,8 @@ def usage_line(exc: clicks.ClickException) -> str:
         return t.M_USAGE_NO_SUCH_OPTION(language, command=command, option=exc.option_name)
     if isinstance(exc, clicks.BadOptionUsage) and "requires an argument" in message:
         return t.M_USAGE_NEEDS_VALUE(language, command=command, option=exc.option_name)
+    if isinstance(exc, clicks.BadOptionUsage) and "does not take a value" in message:
+        return t.M_USAGE_TAKES_NO_VALUE(language, command=command, option=exc.option_name)
     if isinstance(exc, clicks.BadParameter):
         return t.M_USAGE_BAD_VALUE(
             language, command=command, param=_param_name(exc.param), problem=exc.message
@@ -237,8 +332,11 @@ def usage_line(exc: clicks.ClickException) -> str:
         return t.M_USAGE_NO_SUCH_COMMAND(language, command=command, name=found[1])
     if found := re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", message):
         return t.M_USAGE_EXTRA(language, command=command, arguments=found[1])
+    if message.startswith("Missing command"):  # `klasbot -v`: options, but no command
+        return t.M_USAGE_NO_COMMAND(language, command=command)
     # click's own words, in a frame in the school's language.
-    return t.M_USAGE_OTHER(language, command=command, problem=message)
+    problem = " ".join(message.split()).rstrip(".") or type(exc).__name__
+    return t.M_USAGE_OTHER(language, command=command, problem=problem)
 
 
 def _not_utf8(args: Sequence[str]) -> str | None:
@@ -251,25 +349,32 @@ def _not_utf8(args: Sequence[str]) -> str | None:
     return None
 
 
+# click 8.2+ raises it for `no_args_is_help`; before, it printed the help and exited itself.
+_NO_ARGS_IS_HELP: Any = getattr(clicks, "NoArgsIsHelpError", ())
+
+
 def main_entry(args: Sequence[str]) -> int:
     """Run the command line `args`; every malformed or out-of-range input is one line on
     standard error and a non-zero exit code, never a traceback."""
     bad = _not_utf8(args)
     if bad is not None:
-        err.print("klasbot: " + t.M_USAGE_NOT_UTF8(_usage_language(), value=bad), markup=False)
+        err.print(t.M_USAGE_NOT_UTF8(_usage_language(), value=bad), markup=False)
         return USAGE_EXIT
     command = typer.main.get_command(app)
     try:
         result = command.main(args=list(args), prog_name="klasbot", standalone_mode=False)
-    except clicks.NoArgsIsHelpError as exc:
-        out.print(exc.ctx.get_help(), markup=False)
+    except _NO_ARGS_IS_HELP as exc:
+        # `klasbot db`: a group without its command; its help, where click would put it.
+        err.print(exc.format_message(), markup=False)
         return USAGE_EXIT
     except clicks.UsageError as exc:
-        err.print(usage_line(exc), markup=False)
+        where = _command_path(command, args, getattr(exc, "option_name", None))
+        err.print(usage_line(exc, where), markup=False)
         return USAGE_EXIT
     except clicks.ClickException as exc:
-        err.print(usage_line(exc), markup=False)
-        return exc.exit_code
+        where = _command_path(command, args, getattr(exc, "option_name", None))
+        err.print(usage_line(exc, where), markup=False)
+        return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         return 130
     return result if isinstance(result, int) else 0

@@ -11,6 +11,7 @@ import typer
 from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import (
+    JSON_HELP,
     app,
     echo_console,
     emit_json,
@@ -18,12 +19,12 @@ from bot.cli.common import (
     lang,
     letters_app,
     out,
+    print_rows,
     refuse,
     run,
     say,
     settings,
     stop_on_signals,
-    table,
 )
 from bot.dispatch import DispatchStats
 from bot.errors import KlasbotError
@@ -60,7 +61,7 @@ def dispatch(
 @letters_app.command("list")
 def letters_list(
     show_all: bool = typer.Option(False, "--all", help="Also letters already posted."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Letters the office must print and post: announcements, invitations and every other letter."""
 
@@ -84,15 +85,16 @@ def letters_list(
     if as_json:
         emit_json(rows)
         return
-    grid = table(t.H_KEY, t.H_RECIPIENT, t.H_ADDRESS, t.H_PDF, t.H_POSTED)
-    for r in rows:
-        grid.add_row(r["key"], r["recipient"], r["address"], r["path"], r["posted_at"] or "")
-    out.print(grid)
+    print_rows(
+        (t.H_KEY, t.H_RECIPIENT, t.H_ADDRESS, t.H_PDF, t.H_POSTED),
+        [(r["key"], r["recipient"], r["address"], r["path"], r["posted_at"] or "") for r in rows],
+        whole=(0,),  # the key, as `letters mark-posted` takes it
+    )
 
 
 @letters_app.command("mark-posted")
 def letters_mark_posted(
-    keys: list[str] = typer.Argument(None, help="Letter keys from `letters list`."),
+    keys: list[str] = typer.Argument(None, help="Letter keys from `letters list`.", metavar="KEY"),
     all_letters: bool = typer.Option(False, "--all", help="Every letter not yet posted."),
 ) -> None:
     """Record letters as posted; their deliveries become `sent`."""
@@ -112,7 +114,10 @@ def letters_mark_posted(
 @app.command("demo")
 def demo(
     script: Path | None = typer.Option(
-        None, "--script", help="Replay lines `SPEAKER: message` and print the transcript."
+        None,
+        "--script",
+        metavar="FILE",
+        help="Replay lines `SPEAKER: message` and print the transcript.",
     ),
 ) -> None:
     """An interactive chat in the terminal with the bundled demo school."""

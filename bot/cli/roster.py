@@ -1,4 +1,5 @@
-"""`db upgrade`, `roster import`, `classes`, `groups`, `groups create` and `invites create`."""
+"""`db upgrade`, `roster import`, `classes`, `groups` and `groups create` (`invites create` is in
+`bot.cli.invites`)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ from adapters.oneroster.reader import read_roster_details
 from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import (
+    JSON_HELP,
     app,
     db_app,
     emit_json,
     err,
     fail,
     groups_app,
-    invites_app,
     lang,
+    not_blank,
     out,
     refuse,
     roster_app,
@@ -32,18 +34,20 @@ from bot.cli.common import (
 )
 from bot.domain import MemberState, RosterChanges
 from bot.usecases import groups as group_cases
-from bot.usecases import invites, roster
+from bot.usecases import roster
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations to the configured database."""
     config = settings()
+    database = bootstrap.database_name(config.database_url)
     try:
-        asyncio.run(bootstrap.migrate(config))
+        revision = asyncio.run(bootstrap.migrate(config))
     except Exception as exc:
-        refuse(t.M_DB_UPGRADE_FAILED, error=str(exc).splitlines()[0])
-    say(t.M_DB_UP_TO_DATE)
+        error = (str(exc).splitlines() or [type(exc).__name__])[0]
+        refuse(t.M_DB_UPGRADE_FAILED, database=database, error=error)
+    say(t.M_DB_UP_TO_DATE, database=database, revision=revision or "-")
 
 
 def _read_with_progress(directory: Path) -> Any:
@@ -76,7 +80,7 @@ def _print_changes(changes: RosterChanges, dry_run: bool) -> None:
         for table_name, keys in sorted(bucket.items()):
             shown = ", ".join(keys[:20]) + (" …" if len(keys) > 20 else "")
             out.print(
-                msg(lang(), count=len(keys), table=table_name, keys=shown),
+                msg(lang(), count=len(keys), table=t.label("table", table_name), keys=shown),
                 markup=False,
             )
     if changes.empty:
@@ -86,12 +90,12 @@ def _print_changes(changes: RosterChanges, dry_run: bool) -> None:
 @roster_app.command("import")
 def roster_import(
     directory: Path = typer.Argument(
-        ..., help="Directory with manifest.csv and the OneRoster CSV files."
+        ..., metavar="DIR", help="Directory with manifest.csv and the OneRoster CSV files."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what would change; change nothing."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Import (and re-sync) a OneRoster 1.1 or 1.2 CSV export, all or nothing."""
     settings()
@@ -128,7 +132,7 @@ def roster_import(
 
 
 @app.command("classes")
-def classes(as_json: bool = typer.Option(False, "--json")) -> None:
+def classes(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """The classes in the roster."""
 
     async def go(a: bootstrap.App) -> Any:
@@ -179,7 +183,9 @@ async def _groups_json(a: bootstrap.App) -> list[dict[str, Any]]:
 
 
 @groups_app.callback()
-def groups(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def groups(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
     """List the class groups; `groups create` binds a new one."""
     if ctx.invoked_subcommand is not None:
         return
@@ -189,20 +195,27 @@ def groups(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
         return
     grid = table(t.H_ID, t.H_CLASS, t.H_PLATFORM, t.H_CHAT, t.H_STATE, t.H_MEMBERS)
     for r in rows:
-        grid.add_row(
-            str(r["id"]), r["class"], r["platform"], r["chat"], r["state"], str(r["members"])
-        )
+        state = t.label("group state", r["state"])
+        grid.add_row(str(r["id"]), r["class"], r["platform"], r["chat"], state, str(r["members"]))
     out.print(grid)
 
 
 @groups_app.command("create")
 def groups_create(
-    class_ref: str = typer.Option(..., "--class", help="classCode (e.g. 2B) or sourcedId."),
-    platform: str = typer.Option(..., "--platform", help="matrix, telegram or console."),
-    chat: str | None = typer.Option(
-        None, "--chat", help="Bind an existing chat id instead of creating one."
+    class_ref: str = typer.Option(
+        ..., "--class", metavar="CLASS", help="classCode (e.g. 2B) or sourcedId."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    platform: str = typer.Option(
+        ..., "--platform", metavar="PLATFORM", help="matrix, telegram or console."
+    ),
+    chat: str | None = typer.Option(
+        None,
+        "--chat",
+        metavar="CHAT_ID",
+        callback=not_blank,
+        help="Bind an existing chat id instead of creating one.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create (or bind) the class group on a platform."""
 
@@ -234,52 +247,3 @@ def groups_create(
         ),
         markup=False,
     )
-
-
-@invites_app.command("create")
-def invites_create(
-    class_ref: str | None = typer.Option(
-        None, "--class", help="Codes for the class's eligible pupils."
-    ),
-    person: str | None = typer.Option(
-        None, "--person", help="One code for one person (a teacher, a guardian)."
-    ),
-    with_staff: bool = typer.Option(
-        False, "--with-staff", help="Also codes for the class's staff."
-    ),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Create one-time codes; each goes out by the person's fallback channel (e-mail or letter)
-    with the next `klasbot dispatch`."""
-    settings()
-    if (class_ref is None) == (person is None):
-        refuse(t.M_CLASS_OR_PERSON)
-
-    async def go(a: bootstrap.App) -> Any:
-        return await invites.create_invites(
-            a.ctx, class_ref=class_ref, person_ref=person, with_staff=with_staff
-        )
-
-    issued = run(go)
-    if as_json:
-        rows = []
-        for i in issued:
-            row: dict[str, Any] = {"person": i.person_id}
-            if i.pupil_id is not None:
-                row["pupil"] = i.pupil_id
-            row.update(
-                {"code": i.code, "channel": i.channel.value, "expires_at": i.expires_at.isoformat()}
-            )
-            if i.error:
-                row["error"] = i.error
-            rows.append(row)
-        emit_json(rows)
-        return
-    grid = table(t.H_PERSON, t.H_CODE, t.H_SENT_BY, t.H_EXPIRES, t.H_PROBLEM)
-    for i in issued:
-        grid.add_row(
-            i.person_id, i.code, i.channel.value, i.expires_at.date().isoformat(), i.error or ""
-        )
-    out.print(grid)
-    if not issued:
-        say(t.M_NO_CODES)

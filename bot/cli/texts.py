@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.i18n import Msg
+from bot.rules import kinds
 
 M_BAD_DATE_OPTION = Msg("--at {value!r}: use e.g. 2026-12-01 08:00 or tomorrow 08:00.")
 M_AT_TOO_FAR = Msg("--at {value!r}: at most a year ahead (until {limit}).")
 M_NOT_AN_ID = Msg("{where} {value!r} is not an id: ids are whole numbers from 1 to {max}")
+M_BLANK_VALUE = Msg("{where} {value!r} is empty: give a value")
 M_ID_OUT_OF_RANGE = Msg("{where} {value!r} is out of range: ids are whole numbers from 1 to {max}")
 # What is wrong with a command line; `command` is e.g. `klasbot deliveries`.
 M_USAGE_IN = Msg("{command}: {problem}")
@@ -14,16 +16,20 @@ M_USAGE_MISSING = Msg("{command}: {param} is missing; see `{command} --help`")
 M_USAGE_NEGATIVE = Msg("{command}: {value} is out of range: negative numbers are not allowed here")
 M_USAGE_NO_SUCH_OPTION = Msg("{command}: unknown option {option}; see `{command} --help`")
 M_USAGE_NEEDS_VALUE = Msg("{command}: option {option} needs a value")
+M_USAGE_TAKES_NO_VALUE = Msg("{command}: option {option} takes no value; see `{command} --help`")
 # `problem` is click's own (English) description.
 M_USAGE_BAD_VALUE = Msg("{command}: invalid value for {param}: {problem}")
 M_USAGE_NO_SUCH_COMMAND = Msg("{command}: unknown command {name!r}; see `{command} --help`")
 M_USAGE_EXTRA = Msg("{command}: unexpected argument(s) {arguments}; see `{command} --help`")
 M_USAGE_OTHER = Msg("{command}: {problem}; see `{command} --help`")
+M_USAGE_NO_COMMAND = Msg("{command}: no command given; see `{command} --help`")
 M_USAGE_NOT_UTF8 = Msg("klasbot: argument {value!r} is not valid UTF-8 text")
 M_PLATFORM_REFUSED = Msg("the chat platform refused: {error}")
 M_NO_SCHEMA = Msg("the database has no schema yet; run `klasbot db upgrade` first")
-M_DB_UP_TO_DATE = Msg("database is up to date")
-M_DB_UPGRADE_FAILED = Msg("database upgrade failed: {error}")
+# `database` is the database's URL without its password (for SQLite: its file).
+M_DB_UP_TO_DATE = Msg("database {database} is up to date (revision {revision})")
+M_DB_UPGRADE_FAILED = Msg("database {database}: upgrade failed: {error}")
+M_UNKNOWN_PERSON = Msg("unknown person: {ref!r} ({option} takes a sourcedId from the roster)")
 M_NOT_A_DIRECTORY = Msg("{path}: not a directory")
 M_NO_SUCH_FILE = Msg("{path}: no such file")
 M_ROSTER_NOT_IMPORTED = Msg("roster not imported ({count} problem(s)):")
@@ -82,3 +88,61 @@ H_POSTED = Msg("posted")
 H_ID = Msg("id")
 H_SOURCED_ID = Msg("sourcedId")
 H_PDF = Msg("pdf")
+
+# What the codes in the tables mean, for a person reading them (`--json` keeps the codes).
+_LABELS: dict[str, dict[str, Msg]] = {
+    "channel": {
+        "group": Msg("group", context="channel"),
+        "email": Msg("e-mail", context="channel"),
+        "post": Msg("letter", context="channel"),
+        "unreachable": Msg("unreachable", context="channel"),
+    },
+    "status": {
+        "pending": Msg("pending", context="delivery status"),
+        "sent": Msg("sent", context="delivery status"),
+        "failed": Msg("failed", context="delivery status"),
+        "held": Msg("held (quiet hours)", context="delivery status"),
+        "withdrawn": Msg("withdrawn", context="delivery status"),
+    },
+    "reason": {
+        "no-group": Msg("class has no group", context="reason"),
+        "under-13": Msg("under 13", context="reason"),
+        "age-unknown": Msg("age unknown", context="reason"),
+        "platform-age": Msg("below the app's minimum age", context="reason"),
+        "not-linked": Msg("account not linked", context="reason"),
+        "not-joined": Msg("not in the group yet", context="reason"),
+        "left-group": Msg("left the group", context="reason"),
+        "opted-out": Msg("chose not to be in the group", context="reason"),
+        "group-lost": Msg("the bot lost the group", context="reason"),
+        "blocked": Msg("blocked the bot", context="reason"),
+        "bounced": Msg("e-mail bounced", context="reason"),
+    },
+    "table": {
+        "schools": Msg("schools", context="roster table"),
+        "persons": Msg("persons", context="roster table"),
+        "classes": Msg("classes", context="roster table"),
+        "guardianships": Msg("guardian links", context="roster table"),
+        "enrollments": Msg("enrollments", context="roster table"),
+    },
+    "group state": {
+        "active": Msg("active", context="group state"),
+        "pending": Msg("waiting for the bot's rights", context="group state"),
+        "lost": Msg("lost (the bot was removed)", context="group state"),
+    },
+}
+
+
+def label(kind: str, value: str | None, lang: str | None = None) -> str:
+    """A table cell for code `value` of `kind` (`channel`, `status`, `reason`, `group state`,
+    `kind`, `table`: the roster's tables): its label in `lang` (default: the school's); a code
+    without a label (a newer one) as it is, None as empty."""
+    if value is None:
+        return ""
+    if lang is None:
+        from bot.cli.common import lang as school_language  # common imports this module
+
+        lang = school_language()
+    if kind == "kind":
+        return kinds.kind_title(str(value), lang)
+    found = _LABELS.get(kind, {}).get(str(value))
+    return found(lang) if found is not None else str(value)

@@ -14,22 +14,27 @@ from bot.codes import normalize_code
 from bot.commands.types import (
     COMMAND_WORDS,
     COMMANDS,
+    MAX_ANNOUNCEMENT_ID,
     MAX_PERIOD,
     Bind,
     Command,
+    Correct,
     Escalate,
     Help,
     Homework,
+    Language,
     LessonCancelled,
     Reminder,
     Report,
     Schedule,
     Start,
     Trip,
+    Withdraw,
 )
 from bot.dates import DEFAULT_TIMEZONE, is_day_name, parse_date, parse_when_prefix
 from bot.errors import InvalidInput
 from bot.i18n import Localized, Msg
+from bot.languages import choices, language_from_word
 
 # The first word of a command: prefix, a name that starts with a letter, Telegram's @bot suffix.
 _COMMAND_WORD = re.compile(r"[/!]([^\W\d_]\w*)(?:@(\w+))?")
@@ -38,9 +43,6 @@ _CODE_MAX = 12  # link codes have 10 characters (`bot.usecases.invites.new_code`
 _ORDINAL = r"(?:e|de|ste|st|nd|rd|th)?"
 _PERIOD = re.compile(rf"(\d{{1,2}}){_ORDINAL}(?:[-–](\d{{1,2}}){_ORDINAL})?", re.IGNORECASE)
 _CANCEL_WORDS = ("annuleer", "annuleren", "cancel")
-
-ENGLISH_WORDS = frozenset(cls.english for cls in COMMANDS.values() if cls.english != cls.name)
-
 
 MSG_UNKNOWN_COMMAND = Msg(
     "I don't know {command}. I understand: {commands}. Send {prefix}help for more."
@@ -78,6 +80,26 @@ MSG_SCHEDULE_MISSING_ID = Msg(
     "The number is missing: put the number from the schedule after '{word}'."
 )
 MSG_SCHEDULE_BAD_ID = Msg("'{word}' is not a number from the schedule.")
+MSG_MISSING_NUMBER = Msg(
+    "The message number is missing: it is in the confirmation you got when the message went out."
+)
+MSG_BAD_NUMBER = Msg(
+    "'{word}' is not a message number: use the number from the confirmation you got when the "
+    "message went out."
+)
+MSG_MISSING_CORRECTION = Msg("The corrected text is missing.")
+MSG_UNKNOWN_LANGUAGE = Msg("'{word}' is not a language I speak; choose from: {choices}.")
+
+
+class UnknownCommand(InvalidInput):
+    """A message that starts like a command with a word that is no (offered) command. Its own
+    text lists every offered command; the chat front end answers with what the sender may use.
+    `word` is the word without its prefix, `meant` a close command word (or None)."""
+
+    def __init__(self, msg: Msg, /, *, word: str, meant: str | None, **params: Any) -> None:
+        super().__init__(msg, **params)
+        self.word = word
+        self.meant = meant
 
 
 def parse_command(
@@ -118,13 +140,6 @@ def not_offered(text: str) -> InvalidInput:
     assert parsed is not None
     prefix, word, _, _ = parsed
     return _unknown_command(prefix, word)
-
-
-def command_language(text: str) -> str:
-    """`en` when `text` is a command invoked by its English alias (`/homework`), else `nl`: the
-    language to reply in."""
-    parsed = _split_command_word(text)
-    return "en" if parsed is not None and parsed[1] in ENGLISH_WORDS else "nl"
 
 
 class _Args:
@@ -176,7 +191,7 @@ def _split_command_word(text: str) -> tuple[str, str, str | None, _Args] | None:
     return prefix, first[1].lower(), first[2], _Args(text, matches[1:])
 
 
-def _unknown_command(prefix: str, word: str) -> InvalidInput:
+def _unknown_command(prefix: str, word: str) -> UnknownCommand:
     offered = [cls for cls in COMMANDS.values() if cls.offered]
     names_nl = ", ".join(prefix + cls.name for cls in offered)
     names_en = ", ".join(prefix + cls.english for cls in offered)
@@ -186,10 +201,12 @@ def _unknown_command(prefix: str, word: str) -> InvalidInput:
         # The command words themselves: the parser knows a Dutch and an English word for each.
         "commands": Localized(lambda lang: names_en if lang == "en" else names_nl),
     }
-    close = difflib.get_close_matches(word, list(COMMAND_WORDS), n=1, cutoff=0.7)
+    words = [w for w, cls in COMMAND_WORDS.items() if cls.offered]
+    close = difflib.get_close_matches(word, words, n=1, cutoff=0.7)
     if close:
-        return InvalidInput(MSG_UNKNOWN_COMMAND_SUGGEST, suggestion=prefix + close[0], **params)
-    return InvalidInput(MSG_UNKNOWN_COMMAND, **params)
+        params["suggestion"] = prefix + close[0]
+        return UnknownCommand(MSG_UNKNOWN_COMMAND_SUGGEST, word=word, meant=close[0], **params)
+    return UnknownCommand(MSG_UNKNOWN_COMMAND, word=word, meant=None, **params)
 
 
 def _class_ref(args: _Args, ctx: _Context) -> str:
@@ -321,6 +338,36 @@ def _parse_escalate(args: _Args, ctx: _Context) -> Escalate:
     return Escalate(_required_text(args, 0, ctx, MSG_MISSING_REPORT))
 
 
+def _announcement_id(args: _Args, ctx: _Context) -> int:
+    if not args.words:
+        raise ctx.invalid(MSG_MISSING_NUMBER)
+    word = args.words[0]
+    number = word.removeprefix("#")
+    if not (number.isascii() and number.isdigit()) or not 0 < int(number) <= MAX_ANNOUNCEMENT_ID:
+        raise ctx.invalid(MSG_BAD_NUMBER, word=word)
+    return int(number)
+
+
+def _parse_withdraw(args: _Args, ctx: _Context) -> Withdraw:
+    number = _announcement_id(args, ctx)
+    return Withdraw(number, args.rest(1) or None)
+
+
+def _parse_correct(args: _Args, ctx: _Context) -> Correct:
+    number = _announcement_id(args, ctx)
+    return Correct(number, _required_text(args, 1, ctx, MSG_MISSING_CORRECTION))
+
+
+def _parse_language(args: _Args, ctx: _Context) -> Language:
+    if not args.words:
+        return Language()
+    language = language_from_word(args.words[0])
+    if language is None:
+        raise ctx.invalid(MSG_UNKNOWN_LANGUAGE, word=args.words[0], choices=Localized(choices))
+    _no_more(args, 1, ctx)
+    return Language(language)
+
+
 def _parse_help(args: _Args, ctx: _Context) -> Help:
     if not args.words:
         return Help()
@@ -335,6 +382,9 @@ _PARSERS: Mapping[type[Command], Callable[[_Args, _Context], Command]] = {
     Reminder: _parse_reminder,
     Trip: _parse_trip,
     Schedule: _parse_schedule,
+    Withdraw: _parse_withdraw,
+    Correct: _parse_correct,
+    Language: _parse_language,
     Bind: _parse_bind,
     Report: _parse_report,
     Escalate: _parse_escalate,

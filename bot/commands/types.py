@@ -12,6 +12,15 @@ from bot.i18n import Msg
 
 PREFIXES = ("/", "!")
 MAX_PERIOD = 12
+MAX_ANNOUNCEMENT_ID = 2**63 - 1
+"""The largest announcement number (the databases' 64-bit integers)."""
+
+WHO_ANYONE = Msg("Who: anyone, also before the account is linked.")
+WHO_LINKED = Msg("Who: anyone whose account is linked.")
+WHO_CLASS_STAFF = Msg("Who: teachers of the class.")
+WHO_STAFF = Msg("Who: staff (teachers and school leadership).")
+WHO_AUTHOR_OR_STAFF = Msg("Who: the author of the message, or a teacher of its class.")
+WHO_IN_GROUP = Msg("Who: teachers of the class, in the group itself (Telegram, Teams).")
 
 
 class Command:
@@ -28,6 +37,10 @@ class Command:
     syntax: ClassVar[Msg]
     summary: ClassVar[Msg]
     usage: ClassVar[Msg]
+    who: ClassVar[Msg]
+    """Who may use it, for `/help COMMAND` (rule 7 decides; this says it in words)."""
+    details: ClassVar[Msg | None] = None
+    """More for `/help COMMAND`: the values it accepts, what happens."""
     offered: ClassVar[bool] = True
     """Listed in /help and the platforms' menus (False while a command is not built yet)."""
 
@@ -48,6 +61,10 @@ class Start(Command):
     syntax: ClassVar[Msg] = Msg("/start CODE")
     summary: ClassVar[Msg] = Msg("link your account with the code you got from school")
     usage: ClassVar[Msg] = Msg("/start K7P2QX")
+    who: ClassVar[Msg] = WHO_ANYONE
+    details: ClassVar[Msg | None] = Msg(
+        "The code is in the letter or e-mail you got from school; each code works once."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +82,11 @@ class LessonCancelled(Command):
     syntax: ClassVar[Msg] = Msg("/cancelled CLASS DATE PERIOD [subject] [explanation]")
     summary: ClassVar[Msg] = Msg("announce a cancelled lesson")
     usage: ClassVar[Msg] = Msg("/cancelled 2B tomorrow 3 maths The teacher is ill")
+    who: ClassVar[Msg] = WHO_CLASS_STAFF
+    details: ClassVar[Msg | None] = Msg(
+        "DATE: 2026-12-01, 1-12, today, tomorrow or a weekday. PERIOD: a lesson hour (3) or a "
+        "block (3-4)."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +103,10 @@ class Homework(Command):
     syntax: ClassVar[Msg] = Msg("/homework CLASS SUBJECT DATE text")
     summary: ClassVar[Msg] = Msg("set homework")
     usage: ClassVar[Msg] = Msg("/homework 2B maths friday Exercises 1 to 12 of section 3.2")
+    who: ClassVar[Msg] = WHO_CLASS_STAFF
+    details: ClassVar[Msg | None] = Msg(
+        "DATE is the day it is due: 2026-12-01, 1-12, tomorrow or a weekday."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +122,11 @@ class Reminder(Command):
     syntax: ClassVar[Msg] = Msg("/reminder CLASS [when] text")
     summary: ClassVar[Msg] = Msg("send a reminder, now or at a later moment")
     usage: ClassVar[Msg] = Msg("/reminder 2B tomorrow 07:30 Bring your PE kit")
+    who: ClassVar[Msg] = WHO_CLASS_STAFF
+    details: ClassVar[Msg | None] = Msg(
+        "Without a moment it goes out now; with one (tomorrow 07:30, monday 08:00, "
+        "2026-12-01 08:00) it goes out then."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +142,7 @@ class Trip(Command):
     syntax: ClassVar[Msg] = Msg("/trip CLASS DATE text")
     summary: ClassVar[Msg] = Msg("announce a trip, excursion or camp")
     usage: ClassVar[Msg] = Msg("/trip 2B 12-3 Trip to Naturalis, meet at school at 8:30")
+    who: ClassVar[Msg] = WHO_CLASS_STAFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +157,7 @@ class Schedule(Command):
     syntax: ClassVar[Msg] = Msg("/schedule CLASS [cancel NUMBER]")
     summary: ClassVar[Msg] = Msg("list or cancel scheduled reminders")
     usage: ClassVar[Msg] = Msg("/schedule 2B")
+    who: ClassVar[Msg] = WHO_CLASS_STAFF
     offered: ClassVar[bool] = False
 
 
@@ -139,6 +172,10 @@ class Bind(Command):
     syntax: ClassVar[Msg] = Msg("/link CLASS")
     summary: ClassVar[Msg] = Msg("bind this group to a class")
     usage: ClassVar[Msg] = Msg("/link 2B")
+    who: ClassVar[Msg] = WHO_IN_GROUP
+    details: ClassVar[Msg | None] = Msg(
+        "First make the bot an administrator of the group; from then on only the bot posts there."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +189,10 @@ class Report(Command):
     syntax: ClassVar[Msg] = Msg("/report text")
     summary: ClassVar[Msg] = Msg("report unacceptable communication to the school's leadership")
     usage: ClassVar[Msg] = Msg("/report A pupil is being bullied in a 2B chat group")
+    who: ClassVar[Msg] = WHO_LINKED
+    details: ClassVar[Msg | None] = Msg(
+        "Your report goes to the school's leadership and is kept in the dossier."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +207,63 @@ class Escalate(Command):
     summary: ClassVar[Msg] = Msg("call in the school's leadership when communication derails")
     usage: ClassVar[Msg] = Msg(
         "/escalate The discussion about the test grades is getting out of hand"
+    )
+    who: ClassVar[Msg] = WHO_STAFF
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw(Command):
+    """Withdraw announcement `announcement_id`, with an optional reason for its readers."""
+
+    announcement_id: int
+    reason: str | None = None
+
+    name: ClassVar[str] = "intrekken"
+    english: ClassVar[str] = "withdraw"
+    syntax: ClassVar[Msg] = Msg("/withdraw NUMBER [reason]")
+    summary: ClassVar[Msg] = Msg("withdraw a message that was sent by mistake")
+    usage: ClassVar[Msg] = Msg("/withdraw 12 The test has been moved to next week")
+    who: ClassVar[Msg] = WHO_AUTHOR_OR_STAFF
+    details: ClassVar[Msg | None] = Msg(
+        "NUMBER is in the confirmation you got when the message went out. What has not gone out "
+        "yet is cancelled; the group post is edited and everyone who got it by e-mail or letter "
+        "hears it is withdrawn."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Correct(Command):
+    """Replace announcement `announcement_id`'s text by `text`."""
+
+    announcement_id: int
+    text: str
+
+    name: ClassVar[str] = "correctie"
+    english: ClassVar[str] = "correct"
+    syntax: ClassVar[Msg] = Msg("/correct NUMBER text")
+    summary: ClassVar[Msg] = Msg("replace a message's text by a correction")
+    usage: ClassVar[Msg] = Msg("/correct 12 Exercises 1 to 15 of section 3.2")
+    who: ClassVar[Msg] = WHO_AUTHOR_OR_STAFF
+    details: ClassVar[Msg | None] = Msg(
+        "NUMBER is in the confirmation you got when the message went out. The new text replaces "
+        "the old one in the group; everyone who got it by e-mail or letter gets the correction."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Language(Command):
+    """The language the bot uses with this person; `language` None asks which it is now."""
+
+    language: str | None = None
+
+    name: ClassVar[str] = "taal"
+    english: ClassVar[str] = "language"
+    syntax: ClassVar[Msg] = Msg("/language [LANGUAGE]")
+    summary: ClassVar[Msg] = Msg("choose the language I use with you")
+    usage: ClassVar[Msg] = Msg("/language en")
+    who: ClassVar[Msg] = WHO_LINKED
+    details: ClassVar[Msg | None] = Msg(
+        "Replies, e-mails and letters to you follow it. Without LANGUAGE: the one you have now."
     )
 
 
@@ -182,6 +280,8 @@ class Help(Command):
     syntax: ClassVar[Msg] = Msg("/help [command]")
     summary: ClassVar[Msg] = Msg("what you can do here")
     usage: ClassVar[Msg] = Msg("/help")
+    who: ClassVar[Msg] = WHO_ANYONE
+    details: ClassVar[Msg | None] = Msg("With a command, e.g. /help report: how to use it.")
 
 
 COMMANDS: Mapping[str, type[Command]] = {
@@ -193,6 +293,9 @@ COMMANDS: Mapping[str, type[Command]] = {
         Reminder,
         Trip,
         Schedule,
+        Withdraw,
+        Correct,
+        Language,
         Bind,
         Report,
         Escalate,

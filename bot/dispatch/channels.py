@@ -11,13 +11,15 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.dates import format_date
-from bot.dispatch.content import announcement_notice, group_html, letter_item
+from bot.dispatch.content import announcement_notice, announcement_senders, group_html, letter_item
+from bot.dispatch.languages import recipient_language, recipient_languages
 from bot.dispatch.retry import DispatchStats
 from bot.domain import Channel, Delivery, GroupState, Recipient
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.notices import Notice
 from bot.ports import GroupMessage, Letter, MailMessage
 from bot.repositories import Repositories
+from bot.usecases import undo
 from bot.usecases.groups import group_lost
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ async def post_groups(
             await d.sent(rows, message_id, stats)
 
 
-def _notice(d: Dispatcher, row: Delivery, batch: Batch) -> Notice:
+def _notice(d: Dispatcher, row: Delivery, batch: Batch, lang: str | None = None) -> Notice:
     if row.notice is not None:
         return row.notice
     assert row.announcement_id is not None
@@ -79,8 +81,8 @@ def _notice(d: Dispatcher, row: Delivery, batch: Batch) -> Notice:
         row,
         batch.pupils.get(row.pupil_id),
         batch.class_codes.get(a.class_id, ""),
-        d.ctx.policy.school_name,
-        d.ctx.policy.language,
+        batch.senders.get(a.id),
+        lang or d.ctx.policy.language,
     )
 
 
@@ -95,12 +97,13 @@ async def send_mail(
         )
         return
     policy = d.ctx.policy
+    langs = await recipient_languages(d.ctx, deliveries)  # each mail in its reader's language
     messages = [
         MailMessage(
             to=tuple(r.email for r in row.recipients if r.email),
-            notice=_notice(d, row, batch),
+            notice=_notice(d, row, batch, langs[row.id]),
             message_id=f"<{row.idempotency_key}@klasbot>",
-            lang=policy.language,
+            lang=langs[row.id],
             reply_to=policy.reply_to,
         )
         for row in deliveries
@@ -174,6 +177,9 @@ async def print_letters(
     error: OSError | None = None
     on_letters: list[tuple[str, list[int]]] = []
     async with d.ctx.db.transaction() as tx:
+        revised = await undo.revised_announcements(
+            tx, (r.announcement_id for r in deliveries if r.announcement_id is not None)
+        )
         for base_key in sorted(households):
             await tx.letters.lock(base_key)
         printed: list[tuple[str, Recipient, list[Delivery], str]] = []
@@ -198,6 +204,18 @@ async def print_letters(
                 claim=claim,
             )
             on_letters.append((key, added))
+        # A copy put on a letter after its announcement was withdrawn or corrected gets its
+        # follow-up (`bot.usecases.undo`).
+        on_a_letter = {i for _, ids in on_letters for i in ids}
+        for announcement_id, announcement in revised.items():
+            if not d.owes_follow_up(announcement):
+                continue
+            copies = [
+                r
+                for r in deliveries
+                if r.id in on_a_letter and r.announcement_id == announcement_id
+            ]
+            await undo.follow_up_delivered(tx, d.ctx, announcement, copies)
     lost = [
         r for r in deliveries if r.id not in failed and not any(r.id in a for _, a in on_letters)
     ]
@@ -232,22 +250,25 @@ async def _print(
             found = await tx.announcements.get(e.announcement_id)
             assert found is not None
             batch.announcements[e.announcement_id] = found
+            batch.senders.update(await announcement_senders(tx, policy, [found]))
     assert recipient.address is not None
     ordered = sorted(everything, key=lambda e: (e.announcement_id or 0, e.pupil_id, e.id))
+    lang = await recipient_language(tx, recipient, policy.language)
     letter = Letter(
         key=key,
         recipient_name=recipient.name,
         address=recipient.address,
         items=tuple(
             letter_item(
-                _notice(d, e, batch),
+                _notice(d, e, batch, lang),
                 names[e.pupil_id].full_name if e.pupil_id in names else e.pupil_id,
                 policy.school_name,
-                policy.language,
+                lang,
             )
             for e in ordered
         ),
-        date_text=format_date(day, policy.language),
+        date_text=format_date(day, lang),
+        lang=lang,
     )
     assert d.printer is not None
     return key, await asyncio.to_thread(d.printer.render, letter)

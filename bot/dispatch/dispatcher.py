@@ -30,10 +30,11 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.dispatch import channels
+from bot.dispatch import channels, group_edits
+from bot.dispatch.content import Sender, announcement_senders
 from bot.dispatch.retry import DispatchStats, RetryPolicy
 from bot.domain import Announcement, Channel, Delivery, Group, Person, Route
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
@@ -42,6 +43,7 @@ from bot.outbox import add_unreachable_warning, forget_codes
 from bot.ports import LetterPrinter, Mailer
 from bot.repositories import Repositories
 from bot.routing import failure_reason, route_after_failure
+from bot.usecases import undo
 from bot.usecases.context import Context
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class Batch:
     pupils: dict[str, Person]
     groups: dict[int, Group | None]
     class_codes: dict[str, str]
+    senders: dict[int, Sender] = field(default_factory=dict)
+    """Whom each announcement's copies are from (`content.announcement_senders`), by id."""
 
 
 class Dispatcher:
@@ -77,6 +81,9 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.rng = rng or random.Random()
+        self.carried: dict[int, Announcement] = {}
+        """Each announcement as this dispatcher read it when it claimed its copies: what the
+        copies it sends carry (a correction made since is owed to them, `owes_follow_up`)."""
 
     # ------------------------------------------------------------------------ loop
 
@@ -117,9 +124,14 @@ class Dispatcher:
         stats = DispatchStats()
         due = await self._hold_quiet_hours(batch, stats)
         by_channel: dict[Channel, list[Delivery]] = defaultdict(list)
+        edits: list[Delivery] = []
         for d in due:
-            by_channel[d.channel].append(d)
+            if d.channel == Channel.GROUP and d.notice is not None:
+                edits.append(d)  # a withdrawn or corrected post (`bot.usecases.undo`)
+            else:
+                by_channel[d.channel].append(d)
         await channels.post_groups(self, by_channel[Channel.GROUP], batch, stats, exclude)
+        await group_edits.edit_groups(self, edits, stats, exclude)
         await channels.send_mail(self, by_channel[Channel.EMAIL], batch, stats)
         await channels.print_letters(self, by_channel[Channel.POST], batch, stats)
         return stats, {d.id for d in batch.claimed}
@@ -138,6 +150,7 @@ class Dispatcher:
                 found = await tx.announcements.get(a_id)
                 assert found is not None  # deliveries are deleted with their announcement
                 announcements[a_id] = found
+            self.carried.update(announcements)
             pupils = await tx.roster.persons({d.pupil_id for d in claimed})
             groups = {
                 g: await tx.groups.get(g) for g in {d.group_id for d in claimed if d.group_id}
@@ -147,7 +160,8 @@ class Dispatcher:
                 if a.class_id not in class_codes:
                     found_classes = await tx.roster.find_classes(a.class_id)
                     class_codes[a.class_id] = found_classes[0].code if found_classes else a.class_id
-        return Batch(claimed, announcements, pupils, groups, class_codes)
+            senders = await announcement_senders(tx, self.ctx.policy, announcements.values())
+        return Batch(claimed, announcements, pupils, groups, class_codes, senders)
 
     async def _hold_quiet_hours(self, batch: Batch, stats: DispatchStats) -> list[Delivery]:
         """Rule 8: an announcement due in quiet hours is held until they end (notices to adults
@@ -252,7 +266,7 @@ class Dispatcher:
         for announcement_id, pupil_ids in unreachable.items():
             announcement = await tx.announcements.get(announcement_id)
             if announcement is not None:
-                await add_unreachable_warning(tx, self.ctx.policy, announcement, pupil_ids)
+                await add_unreachable_warning(tx, self.ctx.policy, announcement, pupil_ids, now=now)
 
     async def _next_route(
         self, tx: Repositories, d: Delivery, error: PermanentDeliveryError
@@ -275,6 +289,14 @@ class Dispatcher:
             own_route=own,
         )
 
+    def owes_follow_up(self, now: Announcement) -> bool:
+        """Whether copies sent as this dispatcher read the announcement need a withdrawal or a
+        correction, the announcement being `now`: withdrawn since, or corrected since."""
+        then = self.carried.get(now.id)
+        if then is None:
+            return undo.is_revised(now)
+        return (now.withdrawn and not then.withdrawn) or now.revision > then.revision
+
     def lost_claim(self, deliveries: Sequence[Delivery]) -> None:
         """Rows whose lease ran out and that another worker claimed since: their outcome is the
         other worker's to record (it sends them with the same Message-ID / idempotency key)."""
@@ -292,10 +314,24 @@ class Dispatcher:
         now = self.ctx.clock.now()
         done: set[int] = set()
         async with self.ctx.db.transaction() as tx:
+            # A copy recorded as sent after its announcement was withdrawn or corrected gets
+            # its follow-up here; the lock makes this and `undo.withdraw` take turns.
+            revised = await undo.revised_announcements(
+                tx, (d.announcement_id for d in deliveries if d.announcement_id is not None)
+            )
             for claim, rows in _by_claim(deliveries).items():
                 ids = [d.id for d in rows]
                 done.update(await tx.outbox.mark_sent(ids, now, external_id, claim=claim))
             await forget_codes(tx, [d for d in deliveries if d.id in done])
+            for announcement_id, announcement in revised.items():
+                if not self.owes_follow_up(announcement):
+                    continue
+                copies = [
+                    d for d in deliveries if d.id in done and d.announcement_id == announcement_id
+                ]
+                await undo.follow_up_delivered(
+                    tx, self.ctx, announcement, copies, message_id=external_id
+                )
         self.lost_claim([d for d in deliveries if d.id not in done])
         for d in deliveries:
             if d.id not in done:

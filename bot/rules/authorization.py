@@ -27,8 +27,9 @@ RULE = "B.1"
 
 PUBLIC_COMMANDS: frozenset[str] = frozenset({"start", "help"})
 """What anyone may use, linked or not."""
-LINKED_COMMANDS: frozenset[str] = PUBLIC_COMMANDS | {"melden"}
-"""What anyone with a linked account may use: reporting is everyone's duty (A.9)."""
+LINKED_COMMANDS: frozenset[str] = PUBLIC_COMMANDS | {"melden", "taal"}
+"""What anyone with a linked account may use: reporting is everyone's duty (A.9); choosing the
+language the bot uses with them."""
 STAFF_MEMBER_COMMANDS: frozenset[str] = LINKED_COMMANDS | {"escaleren"}
 """Escalating derailing communication to one's manager is every staff member's duty (B.3)."""
 ALL_COMMANDS: frozenset[str] = STAFF_MEMBER_COMMANDS | {
@@ -38,6 +39,8 @@ ALL_COMMANDS: frozenset[str] = STAFF_MEMBER_COMMANDS | {
     "uitje",
     "planning",
     "koppel",
+    "intrekken",
+    "correctie",
 }
 """Everything, for staff enrolled as teacher somewhere (each class is still checked on its own)."""
 
@@ -174,3 +177,30 @@ def menu(audience: Audience) -> tuple[str, ...]:
     return tuple(
         name for name in _MENUS[audience] if name in _MAY_USE[audience] and COMMANDS[name].offered
     )
+
+
+NOT_YOURS_TO_UNDO = Msg(
+    "Only the author of announcement #{id} or a teacher of {cls} may withdraw or correct it."
+)
+
+
+def may_undo(person: Person | None, author_id: str, roster: ClassRoster) -> bool:
+    """Whether `person` may withdraw or correct an announcement by `author_id` in the roster's
+    class: its author, or staff of the class (a colleague covers for an absent author)."""
+    if person is None:
+        return False
+    return person.id == author_id or is_staff_of_class(person.id, roster)
+
+
+def require_may_undo(
+    person: Person | None, announcement_id: int, author_id: str, roster: ClassRoster
+) -> None:
+    """Pass who `may_undo`; else raise `RuleViolation(rule="B.1", code="not-allowed")`."""
+    if not may_undo(person, author_id, roster):
+        raise RuleViolation(
+            NOT_YOURS_TO_UNDO,
+            rule=RULE,
+            code="not-allowed",
+            id=announcement_id,
+            cls=roster.school_class.code,
+        )

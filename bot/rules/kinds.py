@@ -19,7 +19,7 @@ from datetime import date as Date
 from bot.dates import format_date
 from bot.domain import AnnouncementDraft, Kind
 from bot.errors import RuleViolation
-from bot.i18n import Msg
+from bot.i18n import Localized, Msg
 
 RULE = "B.1"
 DEFAULT_ALLOWED_KINDS: tuple[Kind, ...] = tuple(Kind)
@@ -91,6 +91,9 @@ FIELD_TOO_LONG = Msg(
 BAD_PERIOD = Msg(
     "Period '{value}' is invalid: give a period like 3 or a range like 3-4 (option --period)."
 )
+DATE_IN_PAST = Msg(
+    "{title}: {date} has already passed; give today or a later date (option --date)."
+)
 
 # A single period ("3") or an ascending range ("3-4"); an en dash is what word processors type.
 _PERIOD = re.compile(r"\s*(\d{1,2})\s*(?:[-\u2013]\s*(\d{1,2})\s*)?")
@@ -143,7 +146,9 @@ def parse_kind(value: str, allowed: Collection[str]) -> Kind:
         ) from None
 
 
-def validate_draft(draft: AnnouncementDraft, allowed: Collection[str]) -> None:
+def validate_draft(
+    draft: AnnouncementDraft, allowed: Collection[str], *, today: Date | None = None
+) -> None:
     """Pass a draft whose kind is allowed and known and whose fields fit that kind; else raise.
 
     `allowed` is the school's allow-list (rule 4). Raises `RuleViolation(rule="B.1")` with code
@@ -151,8 +156,12 @@ def validate_draft(draft: AnnouncementDraft, allowed: Collection[str]) -> None:
     - `missing-field`: a required field is None (the message names the field and its CLI flag);
     - `bad-field`: a field the kind does not have is given, a given text field is blank, the text
       exceeds TEXT_MAX_LENGTH or the subject SUBJECT_MAX_LENGTH characters, or the period is not
-      like `3` or `3-4`.
-    Problems are reported one at a time, in the order of `FIELDS`."""
+      like `3` or `3-4`;
+    - `date-in-past`: with `today` (the school's local date), the draft's date lies before it. A
+      "bijzondere aangelegenheid" of B.1 is about what is coming: a lesson cancelled, homework
+      due or a trip that is already over informs nobody, and is a typo (a wrong year) more often
+      than not. Today itself is allowed.
+    Problems are reported one at a time, in the order of `FIELDS`, the date's past last."""
     spec = KINDS.get(draft.kind)
     if spec is None or draft.kind not in allowed:
         permitted = [name for name in KINDS if name in allowed]
@@ -195,6 +204,16 @@ def validate_draft(draft: AnnouncementDraft, allowed: Collection[str]) -> None:
             )
         if name == "period" and parse_period(value) is None:
             raise RuleViolation(BAD_PERIOD, rule=RULE, code="bad-field", value=value, **params)
+
+    day = draft.date
+    if today is not None and day is not None and day < today:
+        raise RuleViolation(
+            DATE_IN_PAST,
+            rule=RULE,
+            code="date-in-past",
+            date=Localized(lambda lang: format_date(day, lang)),
+            **_field_params(spec.name, "date"),
+        )
 
 
 _PERIOD_ONE = Msg("period {first}")

@@ -1,27 +1,78 @@
 """Announcing: rules 7, 4 and 5 decide whether it may go out, rule 6 (`bot.routing`) who gets it
 through which channel, rule 8 (`bot.outbox.first_due`) when. The announcement, one outbox row per
-pupil and the warning about unreachable pupils are written in one transaction."""
+pupil, the report of pupils nobody reaches and the call list of letters that come too late are
+written in one transaction.
+
+Two questions both the chat and the command line ask before anything is sent, decided here once:
+- is this a repeat (`find_repeat`): the same class, kind and date (and period) announced in the
+  last day and not withdrawn? The chat preview says so and its confirmation sends it anyway; the
+  command line refuses unless told `--again` (`announce(..., again=...)`);
+- which pupils does only a letter reach that cannot arrive before the date the announcement is
+  about (`late_letters`, counted by `bot.rules.post`)? The author gets them as a call list
+  (protocol B.1: inform them "op een andere wijze"); the letters are printed all the same.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from bot.dates import format_date, format_time
 from bot.domain import (
     Announcement,
     AnnouncementDraft,
     AuditEvent,
     Channel,
     ClassRoster,
+    Kind,
     Person,
     Route,
 )
 from bot.errors import KlasbotError
-from bot.outbox import add_announcement_rows, add_unreachable_warning
+from bot.i18n import Localized
+from bot.messages import M_AT_TIME, M_ON_DAY_AT, M_REPEATED
+from bot.notices import CallListEntry, LateLettersNotice
+from bot.outbox import (
+    NOBODY_TOLD,
+    Told,
+    add_announcement_rows,
+    add_mail_notice,
+    add_unreachable_warning,
+    notice_key,
+)
+from bot.policy import SchoolPolicy, school_name_for
 from bot.repositories import Repositories
 from bot.routing import GroupView, group_view, route_class
-from bot.rules import authorization, content, kinds, signature
+from bot.rules import authorization, content, kinds, post, signature
+from bot.rules.age import local_today
 from bot.usecases.context import Context, resolve_class
+
+REPEAT_WINDOW = timedelta(days=1)
+"""How long an announcement counts as just sent: the same one again within it is asked about."""
+
+
+@dataclass(frozen=True, slots=True)
+class LateLetter:
+    """A pupil only a letter reaches, and whom to contact instead (one per household)."""
+
+    pupil_id: str
+    call: CallListEntry
+
+
+@dataclass(frozen=True, slots=True)
+class LateLetters:
+    """The letters of an announcement that cannot arrive before the date it is about."""
+
+    about: date
+    arrives_on: date
+    letters: tuple[LateLetter, ...]
+    mailed: bool = False
+    """Whether the call list was queued for the author by e-mail (they have an address)."""
+
+    @property
+    def pupils(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(letter.call.pupil for letter in self.letters))
 
 
 @dataclass(frozen=True)
@@ -30,6 +81,146 @@ class AnnounceResult:
     counts: dict[str, int]
     held_until: datetime | None
     unreachable: tuple[str, ...]
+    """The ids of the pupils no channel reaches."""
+    unreachable_names: tuple[str, ...] = ()
+    told: Told = NOBODY_TOLD
+    """Who is told about the unreachable pupils by e-mail, and when."""
+    late: LateLetters | None = None
+    repeat_of: int | None = None
+    """The earlier announcement this one repeats (sent anyway, as asked)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the author is shown before confirming: the signed text as the group will see it,
+    and what they should know first."""
+
+    text: str
+    repeat_of: Announcement | None = None
+    late: LateLetters | None = None
+
+
+class AlreadySent(KlasbotError):
+    """The same announcement went out within `REPEAT_WINDOW` (`find_repeat`), and sending it
+    again was not asked for. `earlier` is that announcement; the message says when it went."""
+
+    code: str = "already-sent"
+    rule: str | None = None
+
+    def __init__(self, earlier: Announcement, tz: ZoneInfo, now: datetime) -> None:
+        self.earlier = earlier
+        super().__init__(M_REPEATED, id=earlier.id, when=moment(earlier.created_at, tz, now))
+
+
+def moment(instant: datetime, tz: ZoneInfo, now: datetime) -> Localized:
+    """`at 10:15` when `instant` is on today's date (school time), else `on Tuesday 24 November
+    2026 at 07:00`, in the reader's language."""
+    local = instant.astimezone(tz)
+    clock = format_time(local.time())
+    if local.date() == now.astimezone(tz).date():
+        return Localized(lambda lang: M_AT_TIME(lang, time=clock))
+    day = local.date()
+    return Localized(lambda lang: M_ON_DAY_AT(lang, date=format_date(day, lang), time=clock))
+
+
+# --- the decisions ------------------------------------------------------------------------------
+
+
+def _same_subject(kind: str, a: AnnouncementDraft | Announcement, b: Announcement) -> bool:
+    """Whether two announcements of `kind` for one class and date are about the same thing: a
+    lesson cancellation about the same period, homework for the same subject (two subjects may
+    well be due on one day), a reminder with the same text; a trip about its date alone."""
+    if kind == Kind.LESSON_CANCELLED:
+        return kinds.parse_period(a.period or "") == kinds.parse_period(b.period or "")
+    if kind == Kind.HOMEWORK:
+        return (a.subject or "").strip().casefold() == (b.subject or "").strip().casefold()
+    if kind == Kind.REMINDER:
+        return (
+            " ".join((a.text or "").split()).casefold()
+            == " ".join((b.text or "").split()).casefold()
+        )
+    return True
+
+
+async def find_repeat(
+    tx: Repositories, class_id: str, draft: AnnouncementDraft, now: datetime
+) -> Announcement | None:
+    """The latest announcement to class `class_id` (its sourcedId) of the draft's kind and date,
+    about the same thing (`_same_subject`), made within `REPEAT_WINDOW` before `now` and not
+    withdrawn; None when there is none. The one place that decides what counts as a repeat."""
+    since = now - REPEAT_WINDOW
+    found = [
+        a
+        for a in await tx.announcements.list(class_id)
+        if a.kind == draft.kind
+        and not a.withdrawn
+        and a.created_at > since
+        and a.date == draft.date
+        and _same_subject(draft.kind, draft, a)
+    ]
+    return max(found, key=lambda a: (a.created_at, a.id)) if found else None
+
+
+def sending_day(policy: SchoolPolicy, draft: AnnouncementDraft, now: datetime) -> date:
+    """The school day on which the announcement's copies go out (and its letters are made):
+    today, or the day of `--at`, later still when that falls in quiet hours (rule 8)."""
+    wanted = draft.not_before
+    due = max(now, wanted) if wanted else now
+    release = policy.release_at(due, draft.kind)
+    return local_today(release or due, policy.timezone)
+
+
+def late_letters(
+    policy: SchoolPolicy,
+    about: date | None,
+    routes: list[Route],
+    roster: ClassRoster,
+    made_on: date,
+) -> LateLetters | None:
+    """The pupils whose only channel is a letter (rule 6's post) that cannot arrive before
+    `about`, the date the announcement is about (`bot.rules.post`); None when there is no date,
+    no letter or every letter is in time. One entry per pupil and household, naming the
+    guardians the letter is addressed to and the address (no phone numbers: klasbot has none)."""
+    if about is None:
+        return None
+    arrives = post.arrives_on(made_on, policy.post_delivery_days)
+    if arrives < about:
+        return None
+    pupils = {p.id: p for p in roster.pupils}
+    letters: list[LateLetter] = []
+    for route in routes:
+        if route.channel != Channel.POST:
+            continue
+        pupil = pupils.get(route.pupil_id)
+        ids = pupil.guardian_ids if pupil else ()
+        guardians = [roster.guardians[g] for g in ids if g in roster.guardians]
+        for recipient in route.recipients:
+            if recipient.address is None:
+                continue
+            household = recipient.address.household_key
+            names = [
+                g.full_name
+                for g in guardians
+                if g.address is not None and g.address.household_key == household
+            ]
+            letters.append(
+                LateLetter(
+                    route.pupil_id,
+                    CallListEntry(
+                        pupil=pupil.full_name if pupil else route.pupil_id,
+                        guardians=tuple(names or [recipient.name]),
+                        address=", ".join(
+                            " ".join(line.split()) for line in recipient.address.lines()
+                        ),
+                    ),
+                )
+            )
+    if not letters:
+        return None
+    return LateLetters(about=about, arrives_on=arrives, letters=tuple(letters))
+
+
+# --- checking, previewing, announcing -----------------------------------------------------------
 
 
 async def _check(
@@ -41,14 +232,14 @@ async def _check(
     author = await tx.roster.person(draft.author_id)
     authorization.require_staff_of_class(author, roster)
     assert author is not None
-    kinds.validate_draft(draft, ctx.policy.allowed_kinds)
+    kinds.validate_draft(draft, ctx.policy.allowed_kinds, today=ctx.today())
     free_text = "\n".join(t for t in (draft.subject, draft.text) if t)
     # A.2 protects every member of the school community: the names of all its pupils count.
-    pupils = await tx.roster.school_pupils(school_class.school_id)
+    pupils = await tx.roster.school_pupils(roster.school_class.school_id)
     content.check_content(free_text, (*roster.pupils, *pupils), ctx.policy.public_contacts)
     body = kinds.render_body(
         draft.kind,
-        class_code=school_class.code,
+        class_code=roster.school_class.code,
         date=draft.date,
         period=draft.period,
         subject=draft.subject,
@@ -66,18 +257,6 @@ async def _audit_refusal(
     )
 
 
-async def preview(ctx: Context, draft: AnnouncementDraft, *, source: str = "cli") -> str:
-    """The signed text as the group will see it, after every rule; stores nothing but a
-    refusal (rule 10)."""
-    try:
-        async with ctx.db.transaction() as tx:
-            _, _, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
-    except KlasbotError as error:
-        await _audit_refusal(ctx, error, draft, source)
-        raise
-    return f"{body}\n\n{sig}"
-
-
 async def group_views(ctx: Context, tx: Repositories, class_id: str) -> list[GroupView]:
     views = []
     for group in await tx.groups.list(class_id):
@@ -90,6 +269,40 @@ async def group_views(ctx: Context, tx: Repositories, class_id: str) -> list[Gro
             )
         )
     return views
+
+
+async def _routes(ctx: Context, tx: Repositories, roster: ClassRoster) -> list[Route]:
+    return route_class(
+        roster.pupils,
+        today=ctx.today(),
+        groups=await group_views(ctx, tx, roster.school_class.id),
+        guardians=roster.guardians,
+        pupil_email_from_age=ctx.policy.pupil_email_from_age,
+    )
+
+
+def _unreachable_names(routes: list[Route], roster: ClassRoster) -> tuple[str, ...]:
+    names = {p.id: p.full_name for p in roster.pupils}
+    return tuple(
+        names.get(r.pupil_id, r.pupil_id) for r in routes if r.channel == Channel.UNREACHABLE
+    )
+
+
+async def preview(ctx: Context, draft: AnnouncementDraft, *, source: str = "cli") -> Preview:
+    """The signed text as the group will see it, after every rule, with what the author should
+    know before confirming: that it repeats an announcement (`find_repeat`) and which letters
+    come too late (`late_letters`). Stores nothing but a refusal (rule 10)."""
+    now = ctx.clock.now()
+    try:
+        async with ctx.db.transaction() as tx:
+            roster, _, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
+            repeat = await find_repeat(tx, roster.school_class.id, draft, now)
+            routes = await _routes(ctx, tx, roster)
+    except KlasbotError as error:
+        await _audit_refusal(ctx, error, draft, source)
+        raise
+    late = late_letters(ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now))
+    return Preview(f"{body}\n\n{sig}", repeat, late)
 
 
 def _fallback_events(announcement: Announcement, routes: list[Route]) -> list[AuditEvent]:
@@ -110,14 +323,55 @@ def _fallback_events(announcement: Announcement, routes: list[Route]) -> list[Au
     ]
 
 
+def _may_repeat(again: bool | int, earlier: Announcement) -> bool:
+    if isinstance(again, bool):
+        return again
+    return again == earlier.id
+
+
+async def _queue_call_list(
+    tx: Repositories,
+    policy: SchoolPolicy,
+    announcement: Announcement,
+    author: Person,
+    class_code: str,
+    late: LateLetters,
+) -> LateLetters:
+    notice = LateLettersNotice(
+        announcement_id=announcement.id,
+        class_code=class_code,
+        summary=announcement.body,
+        date=late.about.isoformat(),
+        arrives_on=late.arrives_on.isoformat(),
+        entries=tuple(letter.call for letter in late.letters),
+        school_name=await school_name_for(tx.roster, policy, announcement.class_id),
+    )
+    mailed = await add_mail_notice(
+        tx,
+        notice,
+        person_id=author.id,
+        to=[author.email],
+        key=notice_key("late-letters", announcement.id),
+    )
+    return replace(late, mailed=mailed)
+
+
 async def announce(
-    ctx: Context, draft: AnnouncementDraft, *, source: str = "cli"
+    ctx: Context, draft: AnnouncementDraft, *, source: str = "cli", again: bool | int = False
 ) -> AnnounceResult:
-    """Check the rules, store the announcement and one delivery per pupil, in one transaction."""
+    """Check the rules, store the announcement and one delivery per pupil, in one transaction.
+
+    A repeat (`find_repeat`) raises `AlreadySent` unless `again` allows it: True sends it
+    anyway (`klasbot announce --again`); an announcement id sends it anyway when that is the
+    announcement it repeats (the one the chat preview named, so that a colleague's identical
+    announcement made in between is still asked about)."""
     now = ctx.clock.now()
     try:
         async with ctx.db.transaction() as tx:
             roster, author, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
+            repeat = await find_repeat(tx, roster.school_class.id, draft, now)
+            if repeat is not None and not _may_repeat(again, repeat):
+                raise AlreadySent(repeat, ctx.policy.timezone, now)
             announcement = Announcement(
                 id=0,
                 class_id=roster.school_class.id,
@@ -133,19 +387,20 @@ async def announce(
                 not_before=draft.not_before,
             )
             announcement = replace(announcement, id=await tx.announcements.add(announcement))
-            routes = route_class(
-                roster.pupils,
-                today=ctx.today(),
-                groups=await group_views(ctx, tx, roster.school_class.id),
-                guardians=roster.guardians,
-                pupil_email_from_age=ctx.policy.pupil_email_from_age,
-            )
+            routes = await _routes(ctx, tx, roster)
             held_until = await add_announcement_rows(tx, ctx.policy, announcement, routes, now)
             counts = {c.value: 0 for c in Channel}
             for route in routes:
                 counts[route.channel.value] += 1
             unreachable = tuple(r.pupil_id for r in routes if r.channel == Channel.UNREACHABLE)
-            await add_unreachable_warning(tx, ctx.policy, announcement, unreachable)
+            told = await add_unreachable_warning(tx, ctx.policy, announcement, unreachable, now=now)
+            late = late_letters(
+                ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now)
+            )
+            if late is not None:
+                late = await _queue_call_list(
+                    tx, ctx.policy, announcement, author, roster.school_class.code, late
+                )
             await ctx.audit(
                 tx,
                 "announcement",
@@ -156,9 +411,20 @@ async def announce(
                 kind=draft.kind,
                 source=source,
                 channels=counts,
+                repeat_of=repeat.id if repeat else None,
+                late_letters=[x.pupil_id for x in late.letters] if late else [],
             )
             await tx.audit.add(_fallback_events(announcement, routes))
     except KlasbotError as error:
         await _audit_refusal(ctx, error, draft, source)
         raise
-    return AnnounceResult(announcement, counts, held_until, unreachable)
+    return AnnounceResult(
+        announcement,
+        counts,
+        held_until,
+        unreachable,
+        unreachable_names=_unreachable_names(routes, roster),
+        told=told,
+        late=late,
+        repeat_of=repeat.id if repeat else None,
+    )

@@ -146,7 +146,7 @@ async def group_lost(
             reporter="klasbot",
             text=M_GROUP_LOST_MAIL(lang, klas=roster.school_class.code, platform=group.platform),
             created_at=now.astimezone(ctx.policy.timezone).strftime("%Y-%m-%d %H:%M"),
-            school_name=ctx.policy.school_name,
+            school_name=ctx.policy.name_of_school([roster.school], roster.school.id),
             class_code=roster.school_class.code,
         )
         await add_mail_notice(

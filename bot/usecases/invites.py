@@ -1,23 +1,45 @@
 """Link codes (invites): a personal, single-use code per eligible pupil (and staff, guardians),
 sent through the outbox along the route `bot.routing.route_invite` chooses.
 
-Only a code's hash is stored (`bot.codes`): the code itself exists in this process while its
-e-mail or letter is queued and is returned to the caller (`klasbot invites create --json`)."""
+One code per person at a time: a new code replaces the person's earlier unused ones, which are
+removed (`/start` with one is then refused as unknown) together with their e-mails and letters
+that have not gone out yet. Only a code's hash is stored (`bot.codes`): the code itself exists in
+this process while its e-mail or letter is queued and is returned to the caller
+(`klasbot invites create --json`)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.codes import hash_code
-from bot.domain import Channel, Invite, Person, Role
+from bot.domain import Channel, ContactPreference, GroupState, Invite, Person, Role
 from bot.notices import InviteNotice
-from bot.outbox import add_notice, notice_key
+from bot.outbox import add_notice, forget_codes, notice_key
+from bot.policy import school_name_for
+from bot.repositories import Repositories
 from bot.routing import route_invite
-from bot.rules.age import is_old_enough
+from bot.rules.age import MINIMUM_AGE, date_turning, is_old_enough
 from bot.usecases.context import Context, require_person, resolve_class
+
+logger = logging.getLogger(__name__)
+
+UNDER_13 = "under-13"
+"""A pupil younger than 13 gets no code before their 13th birthday (rule 1, B.1)."""
+AGE_UNKNOWN = "age-unknown"
+"""A pupil without a birth date on the roster is not known to be 13 (rule 1)."""
+CONTACT_NONE = "contact-none"
+"""Everyone the code would go to has contact preference `none` (contacts.csv)."""
+UNREACHABLE = "unreachable"
+"""No e-mail address and no postal address to send the code to."""
+
+PLATFORM_ORDER = ("telegram", "matrix")
+"""The chat apps an invitation names, in this order (others after them, by name)."""
+NOT_AN_APP = frozenset({"console"})
+"""Platforms that are no app a family installs (the terminal demo)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +49,45 @@ class IssuedInvite:
     code: str
     channel: Channel
     expires_at: datetime
-    error: str | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SkippedInvite:
+    """Someone who got no code, and why (`UNDER_13`, `AGE_UNKNOWN`, `CONTACT_NONE`,
+    `UNREACHABLE`); `from_date` is an under-13 pupil's 13th birthday."""
+
+    person_id: str
+    pupil_id: str | None
+    reason: str
+    from_date: date | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class InviteRun:
+    """What `issue_invites` did for everyone it was asked for, in the roster's order: a code
+    made, or none and why; and how many earlier codes the new ones replaced."""
+
+    results: list[IssuedInvite | SkippedInvite]
+    replaced: int = 0
+
+    @property
+    def issued(self) -> list[IssuedInvite]:
+        return [r for r in self.results if isinstance(r, IssuedInvite)]
+
+    @property
+    def skipped(self) -> list[SkippedInvite]:
+        return [r for r in self.results if isinstance(r, SkippedInvite)]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    addressee: Person
+    pupil: Person | None
+    guardians: list[Person]
+    class_codes: str
+    class_ids: tuple[str, ...]
 
 
 def new_code() -> str:
@@ -42,6 +102,184 @@ def _audience(addressee: Person, pupil: Person | None, recipient_id: str) -> str
     return "pupil" if recipient_id == addressee.id else "guardian"
 
 
+def _too_young(pupil: Person, today: date) -> SkippedInvite | None:
+    if pupil.birth_date is None:
+        return SkippedInvite(pupil.id, pupil.id, AGE_UNKNOWN, name=pupil.full_name)
+    if not is_old_enough(pupil.birth_date, today):
+        birthday = date_turning(pupil.birth_date, MINIMUM_AGE)
+        return SkippedInvite(pupil.id, pupil.id, UNDER_13, birthday, name=pupil.full_name)
+    return None
+
+
+def _unreachable(candidate: _Candidate) -> SkippedInvite:
+    who = [candidate.addressee, *candidate.guardians]
+    opted_out = any(p.preference == ContactPreference.NONE for p in who)
+    reason = CONTACT_NONE if opted_out else UNREACHABLE
+    pupil_id = candidate.pupil.id if candidate.pupil else None
+    return SkippedInvite(
+        candidate.addressee.id, pupil_id, reason, name=candidate.addressee.full_name
+    )
+
+
+async def _candidates(
+    tx: Repositories, class_ref: str | None, person_ref: str | None, with_staff: bool
+) -> list[_Candidate]:
+    if person_ref is not None:
+        person = await require_person(tx, person_ref)
+        pupil = person if person.role == Role.PUPIL else None
+        guardians = list((await tx.roster.persons(person.guardian_ids)).values())
+        classes = [
+            c
+            for enrollment in await tx.roster.enrollments_of(person.id)
+            for c in await tx.roster.find_classes(enrollment.class_id)
+        ]
+        codes = ", ".join(sorted({c.code for c in classes}))
+        ids = tuple(sorted({c.id for c in classes}))
+        return [_Candidate(person, pupil, guardians, codes, ids)]
+    assert class_ref is not None
+    school_class = await resolve_class(tx, class_ref)
+    roster = await tx.roster.class_roster(school_class.id)
+    found = [
+        _Candidate(
+            member,
+            member,
+            [roster.guardians[g] for g in member.guardian_ids if g in roster.guardians],
+            school_class.code,
+            (school_class.id,),
+        )
+        for member in roster.pupils
+    ]
+    if with_staff:
+        found += [
+            _Candidate(staff, None, [], school_class.code, (school_class.id,))
+            for staff in roster.staff
+        ]
+    return found
+
+
+async def _platforms(ctx: Context, tx: Repositories, class_ids: Iterable[str]) -> tuple[str, ...]:
+    """The chat apps to explain: those the school configured and those the classes have a group
+    on (a group a teacher bound on a platform this process has no settings for counts too)."""
+    names = set(ctx.policy.chat_bots)
+    for class_id in class_ids:
+        names.update(
+            g.platform for g in await tx.groups.list(class_id) if g.state != GroupState.LOST
+        )
+    names -= NOT_AN_APP
+    known = [p for p in PLATFORM_ORDER if p in names]
+    return (*known, *sorted(names - set(PLATFORM_ORDER)))
+
+
+async def issue_invites(
+    ctx: Context,
+    *,
+    class_ref: str | None = None,
+    person_ref: str | None = None,
+    with_staff: bool = False,
+    actor: str | None = None,
+    code_factory: Callable[[], str] = new_code,
+) -> InviteRun:
+    """Codes for a class's pupils (and its staff), or for one person, each replacing the
+    person's earlier unused codes. No code for a pupil under 13 or without a birth date (rule 1),
+    nor for anyone it cannot be sent to; they are listed in `InviteRun.skipped`. The codes, their
+    letters or e-mails and the removal of the old ones are stored in one transaction."""
+    now = ctx.clock.now()
+    today = ctx.today()
+    expires = now + timedelta(days=ctx.policy.invite_valid_days)
+    expires_on = expires.astimezone(ctx.policy.timezone).date().isoformat()
+    results: list[IssuedInvite | SkippedInvite] = []
+    async with ctx.db.transaction() as tx:
+        telegram_bot = ctx.policy.chat_bots.get("telegram") or await tx.state.get(
+            "telegram", "username"
+        )
+        matrix_bot = ctx.policy.chat_bots.get("matrix")
+        revoked = 0
+        platforms_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+        schools_of: dict[tuple[str, ...], str] = {}
+        for candidate in await _candidates(tx, class_ref, person_ref, with_staff):
+            addressee, pupil = candidate.addressee, candidate.pupil
+            if pupil is not None and (too_young := _too_young(pupil, today)) is not None:
+                results.append(too_young)
+                continue
+            route = route_invite(
+                addressee,
+                pupil,
+                today=today,
+                guardians=candidate.guardians,
+                pupil_email_from_age=ctx.policy.pupil_email_from_age,
+            )
+            if route.channel == Channel.UNREACHABLE or not route.recipients:
+                results.append(_unreachable(candidate))
+                continue
+            classes = candidate.class_ids
+            if classes not in platforms_of:
+                platforms_of[classes] = await _platforms(ctx, tx, classes)
+                schools_of[classes] = await school_name_for(
+                    tx.roster, ctx.policy, classes[0] if classes else None
+                )
+            platforms, school = platforms_of[classes], schools_of[classes]
+            revoked += await _revoke_earlier(tx, addressee.id, now)
+            code = code_factory()
+            code_hash = hash_code(code)
+            await tx.invites.add(Invite(code_hash, addressee.id, now, expires))
+            # One notice per recipient: each guardian gets a letter or e-mail addressed to them.
+            for recipient in route.recipients:
+                notice = InviteNotice(
+                    code=code,
+                    expires_on=expires_on,
+                    class_code=candidate.class_codes,
+                    school_name=school,
+                    recipient_name=recipient.name,
+                    audience=_audience(addressee, pupil, recipient.person_id),
+                    pupil_name=addressee.given_name if pupil is not None else None,
+                    pupil_full_name=addressee.full_name if pupil is not None else None,
+                    platforms=platforms,
+                    telegram_bot=telegram_bot if "telegram" in platforms else None,
+                    matrix_bot=matrix_bot if "matrix" in platforms else None,
+                )
+                await add_notice(
+                    tx,
+                    notice,
+                    person_id=addressee.id,
+                    route=replace(route, recipients=(recipient,)),
+                    # The key (a Message-ID, in logs) is derived from the slow hash, never from
+                    # the code: a fast digest of a 10-character code can be reversed.
+                    key=notice_key("invite", code_hash, recipient.person_id, recipient.email),
+                )
+            pupil_id = pupil.id if pupil else None
+            results.append(
+                IssuedInvite(
+                    addressee.id, pupil_id, code, route.channel, expires, addressee.full_name
+                )
+            )
+        if not telegram_bot and any("telegram" in p for p in platforms_of.values()):
+            logger.warning(
+                "invitations name Telegram without a link: the bot's username is unknown "
+                "(set telegram.username, or start `klasbot run` once)"
+            )
+        run = InviteRun(results, revoked)
+        await ctx.audit(
+            tx,
+            "invites-created",
+            actor,
+            [r.person_id for r in results],
+            count=len(run.issued),
+            replaced=revoked,
+            skipped={s.person_id: s.reason for s in run.skipped},
+        )
+    return run
+
+
+async def _revoke_earlier(tx: Repositories, person_id: str, now: datetime) -> int:
+    """Remove the person's unused codes, and their e-mails and letters that have not gone out
+    yet (a household must not get a code that no longer works); the number of codes removed."""
+    removed = await tx.invites.revoke_unused(person_id)
+    if removed:
+        cancelled = await tx.outbox.cancel_notices(person_id, InviteNotice.template, now)
+        await forget_codes(tx, await tx.outbox.get(cancelled))
+    return len(removed)
+
+
 async def create_invites(
     ctx: Context,
     *,
@@ -51,83 +289,13 @@ async def create_invites(
     actor: str | None = None,
     code_factory: Callable[[], str] = new_code,
 ) -> list[IssuedInvite]:
-    """Codes for a class's eligible pupils (and its staff), or for one person. Pupils under 13
-    get none (rule 1). The code and its letter or e-mail are stored in one transaction."""
-    now = ctx.clock.now()
-    today = ctx.today()
-    expires = now + timedelta(days=ctx.policy.invite_valid_days)
-    expires_on = expires.astimezone(ctx.policy.timezone).date().isoformat()
-    issued: list[IssuedInvite] = []
-    async with ctx.db.transaction() as tx:
-        plan: list[tuple[Person, Person | None, list[Person], str]] = []
-        if person_ref is not None:
-            person = await require_person(tx, person_ref)
-            pupil = person if person.role == Role.PUPIL else None
-            if pupil is not None and not is_old_enough(person.birth_date, today):
-                return []
-            guardians = list((await tx.roster.persons(person.guardian_ids)).values())
-            codes = []
-            for enrollment in await tx.roster.enrollments_of(person.id):
-                codes += [c.code for c in await tx.roster.find_classes(enrollment.class_id)]
-            klas = ", ".join(sorted(set(codes)))
-            plan.append((person, pupil, guardians, klas))
-        else:
-            assert class_ref is not None
-            school_class = await resolve_class(tx, class_ref)
-            roster = await tx.roster.class_roster(school_class.id)
-            for member in roster.pupils:
-                if is_old_enough(member.birth_date, today):
-                    guardians = [
-                        roster.guardians[g] for g in member.guardian_ids if g in roster.guardians
-                    ]
-                    plan.append((member, member, guardians, school_class.code))
-            if with_staff:
-                plan.extend((staff, None, [], school_class.code) for staff in roster.staff)
-        for addressee, pupil, guardians, klas in plan:
-            code = code_factory()
-            code_hash = hash_code(code)
-            await tx.invites.add(Invite(code_hash, addressee.id, now, expires))
-            route = route_invite(
-                addressee,
-                pupil,
-                today=today,
-                guardians=guardians,
-                pupil_email_from_age=ctx.policy.pupil_email_from_age,
-            )
-            error = None
-            if route.channel == Channel.UNREACHABLE:
-                error = "unreachable: no e-mail address and no postal address"
-            # One notice per recipient: each guardian gets a letter or e-mail addressed to them.
-            for recipient in route.recipients:
-                notice = InviteNotice(
-                    code=code,
-                    expires_on=expires_on,
-                    class_code=klas,
-                    school_name=ctx.policy.school_name,
-                    recipient_name=recipient.name,
-                    audience=_audience(addressee, pupil, recipient.person_id),
-                    pupil_name=addressee.given_name if pupil is not None else None,
-                    pupil_full_name=addressee.full_name if pupil is not None else None,
-                )
-                single = replace(route, recipients=(recipient,))
-                await add_notice(
-                    tx,
-                    notice,
-                    person_id=addressee.id,
-                    route=single,
-                    # The key (a Message-ID, in logs) is derived from the slow hash, never from
-                    # the code: a fast digest of a 10-character code can be reversed.
-                    key=notice_key("invite", code_hash, recipient.person_id, recipient.email),
-                )
-            issued.append(
-                IssuedInvite(
-                    addressee.id,
-                    pupil.id if pupil else None,
-                    code,
-                    route.channel,
-                    expires,
-                    error,
-                )
-            )
-        await ctx.audit(tx, "invites-created", actor, [p.id for p, *_ in plan], count=len(plan))
-    return issued
+    """The codes `issue_invites` made."""
+    run = await issue_invites(
+        ctx,
+        class_ref=class_ref,
+        person_ref=person_ref,
+        with_staff=with_staff,
+        actor=actor,
+        code_factory=code_factory,
+    )
+    return run.issued

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.codes import hash_code, normalize_code
 from bot.domain import GroupState, MemberState, Person, Role
+from bot.languages import person_language
 from bot.messages import (
     M_ADMIT_PENDING,
     M_ADMITTED,
@@ -130,6 +131,7 @@ async def link_account(
         return Reply(claimed)
     await remove_accounts(ctx, claimed.removals)
     person = claimed.person
+    lang = person_language(person, lang)  # from here on klasbot knows whom it speaks to
     async with ctx.db.transaction() as tx:
         enrollments = await tx.roster.enrollments_of(person.id)
         groups = [g for e in enrollments for g in await tx.groups.list(e.class_id, platform)]

@@ -8,6 +8,7 @@ import uuid
 from bot.domain import Person
 from bot.notices import ReportNotice
 from bot.outbox import add_mail_notice, notice_key
+from bot.policy import school_name_for
 from bot.usecases.context import Context
 
 
@@ -21,9 +22,10 @@ async def report(ctx: Context, person: Person, text: str, *, escalation: bool, s
     async with ctx.db.transaction() as tx:
         enrollments = await tx.roster.enrollments_of(person.id)
         await ctx.audit(tx, kind, person.id, [person.id], text=text, source=source)
-        classes = sorted(
-            {c.code for e in enrollments for c in await tx.roster.find_classes(e.class_id)}
-        )
+        found = [c for e in enrollments for c in await tx.roster.find_classes(e.class_id)]
+        classes = sorted({c.code for c in found})
+        # The school of the reporter's first class (by id); the roster's school without one.
+        first = min((c.id for c in found), default=None)
         # Every role, the main one first: leadership reads a parent's report differently from a
         # teacher's, and someone may be both.
         roles = [person.role.value, *sorted(r.value for r in person.roles - {person.role})]
@@ -32,7 +34,7 @@ async def report(ctx: Context, person: Person, text: str, *, escalation: bool, s
             reporter=f"{person.full_name} ({', '.join(roles)}, {person.id})",
             text=text,
             created_at=now.astimezone(ctx.policy.timezone).strftime("%Y-%m-%d %H:%M"),
-            school_name=ctx.policy.school_name,
+            school_name=await school_name_for(tx.roster, ctx.policy, first),
             class_code=", ".join(classes) or None,
         )
         queued = await add_mail_notice(

@@ -29,6 +29,7 @@ from typing import Any
 from bot.messages import M_THROTTLED_MAIL, M_TOO_MANY_ATTEMPTS
 from bot.notices import ReportNotice
 from bot.outbox import add_mail_notice, notice_key
+from bot.policy import school_name_for
 from bot.repositories import Repositories
 from bot.usecases.context import Context
 
@@ -189,7 +190,7 @@ async def _throttled(
             lang, platform=platform, account=ref, attempts=LIMIT, minutes=minutes, time=local
         ),
         created_at=ctx.clock.now().astimezone(ctx.policy.timezone).strftime("%Y-%m-%d %H:%M"),
-        school_name=ctx.policy.school_name,
+        school_name=await school_name_for(tx.roster, ctx.policy),
     )
     queued = await add_mail_notice(
         tx,

@@ -177,6 +177,15 @@ class SqlInviteRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def revoke_unused(self, person_id: str) -> list[str]:
+        removed = await self.session.scalars(
+            sa.delete(InviteRow)
+            .where(InviteRow.person_id == person_id, InviteRow.used_at.is_(None))
+            .returning(InviteRow.code_hash)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(removed.all())
+
 
 # The first key of the platform state's advisory locks (any int4 constant unique in the app).
 STATE_LOCK = 0x6B737461  # "ksta"

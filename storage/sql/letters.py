@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import Delivery, LetterRecord
+from bot.domain import Delivery, DeliveryStatus, LetterRecord
 from storage.models import DeliveryRow, LetterItemRow, LetterRow
 from storage.sql.mapping import to_delivery
 
@@ -57,7 +57,9 @@ class SqlLetterRepository:
                 (
                     await self.session.execute(
                         sa.select(DeliveryRow.id).where(
-                            DeliveryRow.id.in_(ids), DeliveryRow.claim_token == claim
+                            DeliveryRow.id.in_(ids),
+                            DeliveryRow.claim_token == claim,
+                            DeliveryRow.status != DeliveryStatus.WITHDRAWN.value,
                         )
                     )
                 ).scalars()

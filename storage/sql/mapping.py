@@ -48,6 +48,8 @@ def person_values(p: Person) -> dict[str, Any]:
         "postal_code": p.address.postal_code if p.address else None,
         "city": p.address.city if p.address else None,
         "preference": p.preference.value,
+        "language": p.language,
+        "preferred_given_name": p.preferred_given_name,
     }
 
 
@@ -77,6 +79,8 @@ def to_person(row: PersonRow, guardian_ids: Iterable[str] = ()) -> Person:
         email=row.email,
         address=address,
         preference=ContactPreference(row.preference),
+        language=row.language,
+        preferred_given_name=row.preferred_given_name or "",
         guardian_ids=tuple(sorted(guardian_ids)),
     )
 
@@ -107,6 +111,11 @@ def announcement_row(a: Announcement) -> AnnouncementRow:
         text=a.text,
         not_before=a.not_before,
         schedule_id=a.schedule_id,
+        withdrawn_at=a.withdrawn_at,
+        withdrawn_by=a.withdrawn_by,
+        withdraw_reason=a.withdraw_reason,
+        corrected_at=a.corrected_at,
+        revision=a.revision,
     )
 
 
@@ -125,6 +134,11 @@ def to_announcement(row: AnnouncementRow) -> Announcement:
         text=row.text,
         not_before=row.not_before,
         schedule_id=row.schedule_id,
+        withdrawn_at=row.withdrawn_at,
+        withdrawn_by=row.withdrawn_by,
+        withdraw_reason=row.withdraw_reason,
+        corrected_at=row.corrected_at,
+        revision=row.revision or 0,
     )
 
 
@@ -179,4 +193,5 @@ def to_delivery(row: DeliveryRow) -> Delivery:
         external_id=row.external_id,
         notice=notice_from_json(row.notice) if row.notice is not None else None,
         claim=row.claim_token,
+        letter_key=row.letter_key,
     )

@@ -46,7 +46,12 @@ class SqlOutboxRepository:
             return []
         rows = (
             await self.session.execute(
-                sa.select(DeliveryRow).where(DeliveryRow.id.in_(ids)).order_by(DeliveryRow.id)
+                sa.select(DeliveryRow)
+                .where(DeliveryRow.id.in_(ids))
+                .order_by(DeliveryRow.id)
+                # What is stored now, not what this session read before an UPDATE statement
+                # (the outbox's writes bypass the ORM; `bot.outbox._extend` reads again).
+                .execution_options(populate_existing=True)
             )
         ).scalars()
         return [to_delivery(r) for r in rows]
@@ -121,15 +126,22 @@ class SqlOutboxRepository:
         return [to_delivery(r) for r in rows]
 
     async def _change(
-        self, ids: Sequence[int], claim: str | None, values: dict[str, Any]
+        self,
+        ids: Sequence[int],
+        claim: str | None,
+        values: dict[str, Any],
+        *,
+        withdrawn_too: bool = False,
     ) -> list[int]:
         """Update the rows that are still held by `claim` (any row when it is None); the ids
-        changed, in order."""
+        changed, in order. A withdrawn row is changed only when `withdrawn_too` (it was sent)."""
         if not ids:
             return []
         where = [DeliveryRow.id.in_(list(ids))]
         if claim is not None:
             where.append(DeliveryRow.claim_token == claim)
+        if not withdrawn_too:
+            where.append(DeliveryRow.status != DeliveryStatus.WITHDRAWN.value)
         changed = await self.session.scalars(
             sa.update(DeliveryRow)
             .where(*where)
@@ -166,7 +178,7 @@ class SqlOutboxRepository:
             values.update(
                 external_id=external_id, attempts=DeliveryRow.attempts + 1, last_error=None
             )
-        return await self._change(ids, claim, values)
+        return await self._change(ids, claim, values, withdrawn_too=True)
 
     async def mark_retry(
         self, delivery_id: int, error: str, due_at: datetime, *, claim: str | None = None
@@ -219,3 +231,51 @@ class SqlOutboxRepository:
 
     async def release(self, ids: Sequence[int], *, claim: str | None = None) -> list[int]:
         return await self._change(ids, claim, {"claimed_until": None})
+
+    async def cancel(self, announcement_id: int, now: datetime) -> list[int]:
+        changed = await self.session.scalars(
+            sa.update(DeliveryRow)
+            .where(
+                DeliveryRow.announcement_id == announcement_id,
+                DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
+                DeliveryRow.letter_key.is_(None),
+                sa.or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until <= now),
+            )
+            .values(status=DeliveryStatus.WITHDRAWN.value, claimed_until=None)
+            .returning(DeliveryRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(changed.all())
+
+    async def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return set()
+        found = await self.session.scalars(
+            sa.select(DeliveryRow.idempotency_key).where(DeliveryRow.idempotency_key.in_(wanted))
+        )
+        return set(found.all())
+
+    async def cancel_notices(self, person_id: str, template: str, now: datetime) -> list[int]:
+        waiting = [
+            DeliveryRow.pupil_id == person_id,
+            DeliveryRow.announcement_id.is_(None),
+            DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
+            DeliveryRow.letter_key.is_(None),
+            sa.or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until <= now),
+        ]
+        rows = await self.session.execute(
+            sa.select(DeliveryRow.id, DeliveryRow.notice).where(*waiting)
+        )
+        ids = [i for i, notice in rows if notice and notice.get("type") == template]
+        if not ids:
+            return []
+        # The conditions again: on PostgreSQL a dispatcher may have claimed a row since.
+        changed = await self.session.scalars(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ids), *waiting)
+            .values(status=DeliveryStatus.WITHDRAWN.value, claimed_until=None)
+            .returning(DeliveryRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(changed.all())

@@ -43,7 +43,7 @@ class SqlRosterRepository:
         await self._sync_table(
             SchoolRow, {x.id: {"name": x.name} for x in snapshot.schools}, changes, "schools"
         )
-        persons = {p.id: person_values(p) for p in snapshot.persons}
+        persons = {p.id: _roster_values(p) for p in snapshot.persons}
         await self._sync_table(PersonRow, persons, changes, "persons")
         classes = {
             c.id: {"code": c.code, "title": c.title, "school_id": c.school_id}
@@ -265,6 +265,14 @@ class SqlRosterRepository:
             Enrollment(r.class_id, r.person_id, EnrollmentRole(r.role), r.primary) for r in rows
         ]
 
+    async def set_language(self, person_id: str, language: str | None) -> bool:
+        row = await self.session.get(PersonRow, person_id)
+        if row is None:
+            return False
+        row.language = language
+        await self.session.flush()
+        return True
+
     async def wards_of(self, guardian_id: str) -> list[str]:
         """The pupils `guardian_id` is a guardian of (not in the port yet; used by `SqlStore`)."""
         return list(
@@ -276,3 +284,12 @@ class SqlRosterRepository:
                 )
             ).scalars()
         )
+
+
+def _roster_values(person: Person) -> dict[str, Any]:
+    """What a roster sync writes: a person the roster names no language for keeps their own
+    (`/taal`), so a re-import never resets it."""
+    values = person_values(person)
+    if values.get("language") is None:
+        values.pop("language", None)
+    return values

@@ -28,7 +28,13 @@ from bot.domain import (
     Role,
     RosterSnapshot,
 )
-from bot.notices import InviteNotice, Notice, UnreachableNotice
+from bot.notices import (
+    InviteNotice,
+    Notice,
+    ReportNotice,
+    UnreachableItem,
+    UnreachableNotice,
+)
 from bot.repositories import Repositories, UnitOfWork
 from tests.conftest import DEMO_ROSTER
 from tests.contract.conftest import DUPLICATE
@@ -414,6 +420,27 @@ async def test_an_invite_code_hash_is_unique(uow: UnitOfWork) -> None:
             await r.invites.add(replace(invite, person_id="g-02"))
 
 
+async def test_revoking_a_persons_unused_codes_leaves_used_and_others_codes(
+    uow: UnitOfWork,
+) -> None:
+    await seeded(uow)
+    later = T0 + timedelta(days=7)
+    used, unused, expired, theirs = (hash_code(c) for c in ("USED", "UNUSED", "EXPIRED", "THEIRS"))
+    async with uow.transaction() as r:
+        await r.invites.add(Invite(used, "g-01", T0, later, used_at=T0))
+        await r.invites.add(Invite(unused, "g-01", T0, later))
+        await r.invites.add(Invite(expired, "g-01", T0 - timedelta(days=30), T0))
+        await r.invites.add(Invite(theirs, "g-02", T0, later))
+    async with uow.transaction() as r:
+        assert await r.invites.revoke_unused("g-01") == sorted([unused, expired])
+    async with uow.transaction() as r:
+        assert await r.invites.get(unused) is None
+        assert await r.invites.get(expired) is None
+        assert (await r.invites.get(used)).used_at == T0  # type: ignore[union-attr]
+        assert await r.invites.get(theirs) is not None
+        assert await r.invites.revoke_unused("g-01") == []
+
+
 async def test_memberships_of_a_person_in_every_group(uow: UnitOfWork) -> None:
     await seeded(uow)
     async with uow.transaction() as r:
@@ -524,10 +551,8 @@ async def test_a_notice_round_trips_through_the_outbox(uow: UnitOfWork) -> None:
         pupil_full_name="Zoë van den Berg",
     )
     unreachable = UnreachableNotice(
-        announcement_id=7,
-        class_code="2B",
-        summary="2 leerlingen",
-        pupils=("Zoë", "Daan"),
+        day="2026-11-23",
+        items=(UnreachableItem(7, "2B", "2 leerlingen", ("Zoë", "Daan")),),
         school_name="De Passie Utrecht",
     )
     ids = await add_rows(
@@ -538,6 +563,54 @@ async def test_a_notice_round_trips_through_the_outbox(uow: UnitOfWork) -> None:
     assert first.notice == invite
     assert first.announcement_id is None
     assert second.notice == unreachable
+
+
+async def test_cancelling_a_persons_notices_of_one_kind_that_have_not_gone_out(
+    uow: UnitOfWork,
+) -> None:
+    await seeded(uow)
+    invite = InviteNotice(
+        code="ABC123",
+        expires_on="2026-12-07",
+        class_code="2B",
+        school_name="De Passie Utrecht",
+        recipient_name="Ouder",
+        audience="guardian",
+        pupil_name="Zoë",
+        platforms=("telegram",),
+        telegram_bot="passie_klas_bot",
+    )
+    report = ReportNotice(
+        kind="report", reporter="Zoë", text="x", created_at="", school_name="De Passie Utrecht"
+    )
+    (in_flight,) = await add_rows(uow, row("flight", notice=invite))
+    assert await claimed_ids(uow) == {in_flight}
+    (sent,) = await add_rows(uow, row("sent", notice=invite))
+    async with uow.transaction() as r:
+        await r.outbox.mark_sent([sent], T0, None)
+    waiting, later, other_kind, someone_else = await add_rows(
+        uow,
+        row("waiting", notice=invite),
+        row("later", notice=invite, status=DeliveryStatus.HELD, due_at=LEASE),
+        row("report", notice=report),
+        row("theirs", "p-2b-02", notice=invite),
+    )
+    async with uow.transaction() as r:
+        assert await r.outbox.cancel_notices("p-2b-01", "invite", T0) == [waiting, later]
+    async with uow.transaction() as r:
+        status = {d.id: d.status for d in await r.outbox.get([in_flight, sent, waiting, later])}
+        assert status == {
+            in_flight: DeliveryStatus.PENDING,
+            sent: DeliveryStatus.SENT,
+            waiting: DeliveryStatus.WITHDRAWN,
+            later: DeliveryStatus.WITHDRAWN,
+        }
+        others = await r.outbox.get([other_kind, someone_else])
+        assert {d.status for d in others} == {DeliveryStatus.PENDING}
+        assert await r.outbox.cancel_notices("p-2b-01", "invite", T0) == []
+    # A cancelled row is never claimed; the one in flight is, once its lease ran out.
+    assert in_flight in await claimed_ids(uow, LEASE)
+    assert not {waiting, later} & await claimed_ids(uow, LEASE + timedelta(minutes=10))
 
 
 async def test_claim_due_takes_only_due_rows(uow: UnitOfWork) -> None:

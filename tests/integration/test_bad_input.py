@@ -141,7 +141,7 @@ ANNOUNCE = ["announce", "--class", "2B", "--as", "t-devries"]
         ),
         (
             ["announce", "--class", "2B", "--as", "nobody", "--kind", "reminder", "--text", "x"],
-            ["2B"],
+            ["nobody", "--as"],
         ),
         (
             [

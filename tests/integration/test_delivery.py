@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ from bot.usecases.context import Context
 from tests.conftest import make_settings
 from tests.support.processes import process_env, run_klasbot
 from tests.support.rosters import Roster, User
-from tests.support.smtp import SmtpSink
+from tests.support.smtp import Receipt, SmtpSink
 
 AUTHOR_EMAIL = "k.smit@veen.example"
 LEADERSHIP_EMAIL = "directie@veen.example"
@@ -51,6 +51,7 @@ PUPILS = {
     "s-06": ("Ruben", "Gerritsen"),
 }
 NO_ADDRESS = "s-06"
+OVERVIEW_TIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 16:00 in Amsterdam: `digest_at`
 
 
 def email_of(pupil: str) -> str:
@@ -321,12 +322,18 @@ async def test_permanent_refusal_moves_the_pupil_to_a_letter_or_reports_them_unr
             assert "554" in (gone.last_error or "")
             assert gone.attempts == 1
 
-            # The author and leadership are told, by e-mail, who could not be reached.
-            reports = [
-                r for r in sink.receipts() if (r.message_id or "").startswith("<unreachable-")
-            ]
-            assert len(reports) == 1
-            assert set(reports[0].recipients) == {AUTHOR_EMAIL, LEADERSHIP_EMAIL}
+            # The author and leadership are told, by e-mail, who could not be reached: in the
+            # day's overview, at 16:00.
+            def reports() -> list[Receipt]:
+                return [
+                    r for r in sink.receipts() if (r.message_id or "").startswith("<unreachable-")
+                ]
+
+            assert reports() == []
+            clock.at = OVERVIEW_TIME
+            await app.dispatcher.run_once()
+            [report] = reports()
+            assert set(report.recipients) == {AUTHOR_EMAIL, LEADERSHIP_EMAIL}
             async with app.db.transaction() as store:
                 [record] = await store.letters.list(unposted_only=True)
                 events = await store.audit.events(person_id=NO_ADDRESS, kind="unreachable")
@@ -453,7 +460,10 @@ async def test_backoff_doubles_with_bounded_jitter_until_max_attempts_then_rerou
             for pupil in ("s-05", NO_ADDRESS):
                 assert (got[pupil].last_error or "").startswith("gave up after 4 attempts")
             assert_each_once(sink, got, ["s-01", "s-02", "s-03", "s-04"])
-            assert sink.count() == 4 + 1  # and one unreachable report
+            assert sink.count() == 4
+            clock.at = OVERVIEW_TIME  # and the day's overview names Ruben
+            await app.dispatcher.run_once()
+            assert sink.count() == 4 + 1
 
 
 class RateLimited:
@@ -570,7 +580,11 @@ async def test_concurrent_dispatchers_split_the_work_without_duplicates(
                 await link(app, person)
             await app.dispatcher.run_once()  # the invitation e-mails go out first
             before = sink.count()
-            ids = [(await announcing.announce(app.ctx, draft())).announcement.id for _ in range(12)]
+            # Twelve times the same reminder, on purpose (`--again`).
+            ids = [
+                (await announcing.announce(app.ctx, draft(), again=True)).announcement.id
+                for _ in range(12)
+            ]
             posts: dict[str, int] = {}
             async with school_app(
                 tmp_path, database_url, clock, sink, KLASBOT_DISPATCH__BATCH_SIZE="2"

@@ -25,7 +25,18 @@ from adapters.email.render import LANGUAGES, TEMPLATES, MailRenderer, RenderErro
 from adapters.email.smtp import SmtpMailer
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.i18n import add_locale_dir, remove_locale_dir
-from bot.notices import AnnouncementNotice, InviteNotice, Notice, ReportNotice, UnreachableNotice
+from bot.notices import (
+    AnnouncementNotice,
+    CallListEntry,
+    CorrectionNotice,
+    InviteNotice,
+    LateLettersNotice,
+    Notice,
+    ReportNotice,
+    UnreachableItem,
+    UnreachableNotice,
+    WithdrawalNotice,
+)
 from bot.ports import MailMessage
 
 NOW = datetime(2026, 11, 3, 7, 30, tzinfo=UTC)
@@ -65,11 +76,53 @@ NOTICES: dict[str, Notice] = {
         class_code="2B",
     ),
     "unreachable": UnreachableNotice(
-        announcement_id=1,
-        class_code="2B",
-        summary="Lesuitval 2B, 3e uur",
-        pupils=("Daniël de Boer", "Anouk Smit"),
+        day="2026-11-03",
+        items=(
+            UnreachableItem(
+                announcement_id=1,
+                class_code="2B",
+                summary="Lesuitval 2B, 3e uur",
+                pupils=("Daniël de Boer", "Anouk Smit"),
+            ),
+            UnreachableItem(2, "3A", "Huiswerk 3A <b>wiskunde</b>", ("Sem Bakker",)),
+        ),
         school_name="De Passie Utrecht",
+    ),
+    "late-letters": LateLettersNotice(
+        announcement_id=4,
+        class_code="2B",
+        summary="Lesuitval 2B: woensdag 4 november 2026, 3e uur.",
+        date="2026-11-04",
+        arrives_on="2026-11-05",
+        entries=(
+            CallListEntry("Daan de Jong", ("Peter de Jong",), "Oudegracht 112, 3511 AX Utrecht"),
+            CallListEntry("Sem Bakker", ("Ingrid Bakker", "Mark Bakker"), "Kanaalstraat 41"),
+        ),
+        school_name="De Passie Utrecht",
+    ),
+    "withdrawal": WithdrawalNotice(
+        announcement_id=5,
+        class_code="2B",
+        kind_title="Lesuitval",
+        summary="Lesuitval 2B: woensdag 4 november 2026, 3e uur.",
+        reason="de les gaat <i>toch</i> door",
+        signature="— J. de Vries, mentor 2B, De Passie Utrecht",
+        school_name="De Passie Utrecht",
+        pupil_name="Sem",
+        recipient_name="Ingrid Bakker",
+        audience="guardian",
+    ),
+    "correction": CorrectionNotice(
+        announcement_id=6,
+        revision=1,
+        class_code="2B",
+        kind_title="Huiswerk",
+        body="Huiswerk 2B wiskunde voor dinsdag: maak opgave 6.",
+        signature="— J. de Vries, mentor 2B, De Passie Utrecht",
+        school_name="De Passie Utrecht",
+        pupil_name="Sem",
+        recipient_name="Sem Bakker",
+        audience="pupil",
     ),
 }
 
@@ -117,8 +170,6 @@ def renderer() -> MailRenderer:
         school_name="De Passie Utrecht",
         from_address="klasbot@depassie.example",
         reply_to=SCHOOL_REPLY_TO,
-        telegram_bot="klasbot",
-        matrix_hint="stuur een bericht aan @klasbot:depassie.example",
     )
 
 
@@ -513,27 +564,30 @@ def test_a_partial_catalogue_falls_back_to_dutch(renderer: MailRenderer, tmp_pat
 
 
 def test_invite_explains_how_to_link(renderer: MailRenderer) -> None:
-    text, html = parts(renderer.render(message(1, template="invite"), date=NOW))
+    apps = {
+        "platforms": ("telegram", "matrix"),
+        "telegram_bot": "klas_bot",
+        "matrix_bot": "@klasbot:depassie.example",
+    }
+    text, html = parts(renderer.render(message(1, template="invite", **apps), date=NOW))
 
-    assert "/start K7P2-XQ9M" in text
     assert "geldig tot en met dinsdag 17 november 2026." in text  # format_date, in Dutch
-    assert "https://t.me/klasbot?start=K7P2-XQ9M" in text
-    assert "@klasbot:depassie.example" in text
-    assert "(stuur daar !start K7P2-XQ9M)" in text
-    assert "/start K7P2-XQ9M" in html
-    assert '<a href="https://t.me/klasbot?start=K7P2-XQ9M">' in html
+    assert "Zo wordt Zoë lid:" in text
+    assert "https://t.me/klas_bot?start=K7P2-XQ9M" in text
+    assert "Of stuur @klas_bot in een privégesprek dit bericht: /start K7P2-XQ9M" in text
+    assert "Matrix: stuur @klasbot:depassie.example in een privégesprek dit bericht: " in text
+    assert "!start K7P2-XQ9M" in text
+    assert '<a href="https://t.me/klas_bot?start=K7P2-XQ9M">' in html
+    assert "<code>/start K7P2-XQ9M</code>" in html
     assert "<code>!start K7P2-XQ9M</code>" in html
     english, _ = parts(renderer.render(message(1, template="invite", lang="en"), date=NOW))
     assert "valid until Tuesday 17 November 2026 inclusive." in english
 
 
 def test_invite_without_chat_links(renderer: MailRenderer) -> None:
-    plain = MailRenderer(
-        school_name="De Passie Utrecht", from_address="klasbot@depassie.example", reply_to=None
-    )
-    text, html = parts(plain.render(message(1, template="invite"), date=NOW))
+    text, html = parts(renderer.render(message(1, template="invite"), date=NOW))
 
-    assert "/start K7P2-XQ9M" in text
+    assert "Stuur de bot in een privégesprek dit bericht:\n\n    /start K7P2-XQ9M" in text
     assert "Telegram" not in text
     assert "Matrix" not in html
 
@@ -573,14 +627,17 @@ def test_je_to_pupils_and_u_to_parents(renderer: MailRenderer) -> None:
 
     assert "Je bent nog geen 13. Daarom ontvang je de berichten" in pupil
     assert "Heb je een vraag? Neem dan contact op met je mentor" in pupil
-    assert "Zoë is nog geen 13. Daarom ontvangt u de berichten" in parent
+    # To the parent about their child, in the words of the letters (`bot.notice_texts`).
+    assert "U ontvangt dit bericht omdat uw kind Zoë nog geen 13 is: volgens het" in parent
     assert "Heeft u een vraag? Neem dan contact op met de mentor" in parent
-    assert "Daarom ontvangt u de berichten" in parent_html
-    # One English text, two Dutch ones (a message context): no working group.
+    assert "U ontvangt dit bericht omdat uw kind Zoë nog geen 13 is" in parent_html
     pupil, _ = parts(renderer.render(message(1, audience="pupil", reason="no-group"), date=NOW))
     parent, _ = parts(renderer.render(message(1, reason="no-group"), date=NOW))
     assert "klassengroep. Daarom ontvang je de berichten van de klas per e-mail." in pupil
-    assert "klassengroep. Daarom ontvangt u de berichten van de klas per e-mail." in parent
+    assert (
+        "U ontvangt dit bericht omdat de klas van uw kind Zoë op dit moment geen werkende "
+        "klassengroep heeft."
+    ) in parent
     invite_pupil, _ = parts(
         renderer.render(message(1, template="invite", audience="pupil"), date=NOW)
     )
@@ -636,18 +693,40 @@ def test_report_in_english_without_a_class(renderer: MailRenderer) -> None:
     assert ">From</td><td>Zoë Jansen (leerling, 2B)</td>" in html
 
 
-def test_unreachable_counts_the_pupils(renderer: MailRenderer) -> None:
-    two = renderer.render(message(1, template="unreachable"), date=NOW)
+def test_the_days_overview_lists_the_pupils_per_announcement(renderer: MailRenderer) -> None:
+    three = renderer.render(message(1, template="unreachable"), date=NOW)
+    item = UnreachableItem(1, "2B", "Lesuitval 2B, 3e uur", ("Daniël de Boer",))
     one = renderer.render(
-        message(1, template="unreachable", pupils=("Daniël de Boer",), lang="en"), date=NOW
+        message(1, template="unreachable", items=(item,), day="", lang="en"), date=NOW
     )
 
-    assert two["Subject"] == "Niet bereikt: 2 leerlingen van klas 2B – De Passie Utrecht"
-    assert "Voor deze leerlingen is geen klassengroep" in parts(two)[0]
-    assert "- Daniël de Boer\n- Anouk Smit\n" in parts(two)[0]
-    assert "Bericht (1):\nLesuitval 2B, 3e uur" in parts(two)[0]
-    assert one["Subject"] == "Not reached: 1 pupil of class 2B – De Passie Utrecht"
-    assert "For this pupil there is no class group" in parts(one)[0]
+    assert three["Subject"] == (
+        "Niet bereikt: 3 leerlingen – dinsdag 3 november 2026 – De Passie Utrecht"
+    )
+    text, html = parts(three)
+    assert "Deze leerlingen zijn niet bereikt" in text
+    assert (
+        "Bericht (1) aan klas 2B:\nLesuitval 2B, 3e uur\nNiet bereikt:\n"
+        "- Daniël de Boer\n- Anouk Smit\n\n"
+        "Bericht (2) aan klas 3A:\nHuiswerk 3A <b>wiskunde</b>\nNiet bereikt:\n- Sem Bakker\n"
+    ) in text
+    assert "Huiswerk 3A &lt;b&gt;wiskunde&lt;/b&gt;" in html
+    assert "<li>Sem Bakker</li>" in html
+    # A warning stored before overviews (no day) reads as one of one announcement.
+    assert one["Subject"] == "Not reached: 1 pupil – De Passie Utrecht"
+    assert "This pupil could not be reached" in parts(one)[0]
+
+
+def test_the_call_list_names_the_households_to_contact(renderer: MailRenderer) -> None:
+    mime = renderer.render(message(1, template="late-letters"), date=NOW)
+
+    assert mime["Subject"] == "Brieven die te laat aankomen – klas 2B – De Passie Utrecht"
+    text, html = parts(mime)
+    assert "gaat over woensdag 4 november 2026" in text
+    assert "komt niet vóór donderdag 5 november 2026 aan" in text
+    assert "- Daan de Jong: Peter de Jong, Oudegracht 112, 3511 AX Utrecht\n" in text
+    assert "- Sem Bakker: Ingrid Bakker, Mark Bakker, Kanaalstraat 41\n" in text
+    assert '<td style="padding:2px 12px 2px 0;">Ingrid Bakker, Mark Bakker</td>' in html
 
 
 def test_the_renderers_school_name_is_the_default(renderer: MailRenderer) -> None:
@@ -673,7 +752,7 @@ def test_names_are_escaped_in_html_too(renderer: MailRenderer) -> None:
 
     text, html = parts(mime)
     assert "Beste ouder/verzorger van &lt;i&gt;Zoë&lt;/i&gt; %(pupil)s," in html
-    assert "&lt;i&gt;Zoë&lt;/i&gt; %(pupil)s heeft nog geen account" in html
+    assert "uw kind &lt;i&gt;Zoë&lt;/i&gt; %(pupil)s nog geen account" in html
     assert "<i>" not in html
     assert text.startswith(f"Beste ouder/verzorger van {name},")  # plain text stays plain
 

@@ -51,6 +51,7 @@ class User:
     agents: list[str] = field(default_factory=list)
     address: tuple[str, str, str] | None = None
     fallback: str = ""
+    preferred: str = ""  # 1.2 preferredGivenName
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Roster:
                 row.update({"orgSourcedIds": school_id, "role": u.role})
             else:
                 row["primaryOrgSourcedId"] = school_id
+                row["preferredGivenName"] = u.preferred
             users.append(row)
         write("users.csv", USERS_11 if version == "1.1" else USERS_12, users)
         if version == "1.2":

@@ -80,6 +80,8 @@ class RecordingHandler:
     stalled: list[str] = field(default_factory=list)
     reject_data: dict[str, str] = field(default_factory=dict)
     require_auth: bool = False
+    delay: float = 0.0
+    """Seconds each DATA takes (a slow server: work in flight for a while)."""
     log: IO[str] | None = None
     received: list[Receipt] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (recipient, reply)
@@ -113,6 +115,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         for rcpt in envelope.rcpt_tos:
             reply = self.reject_data.get(rcpt)
             if reply is not None:

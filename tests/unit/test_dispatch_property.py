@@ -41,6 +41,7 @@ from bot.clock import FrozenClock
 from bot.dispatch import Dispatcher, RetryPolicy
 from bot.domain import AnnouncementDraft, Channel, DeliveryStatus
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.notices import UnreachableNotice
 from bot.ports import GroupMessage, Letter, MailMessage, PlatformCapabilities
 from bot.usecases import announcing, queries
 from bot.usecases import groups as group_uc
@@ -510,7 +511,13 @@ def check(
 
     # The author and leadership heard of every pupil who became unreachable: the warning is in
     # the outbox, written with the re-route, so not even a death loses it.
-    reported = {p for m in mailer.reports for p in getattr(m.notice, "pupils", ())}
+    reported = {
+        p
+        for m in mailer.reports
+        if isinstance(m.notice, UnreachableNotice)
+        for item in m.notice.items
+        for p in item.pupils
+    }
     unreachable = {
         names[r.pupil_id].full_name for r in rows if r.channel == Channel.UNREACHABLE.value
     }

@@ -85,13 +85,13 @@ def refusal(person: Person | None, roster: ClassRoster = ROSTER_2B) -> RuleViola
         (
             None,
             "Alleen docenten van 2B mogen hier berichten plaatsen, en dit account is nog niet "
-            "gekoppeld. Koppel het eerst met /start CODE (de code die u van school kreeg).",
+            "gekoppeld. Koppel het eerst met /start CODE (de code van school).",
             "Only teachers of 2B may post announcements here, and this account is not linked "
             "yet. Link it first with /start CODE (the code you received from school).",
         ),
         (
             PUPIL,
-            "Alleen docenten van 2B mogen hier berichten plaatsen; u bent als leerling bekend.",
+            "Alleen docenten van 2B mogen hier berichten plaatsen; je bent als leerling bekend.",
             "Only teachers of 2B may post announcements here; you are known as a pupil.",
         ),
         (
@@ -102,21 +102,22 @@ def refusal(person: Person | None, roster: ClassRoster = ROSTER_2B) -> RuleViola
         ),
         (
             LEADER,
-            "Alleen docenten van 2B mogen hier berichten plaatsen; als schoolleiding kunt u dat "
-            "alleen in klassen waarin u als docent staat ingeschreven.",
+            "Alleen docenten van 2B mogen hier berichten plaatsen; als schoolleiding kun je dat "
+            "alleen in klassen waarin je als docent staat ingeschreven.",
             "Only teachers of 2B may post announcements here; as school leadership you can do "
             "so only in classes in which you are enrolled as a teacher.",
         ),
         (
             OTHER_TEACHER,
-            "Alleen docenten van 2B mogen hier berichten plaatsen; u staat niet als docent van 2B "
+            "Alleen docenten van 2B mogen hier berichten plaatsen; je staat niet als docent van 2B "
             "ingeschreven.",
             "Only teachers of 2B may post announcements here; you are not enrolled as a teacher "
             "of 2B.",
         ),
         (
             OTHER,
-            "Alleen docenten van 2B mogen hier berichten plaatsen; u bent niet als docent bekend.",
+            "Alleen docenten van 2B mogen hier berichten plaatsen; dit account is niet als docent "
+            "bekend.",
             "Only teachers of 2B may post announcements here; you are not known as a teacher.",
         ),
     ],
@@ -143,7 +144,7 @@ def test_a_pupil_is_refused_even_in_their_own_class() -> None:
 
 
 PUBLIC = {"start", "help"}
-LINKED = PUBLIC | {"melden"}
+LINKED = PUBLIC | {"melden", "taal"}
 STAFF_MEMBER = LINKED | {"escaleren"}
 EVERYTHING = {
     "start",
@@ -156,6 +157,9 @@ EVERYTHING = {
     "uitje",
     "planning",
     "koppel",
+    "intrekken",
+    "correctie",
+    "taal",
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from bot.dates import format_date
 from bot.domain import AnnouncementDraft, Kind
 from bot.errors import RuleViolation
 from bot.rules.kinds import (
@@ -353,3 +354,53 @@ def test_render_body_refuses_an_unknown_kind() -> None:
 def test_render_body_refuses_a_draft_that_was_not_validated(kind: str, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         body(replace(VALID[kind], **{field: None}))
+
+
+# --- dates in the past (B.1: what is coming, not what is over) --------------------------------
+
+
+@pytest.mark.parametrize("kind", ["lesson-cancelled", "homework", "trip"])
+def test_a_date_before_today_is_refused_with_the_date_and_what_to_do(kind: str) -> None:
+    draft = VALID[kind]
+    assert draft.date is not None
+    with pytest.raises(RuleViolation) as caught:
+        validate_draft(draft, DEFAULT_ALLOWED_KINDS, today=draft.date + timedelta(days=1))
+    error = caught.value
+    assert (error.rule, error.code) == ("B.1", "date-in-past")
+    title = KINDS[kind].title
+    assert error.render("en") == (
+        f"{title('en')}: {body_date(draft.date, 'en')} has already passed; give today or a later "
+        "date (option --date)."
+    )
+    assert error.render("nl").startswith(f"{title('nl')}: {body_date(draft.date, 'nl')} is al")
+
+
+@pytest.mark.parametrize("kind", ["lesson-cancelled", "homework", "trip"])
+def test_today_and_later_are_allowed(kind: str) -> None:
+    draft = VALID[kind]
+    assert draft.date is not None
+    validate_draft(draft, DEFAULT_ALLOWED_KINDS, today=draft.date)
+    validate_draft(draft, DEFAULT_ALLOWED_KINDS, today=date(2026, 1, 1))
+
+
+def test_a_reminder_without_a_date_has_no_past_and_one_with_a_date_has() -> None:
+    validate_draft(VALID["reminder"], DEFAULT_ALLOWED_KINDS, today=FRIDAY)
+    dated = replace(VALID["reminder"], date=TUESDAY)
+    with pytest.raises(RuleViolation, match="--date"):
+        validate_draft(dated, DEFAULT_ALLOWED_KINDS, today=FRIDAY)
+
+
+def test_without_today_no_date_is_in_the_past() -> None:
+    """A correction of an earlier announcement (`bot.usecases.undo`) checks the fields only."""
+    validate_draft(VALID["trip"], DEFAULT_ALLOWED_KINDS)
+
+
+def test_other_problems_come_before_the_past() -> None:
+    draft = replace(VALID["homework"], text=None)
+    with pytest.raises(RuleViolation) as caught:
+        validate_draft(draft, DEFAULT_ALLOWED_KINDS, today=FRIDAY)
+    assert caught.value.code == "missing-field"
+
+
+def body_date(day: date, lang: str) -> str:
+    return format_date(day, lang)

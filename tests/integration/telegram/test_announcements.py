@@ -73,14 +73,25 @@ async def test_announcement_is_previewed_confirmed_posted_and_delivered(telegram
     assert emulator.rate_limited == 0
 
 
-async def test_english_alias_gets_an_english_preview_and_cancel_sends_nothing(
+async def test_a_teacher_who_chose_english_gets_an_english_preview_and_cancel_sends_nothing(
     telegram: Telegram,
 ) -> None:
     emulator = telegram.emulator
     await telegram.class_group()
     teacher = telegram.account("t-devries")
 
+    # An English command word does not switch a Dutch teacher to English.
     await telegram.say("t-devries", "/homework 2B maths friday Exercises 1 to 12")
+    dutch = telegram.last("t-devries")
+    assert dutch.text.startswith("Voorbeeld")
+    assert [b["text"] for b in dutch.buttons()] == ["Versturen", "Annuleren"]
+    emulator.press_button(teacher, dutch, dutch.buttons()[1]["callback_data"])
+    await telegram.settle()
+    assert telegram.last("t-devries").text == "Geannuleerd; er is niets verstuurd."
+
+    await telegram.say("t-devries", "/taal en")
+    assert telegram.last("t-devries").text.startswith("From now on I use English")
+    await telegram.say("t-devries", "/huiswerk 2B wiskunde vrijdag Opgave 1 tot en met 12")
 
     preview = telegram.last("t-devries")
     assert preview.text.startswith("Preview")

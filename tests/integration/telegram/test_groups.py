@@ -103,10 +103,14 @@ async def test_koppel_names_the_missing_admin_right_and_binds_once_it_is_granted
     await telegram.say("t-devries", "/koppel 2B", chat)
     assert await telegram.group(chat) is not None
 
-    # Not an administrator at all: every right is named, in English for /link.
+    # Not an administrator at all: every right is named, in the teacher's language (the
+    # English command word does not change it).
     other = emulator.group("Class 2B", owner=teacher, bot_admin=False)
     await telegram.settle()
     await telegram.say("t-devries", "/link 2B", other)
+    assert "ik ben geen beheerder" in emulator.texts(other)[-1]
+    await telegram.say("t-devries", "/taal en")
+    await telegram.say("t-devries", "/koppel 2B", other)
     answer = emulator.texts(other)[-1]
     assert "not an administrator" in answer
     assert all(
@@ -127,7 +131,7 @@ async def test_deep_link_start_code_links_the_account_and_sends_the_group_link(
 
     zoe = telegram.account("p-2b-01")
     linked, link_message = emulator.messages(zoe)
-    assert linked.text.startswith("Gelukt, Zoë! Je account is gekoppeld.")
+    assert linked.text.startswith("Gelukt, Zoë! Dit account is nu gekoppeld.")
     [link] = emulator.invite_links[chat]
     assert link["invite_link"] in link_message.text
     assert link_message.buttons() == [{"text": "Naar de klassengroep", "url": link["invite_link"]}]

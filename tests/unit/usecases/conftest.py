@@ -78,12 +78,19 @@ class FakePlatform:
         self.post_errors: list[DeliveryError] = []
         self.admit_errors: list[DeliveryError] = []
         self.admit_result = True
+        self.edited: list[tuple[str, GroupMessage]] = []
+        self.edit_errors: list[DeliveryError] = []
 
     async def post(self, message: GroupMessage) -> str:
         if self.post_errors:
             raise self.post_errors.pop(0)
         self.posted.append(message)
         return f"{self.name}-message-{len(self.posted)}"
+
+    async def edit(self, chat_id: str, message_id: str, message: GroupMessage) -> None:
+        if self.edit_errors:
+            raise self.edit_errors.pop(0)
+        self.edited.append((message_id, message))
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
         if self.admit_errors:
@@ -177,7 +184,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def console() -> FakePlatform:
-    return FakePlatform("console", PlatformCapabilities(min_age=13, creates_groups=True))
+    return FakePlatform(
+        "console", PlatformCapabilities(min_age=13, creates_groups=True, can_edit_posts=True)
+    )
 
 
 @pytest.fixture

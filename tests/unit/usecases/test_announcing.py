@@ -13,6 +13,7 @@ from bot.dispatch import Dispatcher
 from bot.domain import AnnouncementDraft, Channel, DeliveryStatus, Kind, Reason, RosterSnapshot
 from bot.errors import RuleViolation
 from bot.notices import UnreachableNotice
+from bot.outbox import Told
 from bot.usecases import announcing
 from bot.usecases import groups as groups_uc
 from bot.usecases import roster as roster_uc
@@ -176,10 +177,14 @@ async def test_unreachable_pupils_are_reported_to_the_author_and_leadership(
     [row] = await notice_rows(ctx, "unreachable")
     notice = notice_of(row)
     assert isinstance(notice, UnreachableNotice)
-    assert notice.announcement_id == result.announcement.id
-    assert notice.pupils == ("Sophie Mulder",)
+    [item] = notice.items
+    assert item.announcement_id == result.announcement.id
+    assert item.pupils == ("Sophie Mulder",)
     assert {r.email for r in row.recipients} == {DEVRIES_MAIL, LEADERSHIP}
     assert row.channel == Channel.EMAIL
+    # In the day's overview, at 16:00; the result says so.
+    assert row.due_at == local(TODAY, 16)
+    assert result.told == Told(author=True, leadership=True, at=local(TODAY, 16))
 
 
 async def test_nothing_is_reported_when_everyone_is_reachable(ctx: Context) -> None:
@@ -260,7 +265,7 @@ async def test_a_kind_the_school_does_not_allow_is_refused(ctx: Context) -> None
 
 
 async def test_preview_is_the_signed_text_and_stores_nothing(ctx: Context) -> None:
-    text = await announcing.preview(ctx, homework())
+    text = (await announcing.preview(ctx, homework())).text
     assert text.endswith("— J. de Vries, mentor 2B, De Passie Utrecht")
     assert "Maak opgave 1 t/m 5." in text
     assert await stored_announcements(ctx) == 0

@@ -46,7 +46,7 @@ async def announcements(ctx: Context) -> int:
 async def help_lines(front: ChatFrontEnd, account: str) -> list[str]:
     reply = await front.handle("console", account, "/help")
     [text] = reply.texts
-    return [line.split()[0] for line in text.splitlines()[1:]]
+    return [line.split()[0] for line in text.splitlines()[1:] if line.startswith("  /")]
 
 
 # --- previews ---------------------------------------------------------------------------------
@@ -247,14 +247,20 @@ async def test_help_for_an_unlinked_account(front: ChatFrontEnd) -> None:
 
 async def test_help_for_a_pupil_adds_reporting(ctx: Context, front: ChatFrontEnd) -> None:
     await link(ctx, "p-2b-01")
-    assert await help_lines(front, "p-2b-01") == ["/start", "/melden", "/help"]
+    assert await help_lines(front, "p-2b-01") == ["/start", "/taal", "/melden", "/help"]
 
 
 async def test_help_for_leadership_in_no_class_adds_escalating(
     ctx: Context, front: ChatFrontEnd
 ) -> None:
     await link(ctx, "l-visser")
-    assert await help_lines(front, "l-visser") == ["/start", "/melden", "/escaleren", "/help"]
+    assert await help_lines(front, "l-visser") == [
+        "/start",
+        "/taal",
+        "/melden",
+        "/escaleren",
+        "/help",
+    ]
 
 
 async def test_help_for_a_teacher_lists_every_offered_command(
@@ -267,6 +273,9 @@ async def test_help_for_a_teacher_lists_every_offered_command(
         "/huiswerk",
         "/herinnering",
         "/uitje",
+        "/intrekken",
+        "/correctie",
+        "/taal",
         "/koppel",
         "/melden",
         "/escaleren",

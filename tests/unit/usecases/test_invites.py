@@ -26,7 +26,9 @@ from tests.unit.usecases.conftest import (
     notice_rows,
 )
 
-ELIGIBLE_2B = ["p-2b-01", "p-2b-02", "p-2b-03", "p-2b-04", "p-2b-06", "p-2b-07"]
+ELIGIBLE_2B = ["p-2b-01", "p-2b-02", "p-2b-03", "p-2b-04", "p-2b-07"]
+"""2B's pupils who get a code: not Milan (p-2b-05, 12), nor Sophie (p-2b-06: nothing to send
+it by)."""
 
 
 def counter_factory() -> Callable[[], str]:
@@ -76,7 +78,9 @@ async def test_codes_are_stored_with_their_expiry(ctx: Context) -> None:
 async def test_issuing_codes_is_audited(ctx: Context) -> None:
     await invite_2b(ctx)
     [event] = await events(ctx, "invites-created")
-    assert event.details["count"] == 6
+    assert event.details["count"] == 5
+    assert event.details["skipped"] == {"p-2b-05": "under-13", "p-2b-06": "unreachable"}
+    assert "p-2b-05" in event.person_ids  # in their dossier: why they got no code
 
 
 async def test_a_code_for_an_unknown_person(ctx: Context) -> None:
@@ -124,11 +128,12 @@ async def test_a_guardians_invite_is_addressed_to_the_guardian_about_the_pupil(
     assert notice.pupil_name == "Zoë"
 
 
-async def test_a_pupil_nobody_can_reach_gets_a_code_but_no_row(ctx: Context) -> None:
-    issued = await invite_2b(ctx)
-    [sophie] = [i for i in issued if i.person_id == "p-2b-06"]
-    assert sophie.channel == Channel.UNREACHABLE
-    assert sophie.error is not None
+async def test_a_pupil_nobody_can_reach_gets_no_code(ctx: Context) -> None:
+    run = await invites_uc.issue_invites(ctx, class_ref="2B")
+    assert "p-2b-06" not in [i.person_id for i in run.issued]
+    [sophie] = [s for s in run.skipped if s.person_id == "p-2b-06"]
+    assert sophie.reason == invites_uc.UNREACHABLE
+    assert sophie.name == "Sophie Mulder"
     assert [r for r in await notice_rows(ctx, "invite") if r.pupil_id == "p-2b-06"] == []
 
 
