@@ -280,10 +280,13 @@ class OutboxRepository(Protocol):
         """Which of these idempotency keys have a row already."""
         ...
 
-    async def cancel_notices(self, person_id: str, template: str, now: datetime) -> list[int]:
+    async def cancel_notices(
+        self, person_id: str, template: str, now: datetime, *, key: str | None = None
+    ) -> list[int]:
         """Status `withdrawn` for the notices of one kind (`Notice.template`) concerning
         `person_id` that have not gone out and are not going out right now, as `cancel` says
-        (an invitation whose code was replaced). Returns the ids cancelled."""
+        (an invitation whose code was replaced); with `key`, only the one with that idempotency
+        key (a withdrawn announcement's call list). Returns the ids cancelled."""
         ...
 
 

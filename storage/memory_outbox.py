@@ -310,12 +310,13 @@ class InMemoryOutboxRepository:
         return {k for k in keys if k in have}
 
     async def cancel_notices(
-        self, person_id: str, template: str, now: datetime
+        self, person_id: str, template: str, now: datetime, *, key: str | None = None
     ) -> builtins.list[int]:
         cancelled = [
             row
             for row in self.tx.read(OUTBOX).values()
             if row.delivery.pupil_id == person_id
+            and (key is None or row.delivery.idempotency_key == key)
             and row.delivery.announcement_id is None
             and row.delivery.notice is not None
             and row.delivery.notice.template == template

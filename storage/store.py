@@ -7,9 +7,14 @@ announcement and its deliveries are one write).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +42,7 @@ class Database:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._turns = _Turns.for_url(self.engine.url) if url.startswith("sqlite") else None
 
     @property
     def dialect(self) -> str:
@@ -51,13 +57,68 @@ class Database:
             raise RuntimeError("a transaction was begun inside another one in the same task")
         token = _open.set(True)
         try:
-            async with self._sessions() as session, session.begin():
-                yield SqlRepositories(session)
+            if self._turns is None:
+                async with self._sessions() as session, session.begin():
+                    yield SqlRepositories(session)
+            else:
+                async with self._turns, self._sessions() as session, session.begin():
+                    yield SqlRepositories(session)
         finally:
             _open.reset(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _Turns:
+    """First come, first served between every process and task that writes one SQLite file.
+
+    SQLite's own wait for the write lock (the busy timeout) polls with growing sleeps: a process
+    that waits while others run short transactions back to back may not get a turn for longer
+    than the timeout, and fails with "database is locked" (seen with three `klasbot dispatch`
+    processes recording e-mails one by one). A blocking `flock` on a file beside the database
+    wakes a waiter as soon as the lock is free instead. Within a process an asyncio lock comes
+    first, so at most one thread per process waits in `flock`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = asyncio.Lock()
+        self._fd: int | None = None
+
+    @classmethod
+    def for_url(cls, url: sa.URL) -> _Turns | None:
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return cls(Path(database).with_name(Path(database).name + ".lock"))
+
+    async def __aenter__(self) -> None:
+        await self._local.acquire()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
+            try:
+                await asyncio.shield(waiting)
+            except BaseException:
+                # Cancelled while the thread waits: let it finish, then give the lock back.
+                with contextlib.suppress(BaseException):
+                    await waiting
+                os.close(fd)  # closing the file releases the lock
+                raise
+            self._fd = fd
+        except BaseException:
+            self._local.release()
+            raise
+
+    async def __aexit__(self, *_exc: object) -> None:
+        fd, self._fd = self._fd, None
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+        finally:
+            self._local.release()
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:

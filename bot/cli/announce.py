@@ -247,6 +247,10 @@ def announcements(
             "text": x.body,
             "signature": x.signature,
             "schedule": x.schedule_id,
+            "withdrawn": x.withdrawn,
+            "withdrawn_at": x.withdrawn_at.isoformat() if x.withdrawn_at else None,
+            "withdraw_reason": x.withdraw_reason,
+            "revision": x.revision,
         }
         for x in items
     ]
@@ -256,7 +260,10 @@ def announcements(
     grid = table(t.H_ID, t.H_CLASS, t.H_KIND, t.H_AUTHOR, t.H_CREATED, t.H_TEXT)
     for r in rows:
         kind = t.label("kind", r["kind"])
-        grid.add_row(str(r["id"]), r["class"], kind, r["author"], r["created_at"][:16], r["text"])
+        text = r["text"]
+        if r["withdrawn"]:
+            text = f"({t.label('status', 'withdrawn')}) {text}"
+        grid.add_row(str(r["id"]), r["class"], kind, r["author"], r["created_at"][:16], text)
     out.print(grid)
 
 

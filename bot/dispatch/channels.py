@@ -170,52 +170,59 @@ async def print_letters(
             households.setdefault(f"{day.isoformat()}-{digest}", (r, []))[1].append(row)
     # Every household's letter is written first; a copy goes on its letters only when all of
     # them were written (a copy for two households whose second letter failed is retried whole,
-    # and its letter to the first household is written again then, under the same key). All
-    # letters of the batch are recorded together: a crash cannot leave a copy on one
-    # household's letter while its other household's letter is forgotten.
+    # and its letter to the first household is written again then, under the same key). The
+    # letters of the households one copy goes to are recorded together: a crash cannot leave a
+    # copy on one household's letter while its other household's letter is forgotten. Apart
+    # from that, households are taken a few at a time: writing a PDF takes a tenth of a second,
+    # and on SQLite every other process waits for the transaction that holds the write lock.
     failed: dict[int, Delivery] = {}
     error: OSError | None = None
     on_letters: list[tuple[str, list[int]]] = []
-    async with d.ctx.db.transaction() as tx:
-        revised = await undo.revised_announcements(
-            tx, (r.announcement_id for r in deliveries if r.announcement_id is not None)
-        )
-        for base_key in sorted(households):
-            await tx.letters.lock(base_key)
-        printed: list[tuple[str, Recipient, list[Delivery], str]] = []
-        for base_key, (recipient, rows) in sorted(households.items()):
-            try:
-                key, path = await _print(d, tx, base_key, recipient, rows, batch, day)
-            except OSError as exc:
-                error = exc
-                failed.update((r.id, r) for r in rows)
-                continue
-            printed.append((key, recipient, rows, path))
-        for key, recipient, rows, path in printed:
-            assert recipient.address is not None
-            claim = rows[0].claim
-            added = await tx.letters.add(
-                key,
-                recipient.name,
-                ", ".join(recipient.address.lines()),
-                path,
-                d.ctx.clock.now(),
-                [r.id for r in rows if r.id not in failed],
-                claim=claim,
+    for chunk in household_chunks(households, LETTERS_PER_TRANSACTION):
+        in_chunk = {r.id: r for key in chunk for r in households[key][1]}
+        async with d.ctx.db.transaction() as tx:
+            revised = await undo.revised_announcements(
+                tx, (r.announcement_id for r in in_chunk.values() if r.announcement_id is not None)
             )
-            on_letters.append((key, added))
-        # A copy put on a letter after its announcement was withdrawn or corrected gets its
-        # follow-up (`bot.usecases.undo`).
-        on_a_letter = {i for _, ids in on_letters for i in ids}
-        for announcement_id, announcement in revised.items():
-            if not d.owes_follow_up(announcement):
-                continue
-            copies = [
-                r
-                for r in deliveries
-                if r.id in on_a_letter and r.announcement_id == announcement_id
-            ]
-            await undo.follow_up_delivered(tx, d.ctx, announcement, copies)
+            for base_key in chunk:  # sorted: every dispatcher locks in the same order
+                await tx.letters.lock(base_key)
+            printed: list[tuple[str, Recipient, list[Delivery], str]] = []
+            for base_key in chunk:
+                recipient, rows = households[base_key]
+                try:
+                    key, path = await _print(d, tx, base_key, recipient, rows, batch, day)
+                except OSError as exc:
+                    error = exc
+                    failed.update((r.id, r) for r in rows)
+                    continue
+                printed.append((key, recipient, rows, path))
+            added_here: list[int] = []
+            for key, recipient, rows, path in printed:
+                assert recipient.address is not None
+                claim = rows[0].claim
+                added = await tx.letters.add(
+                    key,
+                    recipient.name,
+                    ", ".join(recipient.address.lines()),
+                    path,
+                    d.ctx.clock.now(),
+                    [r.id for r in rows if r.id not in failed],
+                    claim=claim,
+                )
+                on_letters.append((key, added))
+                added_here += added
+            # A copy put on a letter after its announcement was withdrawn or corrected gets its
+            # follow-up (`bot.usecases.undo`).
+            on_a_letter = set(added_here)
+            for announcement_id, announcement in revised.items():
+                if not d.owes_follow_up(announcement):
+                    continue
+                copies = [
+                    r
+                    for r in in_chunk.values()
+                    if r.id in on_a_letter and r.announcement_id == announcement_id
+                ]
+                await undo.follow_up_delivered(tx, d.ctx, announcement, copies)
     lost = [
         r for r in deliveries if r.id not in failed and not any(r.id in a for _, a in on_letters)
     ]
@@ -227,6 +234,46 @@ async def print_letters(
     if failed:
         problem = TransientDeliveryError(f"letter not written: {error}")
         await d.retry_later(list(failed.values()), problem, stats)
+
+
+LETTERS_PER_TRANSACTION = 5
+"""How many households' letters one transaction writes and records (about half a second)."""
+
+
+def household_chunks(
+    households: dict[str, tuple[Recipient, list[Delivery]]], size: int
+) -> list[list[str]]:
+    """The household keys in groups of about `size`, each sorted; the households that one copy
+    goes to (a pupil whose guardians live apart) are always in the same group."""
+    parent = {key: key for key in households}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    first_of: dict[int, str] = {}
+    for key in sorted(households):
+        for row in households[key][1]:
+            if row.id in first_of:
+                a, b = sorted((root(first_of[row.id]), root(key)))
+                parent[b] = a
+            else:
+                first_of[row.id] = key
+    together: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(households):
+        together[root(key)].append(key)
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for keys in together.values():
+        if current and len(current) + len(keys) > size:
+            chunks.append(sorted(current))
+            current = []
+        current += keys
+    if current:
+        chunks.append(sorted(current))
+    return chunks
 
 
 async def _print(

@@ -145,15 +145,18 @@ class Audience(enum.StrEnum):
 
 
 _MENUS: dict[Audience, tuple[str, ...]] = {
-    Audience.PRIVATE_CHAT: ("start", "help", "melden"),
+    Audience.PRIVATE_CHAT: ("start", "help", "melden", "taal"),
     Audience.STAFF_CHAT: (
         "lesuitval",
         "huiswerk",
         "herinnering",
         "uitje",
+        "intrekken",
+        "correctie",
         "planning",
         "melden",
         "escaleren",
+        "taal",
         "help",
         "start",
     ),

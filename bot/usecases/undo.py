@@ -101,6 +101,13 @@ async def withdraw(
             )
             await tx.announcements.revise(announcement)
             cancelled = await tx.outbox.cancel(announcement.id, now)
+            # Its call list (letters that would come too late) is moot if not sent yet.
+            await tx.outbox.cancel_notices(
+                announcement.author_id,
+                "late-letters",
+                now,
+                key=notice_key("late-letters", announcement.id),
+            )
             delivered = [
                 d for d in await tx.outbox.for_announcement(announcement.id) if _delivered(d)
             ]

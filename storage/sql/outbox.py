@@ -256,9 +256,12 @@ class SqlOutboxRepository:
         )
         return set(found.all())
 
-    async def cancel_notices(self, person_id: str, template: str, now: datetime) -> list[int]:
+    async def cancel_notices(
+        self, person_id: str, template: str, now: datetime, *, key: str | None = None
+    ) -> list[int]:
         waiting = [
             DeliveryRow.pupil_id == person_id,
+            *([DeliveryRow.idempotency_key == key] if key is not None else []),
             DeliveryRow.announcement_id.is_(None),
             DeliveryRow.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.HELD.value]),
             DeliveryRow.letter_key.is_(None),

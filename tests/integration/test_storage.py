@@ -109,7 +109,9 @@ async def test_one_delivery_per_pupil_is_enforced_by_the_database(app: bootstrap
 async def test_concurrent_claims_never_share_a_delivery(app: bootstrap.App) -> None:
     for _ in range(5):
         await announcing.announce(
-            app.ctx, AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee.")
+            app.ctx,
+            AnnouncementDraft("4C", "t-jansen", "reminder", text="Neem je gymspullen mee."),
+            again=True,
         )
     now = app.clock.now()
     db2 = Database(app.settings.database_url)

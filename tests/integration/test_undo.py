@@ -189,6 +189,13 @@ def test_withdraw_and_correct_through_the_cli(tmp_path: Path) -> None:
     )
     assert withdrawn["withdrawn"] is True
     assert withdrawn["revision"] == 1
+    [listed] = json.loads(run_klasbot(env, "announcements", "--json", cwd=tmp_path).stdout)
+    assert (listed["withdrawn"], listed["withdraw_reason"], listed["revision"]) == (
+        True,
+        "gaat niet door",
+        1,
+    )
+    assert "(ingetrokken)" in run_klasbot(env, "announcements", cwd=tmp_path).stdout
     run_klasbot(env, "dispatch", "--once", cwd=tmp_path)
     run_klasbot(env, "dispatch", "--once", cwd=tmp_path)
     mails = _mails(outbox)

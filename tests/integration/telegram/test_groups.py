@@ -24,9 +24,9 @@ pytestmark = pytest.mark.filterwarnings(
 async def test_command_menus_are_scoped_by_role_in_dutch_and_english(telegram: Telegram) -> None:
     menu = telegram.emulator.menu
     for scope in ({"type": "default"}, {"type": "all_private_chats"}):
-        assert menu(scope) == ["start", "help", "melden"]
-        assert menu(scope, "nl") == ["start", "help", "melden"]
-        assert menu(scope, "en") == ["start", "help", "report"]
+        assert menu(scope) == ["start", "help", "melden", "taal"]
+        assert menu(scope, "nl") == ["start", "help", "melden", "taal"]
+        assert menu(scope, "en") == ["start", "help", "report", "language"]
     assert menu({"type": "all_group_chats"}) == []
     assert menu({"type": "all_chat_administrators"})[0] == "koppel"
     assert menu({"type": "all_chat_administrators"}, "en")[0] == "link"
@@ -35,8 +35,17 @@ async def test_command_menus_are_scoped_by_role_in_dutch_and_english(telegram: T
     pupil = await telegram.link("p-2b-01")
 
     staff_menu = menu({"type": "chat", "chat_id": teacher})
-    assert {"lesuitval", "huiswerk", "herinnering", "uitje", "escaleren"} <= set(staff_menu)
-    assert {"cancelled", "homework", "reminder", "trip", "escalate"} <= set(
+    assert {
+        "lesuitval",
+        "huiswerk",
+        "herinnering",
+        "uitje",
+        "intrekken",
+        "correctie",
+        "escaleren",
+        "taal",
+    } <= set(staff_menu)
+    assert {"cancelled", "homework", "reminder", "trip", "withdraw", "correct", "escalate"} <= set(
         menu({"type": "chat", "chat_id": teacher}, "en")
     )
     assert menu({"type": "chat", "chat_id": pupil}) == []
