@@ -35,6 +35,7 @@ from bot.cli.common import MAX_ID, BadValue, parse_id
 from bot.domain import Role
 from bot.errors import KlasbotError
 from bot.i18n import Msg
+from bot.policy import school_name_for
 from bot.usecases import groups, invites, queries, roster
 from config.settings import Settings
 
@@ -309,7 +310,8 @@ async def run_demo(settings: Settings, *, script: Path | None, console: Console)
     await prepare(settings)
     async with bootstrap.build(settings, console_echo=lambda chat, text: None) as app:
         demo = Demo(app, console)
-        school = app.policy.school_name or "De Passie Utrecht"
+        async with app.db.transaction() as tx:
+            school = await school_name_for(tx.roster, app.policy)
         app.console.echo = lambda chat, text: demo.say(
             M_GROUP_ECHO(demo.language, chat=chat), text, "magenta"
         )

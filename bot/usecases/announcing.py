@@ -369,6 +369,10 @@ async def announce(
     try:
         async with ctx.db.transaction() as tx:
             roster, author, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
+            # Announcements to one class take turns (PostgreSQL: an advisory lock; SQLite's
+            # transactions already do): two identical ones at the same instant cannot both
+            # pass the repeat check.
+            await tx.state.lock("klasbot", f"announce:{roster.school_class.id}")
             repeat = await find_repeat(tx, roster.school_class.id, draft, now)
             if repeat is not None and not _may_repeat(again, repeat):
                 raise AlreadySent(repeat, ctx.policy.timezone, now)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.dates import format_date
 from bot.messages import M_THROTTLED_MAIL, M_TOO_MANY_ATTEMPTS
 from bot.notices import ReportNotice
 from bot.outbox import add_mail_notice, notice_key
@@ -183,11 +184,17 @@ async def _throttled(
         minutes,
     )
     lang = ctx.policy.language
+    ends = until.astimezone(ctx.policy.timezone)
     notice = ReportNotice(
         kind="notice",
         reporter="klasbot",
         text=M_THROTTLED_MAIL(
-            lang, platform=platform, account=ref, attempts=LIMIT, minutes=minutes, time=local
+            lang,
+            platform=platform,
+            account=ref,
+            attempts=LIMIT,
+            minutes=minutes,
+            time=f"{format_date(ends.date(), lang)} {ends:%H:%M}",
         ),
         created_at=ctx.clock.now().astimezone(ctx.policy.timezone).strftime("%Y-%m-%d %H:%M"),
         school_name=await school_name_for(tx.roster, ctx.policy),

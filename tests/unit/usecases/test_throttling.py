@@ -98,7 +98,8 @@ async def test_leadership_is_told_once_per_episode(
     assert [r.email for r in row.recipients] == [LEADERSHIP]
     assert notice.kind == "notice"
     assert "console" in notice.text
-    assert "10:15" in notice.text
+    assert "maandag 23 november 2026 10:15" in notice.text  # in words, not ISO
+    assert "2026-11-23" not in notice.text
 
     clock.advance(minutes=15)
     for code in WRONG[:5]:
