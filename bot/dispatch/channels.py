@@ -236,6 +236,15 @@ async def print_letters(
         await d.retry_later(list(failed.values()), problem, stats)
 
 
+def _letter_order(e: Delivery) -> tuple[int, bool, str, int]:
+    """Items in the order of what they are about: notices without an announcement (an
+    invitation) first, then each announcement followed by its withdrawal or correction."""
+    about = e.announcement_id
+    if about is None:
+        about = getattr(e.notice, "announcement_id", None)
+    return (about or 0, e.announcement_id is None and about is not None, e.pupil_id, e.id)
+
+
 LETTERS_PER_TRANSACTION = 5
 """How many households' letters one transaction writes and records (about half a second)."""
 
@@ -298,8 +307,13 @@ async def _print(
             assert found is not None
             batch.announcements[e.announcement_id] = found
             batch.senders.update(await announcement_senders(tx, policy, [found]))
+        if e.announcement_id is not None and e.announcement_id in batch.announcements:
+            class_id = batch.announcements[e.announcement_id].class_id
+            if class_id not in batch.class_codes:
+                found_classes = await tx.roster.find_classes(class_id)
+                batch.class_codes[class_id] = found_classes[0].code if found_classes else class_id
     assert recipient.address is not None
-    ordered = sorted(everything, key=lambda e: (e.announcement_id or 0, e.pupil_id, e.id))
+    ordered = sorted(everything, key=_letter_order)
     lang = await recipient_language(tx, recipient, policy.language)
     letter = Letter(
         key=key,

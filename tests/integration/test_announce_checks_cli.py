@@ -80,7 +80,7 @@ def test_a_repeat_needs_again_and_late_letters_come_with_a_call_list(tmp_path: P
     assert "de auteur krijgt hun namen om 16:00 per e-mail; de schoolleiding wordt niet" in said
     assert "een brief komt niet vóór dinsdag 24 november 2026 aan" in said
     assert "  Daan de Jong (p-2b-02): Peter de Jong; Oudegracht 112, 3511 AX Utrecht" in said
-    assert "de belijst is naar de auteur gemaild" in said
+    assert "de bellijst is naar de auteur gemaild" in said
 
     # The call list is an e-mail to the author, once per announcement.
     run_klasbot(env, "dispatch", "--once", cwd=tmp_path)

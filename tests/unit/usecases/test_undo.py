@@ -132,7 +132,13 @@ async def test_withdrawn_after_dispatch_reaches_every_channel_once(
     new_letters = printer.letters[letters_before:]
     assert len(new_letters) == 2
     for letter in new_letters:
-        assert [item.title for item in letter.items if "Ingetrokken" in item.title]
+        titles = [item.title for item in letter.items]
+        # The day's letter is made again: the announcement, then its withdrawal, each titled
+        # with the class.
+        [withdrawn_at] = [i for i, title in enumerate(titles) if title.startswith("Ingetrokken")]
+        [announced_at] = [i for i, title in enumerate(titles) if title.startswith("Huiswerk")]
+        assert announced_at < withdrawn_at
+        assert titles[announced_at].endswith("klas 2B")
     assert len(await notice_rows(ctx, "withdrawal")) == 4
     assert len(await notice_rows(ctx, "group-edit")) == 1
 
