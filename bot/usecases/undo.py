@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from bot.dates import format_date
 from bot.domain import (
     Announcement,
     AnnouncementDraft,
@@ -27,7 +28,7 @@ from bot.domain import (
     NewDelivery,
 )
 from bot.errors import InvalidInput, KlasbotError, NotFound
-from bot.i18n import Msg
+from bot.i18n import Localized, Msg
 from bot.languages import person_language, shared_language
 from bot.notices import CorrectionNotice, GroupEditNotice, Notice, WithdrawalNotice
 from bot.outbox import DUE_AT_ONCE, notice_key
@@ -37,7 +38,7 @@ from bot.rules import authorization, content, kinds
 from bot.usecases.context import Context
 
 M_ANNOUNCEMENT_NOT_FOUND = Msg("There is no announcement #{id}.")
-M_ALREADY_WITHDRAWN = Msg("Announcement #{id} was already withdrawn on {when}.")
+M_ALREADY_WITHDRAWN = Msg("Announcement #{id} was already withdrawn on {day} at {time}.")
 M_CORRECTION_EMPTY = Msg(
     "Write the corrected text after the number, e.g. /correctie {id} Het proefwerk is op vrijdag."
 )
@@ -70,8 +71,13 @@ async def _load(
         authorization.require_may_undo(actor, announcement.id, announcement.author_id, roster)
     if announcement.withdrawn:
         assert announcement.withdrawn_at is not None
-        when = announcement.withdrawn_at.astimezone(ctx.policy.timezone)
-        raise InvalidInput(M_ALREADY_WITHDRAWN, id=announcement_id, when=f"{when:%Y-%m-%d %H:%M}")
+        local = announcement.withdrawn_at.astimezone(ctx.policy.timezone)
+        raise InvalidInput(
+            M_ALREADY_WITHDRAWN,
+            id=announcement_id,
+            day=Localized(lambda lang: format_date(local.date(), lang)),
+            time=f"{local:%H:%M}",
+        )
     return announcement
 
 

@@ -186,7 +186,7 @@ async def test_withdrawing_twice_is_refused_and_changes_nothing(
     announcement_id = await delivered_class(ctx, dispatcher)
     await undo.withdraw(ctx, announcement_id, None)
     before = await notice_rows(ctx)
-    with pytest.raises(InvalidInput, match="al ingetrokken"):
+    with pytest.raises(InvalidInput, match="al ingetrokken op maandag 23 november 2026 om 10:00"):
         await undo.withdraw(ctx, announcement_id, "t-devries")
     with pytest.raises(InvalidInput, match="al ingetrokken"):
         await undo.correct(ctx, announcement_id, "t-devries", "Toch wel.")
