@@ -138,3 +138,47 @@ M_OPT_OUT_TO_PARENT = Msg(
     "Would you rather {pupil} did not join the group? Then there is nothing you need to do: you "
     "will keep receiving the class's messages by e-mail or post."
 )
+
+
+# A withdrawal or a correction of an announcement the reader got earlier (`bot.usecases.undo`):
+# the same words in the e-mail (`withdrawal.*`, `correction.*`), on the letter and in the group.
+M_WITHDRAWN_TITLE = Msg("Withdrawn: {kind} – class {cls}")
+M_CORRECTED_TITLE = Msg("Corrected: {kind} – class {cls}")
+M_WITHDRAWN_TO_PUPIL = Msg(
+    "The message below, which you received earlier, has been withdrawn. It no longer applies."
+)
+M_WITHDRAWN_TO_PARENT = Msg(
+    "The message below about {pupil}, which you received earlier, has been withdrawn. It no "
+    "longer applies."
+)
+M_CORRECTED_TO_PUPIL = Msg(
+    "The message you received earlier has been corrected. This is the correct version:"
+)
+M_CORRECTED_TO_PARENT = Msg(
+    "The message about {pupil} that you received earlier has been corrected. This is the "
+    "correct version:"
+)
+M_REASON = Msg("Reason: {reason}")
+
+
+def undo_title(template: str, kind: str, class_code: str, lang: str) -> str:
+    """`Ingetrokken: Lesuitval – klas 2B` (`template` "withdrawal") or `Correctie: …`."""
+    title = M_WITHDRAWN_TITLE if template == "withdrawal" else M_CORRECTED_TITLE
+    return title(lang, kind=kind, cls=class_code)
+
+
+def undo_intro(template: str, audience: str, pupil: str, lang: str) -> str:
+    """What happened to the message the reader got: to the pupil ("je"), else to the parent
+    about their child ("u")."""
+    if template == "withdrawal":
+        if audience == "pupil":
+            return M_WITHDRAWN_TO_PUPIL(lang)
+        return M_WITHDRAWN_TO_PARENT(lang, pupil=pupil)
+    if audience == "pupil":
+        return M_CORRECTED_TO_PUPIL(lang)
+    return M_CORRECTED_TO_PARENT(lang, pupil=pupil)
+
+
+def reason_line(reason: str, lang: str) -> str:
+    """`Reden: …`, or nothing when no reason was given."""
+    return M_REASON(lang, reason=reason) if reason else ""

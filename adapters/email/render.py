@@ -161,6 +161,10 @@ class MailRenderer:
             env.filters["moment"] = self._format_moment
             # Why a copy comes to a parent: the words the letters use too.
             env.globals["reason_note"] = functools.partial(_reason_note, lang=lang)
+            # A withdrawal's or a correction's words: the letters' too.
+            env.globals["undo_title"] = functools.partial(notice_texts.undo_title, lang=lang)
+            env.globals["undo_intro"] = functools.partial(notice_texts.undo_intro, lang=lang)
+            env.globals["reason_line"] = functools.partial(notice_texts.reason_line, lang=lang)
             self._envs[lang] = (translations, env)
             return env
 

@@ -82,8 +82,8 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.rng = rng or random.Random()
         self.carried: dict[int, Announcement] = {}
-        """Each announcement as this dispatcher read it when it claimed its copies: what the
-        copies it sends carry (a correction made since is owed to them, `owes_follow_up`)."""
+        """Each announcement of the batch being sent, as this dispatcher read it when it claimed
+        the copies: what they carry (a correction made since is owed to them, `owes_follow_up`)."""
 
     # ------------------------------------------------------------------------ loop
 
@@ -150,7 +150,8 @@ class Dispatcher:
                 found = await tx.announcements.get(a_id)
                 assert found is not None  # deliveries are deleted with their announcement
                 announcements[a_id] = found
-            self.carried.update(announcements)
+            # Only this batch's: a long-running dispatcher keeps no announcement for good.
+            self.carried = dict(announcements)
             pupils = await tx.roster.persons({d.pupil_id for d in claimed})
             groups = {
                 g: await tx.groups.get(g) for g in {d.group_id for d in claimed if d.group_id}

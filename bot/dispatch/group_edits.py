@@ -13,6 +13,7 @@ from bot.dispatch.retry import DispatchStats
 from bot.domain import Announcement, Delivery, GroupState
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.i18n import Msg
+from bot.notice_texts import reason_line
 from bot.notices import GroupEditNotice
 from bot.ports import GroupMessage
 from bot.usecases.groups import group_lost
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from bot.dispatch.dispatcher import Dispatcher
 
 M_WITHDRAWN_HEADER = Msg("WITHDRAWN: this announcement no longer applies.")
-M_WITHDRAWN_REASON = Msg("Reason: {reason}")
 M_CORRECTED_HEADER = Msg("CORRECTED: this announcement was changed.")
 
 
@@ -30,7 +30,7 @@ def edited_text(announcement: Announcement, lang: str) -> tuple[str, str]:
     if announcement.withdrawn:
         header = f"❌ {M_WITHDRAWN_HEADER(lang)}"
         reason = announcement.withdraw_reason
-        lines = [header, M_WITHDRAWN_REASON(lang, reason=reason)] if reason else [header]
+        lines = [header, reason_line(reason, lang)] if reason else [header]
         text = "\n".join(lines) + f"\n\n{announcement.signed_text}"
         html = (
             "<br>".join(f"<b>{escape(line)}</b>" for line in lines)

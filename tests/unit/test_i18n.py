@@ -111,6 +111,10 @@ def test_every_msg_is_a_literal_that_extraction_finds() -> None:
     assert set(extracted) == in_code
 
 
+_SAYS_SOMETHING = re.compile(r"\b_\(|gettext\(|\{%-? *trans\b")
+"""A gettext call or a `{% trans %}` block in a template."""
+
+
 def test_babel_cfg_extracts_every_mail_template() -> None:
     messages = _template_messages()
     where = {
@@ -119,7 +123,9 @@ def test_babel_cfg_extracts_every_mail_template() -> None:
     templates = {
         str(path.relative_to(ROOT))
         for path in TEMPLATE_DIR.glob("*.j2")
-        if path.name != "_layout.html.j2"  # the HTML frame has no text of its own
+        # The HTML frame has no text of its own; a subject whose words all come from
+        # `bot.notice_texts` (a withdrawal's) has none either.
+        if path.name != "_layout.html.j2" and _SAYS_SOMETHING.search(path.read_text())
     }
 
     assert len(messages) > 50

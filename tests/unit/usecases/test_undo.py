@@ -330,3 +330,15 @@ async def test_an_edit_that_the_group_refuses_is_recorded_failed(
     assert notice.revision == undo.WITHDRAWN_REVISION
     assert len(mailer.of("withdrawal")) == len(EMAIL_PUPILS)
     assert [e for e in await events(ctx, "group-edit-failed")]
+
+
+async def test_the_dispatcher_keeps_only_the_batch_it_sends(
+    ctx: Context, dispatcher: Dispatcher
+) -> None:
+    first = await announce(ctx)
+    await dispatcher.run_once()
+    second = (await announcing.announce(ctx, homework(subject="Engels"))).announcement.id
+    await dispatcher.run_once()
+    # What a long-running dispatcher remembers of announcements is this batch's, never all.
+    assert first not in dispatcher.carried
+    assert second in dispatcher.carried
