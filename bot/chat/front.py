@@ -95,10 +95,7 @@ class ChatFrontEnd(PlatformEvents):
         try:
             command = self._parse(text)
         except InvalidInput as error:
-            if isinstance(error, cmd.UnknownCommand):
-                answer = chat_help.unknown_command(error, person, staff_anywhere, lang)
-            else:
-                answer = error_text(error, lang)
+            answer = _not_parsed(error, person, staff_anywhere, lang)
             if person is None:
                 async with ctx.db.transaction() as tx:
                     # A malformed or unknown command from a stranger counts like any other.
@@ -248,7 +245,9 @@ class ChatFrontEnd(PlatformEvents):
             try:
                 command = self._parse(text)
             except InvalidInput as error:
-                return Reply([error_text(error, lang)], delete_original=True)
+                # Staff of this class: an unknown command is answered like in a private chat.
+                answer = _not_parsed(error, person, True, lang)
+                return Reply([answer], delete_original=True)
             if command is not None:
                 try:
                     reply = await self._command(
@@ -398,3 +397,11 @@ def _repeat_key(account_id: str, draft: Any) -> str:
     any preview of the same draft (by its token or as the latest) finds it."""
     raw = f"{account_id}\x1f{draft_to_json(draft)}"
     return f"repeat-shown:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+
+
+def _not_parsed(error: InvalidInput, person: Person | None, staff_anywhere: bool, lang: str) -> str:
+    """The answer to a message the grammar refused: for an unknown command, what this person can
+    use (and the command they may have meant); else the grammar's own explanation."""
+    if isinstance(error, cmd.UnknownCommand):
+        return chat_help.unknown_command(error, person, staff_anywhere, lang)
+    return error_text(error, lang)

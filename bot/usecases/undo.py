@@ -114,15 +114,14 @@ async def withdraw(
                 now,
                 key=notice_key("late-letters", announcement.id),
             )
-            delivered = [
-                d for d in await tx.outbox.for_announcement(announcement.id) if _delivered(d)
-            ]
+            rows = await tx.outbox.for_announcement(announcement.id)
+            delivered = [d for d in rows if _delivered(d)]
             edits, follow_ups = await follow_up_delivered(tx, ctx, announcement, delivered)
             await ctx.audit(
                 tx,
                 "withdrawal",
                 actor_id,
-                [d.pupil_id for d in await tx.outbox.for_announcement(announcement.id)],
+                [d.pupil_id for d in rows],
                 announcement=announcement.id,
                 reason=reason,
                 source=source,

@@ -279,3 +279,17 @@ async def test_no_reply_in_a_scripted_session_sends_anyone_to_the_command_line(
 def test_command_word_follows_the_catalogue() -> None:
     assert command_word(cmd.Withdraw, "nl") == "/intrekken"
     assert command_word(cmd.Withdraw, "en", "!") == "!withdraw"
+
+
+async def test_an_unknown_command_in_the_group_gets_the_private_answer(
+    ctx: Context, front: ChatFrontEnd
+) -> None:
+    group = await groups_uc.create_group(ctx, "2B", "console")
+    await link(ctx, "t-devries")
+    private = await front.handle("console", "t-devries", "/huiswrk 2B")
+    in_group = await front.handle(
+        "console", "t-devries", "/huiswrk 2B", chat_id=group.chat_id, in_group=True
+    )
+    assert in_group.delete_original
+    assert in_group.texts == private.texts
+    assert "/huiswerk" in in_group.texts[0]  # what was meant, for someone who may use it
