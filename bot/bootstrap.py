@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,8 @@ from bot.domain import Kind
 from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, PlatformCapabilities
 from bot.rules.content import PublicContacts
+from bot.rules.lesson_hours import LessonHours
+from bot.rules.school_calendar import parse_holiday, parse_year_end
 from bot.rules.quiet_hours import QuietHours
 from bot.usecases.context import Context
 from config.settings import Settings, clock_start, load_settings
@@ -83,6 +85,13 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         public_contacts=PublicContacts.parse(school.public_contacts),
         post_delivery_days=settings.post.delivery_days,
         digest_at=time.fromisoformat(school.digest_at),
+        lesson_hours=LessonHours.parse(school.lesson_hours, urgent_kinds=school.urgent_kinds),
+        holidays=tuple(parse_holiday(h) for h in school.holidays),
+        year_end=parse_year_end(school.year_end),
+        sweep_at=time.fromisoformat(school.sweep_at),
+        schedule_grace=timedelta(seconds=settings.schedule.grace),
+        schedule_min_interval=timedelta(seconds=settings.schedule.min_interval),
+        schedule_max_per_class=settings.schedule.max_per_class,
     )
 
 

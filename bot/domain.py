@@ -124,6 +124,7 @@ class GroupState(enum.StrEnum):
     ACTIVE = "active"
     PENDING = "pending"  # created, but the bot lacks a right it needs
     LOST = "lost"  # the bot was removed; pupils fall back until it is bound again
+    ARCHIVED = "archived"  # the school year ended (`bot.usecases.sweep`): no group any more
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,3 +409,74 @@ class LetterRecord:
             ),
             notices=tuple(sorted({d.notice.template for d in carried if d.notice is not None})),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A mentor's scheduled reminder: once, or repeating by an iCalendar RRULE, in the school's
+    local time. Each occurrence that comes due fires at most once (`Firing`)."""
+
+    id: int
+    class_id: str
+    author_id: str
+    kind: Kind
+    text: str
+    when: str
+    """The moment as the author wrote it, normalised (`elke maandag 08:00`); it reads back to
+    the same recurrence (`bot.dates.parse_when`)."""
+    rule: str | None
+    """The recurrence as an iCalendar RRULE (`FREQ=WEEKLY;BYDAY=MO`); None: once."""
+    start: datetime
+    """The first occurrence as local wall-clock time (naive), in `timezone`."""
+    timezone: str
+    created_at: datetime
+    until: date | None = None
+    """The last day an occurrence may fall on (local), inclusive; None: no end."""
+    exceptions: tuple[date, ...] = ()
+    """Local days on which the schedule does not fire."""
+    next_run: datetime | None = None
+    """The next occurrence that has not fired (aware, UTC); None: nothing left to fire."""
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+
+    @property
+    def recurring(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_at is None and self.next_run is not None
+
+
+class FiringOutcome(enum.StrEnum):
+    """What became of one occurrence of a schedule."""
+
+    FIRED = "fired"  # an announcement was made (`Firing.announcement_id`)
+    MISSED = "missed"  # due while klasbot was down, past the grace period: skipped, author told
+    REFUSED = "refused"  # the rules refused it at firing time (author told)
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One occurrence of a schedule that came due: unique per (schedule, occurrence)."""
+
+    schedule_id: int
+    occurrence: datetime
+    outcome: FiringOutcome
+    recorded_at: datetime
+    announcement_id: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    """A school holiday period, whole local days from `start` to `end` inclusive."""
+
+    start: date
+    end: date
+    name: str
+    source: str = "config"
+    """Where it comes from: `config`, or the file it was imported from."""
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end

@@ -237,6 +237,24 @@ class GroupEditNotice(Notice):
     revision: int  # the correction it carries; -1 for a withdrawal
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleNotice(Notice):
+    """To a schedule's author: an occurrence did not go out — missed while klasbot was down
+    (past the grace period, `outcome` "missed") or refused by the rules when it came due
+    (`outcome` "refused", `reason` says why). Dates and times are in words already."""
+
+    template: ClassVar[str] = "schedule-missed"
+    schedule_id: int
+    outcome: str
+    class_code: str
+    when: str
+    occurrence: str
+    text: str
+    school_name: str
+    recipient_name: str
+    reason: str | None = None
+
+
 NOTICE_TYPES: dict[str, type[Notice]] = {
     cls.template: cls for cls in (AnnouncementNotice, InviteNotice, ReportNotice, UnreachableNotice)
 }
@@ -244,6 +262,7 @@ NOTICE_TYPES.update(
     (cls.template, cls) for cls in (WithdrawalNotice, CorrectionNotice, GroupEditNotice)
 )
 NOTICE_TYPES[LateLettersNotice.template] = LateLettersNotice
+NOTICE_TYPES[ScheduleNotice.template] = ScheduleNotice
 
 
 def delivered(notice: Notice) -> Notice:
@@ -263,3 +282,59 @@ def notice_from_json(data: dict[str, Any]) -> Notice:
     if cls is LateLettersNotice:
         return LateLettersNotice.from_values(values)
     return cls(**values)
+
+
+# --- the daily sweep (`bot.usecases.sweep`) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPostNotice(Notice):
+    """A post of klasbot's own in a class group (a group row, not a mail), such as the closing
+    post at the end of the school year. Its text is written in the school's language when it is
+    queued and goes out as it is; it is signed by the school, not by a teacher."""
+
+    template: ClassVar[str] = "group-post"
+    mailed: ClassVar[bool] = False
+    text: str
+    purpose: str  # what it is for: "year-end"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredCodesNotice(Notice):
+    """To a class's mentor: the pupils whose link code expired unused between `since` and
+    `until` (ISO dates), so they are still not in the class group. Names go to staff only (A.2
+    keeps them out of the group, not from the pupils' mentor)."""
+
+    template: ClassVar[str] = "expired-codes"
+    class_code: str
+    school_name: str
+    recipient_name: str
+    since: str
+    until: str
+    pupils: tuple[tuple[str, str], ...]  # (full name, the day the code expired, ISO)
+
+    def __post_init__(self) -> None:
+        # Stored as JSON, read back as lists.
+        object.__setattr__(self, "pupils", tuple(tuple(p) for p in self.pupils))
+
+
+@dataclass(frozen=True, slots=True)
+class YearEndNotice(Notice):
+    """To a class's staff on the school year's last day (`year_end`, ISO): the class group on
+    each of `platforms` was archived (closing post, members removed, pupils reached by e-mail or
+    letter from now on) and `schedules` scheduled messages of the class were cancelled."""
+
+    template: ClassVar[str] = "year-end"
+    class_code: str
+    school_name: str
+    year_end: str
+    platforms: tuple[str, ...]
+    schedules: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platforms", tuple(self.platforms))
+
+
+NOTICE_TYPES.update(
+    (cls.template, cls) for cls in (GroupPostNotice, ExpiredCodesNotice, YearEndNotice)
+)

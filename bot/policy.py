@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain import Kind, School, SchoolClass
+from bot.domain import Holiday, Kind, School, SchoolClass
 from bot.ports import PlatformCapabilities
 from bot.rules.age import effective_minimum
 from bot.rules.content import NO_PUBLIC_CONTACTS, PublicContacts
+from bot.rules import lesson_hours as lessons
 from bot.rules.kinds import DEFAULT_ALLOWED_KINDS
+from bot.rules.lesson_hours import LessonHours
 from bot.rules.quiet_hours import QuietHours
 
 
@@ -34,6 +36,22 @@ class SchoolPolicy:
     """Working days a letter takes to arrive (`bot.rules.post`)."""
     digest_at: time = time(16, 0)
     """When the day's overview of pupils nobody reached goes out (`bot.outbox`), school time."""
+    lesson_hours: LessonHours | None = field(
+        default_factory=lambda: LessonHours.parse("08:30-16:00")
+    )
+    """When lessons run (A.1): group posts then are silent (`bot.rules.lesson_hours`)."""
+    holidays: tuple[Holiday, ...] = ()
+    """The configured holiday periods (`school.holidays`); imported ones are in storage."""
+    year_end: tuple[int, int] = (7, 31)
+    """The school year's last day, (month, day) (`bot.rules.school_calendar`)."""
+    sweep_at: time = time(7, 0)
+    """When the daily sweep runs, school time (`bot.usecases.sweep`)."""
+    schedule_grace: timedelta = timedelta(hours=1)
+    """How late an occurrence missed while klasbot was down may still fire."""
+    schedule_min_interval: timedelta = timedelta(days=1)
+    """The shortest time between two occurrences of a recurring reminder."""
+    schedule_max_per_class: int = 20
+    """The most active schedules a class may have."""
     platforms: dict[str, PlatformCapabilities] = field(default_factory=dict)
     """Every platform klasbot knows, with what it declares it can do and the minimum age the
     school configured for it: the same table for every command, whether the platform is
@@ -69,6 +87,17 @@ class SchoolPolicy:
         platform or the school demands it)."""
         capabilities = self.platforms.get(platform)
         return effective_minimum(capabilities.min_age if capabilities else None)
+
+    def silent(self, instant: datetime, kind: Kind | str | None) -> bool:
+        """A.1, decided here for every caller: whether a group post of `kind` going out at
+        `instant` is sent silently (lessons are running)."""
+        return lessons.silent(self.lesson_hours, instant, self.timezone, kind)
+
+    def school_year_end(self, today: date) -> date:
+        """The last day of the school year `today` falls in."""
+        from bot.rules.school_calendar import school_year_end
+
+        return school_year_end(today, self.year_end)
 
     def capabilities(self, platform: str) -> PlatformCapabilities | None:
         return self.platforms.get(platform)

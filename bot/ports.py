@@ -59,8 +59,10 @@ class ChatPlatform(Protocol):
     name: str
     capabilities: PlatformCapabilities
 
-    async def post(self, message: GroupMessage) -> str:
-        """Post in a group; returns the platform's message id.
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
+        """Post in a group; returns the platform's message id. A `silent` post reaches the
+        members without making their phones buzz (A.1: sent while lessons run; the core decides
+        it, `SchoolPolicy.silent`): Telegram's `disable_notification`, Matrix's `m.notice`.
 
         Raises TransientDeliveryError (rate limit, network) or PermanentDeliveryError (the bot
         was removed, the chat is gone)."""
@@ -171,6 +173,9 @@ class Reply:
     group: Group | None = None
     refused: bool = False
     """A confirmation or cancellation that found nothing to act on (show it as an alert)."""
+    actions: list[tuple[str, str]] = field(default_factory=list)
+    """Follow-up commands a platform may offer as buttons: (label, command text), e.g.
+    ("Annuleer #3", "/planning 2B annuleer 3"). Typing the command does the same."""
 
 
 class ChatCore(Protocol):
@@ -241,3 +246,17 @@ class ChatCore(Protocol):
     async def is_staff_of_group(self, platform: str, chat_id: str, account_id: str) -> bool: ...
 
     async def staff_accounts(self, platform: str) -> set[str]: ...
+
+
+class Timer(Protocol):
+    """Wakes the long-running bot when the next schedule occurrence is due. Only a timer: the
+    schedules and what fired live in klasbot's database (`bot.usecases.scheduling`)."""
+
+    def wake_at(self, instant: datetime | None) -> None:
+        """Wake `wait` at the aware `instant` of the bot's clock (None: no wake-up planned);
+        replaces any earlier wake-up."""
+        ...
+
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Return at the planned wake-up, or after `timeout` seconds, whichever is first."""
+        ...

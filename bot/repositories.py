@@ -26,8 +26,10 @@ from bot.domain import (
     ClassRoster,
     Delivery,
     Enrollment,
+    Firing,
     Group,
     GroupState,
+    Holiday,
     Invite,
     LetterRecord,
     Membership,
@@ -37,6 +39,7 @@ from bot.domain import (
     Recipient,
     RosterChanges,
     RosterSnapshot,
+    Schedule,
     School,
     SchoolClass,
 )
@@ -359,6 +362,65 @@ class PlatformStateRepository(Protocol):
         ...
 
 
+class ScheduleRepository(Protocol):
+    """Mentors' schedules and the occurrences that fired (`bot.usecases.scheduling`)."""
+
+    async def add(self, schedule: Schedule) -> int:
+        """Store it and return its new id (`schedule.id` is ignored)."""
+        ...
+
+    async def get(self, schedule_id: int) -> Schedule | None: ...
+
+    async def lock(self, schedule_id: int) -> Schedule | None:
+        """The schedule, held until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's
+        transactions already hold the write lock): firing, changing and cancelling it take
+        turns."""
+        ...
+
+    async def list(
+        self, class_id: str | None = None, *, active_only: bool = False
+    ) -> builtins.list[Schedule]:
+        """Ordered by id; `active_only`: not cancelled and something left to fire."""
+        ...
+
+    async def count_active(self, class_id: str) -> int: ...
+
+    async def due(self, now: datetime, limit: int) -> builtins.list[Schedule]:
+        """Active schedules whose `next_run` is at or before `now`, earliest first."""
+        ...
+
+    async def next_due(self) -> datetime | None:
+        """The earliest `next_run` of any active schedule."""
+        ...
+
+    async def set_next_run(self, schedule_id: int, next_run: datetime | None) -> None: ...
+
+    async def cancel(self, schedule_id: int, by: str | None, now: datetime) -> bool:
+        """Cancel it; False when it was cancelled already."""
+        ...
+
+    async def record_firing(self, firing: Firing) -> bool:
+        """Record that an occurrence came due; False when it was recorded before (by this
+        process or another): the occurrence must then not fire again."""
+        ...
+
+    async def firings(self, schedule_id: int) -> builtins.list[Firing]:
+        """Ordered by occurrence."""
+        ...
+
+
+class HolidayRepository(Protocol):
+    """The school's holiday periods imported from its published calendar."""
+
+    async def add(self, holidays: Sequence[Holiday]) -> int:
+        """Add the periods not stored yet (same start, end and name); returns how many."""
+        ...
+
+    async def list(self) -> builtins.list[Holiday]:
+        """Ordered by start, then end and name."""
+        ...
+
+
 class Repositories(Protocol):
     """Every repository, bound to one transaction."""
 
@@ -371,6 +433,8 @@ class Repositories(Protocol):
     letters: LetterRepository
     audit: AuditRepository
     state: PlatformStateRepository
+    schedules: ScheduleRepository
+    holidays: HolidayRepository
 
 
 class UnitOfWork(Protocol):

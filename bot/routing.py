@@ -1,7 +1,8 @@
 """Rule 6: every pupil of the class is reached exactly once (protocol B.1, second paragraph).
 
 For each pupil, exactly one `Route`: the class group when they are a linked, eligible member of
-it; otherwise a fallback, always with the reason why. Fallback order:
+it; otherwise a fallback, always with the reason why (a group archived at the end of the school
+year counts as no group). Fallback order:
 1. e-mail to the pupil's own address when they are at least `pupil_email_from_age` (default 16;
    `None` switches it off);
 2. e-mail to every guardian with an address;
@@ -81,6 +82,9 @@ def group_reason(
     base = pupil_age_verdict(pupil, today)
     if base in (Verdict.UNDER_13, Verdict.AGE_UNKNOWN):
         return None, _AGE_REASONS[base]
+    # A group archived at the end of the school year is no group at all: its pupils fall back
+    # with `no-group`, as before the class had one (not `group-lost`: nothing is broken).
+    groups = [g for g in groups if g.group.state != GroupState.ARCHIVED]
     active = [g for g in groups if g.group.state == GroupState.ACTIVE]
     if not active:
         return None, Reason.GROUP_LOST if groups else Reason.NO_GROUP

@@ -47,16 +47,22 @@ from config.values import (
     Directory,
     EmailAge,
     Flag,
+    Grace,
+    Holidays,
     Homeserver,
     Host,
+    Interval,
     InviteDays,
     Kinds,
     Language,
+    LessonHoursSpec,
     LongDelay,
     LongPoll,
     MailTransport,
     MatrixUser,
+    MaxSchedules,
     MinAge,
+    MonthDay,
     OptionalAddress,
     OptionalRate,
     OptionalText,
@@ -145,6 +151,16 @@ class SchoolSettings(_Section):
     # When the day's overview of pupils nobody reached goes to each author (and leadership);
     # what is reported after it goes the next morning.
     digest_at: ClockTime = "16:00"
+    # The school year's last day (MM-DD): class groups are archived and schedules end.
+    year_end: MonthDay = "07-31"
+    # Protocol A.1: group posts in these periods (weekdays) are sent silently, urgent kinds
+    # excepted; empty = none.
+    lesson_hours: LessonHoursSpec = "08:30-16:00"
+    # Holiday periods `YYYY-MM-DD/YYYY-MM-DD Name`: recurring reminders do not fire in them
+    # (`klasbot holidays import FILE.ics` adds the school's published calendar).
+    holidays: Holidays = Field(default_factory=list)
+    # When the daily sweep runs (13th-birthday codes, expired codes, the end of the school year).
+    sweep_at: ClockTime = "07:00"
 
     @model_validator(mode="after")
     def _urgent_kinds_are_allowed(self) -> SchoolSettings:
@@ -245,6 +261,15 @@ class DispatchSettings(_Section):
         return self
 
 
+class ScheduleSettings(_Section):
+    # How late an occurrence missed while klasbot was down may still fire (90s, 30m, 1h, 1d).
+    grace: Grace = 3600.0
+    # Against flooding: the shortest time between two occurrences of a recurring reminder …
+    min_interval: Interval = 86400.0
+    # … and the most active schedules a class may have.
+    max_per_class: MaxSchedules = 20
+
+
 SECRET_KEYS = {
     ("mail", "smtp_password"),
     ("telegram", "token"),
@@ -271,6 +296,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @classmethod
     def settings_customise_sources(

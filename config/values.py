@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.domain import Kind
+from bot.errors import InvalidInput
 from bot.i18n import LANGUAGES, Msg, available_languages
 from bot.rules.content import PublicContacts
 
@@ -70,6 +71,15 @@ M_TELEGRAM_USERNAME = Msg(
     "e.g. passie_klas_bot, or empty"
 )
 M_ROOM_VERSION = Msg("must be a Matrix room version klasbot supports ({versions}), or empty")
+M_LESSON_HOURS = Msg(
+    "must be HH:MM-HH:MM periods, comma-separated, e.g. 08:30-16:00, or empty for none"
+)
+M_HOLIDAYS = Msg(
+    "must be holiday periods START/END Name (dates YYYY-MM-DD), comma-separated, "
+    "e.g. 2026-10-17/2026-10-25 Herfstvakantie; {item!r} is not one"
+)
+M_MONTH_DAY = Msg("must be a day of the year MM-DD that exists every year, e.g. 07-31")
+M_DURATION = Msg("must be a duration greater than 0 and at most {high}, e.g. 90s, 30m, 1h or 1d")
 M_NOT_BEFORE = Msg("must be at least {other} ({low})")
 M_TABLE = Msg("{section}: must be a table of keys ([{section}] in the file) (got {value!r})")
 
@@ -416,6 +426,77 @@ def _room_version(value: Any) -> Any:
     return value
 
 
+def _lesson_hours(value: Any) -> Any:
+    from bot.rules.lesson_hours import LessonHours
+
+    if isinstance(value, str):
+        try:
+            LessonHours.parse(value)
+            return value.strip()
+        except InvalidInput:
+            pass
+    _refuse(_allowed(M_LESSON_HOURS))
+
+
+def _holidays(value: Any) -> Any:
+    from bot.rules.school_calendar import parse_holiday
+
+    value = _split_commas(value)
+    if not isinstance(value, list):
+        _refuse(_allowed(M_HOLIDAYS, item=value))
+    for item in value:
+        try:
+            if not isinstance(item, str):
+                raise InvalidInput(M_TEXT)
+            parse_holiday(item)
+        except InvalidInput:
+            _refuse(_allowed(M_HOLIDAYS, item=item))
+    return value
+
+
+def _month_day(value: Any) -> Any:
+    from bot.rules.school_calendar import parse_year_end
+
+    if isinstance(value, str):
+        try:
+            month, day = parse_year_end(value)
+            return f"{month:02d}-{day:02d}"
+        except InvalidInput:
+            pass
+    _refuse(_allowed(M_MONTH_DAY))
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
+_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: Any) -> float | None:
+    """`90s`, `30m`, `1h`, `1d`, `1h30m` or a plain number of seconds → seconds; None if not."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower().replace(" ", "")
+    if _WHOLE.fullmatch(text):
+        return float(text)
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+def _duration(high: float, label: str) -> Rule:
+    allowed = _allowed(M_DURATION, high=label)
+
+    def check(value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds is None or not 0 < seconds <= high or math.isnan(seconds):
+            _refuse(allowed)
+        return seconds
+
+    return Rule(allowed, check)
+
+
 Port = Annotated[int, _whole(1, 65535)]
 MinAge = Annotated[int, _whole(13, 21)]
 EmailAge = Annotated[int | None, _whole(12, 21, off=True)]
@@ -464,3 +545,9 @@ Contacts = Annotated[list[str], NoDecode, Rule(_allowed(M_CONTACTS, item=""), _c
 Host = Annotated[str, Rule(_allowed(M_HOST), _host)]
 Kinds = Annotated[list[str], NoDecode, _kinds(at_least_one=False)]
 SomeKinds = Annotated[list[str], NoDecode, _kinds(at_least_one=True)]
+LessonHoursSpec = Annotated[str, Rule(_allowed(M_LESSON_HOURS), _lesson_hours)]
+Holidays = Annotated[list[str], NoDecode, Rule(_allowed(M_HOLIDAYS, item=""), _holidays)]
+MonthDay = Annotated[str, Rule(_allowed(M_MONTH_DAY), _month_day)]
+Grace = Annotated[float, _duration(7 * 86400, "7d")]
+Interval = Annotated[float, _duration(366 * 86400, "366d")]
+MaxSchedules = Annotated[int, _whole(1, 1000)]

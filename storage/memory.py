@@ -38,11 +38,13 @@ from bot.repositories import (
     AnnouncementRepository,
     AuditRepository,
     GroupRepository,
+    HolidayRepository,
     InviteRepository,
     LetterRepository,
     OutboxRepository,
     PlatformStateRepository,
     RosterRepository,
+    ScheduleRepository,
 )
 from storage.memory_outbox import (
     InMemoryAnnouncementRepository,
@@ -50,6 +52,7 @@ from storage.memory_outbox import (
     InMemoryLetterRepository,
     InMemoryOutboxRepository,
 )
+from storage.memory_schedules import InMemoryHolidayRepository, InMemoryScheduleRepository
 from storage.memory_tables import (
     ACCOUNTS,
     ANNOUNCEMENTS,
@@ -116,6 +119,8 @@ class InMemoryRepositories:
         self.letters: LetterRepository = InMemoryLetterRepository(tx)
         self.audit: AuditRepository = InMemoryAuditRepository(tx)
         self.state: PlatformStateRepository = InMemoryPlatformStateRepository(tx)
+        self.schedules: ScheduleRepository = InMemoryScheduleRepository(tx)
+        self.holidays: HolidayRepository = InMemoryHolidayRepository(tx)
 
 
 def _person_row(p: Person) -> Person:

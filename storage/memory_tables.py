@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar, cast
 
 from bot.domain import (
     Announcement,
     AuditEvent,
     Delivery,
+    Firing,
     Group,
+    Holiday,
     Invite,
     Membership,
     Person,
+    Schedule,
     School,
     SchoolClass,
 )
@@ -72,6 +75,9 @@ LETTERS: Table[str, LetterRow] = Table("letters")
 LETTER_ITEMS: Table[tuple[str, int], None] = Table("letter_items")  # (letter, delivery)
 AUDIT: Table[int, AuditEvent] = Table("audit")
 STATE: Table[tuple[str, str], str] = Table("state")
+SCHEDULES: Table[int, Schedule] = Table("schedules")
+FIRINGS: Table[tuple[int, datetime], Firing] = Table("firings")  # (schedule, occurrence)
+HOLIDAYS: Table[tuple[date, date, str], Holiday] = Table("holidays")  # (start, end, name)
 
 _MISSING: Any = object()
 

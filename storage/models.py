@@ -252,3 +252,54 @@ class PlatformStateRow(Base):
     platform: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
+
+
+class ScheduleRow(Base):
+    """A mentor's scheduled reminder (`bot.domain.Schedule`)."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (sa.Index("ix_schedules_due", "active", "next_run"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    class_id: Mapped[str] = mapped_column(sa.ForeignKey("classes.id"), index=True)
+    author_id: Mapped[str] = mapped_column(sa.String(limits.SOURCED_ID))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    text: Mapped[str] = mapped_column(sa.Text)
+    when: Mapped[str] = mapped_column(sa.String(200))
+    rule: Mapped[str | None] = mapped_column(sa.String(500))
+    # The first occurrence as local wall-clock time, `YYYY-MM-DDTHH:MM` in `timezone`.
+    start: Mapped[str] = mapped_column(sa.String(32))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    until: Mapped[date | None] = mapped_column(sa.Date)
+    exceptions: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    next_run: Mapped[datetime | None]
+    # Not cancelled and something left to fire: what the firer scans (with next_run).
+    active: Mapped[bool] = mapped_column(default=True)
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(sa.String(limits.SOURCED_ID))
+
+
+class FiringRow(Base):
+    """One occurrence of a schedule that came due; the key makes it fire at most once."""
+
+    __tablename__ = "schedule_firings"
+    schedule_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True
+    )
+    occurrence: Mapped[datetime] = mapped_column(primary_key=True)
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    recorded_at: Mapped[datetime]
+    announcement_id: Mapped[int | None]
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class HolidayRow(Base):
+    """A school holiday period (whole local days, `end` inclusive)."""
+
+    __tablename__ = "holidays"
+    __table_args__ = (sa.UniqueConstraint("start", "end", "name", name="uq_holidays_period"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    start: Mapped[date] = mapped_column(sa.Date)
+    end: Mapped[date] = mapped_column(sa.Date)
+    name: Mapped[str] = mapped_column(sa.String(limits.NAME))
+    source: Mapped[str] = mapped_column(sa.String(255))

@@ -182,10 +182,13 @@ class MatrixPlatform:
         logger.info("matrix: created room %s for class %s", room_id, roster.school_class.id)
         return room_id
 
-    async def post(self, message: GroupMessage) -> str:
-        """Send the announcement as m.text with an HTML `formatted_body`; the idempotency key is
-        the transaction id, so the homeserver drops a resend. Never waits long, never retries."""
-        content: dict[str, Any] = {"msgtype": "m.text", "body": message.text}
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
+        """Send the announcement as m.text with an HTML `formatted_body`, or a `silent` one as
+        m.notice (A.1: the default push rule `.m.rule.suppress_notices` keeps members' devices
+        quiet; clients still show it in the room); the idempotency key is the transaction id, so
+        the homeserver drops a resend. Never waits long, never retries."""
+        msgtype = "m.notice" if silent else "m.text"
+        content: dict[str, Any] = {"msgtype": msgtype, "body": message.text}
         if message.html:
             content["format"] = "org.matrix.custom.html"
             content["formatted_body"] = message.html

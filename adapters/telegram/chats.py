@@ -122,9 +122,11 @@ class TelegramChats:
         markup: InlineKeyboardMarkup | None = None,
         *,
         preview: bool = True,
+        silent: bool = False,
     ) -> tuple[Message, str]:
         """Send one message through the rate limiter; returns it and the chat id it went to
-        (a new one when the group migrated). Raises the core's delivery errors."""
+        (a new one when the group migrated); a `silent` one arrives without a notification.
+        Raises the core's delivery errors."""
         for _ in range(3):
             await self.limiter.acquire(chat_id)
             try:
@@ -133,6 +135,7 @@ class TelegramChats:
                     text,
                     reply_markup=markup,
                     link_preview_options=None if preview else LinkPreviewOptions(is_disabled=True),
+                    disable_notification=silent,
                 )
                 return sent, chat_id
             except ChatMigrated as error:

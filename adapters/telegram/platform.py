@@ -193,8 +193,9 @@ class TelegramPlatform(UpdateHandlers):
 
     # ------------------------------------------------------------------------ the port
 
-    async def post(self, message: GroupMessage) -> str:
-        """Post an announcement in a group (see `ChatPlatform.post`)."""
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
+        """Post an announcement in a group (see `ChatPlatform.post`); every part of a `silent`
+        one goes with `disable_notification` (A.1: members get it without a sound)."""
         if self.application is None:
             raise TransientDeliveryError("the Telegram platform is not running in this process")
         key = message.idempotency_key
@@ -205,7 +206,7 @@ class TelegramPlatform(UpdateHandlers):
         first: Message | None = None
         for part in chunks(message.text):
             try:
-                sent, chat_id = await self._send(chat_id, part, preview=False)
+                sent, chat_id = await self._send(chat_id, part, preview=False, silent=silent)
             except PermanentDeliveryError as error:
                 if error.reason == "group-lost":
                     await self._group_lost(chat_id)

@@ -4,12 +4,33 @@ as text that survives a restart (kept between the preview and the confirmation).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 from bot import commands as cmd
 from bot.domain import AnnouncementDraft, Kind
+
+
+@dataclass(frozen=True)
+class ScheduleDraft:
+    """A reminder for a later moment or a repetition, kept between its preview and its
+    confirmation; `when` is the normalised moment (`bot.dates.When.text`), read again when it
+    is confirmed."""
+
+    class_id: str
+    author_id: str
+    when: str
+    text: str
+    kind: str = Kind.REMINDER.value
+
+
+def schedule_draft_for(command: Any, author_id: str) -> ScheduleDraft | None:
+    """The schedule a reminder with a moment asks for; None for anything else (a reminder
+    without a moment goes out now, as an announcement)."""
+    if isinstance(command, cmd.Reminder) and command.when is not None:
+        return ScheduleDraft(command.class_ref, author_id, command.when.text, command.text)
+    return None
 
 
 def draft_for(command: Any, author_id: str) -> AnnouncementDraft | None:
@@ -37,23 +58,25 @@ def draft_for(command: Any, author_id: str) -> AnnouncementDraft | None:
         return AnnouncementDraft(
             command.class_ref, author_id, Kind.TRIP, date=command.date, text=command.text
         )
-    if isinstance(command, cmd.Reminder) and (command.when is None or not command.when.recurring):
-        at = command.when.at if command.when is not None else None
-        return AnnouncementDraft(
-            command.class_ref, author_id, Kind.REMINDER, text=command.text, not_before=at
-        )
+    if isinstance(command, cmd.Reminder) and command.when is None:
+        return AnnouncementDraft(command.class_ref, author_id, Kind.REMINDER, text=command.text)
     return None
 
 
-def draft_to_json(draft: AnnouncementDraft) -> str:
+def draft_to_json(draft: AnnouncementDraft | ScheduleDraft) -> str:
+    if isinstance(draft, ScheduleDraft):
+        return json.dumps({"schedule": asdict(draft)})
+
     def encode(value: Any) -> Any:
         return value.isoformat() if isinstance(value, date | datetime) else value
 
     return json.dumps({k: encode(v) for k, v in asdict(draft).items()})
 
 
-def draft_from_json(raw: str) -> AnnouncementDraft:
+def draft_from_json(raw: str) -> AnnouncementDraft | ScheduleDraft:
     data = json.loads(raw)
+    if "schedule" in data:
+        return ScheduleDraft(**data["schedule"])
     if data.get("date"):
         data["date"] = date.fromisoformat(data["date"])
     if data.get("not_before"):

@@ -17,10 +17,18 @@ from typing import Any
 from bot import commands as cmd
 from bot.chat import announce_replies as replies
 from bot.chat import help as chat_help
-from bot.chat.drafts import draft_for, draft_from_json, draft_to_json
+from bot.chat import schedule_replies
+from bot.chat.drafts import (
+    ScheduleDraft,
+    draft_for,
+    draft_from_json,
+    draft_to_json,
+    schedule_draft_for,
+)
 from bot.chat.events import PlatformEvents
 from bot.chat.texts import M_LANGUAGE_IS, M_LANGUAGE_SET, error_text, undo_text
-from bot.domain import Group, Person
+from bot.dates import parse_when
+from bot.domain import Group, Kind, Person
 from bot.errors import InvalidInput, KlasbotError, RuleViolation
 from bot.i18n import Localized, available_languages
 from bot.languages import choices, language_name, person_language
@@ -41,9 +49,18 @@ from bot.messages import (
 from bot.ports import Reply
 from bot.repositories import Repositories
 from bot.rules import authorization
-from bot.usecases import announcing, groups, linking, preferences, reports, throttling, undo
+from bot.usecases import (
+    announcing,
+    groups,
+    linking,
+    preferences,
+    reports,
+    scheduling,
+    throttling,
+    undo,
+)
 from bot.usecases.announcing import AnnounceResult
-from bot.usecases.context import Context
+from bot.usecases.context import Context, resolve_class
 from bot.usecases.queries import person_and_staff
 
 
@@ -128,6 +145,8 @@ class ChatFrontEnd(PlatformEvents):
         if isinstance(found, Reply):
             return found
         draft, lang = found
+        if isinstance(draft, ScheduleDraft):
+            return await self._schedule(platform, account_id, draft, lang)
         return await self._send(platform, account_id, draft, lang, draft.class_id)
 
     async def cancel(
@@ -360,15 +379,91 @@ class ChatFrontEnd(PlatformEvents):
                 return Reply([M_BIND_IN_GROUP(lang)])
             group = await groups.bind_group(ctx, platform, chat_id, command.class_ref, actor=person)
             return Reply([M_BOUND(lang, klas=command.class_ref)], group=group)
+        if isinstance(command, cmd.Schedule):
+            return await self._planning(person, command, lang, platform)
+        planned = schedule_draft_for(command, person.id)
+        if planned is not None:
+            if preview:
+                return await self._preview_schedule(platform, account_id, planned, lang)
+            return await self._schedule(platform, account_id, planned, lang)
         draft = draft_for(command, person.id)
         if draft is None:
-            # A recurring reminder: schedules are not built yet.
             return Reply([M_ONE_MOMENT_ONLY(lang, klas=command.class_ref, text=command.text)])
         if preview:
             return await self._preview(platform, account_id, draft, lang)
         return await self._send(
             platform, account_id, draft, lang, command.class_ref, with_text=True
         )
+
+    # ------------------------------------------------------------------------ schedules
+
+    def _request(self, draft: ScheduleDraft) -> scheduling.ScheduleRequest:
+        ctx = self.ctx
+        when = parse_when(draft.when, now=ctx.clock.now(), tz=ctx.policy.timezone)
+        return scheduling.ScheduleRequest(
+            draft.class_id, draft.author_id, when, draft.text, Kind(draft.kind)
+        )
+
+    async def _preview_schedule(
+        self, platform: str, account_id: str, draft: ScheduleDraft, lang: str
+    ) -> Reply:
+        """The schedule in words with its next dates and what to know first, kept under a
+        token until it is confirmed (the same flow as an announcement's preview)."""
+        ctx = self.ctx
+        plan = await scheduling.plan(ctx, self._request(draft), source=platform)
+        token = await self._keep_draft(platform, account_id, draft, lang)
+        texts = schedule_replies.plan_texts(plan, lang, ctx.policy.timezone, ctx.clock.now())
+        return Reply(texts, confirmation=token)
+
+    async def _schedule(
+        self, platform: str, account_id: str, draft: ScheduleDraft, lang: str
+    ) -> Reply:
+        ctx = self.ctx
+        try:
+            schedule, plan = await scheduling.add(ctx, self._request(draft), source=platform)
+        except KlasbotError as error:
+            return Reply([error_text(error, lang)])
+        texts = schedule_replies.scheduled_texts(
+            schedule.id, plan, lang, ctx.policy.timezone, ctx.clock.now()
+        )
+        return Reply(texts)
+
+    async def _planning(
+        self, person: Person, command: cmd.Schedule, lang: str, platform: str
+    ) -> Reply:
+        """`/planning KLAS`: the class's schedules with their next dates (staff of the class);
+        `/planning KLAS annuleer N`: cancel one (its author or staff of the class)."""
+        ctx = self.ctx
+        if command.cancel_id is not None:
+            cancelled = await scheduling.cancel(
+                ctx, command.cancel_id, person, class_ref=command.class_ref, source=platform
+            )
+            async with ctx.db.transaction() as tx:
+                roster = await tx.roster.class_roster(cancelled.class_id)
+            return Reply(
+                [
+                    schedule_replies.M_SCHEDULE_CANCELLED(
+                        lang, id=cancelled.id, klas=roster.school_class.code
+                    )
+                ]
+            )
+        async with ctx.db.transaction() as tx:
+            school_class = await resolve_class(tx, command.class_ref)
+            roster = await tx.roster.class_roster(school_class.id)
+        authorization.require_staff_of_class(person, roster)
+        views = await scheduling.list_schedules(ctx, school_class.id)
+        klas = roster.school_class.code
+        text = schedule_replies.list_text(klas, views, lang, ctx.policy.timezone, ctx.clock.now())
+        word = chat_help.command_word(cmd.Schedule, lang)
+        cancel_word = "annuleer" if lang == "nl" else "cancel"
+        actions = [
+            (
+                schedule_replies.CANCEL_BUTTON(lang, id=v.schedule.id),
+                f"{word} {klas} {cancel_word} {v.schedule.id}",
+            )
+            for v in views
+        ]
+        return Reply([text], actions=actions)
 
     async def _choose_language(
         self, person: Person, language: str | None, lang: str, platform: str

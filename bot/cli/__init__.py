@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import announce, delivery, invites, roster, undo  # noqa: F401  (they register their commands)
+from bot.cli import announce, delivery, holidays, invites, roster, schedule, undo  # noqa: F401  (they register their commands)
 from bot.cli.common import app, main_entry
 
 __all__ = ["app", "main"]

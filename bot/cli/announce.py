@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import typer
@@ -233,9 +233,9 @@ def announcements(
                 if item.class_id not in codes:
                     found = await tx.roster.find_classes(item.class_id)
                     codes[item.class_id] = found[0].code if found else item.class_id
-        return items, codes
+        return items, codes, a.policy.timezone
 
-    items, codes = run(go)
+    items, codes, tz = run(go)
     rows = [
         {
             "id": x.id,
@@ -243,12 +243,13 @@ def announcements(
             "class_id": x.class_id,
             "kind": x.kind,
             "author": x.author_id,
-            "created_at": x.created_at.isoformat(),
+            # School time with its offset, as every time a person reads.
+            "created_at": x.created_at.astimezone(tz).isoformat(),
             "text": x.body,
             "signature": x.signature,
             "schedule": x.schedule_id,
             "withdrawn": x.withdrawn,
-            "withdrawn_at": x.withdrawn_at.isoformat() if x.withdrawn_at else None,
+            "withdrawn_at": x.withdrawn_at.astimezone(tz).isoformat() if x.withdrawn_at else None,
             "withdraw_reason": x.withdraw_reason,
             "revision": x.revision,
         }
@@ -263,7 +264,8 @@ def announcements(
         text = r["text"]
         if r["withdrawn"]:
             text = f"({t.label('status', 'withdrawn')}) {text}"
-        grid.add_row(str(r["id"]), r["class"], kind, r["author"], r["created_at"][:16], text)
+        created = datetime.fromisoformat(r["created_at"]).isoformat(sep=" ", timespec="minutes")
+        grid.add_row(str(r["id"]), r["class"], kind, r["author"], created, text)
     out.print(grid)
 
 

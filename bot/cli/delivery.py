@@ -26,25 +26,38 @@ from bot.cli.common import (
     settings,
     stop_on_signals,
 )
-from bot.dispatch import DispatchStats
+from bot.dispatch.loop import RoundStats, Runner, run_round
 from bot.errors import KlasbotError
 from bot.usecases import queries
 
 
 @app.command("dispatch")
 def dispatch(
-    once: bool = typer.Option(False, "--once", help="Deliver what is due, then exit."),
+    once: bool = typer.Option(
+        False, "--once", help="Fire what is due, run the daily sweep, deliver, then exit."
+    ),
 ) -> None:
-    """Deliver what is due (the outbox)."""
+    """Fire every scheduled message that is due, run the daily sweep when it is due, then
+    deliver what is due (the outbox)."""
 
-    async def go(a: bootstrap.App) -> DispatchStats | None:
+    async def go(a: bootstrap.App) -> RoundStats | None:
         if once:
-            return await a.dispatcher.run_once()
-        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval, stop=stop_on_signals())
+            return await run_round(a.ctx, a.dispatcher)
+        await Runner(
+            a.ctx, a.dispatcher, poll_interval=a.settings.dispatch.poll_interval
+        ).run_forever(stop_on_signals())
         return None
 
-    stats = run(go, console_echo=echo_console, connect="send")
-    if stats is not None:
+    result = run(go, console_echo=echo_console, connect="send")
+    if result is not None:
+        if result.fired.total:
+            say(
+                t.M_FIRED,
+                fired=result.fired.fired,
+                missed=result.fired.missed,
+                refused=result.fired.refused,
+            )
+        stats = result.delivered
         say(
             t.M_DISPATCHED,
             sent=stats.sent,
@@ -138,9 +151,15 @@ def run_bot() -> None:
     """The long-running bot: the dispatcher and every configured platform."""
 
     async def go(a: bootstrap.App) -> None:
+        from adapters.timer import ApschedulerTimer
+
         stop = stop_on_signals()
         say(t.M_RUNNING, platforms=", ".join(sorted(a.platforms)))
-        await a.dispatcher.run_forever(a.settings.dispatch.poll_interval, stop=stop)
+        async with ApschedulerTimer(a.clock) as timer:
+            runner = Runner(
+                a.ctx, a.dispatcher, timer, poll_interval=a.settings.dispatch.poll_interval
+            )
+            await runner.run_forever(stop)
         say(t.M_STOPPED)
 
     run(go, console_echo=echo_console, connect="receive")

@@ -50,6 +50,7 @@ M_DISPATCHED = Msg(
     "sent {sent}, notices {notices}, letters {letters}, retried {retried}, rerouted {rerouted}, "
     "failed {failed}, held {held}, waiting for another platform {waiting}"
 )
+M_FIRED = Msg("scheduled messages: fired {fired}, missed {missed}, refused {refused}")
 M_NAME_LETTERS = Msg("name the letters (keys from `klasbot letters list`) or give --all")
 M_UNKNOWN_LETTERS = Msg("unknown letter(s): {keys}; see `klasbot letters list --all`")
 M_MARKED_POSTED = Msg("marked {count} letter(s) as posted")

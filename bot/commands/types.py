@@ -111,7 +111,7 @@ class Homework(Command):
 
 @dataclass(frozen=True, slots=True)
 class Reminder(Command):
-    """A reminder: now (`when` is None), once, or weekly."""
+    """A reminder: now (`when` is None), or scheduled once or repeating (`bot.dates.When`)."""
 
     class_ref: str
     when: When | None
@@ -120,12 +120,13 @@ class Reminder(Command):
     name: ClassVar[str] = "herinnering"
     english: ClassVar[str] = "reminder"
     syntax: ClassVar[Msg] = Msg("/reminder CLASS [when] text")
-    summary: ClassVar[Msg] = Msg("send a reminder, now or at a later moment")
+    summary: ClassVar[Msg] = Msg("send a reminder now, or schedule it once or repeating")
     usage: ClassVar[Msg] = Msg("/reminder 2B tomorrow 07:30 Bring your PE kit")
     who: ClassVar[Msg] = WHO_CLASS_STAFF
     details: ClassVar[Msg | None] = Msg(
-        "Without a moment it goes out now; with one (tomorrow 07:30, monday 08:00, "
-        "2026-12-01 08:00) it goes out then."
+        "Without a moment it goes out now. With a moment it is scheduled: once (tomorrow 07:30, "
+        "monday 08:00) or repeating (every monday 08:00, every weekday 07:45, every other friday "
+        "15:00). Before it is saved you see it in words with its next dates."
     )
 
 
@@ -158,7 +159,10 @@ class Schedule(Command):
     summary: ClassVar[Msg] = Msg("list or cancel scheduled reminders")
     usage: ClassVar[Msg] = Msg("/schedule 2B")
     who: ClassVar[Msg] = WHO_CLASS_STAFF
-    offered: ClassVar[bool] = False
+    details: ClassVar[Msg | None] = Msg(
+        "Shows each scheduled message of the class with its number and next dates; "
+        "/schedule 2B cancel 3 cancels number 3 (its author or a teacher of the class may)."
+    )
 
 
 @dataclass(frozen=True, slots=True)

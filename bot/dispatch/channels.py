@@ -33,7 +33,8 @@ async def post_groups(
     stats: DispatchStats,
     waiting: set[int],
 ) -> None:
-    """One post per (announcement, group) reaches every member pupil at once."""
+    """One post per (announcement, group) reaches every member pupil at once; it is silent when
+    it goes out while lessons run (A.1, `SchoolPolicy.silent`), unless its kind is urgent."""
     units: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
     for row in deliveries:
         assert row.announcement_id is not None
@@ -59,8 +60,11 @@ async def post_groups(
             html=group_html(announcement),
             idempotency_key=f"{announcement_id}-g{group_id}",
         )
+        # Decided when the post goes out, not when it was announced: a post held by quiet hours
+        # or retried later is judged at the moment it reaches the pupils' phones (A.1).
+        silent = d.ctx.policy.silent(d.ctx.clock.now(), announcement.kind)
         try:
-            message_id = await platform.post(message)
+            message_id = await platform.post(message, silent=silent)
         except TransientDeliveryError as error:
             await d.retry_later(rows, error, stats)
         except PermanentDeliveryError as error:

@@ -33,12 +33,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.dispatch import channels, group_edits
+from bot.dispatch import channels, group_edits, group_posts
 from bot.dispatch.content import Sender, announcement_senders
 from bot.dispatch.retry import DispatchStats, RetryPolicy
 from bot.domain import Announcement, Channel, Delivery, Group, Person, Route
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
-from bot.notices import InviteNotice
+from bot.notices import GroupPostNotice, InviteNotice
 from bot.outbox import add_unreachable_warning, forget_codes
 from bot.ports import LetterPrinter, Mailer
 from bot.repositories import Repositories
@@ -125,13 +125,17 @@ class Dispatcher:
         due = await self._hold_quiet_hours(batch, stats)
         by_channel: dict[Channel, list[Delivery]] = defaultdict(list)
         edits: list[Delivery] = []
+        posts: list[Delivery] = []
         for d in due:
-            if d.channel == Channel.GROUP and d.notice is not None:
+            if d.channel == Channel.GROUP and isinstance(d.notice, GroupPostNotice):
+                posts.append(d)  # klasbot's own post (the year's closing post)
+            elif d.channel == Channel.GROUP and d.notice is not None:
                 edits.append(d)  # a withdrawn or corrected post (`bot.usecases.undo`)
             else:
                 by_channel[d.channel].append(d)
         await channels.post_groups(self, by_channel[Channel.GROUP], batch, stats, exclude)
         await group_edits.edit_groups(self, edits, stats, exclude)
+        await group_posts.post_notices(self, posts, stats, exclude)
         await channels.send_mail(self, by_channel[Channel.EMAIL], batch, stats)
         await channels.print_letters(self, by_channel[Channel.POST], batch, stats)
         return stats, {d.id for d in batch.claimed}

@@ -81,8 +81,11 @@ async def edit_groups(
                 await platform.edit(group.chat_id, notice.message_id, message)
                 external_id = notice.message_id
             else:
-                # The platform cannot change a post: the withdrawal or correction is a new one.
-                external_id = await platform.post(message)
+                # The platform cannot change a post: the withdrawal or correction is a new one,
+                # silent in lessons like the post it is about (A.1); it takes that post's kind,
+                # so a cancelled lesson that goes on after all is heard at once.
+                silent = d.ctx.policy.silent(d.ctx.clock.now(), announcement.kind)
+                external_id = await platform.post(message, silent=silent)
         except TransientDeliveryError as error:
             await d.retry_later([row], error, stats)
         except PermanentDeliveryError as error:

@@ -207,3 +207,23 @@ def require_may_undo(
             id=announcement_id,
             cls=roster.school_class.code,
         )
+
+
+NOT_YOURS_TO_CANCEL = Msg(
+    "Only the author or a teacher of {cls} may cancel scheduled message {id}."
+)
+
+
+def require_may_cancel_schedule(
+    person: Person | None, schedule_id: int, author_id: str, roster: ClassRoster
+) -> None:
+    """A schedule is cancelled by whoever `may_undo` an announcement of its author in its class
+    (the author, or staff of the class); else raise `RuleViolation(code="not-allowed")`."""
+    if not may_undo(person, author_id, roster):
+        raise RuleViolation(
+            NOT_YOURS_TO_CANCEL,
+            rule=RULE,
+            code="not-allowed",
+            id=schedule_id,
+            cls=roster.school_class.code,
+        )

@@ -365,63 +365,78 @@ async def announce(
     anyway (`klasbot announce --again`); an announcement id sends it anyway when that is the
     announcement it repeats (the one the chat preview named, so that a colleague's identical
     announcement made in between is still asked about)."""
-    now = ctx.clock.now()
     try:
         async with ctx.db.transaction() as tx:
-            roster, author, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
-            # Announcements to one class take turns (PostgreSQL: an advisory lock; SQLite's
-            # transactions already do): two identical ones at the same instant cannot both
-            # pass the repeat check.
-            await tx.state.lock("klasbot", f"announce:{roster.school_class.id}")
-            repeat = await find_repeat(tx, roster.school_class.id, draft, now)
-            if repeat is not None and not _may_repeat(again, repeat):
-                raise AlreadySent(repeat, ctx.policy.timezone, now)
-            announcement = Announcement(
-                id=0,
-                class_id=roster.school_class.id,
-                kind=draft.kind,
-                author_id=author.id,
-                created_at=now,
-                body=body,
-                signature=sig,
-                date=draft.date,
-                period=draft.period,
-                subject=draft.subject,
-                text=draft.text,
-                not_before=draft.not_before,
-            )
-            announcement = replace(announcement, id=await tx.announcements.add(announcement))
-            routes = await _routes(ctx, tx, roster)
-            held_until = await add_announcement_rows(tx, ctx.policy, announcement, routes, now)
-            counts = {c.value: 0 for c in Channel}
-            for route in routes:
-                counts[route.channel.value] += 1
-            unreachable = tuple(r.pupil_id for r in routes if r.channel == Channel.UNREACHABLE)
-            told = await add_unreachable_warning(tx, ctx.policy, announcement, unreachable, now=now)
-            late = late_letters(
-                ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now)
-            )
-            if late is not None:
-                late = await _queue_call_list(
-                    tx, ctx.policy, announcement, author, roster.school_class.code, late
-                )
-            await ctx.audit(
-                tx,
-                "announcement",
-                author.id,
-                [r.pupil_id for r in routes],
-                announcement=announcement.id,
-                class_id=roster.school_class.id,
-                kind=draft.kind,
-                source=source,
-                channels=counts,
-                repeat_of=repeat.id if repeat else None,
-                late_letters=[x.pupil_id for x in late.letters] if late else [],
-            )
-            await tx.audit.add(_fallback_events(announcement, routes))
+            return await announce_in(ctx, tx, draft, source=source, again=again)
     except KlasbotError as error:
         await _audit_refusal(ctx, error, draft, source)
         raise
+
+
+async def announce_in(
+    ctx: Context,
+    tx: Repositories,
+    draft: AnnouncementDraft,
+    *,
+    source: str,
+    again: bool | int = False,
+    schedule_id: int | None = None,
+) -> AnnounceResult:
+    """`announce` inside the caller's transaction `tx` (a schedule's firing is recorded in the
+    same one, `bot.usecases.scheduling`). Raises before it writes anything when a rule refuses;
+    the refusal is the caller's to audit."""
+    now = ctx.clock.now()
+    roster, author, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
+    # Announcements to one class take turns (PostgreSQL: an advisory lock; SQLite's
+    # transactions already do): two identical ones at the same instant cannot both
+    # pass the repeat check.
+    await tx.state.lock("klasbot", f"announce:{roster.school_class.id}")
+    repeat = await find_repeat(tx, roster.school_class.id, draft, now)
+    if repeat is not None and not _may_repeat(again, repeat):
+        raise AlreadySent(repeat, ctx.policy.timezone, now)
+    announcement = Announcement(
+        id=0,
+        class_id=roster.school_class.id,
+        kind=draft.kind,
+        author_id=author.id,
+        created_at=now,
+        body=body,
+        signature=sig,
+        date=draft.date,
+        period=draft.period,
+        subject=draft.subject,
+        text=draft.text,
+        not_before=draft.not_before,
+        schedule_id=schedule_id,
+    )
+    announcement = replace(announcement, id=await tx.announcements.add(announcement))
+    routes = await _routes(ctx, tx, roster)
+    held_until = await add_announcement_rows(tx, ctx.policy, announcement, routes, now)
+    counts = {c.value: 0 for c in Channel}
+    for route in routes:
+        counts[route.channel.value] += 1
+    unreachable = tuple(r.pupil_id for r in routes if r.channel == Channel.UNREACHABLE)
+    told = await add_unreachable_warning(tx, ctx.policy, announcement, unreachable, now=now)
+    late = late_letters(ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now))
+    if late is not None:
+        late = await _queue_call_list(
+            tx, ctx.policy, announcement, author, roster.school_class.code, late
+        )
+    await ctx.audit(
+        tx,
+        "announcement",
+        author.id,
+        [r.pupil_id for r in routes],
+        announcement=announcement.id,
+        class_id=roster.school_class.id,
+        kind=draft.kind,
+        source=source,
+        channels=counts,
+        repeat_of=repeat.id if repeat else None,
+        late_letters=[x.pupil_id for x in late.letters] if late else [],
+        schedule=schedule_id,
+    )
+    await tx.audit.add(_fallback_events(announcement, routes))
     return AnnounceResult(
         announcement,
         counts,

@@ -5,24 +5,27 @@ One code per person at a time: a new code replaces the person's earlier unused o
 removed (`/start` with one is then refused as unknown) together with their e-mails and letters
 that have not gone out yet. Only a code's hash is stored (`bot.codes`): the code itself exists in
 this process while its e-mail or letter is queued and is returned to the caller
-(`klasbot invites create --json`)."""
+(`klasbot invites create --json`).
+
+A pupil under 13 gets no code; on their 13th birthday the daily sweep sends one
+(`invite_on_birthday`, called by `bot.usecases.sweep`), the same way."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from bot.codes import hash_code
-from bot.domain import Channel, ContactPreference, GroupState, Invite, Person, Role
+from bot.domain import Channel, ContactPreference, GroupState, Invite, Person, Recipient, Role
 from bot.notices import InviteNotice
-from bot.outbox import add_notice, forget_codes, notice_key
+from bot.outbox import STATE_SCOPE, add_notice, delivery_key, forget_codes, notice_key
 from bot.policy import school_name_for
 from bot.repositories import Repositories
 from bot.routing import route_invite
-from bot.rules.age import MINIMUM_AGE, date_turning, is_old_enough
+from bot.rules.age import MINIMUM_AGE, date_turning, is_old_enough, local_today
 from bot.usecases.context import Context, require_person, resolve_class
 
 logger = logging.getLogger(__name__)
@@ -163,11 +166,124 @@ async def _platforms(ctx: Context, tx: Repositories, class_ids: Iterable[str]) -
     names = set(ctx.policy.chat_bots)
     for class_id in class_ids:
         names.update(
-            g.platform for g in await tx.groups.list(class_id) if g.state != GroupState.LOST
+            g.platform
+            for g in await tx.groups.list(class_id)
+            if g.state not in (GroupState.LOST, GroupState.ARCHIVED)
         )
     names -= NOT_AN_APP
     known = [p for p in PLATFORM_ORDER if p in names]
     return (*known, *sorted(names - set(PLATFORM_ORDER)))
+
+
+@dataclass
+class _Issuing:
+    """What every code made in one transaction shares: its moment and lifetime, the bot's
+    names, and per set of classes the apps an invitation explains and the school it is from."""
+
+    now: datetime
+    today: date
+    expires: datetime
+    expires_on: str
+    telegram_bot: str | None
+    matrix_bot: str | None
+    platforms_of: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    schools_of: dict[tuple[str, ...], str] = field(default_factory=dict)
+    revoked: int = 0
+
+    @classmethod
+    async def start(cls, ctx: Context, tx: Repositories, now: datetime) -> _Issuing:
+        expires = now + timedelta(days=ctx.policy.invite_valid_days)
+        return cls(
+            now=now,
+            today=local_today(now, ctx.policy.timezone),
+            expires=expires,
+            expires_on=expires.astimezone(ctx.policy.timezone).date().isoformat(),
+            telegram_bot=ctx.policy.chat_bots.get("telegram")
+            or await tx.state.get("telegram", "username"),
+            matrix_bot=ctx.policy.chat_bots.get("matrix"),
+        )
+
+
+RecipientKey = Callable[[str, Recipient], str]
+"""The idempotency key of one recipient's invitation: (code hash, recipient) → key."""
+
+
+def _code_key(code_hash: str, recipient: Recipient) -> str:
+    # The key (a Message-ID, in logs) is derived from the slow hash, never from the code: a fast
+    # digest of a 10-character code can be reversed.
+    return notice_key("invite", code_hash, recipient.person_id, recipient.email)
+
+
+async def _issue(
+    ctx: Context,
+    tx: Repositories,
+    candidate: _Candidate,
+    issuing: _Issuing,
+    code_factory: Callable[[], str],
+    key_of: RecipientKey = _code_key,
+) -> IssuedInvite | SkippedInvite:
+    """One person's code, replacing their earlier unused ones, and its e-mails or letters along
+    `route_invite`; or why they get none. In the caller's transaction."""
+    addressee, pupil = candidate.addressee, candidate.pupil
+    if pupil is not None and (too_young := _too_young(pupil, issuing.today)) is not None:
+        return too_young
+    route = route_invite(
+        addressee,
+        pupil,
+        today=issuing.today,
+        guardians=candidate.guardians,
+        pupil_email_from_age=ctx.policy.pupil_email_from_age,
+    )
+    if route.channel == Channel.UNREACHABLE or not route.recipients:
+        return _unreachable(candidate)
+    classes = candidate.class_ids
+    if classes not in issuing.platforms_of:
+        issuing.platforms_of[classes] = await _platforms(ctx, tx, classes)
+        issuing.schools_of[classes] = await school_name_for(
+            tx.roster, ctx.policy, classes[0] if classes else None
+        )
+    platforms, school = issuing.platforms_of[classes], issuing.schools_of[classes]
+    issuing.revoked += await _revoke_earlier(tx, addressee.id, issuing.now)
+    code = code_factory()
+    code_hash = hash_code(code)
+    await tx.invites.add(Invite(code_hash, addressee.id, issuing.now, issuing.expires))
+    if pupil is not None:
+        await tx.state.set(STATE_SCOPE, _current_code_key(addressee.id), code_hash)
+    telegram_bot, matrix_bot = issuing.telegram_bot, issuing.matrix_bot
+    # One notice per recipient: each guardian gets a letter or e-mail addressed to them.
+    for recipient in route.recipients:
+        notice = InviteNotice(
+            code=code,
+            expires_on=issuing.expires_on,
+            class_code=candidate.class_codes,
+            school_name=school,
+            recipient_name=recipient.name,
+            audience=_audience(addressee, pupil, recipient.person_id),
+            pupil_name=addressee.given_name if pupil is not None else None,
+            pupil_full_name=addressee.full_name if pupil is not None else None,
+            platforms=platforms,
+            telegram_bot=telegram_bot if "telegram" in platforms else None,
+            matrix_bot=matrix_bot if "matrix" in platforms else None,
+        )
+        await add_notice(
+            tx,
+            notice,
+            person_id=addressee.id,
+            route=replace(route, recipients=(recipient,)),
+            key=key_of(code_hash, recipient),
+        )
+    pupil_id = pupil.id if pupil else None
+    return IssuedInvite(
+        addressee.id, pupil_id, code, route.channel, issuing.expires, addressee.full_name
+    )
+
+
+def _warn_without_telegram_link(issuing: _Issuing) -> None:
+    if not issuing.telegram_bot and any("telegram" in p for p in issuing.platforms_of.values()):
+        logger.warning(
+            "invitations name Telegram without a link: the bot's username is unknown "
+            "(set telegram.username, or start `klasbot run` once)"
+        )
 
 
 async def issue_invites(
@@ -183,91 +299,112 @@ async def issue_invites(
     person's earlier unused codes. No code for a pupil under 13 or without a birth date (rule 1),
     nor for anyone it cannot be sent to; they are listed in `InviteRun.skipped`. The codes, their
     letters or e-mails and the removal of the old ones are stored in one transaction."""
-    now = ctx.clock.now()
-    today = ctx.today()
-    expires = now + timedelta(days=ctx.policy.invite_valid_days)
-    expires_on = expires.astimezone(ctx.policy.timezone).date().isoformat()
     results: list[IssuedInvite | SkippedInvite] = []
     async with ctx.db.transaction() as tx:
-        telegram_bot = ctx.policy.chat_bots.get("telegram") or await tx.state.get(
-            "telegram", "username"
-        )
-        matrix_bot = ctx.policy.chat_bots.get("matrix")
-        revoked = 0
-        platforms_of: dict[tuple[str, ...], tuple[str, ...]] = {}
-        schools_of: dict[tuple[str, ...], str] = {}
+        issuing = await _Issuing.start(ctx, tx, ctx.clock.now())
         for candidate in await _candidates(tx, class_ref, person_ref, with_staff):
-            addressee, pupil = candidate.addressee, candidate.pupil
-            if pupil is not None and (too_young := _too_young(pupil, today)) is not None:
-                results.append(too_young)
-                continue
-            route = route_invite(
-                addressee,
-                pupil,
-                today=today,
-                guardians=candidate.guardians,
-                pupil_email_from_age=ctx.policy.pupil_email_from_age,
-            )
-            if route.channel == Channel.UNREACHABLE or not route.recipients:
-                results.append(_unreachable(candidate))
-                continue
-            classes = candidate.class_ids
-            if classes not in platforms_of:
-                platforms_of[classes] = await _platforms(ctx, tx, classes)
-                schools_of[classes] = await school_name_for(
-                    tx.roster, ctx.policy, classes[0] if classes else None
-                )
-            platforms, school = platforms_of[classes], schools_of[classes]
-            revoked += await _revoke_earlier(tx, addressee.id, now)
-            code = code_factory()
-            code_hash = hash_code(code)
-            await tx.invites.add(Invite(code_hash, addressee.id, now, expires))
-            # One notice per recipient: each guardian gets a letter or e-mail addressed to them.
-            for recipient in route.recipients:
-                notice = InviteNotice(
-                    code=code,
-                    expires_on=expires_on,
-                    class_code=candidate.class_codes,
-                    school_name=school,
-                    recipient_name=recipient.name,
-                    audience=_audience(addressee, pupil, recipient.person_id),
-                    pupil_name=addressee.given_name if pupil is not None else None,
-                    pupil_full_name=addressee.full_name if pupil is not None else None,
-                    platforms=platforms,
-                    telegram_bot=telegram_bot if "telegram" in platforms else None,
-                    matrix_bot=matrix_bot if "matrix" in platforms else None,
-                )
-                await add_notice(
-                    tx,
-                    notice,
-                    person_id=addressee.id,
-                    route=replace(route, recipients=(recipient,)),
-                    # The key (a Message-ID, in logs) is derived from the slow hash, never from
-                    # the code: a fast digest of a 10-character code can be reversed.
-                    key=notice_key("invite", code_hash, recipient.person_id, recipient.email),
-                )
-            pupil_id = pupil.id if pupil else None
-            results.append(
-                IssuedInvite(
-                    addressee.id, pupil_id, code, route.channel, expires, addressee.full_name
-                )
-            )
-        if not telegram_bot and any("telegram" in p for p in platforms_of.values()):
-            logger.warning(
-                "invitations name Telegram without a link: the bot's username is unknown "
-                "(set telegram.username, or start `klasbot run` once)"
-            )
-        run = InviteRun(results, revoked)
+            results.append(await _issue(ctx, tx, candidate, issuing, code_factory))
+        _warn_without_telegram_link(issuing)
+        run = InviteRun(results, issuing.revoked)
         await ctx.audit(
             tx,
             "invites-created",
             actor,
             [r.person_id for r in results],
             count=len(run.issued),
-            replaced=revoked,
+            replaced=issuing.revoked,
             skipped={s.person_id: s.reason for s in run.skipped},
         )
     return run
+
+
+def _current_code_key(person_id: str) -> str:
+    """The state key naming a pupil's latest code (a digest of their id, never the id)."""
+    return f"invite-current:{delivery_key('invite-current', person_id)}"
+
+
+async def current_code(tx: Repositories, person_id: str) -> Invite | None:
+    """The latest code made for a pupil (used, expired or still valid); None when they have
+    none, or it was replaced by a code made some other way (`invites.add` only).
+
+    `InviteRepository` finds codes by their hash alone, so every code made here for a pupil is
+    also named under a key of its own in the platform state (`STATE_SCOPE`): an earlier code is
+    always removed when a new one is made, so the latest is the only one that can be unused."""
+    code_hash = await tx.state.get(STATE_SCOPE, _current_code_key(person_id))
+    return await tx.invites.get(code_hash) if code_hash else None
+
+
+async def unused_code(tx: Repositories, person_id: str, now: datetime) -> Invite | None:
+    """The pupil's code that is neither used nor expired at `now`, if any."""
+    invite = await current_code(tx, person_id)
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        return None
+    return invite
+
+
+BIRTHDAY_INVITE = "birthday-invite"
+"""The audit event (and outbox key prefix) of a code sent because a pupil turned 13 (B.1)."""
+
+
+async def invite_on_birthday(
+    ctx: Context,
+    tx: Repositories,
+    pupil_id: str,
+    birthday: date,
+    now: datetime,
+    *,
+    code_factory: Callable[[], str] = new_code,
+) -> IssuedInvite | SkippedInvite | None:
+    """SPEC "Linking accounts": on a pupil's 13th birthday (`birthday`, their
+    `date_turning(…, 13)`) they get their code as `issue_invites` would send it for their class,
+    in the caller's transaction, audited as `BIRTHDAY_INVITE`. Nothing (None) for a pupil who
+    has an account already, holds a code that is neither used nor expired, or whose birthday
+    code was queued before (its outbox keys are the pupil's and the birthday's, so running this
+    twice sends nothing twice); a `SkippedInvite` when there is nothing to send it by (or they
+    are not 13 at `now` after all)."""
+    if await tx.accounts.of_person(pupil_id) or await unused_code(tx, pupil_id, now):
+        return None
+    [candidate] = await _candidates(tx, None, pupil_id, False)
+
+    def birthday_key(_code_hash: str, recipient: Recipient) -> str:
+        return notice_key(
+            BIRTHDAY_INVITE, pupil_id, birthday.isoformat(), recipient.person_id, recipient.email
+        )
+
+    if candidate.pupil is not None:
+        route = route_invite(
+            candidate.addressee,
+            candidate.pupil,
+            today=local_today(now, ctx.policy.timezone),
+            guardians=candidate.guardians,
+            pupil_email_from_age=ctx.policy.pupil_email_from_age,
+        )
+        keys = [birthday_key("", r) for r in route.recipients]
+        if keys and await tx.outbox.existing_keys(keys):
+            return None
+    issuing = await _Issuing.start(ctx, tx, now)
+    result = await _issue(ctx, tx, candidate, issuing, code_factory, birthday_key)
+    _warn_without_telegram_link(issuing)
+    if isinstance(result, IssuedInvite):
+        await ctx.audit(
+            tx,
+            BIRTHDAY_INVITE,
+            None,
+            [pupil_id],
+            birthday=birthday.isoformat(),
+            channel=result.channel.value,
+            replaced=issuing.revoked,
+        )
+    else:
+        await ctx.audit(
+            tx,
+            BIRTHDAY_INVITE,
+            None,
+            [pupil_id],
+            birthday=birthday.isoformat(),
+            skipped=result.reason,
+        )
+    return result
 
 
 async def _revoke_earlier(tx: Repositories, person_id: str, now: datetime) -> int:

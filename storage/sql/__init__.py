@@ -11,11 +11,13 @@ from bot.repositories import (
     AnnouncementRepository,
     AuditRepository,
     GroupRepository,
+    HolidayRepository,
     InviteRepository,
     LetterRepository,
     OutboxRepository,
     PlatformStateRepository,
     RosterRepository,
+    ScheduleRepository,
 )
 from storage.sql.announcements import SqlAnnouncementRepository
 from storage.sql.audit import SqlAuditRepository
@@ -28,18 +30,21 @@ from storage.sql.groups import (
 from storage.sql.letters import SqlLetterRepository
 from storage.sql.outbox import SqlOutboxRepository
 from storage.sql.roster import SqlRosterRepository
+from storage.sql.schedules import SqlHolidayRepository, SqlScheduleRepository
 
 __all__ = [
     "SqlAccountRepository",
     "SqlAnnouncementRepository",
     "SqlAuditRepository",
     "SqlGroupRepository",
+    "SqlHolidayRepository",
     "SqlInviteRepository",
     "SqlLetterRepository",
     "SqlOutboxRepository",
     "SqlPlatformStateRepository",
     "SqlRepositories",
     "SqlRosterRepository",
+    "SqlScheduleRepository",
 ]
 
 
@@ -57,3 +62,5 @@ class SqlRepositories:
         self.letters: LetterRepository = SqlLetterRepository(session)
         self.audit: AuditRepository = SqlAuditRepository(session)
         self.state: PlatformStateRepository = SqlPlatformStateRepository(session)
+        self.schedules: ScheduleRepository = SqlScheduleRepository(session)
+        self.holidays: HolidayRepository = SqlHolidayRepository(session)

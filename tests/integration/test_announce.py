@@ -432,7 +432,7 @@ async def test_a_new_channel_gets_its_own_retries(app: bootstrap.App, clock: Fro
         name = "console"
         capabilities = app.console.capabilities
 
-        async def post(self, message: GroupMessage) -> str:
+        async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
             raise TransientDeliveryError("platform down")
 
         async def admit(self, chat_id: str, account_id: str) -> bool:

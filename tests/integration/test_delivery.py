@@ -477,11 +477,11 @@ class RateLimited:
         self.times = times
         self.calls = 0
 
-    async def post(self, message: GroupMessage) -> str:
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
         self.calls += 1
         if self.calls <= self.times:
             raise TransientDeliveryError("429 Too Many Requests", retry_after=self.retry_after)
-        return await self.inner.post(message)  # type: ignore[attr-defined, no-any-return]
+        return await self.inner.post(message, silent=silent)  # type: ignore[attr-defined, no-any-return]
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
         return await self.inner.admit(chat_id, account_id)  # type: ignore[attr-defined, no-any-return]
@@ -557,9 +557,9 @@ class CountingPosts:
         self.capabilities = inner.capabilities  # type: ignore[attr-defined]
         self.counts = counts
 
-    async def post(self, message: GroupMessage) -> str:
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
         self.counts[message.idempotency_key] = self.counts.get(message.idempotency_key, 0) + 1
-        return await self.inner.post(message)  # type: ignore[attr-defined, no-any-return]
+        return await self.inner.post(message, silent=silent)  # type: ignore[attr-defined, no-any-return]
 
     async def admit(self, chat_id: str, account_id: str) -> bool:
         return await self.inner.admit(chat_id, account_id)  # type: ignore[attr-defined, no-any-return]

@@ -24,6 +24,7 @@ from bot.dates import (
     parse_when,
     parse_when_prefix,
 )
+from bot.domain import Holiday
 from bot.errors import InvalidInput
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -348,13 +349,15 @@ def test_is_day_name(word: str, expected: bool) -> None:
         (dt.date(2026, 1, 15), dt.time(8, 0), dt.time(8, 0), WINTER),
         (dt.date(2026, 7, 15), dt.time(8, 0), dt.time(8, 0), SUMMER),
         (dt.date(2026, 3, 29), dt.time(1, 59), dt.time(1, 59), WINTER),
-        (dt.date(2026, 3, 29), dt.time(2, 0), dt.time(3, 0), SUMMER),  # gap: forward
-        (dt.date(2026, 3, 29), dt.time(2, 30), dt.time(3, 30), SUMMER),  # gap: forward
-        (dt.date(2026, 3, 29), dt.time(2, 59), dt.time(3, 59), SUMMER),  # gap: forward
+        (dt.date(2026, 3, 29), dt.time(2, 0), dt.time(3, 0), SUMMER),  # gap: its end
+        (dt.date(2026, 3, 29), dt.time(2, 30), dt.time(3, 0), SUMMER),  # gap: its end
+        (dt.date(2026, 3, 29), dt.time(2, 59), dt.time(3, 0), SUMMER),  # gap: its end
         (dt.date(2026, 3, 29), dt.time(3, 0), dt.time(3, 0), SUMMER),
+        (dt.date(2027, 3, 28), dt.time(2, 30), dt.time(3, 0), SUMMER),  # gap: its end
         (dt.date(2026, 10, 25), dt.time(1, 59), dt.time(1, 59), SUMMER),
         (dt.date(2026, 10, 25), dt.time(2, 30), dt.time(2, 30), SUMMER),  # twice: the first
         (dt.date(2026, 10, 25), dt.time(3, 0), dt.time(3, 0), WINTER),
+        (dt.date(2027, 10, 31), dt.time(2, 30), dt.time(2, 30), SUMMER),  # twice: the first
     ],
 )
 def test_localize_across_daylight_saving_time(
@@ -372,28 +375,69 @@ def test_localize_defaults_to_amsterdam() -> None:
     assert localize(dt.date(2026, 12, 1), dt.time(8, 0)) == at(2026, 12, 1, 8, 0)
 
 
-# --- parse_when ----------------------------------------------------------------------------------
+# --- parse_when: repeating -----------------------------------------------------------------------
+
+MONDAYS = "FREQ=WEEKLY;BYDAY=MO"
+WORKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+OTHER_FRIDAYS = "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR"
+
+
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute)
 
 
 @pytest.mark.parametrize(
-    ("text", "weekday", "wall", "normalised"),
+    ("text", "rule", "start", "normalised"),
     [
-        ("elke maandag 08:00", 0, dt.time(8, 0), "elke maandag 08:00"),
-        ("every monday 08:00", 0, dt.time(8, 0), "elke maandag 08:00"),
-        ("every friday 15:00", 4, dt.time(15, 0), "elke vrijdag 15:00"),
-        ("Elke Maandag om 8.30", 0, dt.time(8, 30), "elke maandag 08:30"),
-        ("every Monday at 8:30", 0, dt.time(8, 30), "elke maandag 08:30"),
-        ("elke wo 12:15", 2, dt.time(12, 15), "elke woensdag 12:15"),
-        ("every sun 02:30", 6, dt.time(2, 30), "elke zondag 02:30"),
-        ("elke zondag 02:30", 6, dt.time(2, 30), "elke zondag 02:30"),
-        ("elke donderdag", 3, DEFAULT_TIME, "elke donderdag 08:00"),
-        ("  elke   dinsdag   08:00  ", 1, dt.time(8, 0), "elke dinsdag 08:00"),
+        # Said on Monday 30 November 2026 at 10:00: Monday 08:00 has passed, so next Monday.
+        ("elke maandag 08:00", MONDAYS, local(2026, 12, 7, 8), "elke maandag 08:00"),
+        ("elke maandag 11:00", MONDAYS, local(2026, 11, 30, 11), "elke maandag 11:00"),
+        ("every monday 08:00", MONDAYS, local(2026, 12, 7, 8), "elke maandag 08:00"),
+        ("Elke Maandag om 8.30", MONDAYS, local(2026, 12, 7, 8, 30), "elke maandag 08:30"),
+        ("every Monday at 8:30", MONDAYS, local(2026, 12, 7, 8, 30), "elke maandag 08:30"),
+        ("every friday 15:00", "FREQ=WEEKLY;BYDAY=FR", local(2026, 12, 4, 15), "elke vrijdag 15:00"),
+        ("elke wo 12:15", "FREQ=WEEKLY;BYDAY=WE", local(2026, 12, 2, 12, 15), "elke woensdag 12:15"),
+        ("every sun 02:30", "FREQ=WEEKLY;BYDAY=SU", local(2026, 12, 6, 2, 30), "elke zondag 02:30"),
+        ("elke donderdag", "FREQ=WEEKLY;BYDAY=TH", local(2026, 12, 3, 8), "elke donderdag 08:00"),
+        ("  elke   dinsdag   08:00  ", "FREQ=WEEKLY;BYDAY=TU", local(2026, 12, 1, 8), "elke dinsdag 08:00"),
+        ("elke werkdag 07:45", WORKDAYS, local(2026, 12, 1, 7, 45), "elke werkdag 07:45"),
+        ("every weekday 7:45", WORKDAYS, local(2026, 12, 1, 7, 45), "elke werkdag 07:45"),
+        ("elke werkdag 16:00", WORKDAYS, local(2026, 11, 30, 16), "elke werkdag 16:00"),
+        ("elke dag 08:00", "FREQ=DAILY", local(2026, 12, 1, 8), "elke dag 08:00"),
+        ("dagelijks 20:00", "FREQ=DAILY", local(2026, 11, 30, 20), "elke dag 20:00"),
+        ("daily at 8:00", "FREQ=DAILY", local(2026, 12, 1, 8), "elke dag 08:00"),
+        ("om de week op vrijdag 15:00", OTHER_FRIDAYS, local(2026, 12, 4, 15), "om de week op vrijdag 15:00"),
+        ("every other friday 15:00", OTHER_FRIDAYS, local(2026, 12, 4, 15), "om de week op vrijdag 15:00"),
+        ("elke twee weken op vrijdag 15:00", OTHER_FRIDAYS, local(2026, 12, 4, 15), "om de week op vrijdag 15:00"),
+        ("om de week op maandag 8:00", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", local(2026, 12, 7, 8), "om de week op maandag 08:00"),
     ],
-)
-def test_parse_when_weekly(text: str, weekday: int, wall: dt.time, normalised: str) -> None:
+)  # fmt: skip
+def test_parse_when_repeating(text: str, rule: str, start: dt.datetime, normalised: str) -> None:
     when = parse_when(text, now=NOW, tz=TZ)
-    assert when == When(at=None, weekday=weekday, time=wall, recurring=True, text=normalised)
+    assert when == When(
+        text=normalised, recurring=True, time=start.time(), at=None, rule=rule, start=start
+    )
     assert parse_when(when.text, now=NOW, tz=TZ) == when
+
+
+def test_every_other_week_starts_on_the_first_such_day_then_skips_a_week() -> None:
+    wednesday = at(2026, 12, 2, 12, 0)
+    when = parse_when("om de week op vrijdag 15:00", now=wednesday, tz=TZ)
+    assert when.start == local(2026, 12, 4, 15)
+    assert [o.at for o in when.occurrences(wednesday, TZ)] == [
+        at(2026, 12, 4, 15),
+        at(2026, 12, 18, 15),
+        at(2027, 1, 1, 15),
+    ]
+
+
+def test_a_repetition_said_just_before_its_time_starts_that_day() -> None:
+    assert parse_when("elke maandag 10:00", now=NOW, tz=TZ).start == local(2026, 11, 30, 10)
+    later = NOW + dt.timedelta(minutes=1)
+    assert parse_when("elke maandag 10:00", now=later, tz=TZ).start == local(2026, 12, 7, 10)
+
+
+# --- parse_when: once ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -402,6 +446,8 @@ def test_parse_when_weekly(text: str, weekday: int, wall: dt.time, normalised: s
         ("2026-12-01 08:00", at(2026, 12, 1, 8, 0)),
         ("1-12-2026 8.15", at(2026, 12, 1, 8, 15)),
         ("1-12 08:00", at(2026, 12, 1, 8, 0)),
+        ("op 1-12 08:00", at(2026, 12, 1, 8, 0)),
+        ("on 2026-12-01 at 8:00", at(2026, 12, 1, 8, 0)),
         ("morgen 08:00", at(2026, 12, 1, 8, 0)),
         ("tomorrow at 8:00", at(2026, 12, 1, 8, 0)),
         ("morgen om 14.15", at(2026, 12, 1, 14, 15)),
@@ -409,6 +455,7 @@ def test_parse_when_weekly(text: str, weekday: int, wall: dt.time, normalised: s
         ("vandaag 11:00", at(2026, 11, 30, 11, 0)),
         ("today 10:00", at(2026, 11, 30, 10, 0)),  # exactly now: not passed
         ("dinsdag 08:00", at(2026, 12, 1, 8, 0)),
+        ("op dinsdag 08:00", at(2026, 12, 1, 8, 0)),
         ("maandag 11:00", at(2026, 11, 30, 11, 0)),  # Monday, still ahead today
         ("maandag 08:00", at(2026, 12, 7, 8, 0)),  # Monday, passed today: next Monday
         ("ma 10:00", at(2026, 11, 30, 10, 0)),
@@ -416,6 +463,8 @@ def test_parse_when_weekly(text: str, weekday: int, wall: dt.time, normalised: s
         ("11:00", at(2026, 11, 30, 11, 0)),  # bare time, still ahead today
         ("10:00", at(2026, 11, 30, 10, 0)),
         ("08:00", at(2026, 12, 1, 8, 0)),  # bare time, passed: tomorrow
+        ("om 08:00", at(2026, 12, 1, 8, 0)),
+        ("at 11:00", at(2026, 11, 30, 11, 0)),
         ("9.59", at(2026, 12, 1, 9, 59)),
         ("morgen", at(2026, 12, 1, 8, 0)),  # a day alone: at 08:00
         ("2026-12-24", at(2026, 12, 24, 8, 0)),
@@ -429,8 +478,9 @@ def test_parse_when_once(text: str, expected: dt.datetime) -> None:
     assert when.at is not None
     assert when.at.tzinfo is TZ
     assert when.recurring is False
-    assert when.weekday is None
-    assert when.time == expected.time()
+    assert when.rule is None
+    assert when.start == expected.replace(tzinfo=None)
+    assert when.time == expected.time().replace(tzinfo=None)
     assert when.text == f"{expected.date().isoformat()} {expected:%H:%M}"
     assert parse_when(when.text, now=NOW, tz=TZ) == when
 
@@ -441,6 +491,7 @@ def test_parse_when_reads_now_in_the_schools_time_zone() -> None:
     assert parse_when("vandaag 08:00", now=now, tz=TZ).at == at(2026, 12, 1, 8, 0)
     assert parse_when("morgen 08:00", now=now, tz=TZ).at == at(2026, 12, 2, 8, 0)
     assert parse_when("09:00", now=now, tz=TZ).at == at(2026, 12, 1, 9, 0)
+    assert parse_when("elke dinsdag 08:00", now=now, tz=TZ).start == local(2026, 12, 1, 8)
 
 
 def test_parse_when_defaults_to_amsterdam() -> None:
@@ -455,6 +506,9 @@ def test_parse_when_in_another_time_zone() -> None:
     assert when.at.tzinfo is london
 
 
+# --- parse_when: refusals ------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("text", "normalised"),
     [
@@ -464,6 +518,7 @@ def test_parse_when_in_another_time_zone() -> None:
         ("30-11 08:00", "2026-11-30 08:00"),  # today as D-M: passed, not next year
         ("2026-01-01 08:00", "2026-01-01 08:00"),
         ("30-11-2026 09:00", "2026-11-30 09:00"),
+        ("op 30-11 08:00", "2026-11-30 08:00"),
     ],
 )
 def test_parse_when_refuses_a_moment_that_has_passed(text: str, normalised: str) -> None:
@@ -473,6 +528,28 @@ def test_parse_when_refuses_a_moment_that_has_passed(text: str, normalised: str)
     assert "bijvoorbeeld morgen 08:00" in caught.value.render("nl")
     assert f"{normalised} has already passed" in caught.value.render("en")
     assert "for example tomorrow 08:00" in caught.value.render("en")
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("gisteren", "gisteren"),
+        ("gisteren 08:00", "gisteren"),
+        ("Gisteren om 8.30", "Gisteren"),
+        ("eergisteren 12:00", "eergisteren"),
+        ("yesterday at 7:30", "yesterday"),
+        ("op gisteren 08:00", "gisteren"),
+    ],
+)
+def test_parse_when_refuses_a_day_in_the_past(text: str, word: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_when(text, now=NOW, tz=TZ)
+    assert caught.value.render("nl") == (
+        f"'{word}' ligt in het verleden. Kies een moment in de toekomst, bijvoorbeeld morgen 08:00."
+    )
+    assert caught.value.render("en") == (
+        f"'{word}' lies in the past. Choose a moment in the future, for example tomorrow 08:00."
+    )
 
 
 WHEN_EXAMPLE_NL = (
@@ -489,12 +566,14 @@ WHEN_EXAMPLE_EN = "Use for example every monday 08:00, 2026-12-01 08:00, tomorro
         "morgen 08:00 extra",
         "morgen om",
         "morgen at 08:00 x",
-        "om 08:00",
+        "om acht uur",
         "volgende week",
         "straks",
         "08:00 08:00",
         "elke maandag 08:00 extra",
         "elke maandag om",
+        "elke maandag en woensdag",
+        "op tijd",
     ],
 )
 def test_parse_when_refuses_what_it_does_not_understand(text: str) -> None:
@@ -507,7 +586,9 @@ def test_parse_when_refuses_what_it_does_not_understand(text: str) -> None:
     assert "08:00" in en
 
 
-@pytest.mark.parametrize("text", ["volgende week", "straks", "08:00 morgen", "morgen 08:00 x"])
+@pytest.mark.parametrize(
+    "text", ["volgende week", "straks", "08:00 morgen", "morgen 08:00 x", "op tijd"]
+)
 def test_parse_when_unknown_gives_all_examples(text: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_when(text, now=NOW, tz=TZ)
@@ -526,26 +607,56 @@ def test_parse_when_refuses_nothing(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["elke", "every", "elke dag 08:00", "every day 08:00", "elke 08:00", "elke morgen 8:00"]
+    "text",
+    [
+        "elke",
+        "every",
+        "elke maand",
+        "elke maand 08:00",
+        "every hour",
+        "every month at 9:00",
+        "elke 5 minuten",
+        "elke 08:00",
+        "elke morgen 8:00",
+        "elke week",
+        "om de week",
+        "om de maand 08:00",
+        "every other week",
+        "every 3 weeks on friday",
+        "elke twee maandagen",
+        "dagelijkse",
+    ],
 )
-def test_parse_when_repeats_only_weekly(text: str) -> None:
+def test_parse_when_says_what_can_repeat(text: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_when(text, now=NOW, tz=TZ)
-    assert "verwacht ik een dag van de week" in caught.value.render("nl")
-    assert "elke maandag 08:00" in caught.value.render("nl")
-    assert "I expect a day of the week" in caught.value.render("en")
-    assert "every monday 08:00" in caught.value.render("en")
+    nl, en = caught.value.render("nl"), caught.value.render("en")
+    if text == "dagelijkse":  # not a repetition word: not understood at all
+        assert "geen tijdstip dat ik begrijp" in nl
+        return
+    assert nl == (
+        f"'{text}' kan ik niet herhalen: alleen elke dag, elke werkdag, elke maandag (of een "
+        "andere dag) of om de week op vrijdag, bijvoorbeeld elke werkdag 07:45."
+    )
+    assert en == (
+        f"I cannot repeat '{text}': only every day, every weekday, every monday (or another day) "
+        "or every other friday, for example every weekday 07:45."
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "nl"),
     [
         ("31-02 08:00", "31-02 bestaat niet"),
+        ("op 31-02 08:00", "31-02 bestaat niet"),
         ("2026-02-29 08:00", "2026-02-29 bestaat niet"),
         ("1-13 08:00", "er is geen maand 13"),
         ("morgen 25:00", "25:00 bestaat niet"),
         ("elke maandag 8:60", "8:60 bestaat niet"),
+        ("elke werkdag 24:00", "24:00 bestaat niet"),
+        ("om de week op vrijdag 15:75", "15:75 bestaat niet"),
         ("24:00", "24:00 bestaat niet"),
+        ("om 25:00", "25:00 bestaat niet"),
         ("morgen 8", "'8' is geen tijd"),
         ("2026-12 08:00", "'2026-12' is geen datum"),
     ],
@@ -559,27 +670,32 @@ def test_parse_when_says_which_part_is_wrong(text: str, nl: str) -> None:
 def test_parse_when_needs_an_aware_now() -> None:
     with pytest.raises(ValueError, match="aware"):
         parse_when("morgen 08:00", now=dt.datetime(2026, 11, 30, 10, 0), tz=TZ)
+    with pytest.raises(ValueError, match="aware"):
+        parse_when("elke maandag 08:00", now=dt.datetime(2026, 11, 30, 10, 0), tz=TZ)
 
 
 # --- daylight saving time: last Sunday of March and of October 2026 ------------------------------
 
 
-def test_weekly_at_0230_in_the_spring_forward_gap_moves_forward() -> None:
+def test_weekly_at_0230_in_the_spring_forward_gap_fires_at_the_end_of_the_gap() -> None:
     when = parse_when("elke zondag 02:30", now=at(2026, 3, 20, 12, 0), tz=TZ)
-    assert when == When.weekly(6, dt.time(2, 30))
+    assert when.rule == "FREQ=WEEKLY;BYDAY=SU"
+    assert when.start == local(2026, 3, 22, 2, 30)
     before = when.next_run(at(2026, 3, 20, 12, 0), TZ)
     assert before == at(2026, 3, 22, 2, 30)
     assert before is not None
     assert before.utcoffset() == WINTER
     gap = when.next_run(before, TZ)
-    assert gap == at(2026, 3, 29, 3, 30)  # 02:30 does not exist that night
+    assert gap == at(2026, 3, 29, 3, 0)  # 02:30 does not exist that night
     assert gap is not None
     assert gap.utcoffset() == SUMMER
-    assert gap.astimezone(dt.UTC) == dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)
+    assert gap.astimezone(dt.UTC) == dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)
     after = when.next_run(gap, TZ)
     assert after == at(2026, 4, 5, 2, 30)
     assert after is not None
     assert after.utcoffset() == SUMMER
+    moved = when.occurrences(at(2026, 3, 28), TZ, limit=1)
+    assert moved[0].moved
 
 
 def test_weekly_at_0230_in_the_autumn_repeated_hour_fires_once() -> None:
@@ -599,13 +715,15 @@ def test_weekly_at_0230_in_the_autumn_repeated_hour_fires_once() -> None:
 @pytest.mark.parametrize(
     ("text", "now", "expected_utc"),
     [
-        ("zondag 02:30", at(2026, 3, 28, 12, 0), dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)),
-        ("2026-03-29 02:30", at(2026, 3, 1, 12), dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)),
-        ("02:30", at(2026, 3, 29, 1, 0), dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)),
+        ("zondag 02:30", at(2026, 3, 28, 12, 0), dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)),
+        ("2026-03-29 02:30", at(2026, 3, 1, 12), dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)),
+        ("02:30", at(2026, 3, 29, 1, 0), dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)),
         ("morgen 08:00", at(2026, 3, 28, 10), dt.datetime(2026, 3, 29, 6, 0, tzinfo=dt.UTC)),
         ("zondag 02:30", at(2026, 10, 24, 12), dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)),
         ("2026-10-25 02:30", at(2026, 10, 1), dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)),
         ("morgen 08:00", at(2026, 10, 24, 10), dt.datetime(2026, 10, 25, 7, 0, tzinfo=dt.UTC)),
+        ("2027-03-28 02:30", at(2027, 3, 1), dt.datetime(2027, 3, 28, 1, 0, tzinfo=dt.UTC)),
+        ("2027-10-31 02:30", at(2027, 10, 1), dt.datetime(2027, 10, 31, 0, 30, tzinfo=dt.UTC)),
     ],
 )
 def test_once_across_daylight_saving_time(
@@ -615,10 +733,13 @@ def test_once_across_daylight_saving_time(
     assert when.at is not None
     assert when.at.astimezone(dt.UTC) == expected_utc
     assert when.at.tzinfo is TZ
+    # The text says when it really happens, and reads back to the same moment.
+    assert when.text.endswith(when.at.strftime("%H:%M"))
+    assert parse_when(when.text, now=now, tz=TZ) == when
 
 
 def test_weekly_follows_the_wall_clock_across_daylight_saving_time() -> None:
-    when = parse_when("elke maandag 08:00", now=NOW, tz=TZ)
+    when = parse_when("elke maandag 08:00", now=at(2026, 3, 1), tz=TZ)
     spring = when.next_run(at(2026, 3, 27, 12, 0), TZ)
     autumn = when.next_run(at(2026, 10, 24, 12, 0), TZ)
     assert spring == at(2026, 3, 30, 8, 0)
@@ -631,19 +752,22 @@ def test_weekly_follows_the_wall_clock_across_daylight_saving_time() -> None:
 
 # --- When ----------------------------------------------------------------------------------------
 
+WEEKLY_MONDAY = When.repeating(MONDAYS, local(2026, 11, 30, 8))
+
 
 @pytest.mark.parametrize(
     ("after", "expected"),
     [
-        (at(2026, 11, 30, 7, 59), at(2026, 11, 30, 8, 0)),  # a Monday, just before
+        (at(2026, 11, 30, 7, 59), at(2026, 11, 30, 8, 0)),  # its first Monday, just before
         (at(2026, 11, 30, 8, 0), at(2026, 12, 7, 8, 0)),  # exactly then: strictly after
         (at(2026, 11, 30, 10, 0), at(2026, 12, 7, 8, 0)),
         (at(2026, 12, 6, 23, 0), at(2026, 12, 7, 8, 0)),
         (dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC), at(2026, 12, 7, 8, 0)),
+        (at(2026, 1, 1), at(2026, 11, 30, 8, 0)),  # nothing before its start
     ],
 )
 def test_weekly_next_run(after: dt.datetime, expected: dt.datetime) -> None:
-    assert When.weekly(0, dt.time(8, 0)).next_run(after, TZ) == expected
+    assert WEEKLY_MONDAY.next_run(after, TZ) == expected
 
 
 def test_once_next_run() -> None:
@@ -653,44 +777,83 @@ def test_once_next_run() -> None:
     assert when.next_run(at(2026, 12, 2, 8, 0), TZ) is None
 
 
+CHRISTMAS = Holiday(dt.date(2026, 12, 19), dt.date(2027, 1, 3), "Kerstvakantie")
+
+
+def test_occurrences_of_a_repetition_skip_holidays() -> None:
+    when = parse_when("elke maandag 08:00", now=at(2026, 12, 10), tz=TZ)
+    found = when.occurrences(at(2026, 12, 10), TZ, holidays=[CHRISTMAS])
+    assert [o.at for o in found] == [at(2026, 12, 14, 8), at(2027, 1, 4, 8), at(2027, 1, 11, 8)]
+    assert [o.at for o in when.occurrences(at(2026, 12, 10), TZ, limit=2)] == [
+        at(2026, 12, 14, 8),
+        at(2026, 12, 21, 8),
+    ]
+
+
+def test_occurrences_of_a_one_off_in_a_holiday_name_it() -> None:
+    when = parse_when("2026-12-21 09:00", now=NOW, tz=TZ)
+    found = when.occurrences(NOW, TZ, holidays=[CHRISTMAS])
+    assert [(o.at, o.holiday) for o in found] == [(at(2026, 12, 21, 9), CHRISTMAS)]
+    assert when.occurrences(at(2026, 12, 21, 9), TZ) == []
+
+
 @pytest.mark.parametrize(
-    ("when", "nl", "en"),
+    ("text", "nl", "en"),
     [
-        (When.weekly(0, dt.time(8, 0)), "elke maandag om 08:00", "every Monday at 08:00"),
-        (When.weekly(6, dt.time(2, 30)), "elke zondag om 02:30", "every Sunday at 02:30"),
-        (
-            When.once(at(2026, 12, 1, 8, 0)),
-            "dinsdag 1 december 2026 om 08:00",
-            "Tuesday 1 December 2026 at 08:00",
-        ),
+        ("elke maandag 08:00", "elke maandag om 08:00", "every Monday at 08:00"),
+        ("elke zondag 02:30", "elke zondag om 02:30", "every Sunday at 02:30"),
+        ("elke werkdag 07:45", "elke werkdag om 07:45", "every weekday at 07:45"),
+        ("om de week op vrijdag 15:00", "om de week op vrijdag om 15:00", "every other Friday at 15:00"),
+        ("elke dag 08:00", "elke dag om 08:00", "every day at 08:00"),
+        ("2026-12-01 08:00", "dinsdag 1 december 2026 om 08:00", "Tuesday 1 December 2026 at 08:00"),
     ],
-)
-def test_when_describe(when: When, nl: str, en: str) -> None:
+)  # fmt: skip
+def test_when_describe(text: str, nl: str, en: str) -> None:
+    when = parse_when(text, now=NOW, tz=TZ)
     assert when.describe() == nl
     assert when.describe("nl") == nl
     assert when.describe("en") == en
 
 
+GOOD = {
+    "text": "elke maandag 08:00",
+    "recurring": True,
+    "time": dt.time(8),
+    "at": None,
+    "rule": MONDAYS,
+    "start": local(2026, 12, 7, 8),
+}
+GOOD_ONCE = {
+    "text": "2026-12-01 08:00",
+    "recurring": False,
+    "time": dt.time(8),
+    "at": at(2026, 12, 1, 8),
+    "rule": None,
+    "start": local(2026, 12, 1, 8),
+}
+
+
 @pytest.mark.parametrize(
     "fields",
     [
-        {"at": None, "weekday": None, "time": dt.time(8), "recurring": True},
-        {"at": None, "weekday": 7, "time": dt.time(8), "recurring": True},
-        {"at": None, "weekday": 0, "time": None, "recurring": True},
-        {"at": at(2026, 12, 1, 8), "weekday": 0, "time": dt.time(8), "recurring": True},
-        {"at": None, "weekday": None, "time": dt.time(8), "recurring": False},
-        {
-            "at": dt.datetime(2026, 12, 1, 8),
-            "weekday": None,
-            "time": dt.time(8),
-            "recurring": False,
-        },
-        {"at": at(2026, 12, 1, 8), "weekday": 1, "time": dt.time(8), "recurring": False},
+        {**GOOD, "rule": None},
+        {**GOOD, "rule": "FREQ=MONTHLY"},
+        {**GOOD, "at": at(2026, 12, 7, 8)},
+        {**GOOD, "start": local(2026, 12, 8, 8)},  # a Tuesday is no Monday
+        {**GOOD, "time": dt.time(9)},
+        {**GOOD, "start": at(2026, 12, 7, 8)},  # aware
+        {**GOOD_ONCE, "at": None},
+        {**GOOD_ONCE, "at": dt.datetime(2026, 12, 1, 8)},  # naive
+        {**GOOD_ONCE, "rule": MONDAYS},
+        {**GOOD_ONCE, "start": local(2026, 12, 2, 8)},
+        {**GOOD_ONCE, "recurring": True},
     ],
 )
 def test_when_refuses_inconsistent_fields(fields: dict[str, object]) -> None:
+    When(**GOOD)  # type: ignore[arg-type]
+    When(**GOOD_ONCE)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="inconsistent"):
-        When(text="x", **fields)  # type: ignore[arg-type]
+        When(**fields)  # type: ignore[arg-type]
 
 
 def test_when_once_needs_an_aware_datetime() -> None:
@@ -698,10 +861,14 @@ def test_when_once_needs_an_aware_datetime() -> None:
         When.once(dt.datetime(2026, 12, 1, 8, 0))
 
 
+def test_when_repeating_needs_a_rule_it_can_say() -> None:
+    with pytest.raises(ValueError, match="rule"):
+        When.repeating("FREQ=MONTHLY;BYMONTHDAY=1", local(2026, 12, 1, 8))
+
+
 def test_when_is_frozen() -> None:
-    when = When.weekly(0, dt.time(8))
     with pytest.raises(AttributeError):
-        when.text = "x"  # type: ignore[misc]
+        WEEKLY_MONDAY.text = "x"  # type: ignore[misc]
 
 
 # --- parse_when_prefix (a reminder's moment before its text) -------------------------------------
@@ -713,12 +880,28 @@ def test_when_is_frozen() -> None:
         ("elke maandag 08:00 Gymspullen meenemen", 3, "elke maandag 08:00"),
         ("every friday at 15:00 Hand in", 4, "elke vrijdag 15:00"),
         ("elke ma om 8.30 x", 4, "elke maandag 08:30"),
+        ("elke werkdag 07:45 Op tijd!", 3, "elke werkdag 07:45"),
+        ("every weekday at 7:45 Be on time", 4, "elke werkdag 07:45"),
+        ("elke dag 08:00 Lezen", 3, "elke dag 08:00"),
+        ("om de week op vrijdag 15:00 Inleveren", 6, "om de week op vrijdag 15:00"),
+        ("every other friday 15:00 Essay", 4, "om de week op vrijdag 15:00"),
+        ("elke maandag Gym", 2, "elke maandag 08:00"),  # a written-out weekday: 08:00
+        ("every other Friday Essay", 3, "om de week op vrijdag 08:00"),
         ("2026-12-01 08:00 Toets", 2, "2026-12-01 08:00"),
         ("morgen 08:00 Toets", 2, "2026-12-01 08:00"),
         ("morgen om 8.30 Toets", 3, "2026-12-01 08:30"),
         ("Tomorrow at 8:30 Test", 3, "2026-12-01 08:30"),
         ("1-12 08:00 Toets", 2, "2026-12-01 08:00"),
+        ("op 1-12 08:00 tekst", 3, "2026-12-01 08:00"),
+        ("on 1-12 at 8:00 text", 4, "2026-12-01 08:00"),
+        ("1-12 tekst", 1, "2026-12-01 08:00"),  # a date without a time: 08:00
         ("dinsdag 08:00 Toets", 2, "2026-12-01 08:00"),
+        ("di 08:00 Toets", 2, "2026-12-01 08:00"),  # an abbreviation with a time
+        ("maandag Neem je gymkleren mee", 1, "2026-12-07 08:00"),
+        ("op maandag gym", 2, "2026-12-07 08:00"),
+        ("morgen toets", 1, "2026-12-01 08:00"),
+        ("Morgen", 1, "2026-12-01 08:00"),
+        ("overmorgen Excursie", 1, "2026-12-02 08:00"),
         ("08:00 Toets", 1, "2026-12-01 08:00"),
         ("11:00", 1, "2026-11-30 11:00"),
         ("12.50 euro meenemen", 1, "2026-11-30 12:50"),  # documented: 12.50 reads as a time
@@ -738,13 +921,24 @@ def test_parse_when_prefix_takes_the_longest_moment(
     "text",
     [
         "",
-        "morgen toets",  # a day without a time stays text
-        "Morgen",
-        "vandaag",
-        "maandag gym",
-        "elke maandag gymspullen mee",
-        "Elke leerling om 8.30 in de aula",
+        "zo snel mogelijk inleveren",  # abbreviations without a time stay text
+        "do je best",
+        "ma is jarig",
+        "di en wo geen les",
+        "vr bal",
+        "za en zo vrij",
+        "sun is shining",
+        "mon ami",
+        "elke ma gym",
+        "vandaag geen gym",  # without a moment a reminder goes out today anyway
+        "Today no PE",
+        "elke dag 20 minuten lezen",
+        "elke werkdag op tijd",
+        "elke leerling om 8.30 in de aula",
+        "Elke maand betalen",
+        "om de week wisselen we",
         "om 08:00 begint de toets",
+        "op tijd komen",
         "Toets 08:00",
         "3.5 kilo",
         "do your homework",
@@ -759,11 +953,18 @@ def test_parse_when_prefix_leaves_text_alone(text: str) -> None:
     ("text", "nl"),
     [
         ("31-02 08:00 Toets", "31-02 bestaat niet"),
+        ("31-02 Toets", "31-02 bestaat niet"),
+        ("op 31-02 08:00 Toets", "31-02 bestaat niet"),
         ("25:00 Toets", "25:00 bestaat niet"),
         ("morgen 8:75 Toets", "8:75 bestaat niet"),
-        ("elke dag 08:00 Toets", "verwacht ik een dag van de week"),
-        ("every day at 08:00 Test", "verwacht ik een dag van de week"),
+        ("elke werkdag 24:00 Toets", "24:00 bestaat niet"),
+        ("elke maand 08:00 Toets", "'elke maand 08:00' kan ik niet herhalen"),
+        ("every hour at 08:00 Test", "'every hour at 08:00' kan ik niet herhalen"),
+        ("elke 5 minuten 08:00 Drinken", "'elke 5 minuten 08:00' kan ik niet herhalen"),
         ("vandaag 07:00 Toets", "2026-11-30 07:00 is al voorbij"),
+        ("gisteren 08:00 Toets", "'gisteren' ligt in het verleden"),
+        ("gisteren hadden we toets", "'gisteren' ligt in het verleden"),
+        ("Yesterday was fun", "'Yesterday' ligt in het verleden"),
     ],
 )
 def test_parse_when_prefix_refuses_a_wrong_moment(text: str, nl: str) -> None:

@@ -247,7 +247,7 @@ class ScheduledChat(Peer):
         super().__init__(schedule)
         self.posts: list[GroupMessage] = []
 
-    async def post(self, message: GroupMessage) -> str:
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
         what, retry_after = self.next()
         key = message.idempotency_key
         if what in (TRANSIENT, DOWN):

@@ -81,7 +81,7 @@ class FakePlatform:
         self.edited: list[tuple[str, GroupMessage]] = []
         self.edit_errors: list[DeliveryError] = []
 
-    async def post(self, message: GroupMessage) -> str:
+    async def post(self, message: GroupMessage, *, silent: bool = False) -> str:
         if self.post_errors:
             raise self.post_errors.pop(0)
         self.posted.append(message)

@@ -1,0 +1,630 @@
+"""Mentors' scheduled reminders: plan (the preview), add, list, cancel, and fire what is due.
+
+A schedule is a row in klasbot's own database (`bot.domain.Schedule`): the class, the author, the
+kind and text, and the recurrence as an iCalendar RRULE over the school's local wall-clock time
+(`bot.recurrence`). Each schedule keeps its next occurrence (`next_run`); firing an occurrence
+records it under the unique key (schedule, occurrence) in the same transaction as the announcement
+it makes and the move to the next occurrence, so an occurrence fires at most once, whatever
+crashes and however many processes run (`fire_due`). The timer that wakes `klasbot run` at the
+next due occurrence is only a timer: it stores nothing (`adapters.timer`).
+
+Each firing is a normal announcement (`bot.usecases.announcing.announce_in`): the same rules,
+signature, routing, fallback and quiet hours, with `schedule_id` set. An occurrence that comes
+due while klasbot is down fires late within the grace period (`schedule.grace`, default 1 hour);
+later than that it is skipped and its author told by e-mail, as is an occurrence the rules refuse
+when it comes due (the author left the class, the kind is no longer allowed).
+
+Limits against flooding (protocol B.1: functional messages, not a stream): no recurrence more
+often than `schedule.min_interval` (default daily), at most `schedule.max_per_class` active
+schedules per class, and a recurring schedule ends with the school year unless its author sets
+an end (`bot.rules.school_calendar`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.dates import When, format_date, format_time, parse_when
+from bot.domain import (
+    AnnouncementDraft,
+    Firing,
+    FiringOutcome,
+    Holiday,
+    Kind,
+    Person,
+    Schedule,
+)
+from bot.errors import InvalidInput, KlasbotError, NotFound, RuleViolation
+from bot.i18n import Msg
+from bot.notices import ScheduleNotice
+from bot.outbox import STATE_SCOPE, add_mail_notice, notice_key
+from bot.policy import SchoolPolicy, school_name_for
+from bot.recurrence import Occurrence, next_occurrence, occurrences, shortest_gap
+from bot.repositories import Repositories
+from bot.rules import authorization
+from bot.rules.age import local_today
+from bot.usecases import announcing
+from bot.usecases.context import Context, resolve_class
+
+logger = logging.getLogger(__name__)
+
+RULE = "B.1"
+PREVIEW_COUNT = 3
+"""How many next dates a preview and `/planning` show."""
+FIRE_BATCH = 200
+FIRER_KEY = "schedule-firer"
+"""The `PlatformStateRepository` key of the lease that says which `klasbot run` fires."""
+
+M_TOO_OFTEN = Msg(
+    "'{when}' repeats more often than allowed: at most once every {interval}. "
+    "Use for example every day 08:00 or every monday 08:00."
+)
+M_TOO_MANY = Msg(
+    "Class {klas} already has {count} scheduled messages, the most allowed. "
+    "Cancel one first (/schedule {klas})."
+)
+M_NOTHING_LEFT = Msg("'{when}' has no date left before the end ({until}); choose another moment.")
+M_UNTIL_PASSED = Msg("The end date {until} has already passed.")
+M_WHEN_PASSED = Msg("{when} has already passed. Choose a moment in the future.")
+M_NO_SCHEDULE = Msg("There is no scheduled message {id}.")
+M_NO_SCHEDULE_IN_CLASS = Msg(
+    "Class {klas} has no scheduled message {id}; /schedule {klas} lists them."
+)
+M_ALREADY_CANCELLED = Msg("Scheduled message {id} was cancelled already.")
+M_DAYS = Msg("{days} days")
+M_HOURS = Msg("{hours} hours")
+M_ONE_DAY = Msg("day")
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """What a staff member asks to schedule, before the rules have passed it."""
+
+    class_ref: str
+    author_id: str
+    when: When
+    text: str
+    kind: Kind = Kind.REMINDER
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the author is shown before confirming: the signed text, the moment in words, the
+    next dates, and what to know first (a holiday, a daylight-saving shift, quiet hours, lesson
+    hours)."""
+
+    request: ScheduleRequest
+    class_id: str
+    class_code: str
+    text: str
+    """The signed text as the group will see it."""
+    rule: str | None
+    start: datetime
+    until: date | None
+    """The last day it may fire: the author's end, else (recurring) the school year's."""
+    next: tuple[Occurrence, ...]
+    held_until: datetime | None = None
+    """When the first occurrence falls in quiet hours (rule 8): when it goes out instead."""
+    silent: bool = False
+    """Whether the first occurrence's group post is silent (A.1, lesson hours)."""
+
+    @property
+    def recurring(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def first(self) -> Occurrence:
+        return self.next[0]
+
+    @property
+    def moved(self) -> tuple[Occurrence, ...]:
+        """Next dates whose wall-clock time does not exist (daylight saving time starts)."""
+        return tuple(o for o in self.next if o.moved)
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    schedule: Schedule
+    class_code: str
+    next: tuple[Occurrence, ...]
+
+
+@dataclass
+class FireStats:
+    fired: int = 0
+    missed: int = 0
+    refused: int = 0
+    announcements: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.fired + self.missed + self.refused
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+async def holidays_of(tx: Repositories, policy: SchoolPolicy) -> list[Holiday]:
+    """The configured holiday periods and the imported ones."""
+    seen = {(h.start, h.end, h.name): h for h in policy.holidays}
+    for h in await tx.holidays.list():
+        seen.setdefault((h.start, h.end, h.name), h)
+    return sorted(seen.values(), key=lambda h: (h.start, h.end, h.name))
+
+
+def _tz(schedule: Schedule) -> ZoneInfo:
+    return ZoneInfo(schedule.timezone)
+
+
+def upcoming(
+    schedule: Schedule, holidays: Sequence[Holiday], now: datetime, limit: int = PREVIEW_COUNT
+) -> tuple[Occurrence, ...]:
+    """The schedule's next `limit` occurrences that have not fired, from its `next_run` on."""
+    if not schedule.active or schedule.next_run is None:
+        return ()
+    after = schedule.next_run - timedelta(microseconds=1)
+    return tuple(
+        occurrences(
+            schedule.rule,
+            schedule.start,
+            _tz(schedule),
+            after=after,
+            until=schedule.until,
+            exceptions=schedule.exceptions,
+            holidays=holidays,
+            limit=limit,
+        )
+    )
+
+
+def describe(schedule: Schedule, lang: str) -> str:
+    """The schedule's moment in words: `elke maandag om 08:00`, `dinsdag 1 december 2026 om
+    08:00`."""
+    when = parse_when(schedule.when, now=schedule.created_at, tz=_tz(schedule))
+    return when.describe(lang)
+
+
+def occurrence_words(occurrence: datetime, tz: ZoneInfo, lang: str) -> str:
+    """`maandag 7 december 2026 08:00`: an instant as a person reads it, in school time."""
+    local = occurrence.astimezone(tz)
+    return f"{format_date(local.date(), lang)} {format_time(local.time())}"
+
+
+def local_iso(instant: datetime | None, tz: ZoneInfo) -> str | None:
+    """ISO 8601 in the school's local time with its offset: `2026-12-07T08:00:00+01:00`."""
+    return instant.astimezone(tz).isoformat() if instant is not None else None
+
+
+# --- planning and adding ------------------------------------------------------------------------
+
+
+def _draft(request: ScheduleRequest, class_id: str, day: date | None) -> AnnouncementDraft:
+    from bot.rules.kinds import KINDS
+
+    spec = KINDS.get(request.kind)
+    # A kind about a date (a trip) is about the day it fires; a reminder is about "now".
+    needs_date = spec is not None and "date" in spec.required
+    return AnnouncementDraft(
+        class_id,
+        request.author_id,
+        request.kind,
+        date=day if needs_date else None,
+        text=request.text,
+    )
+
+
+async def _plan_in(ctx: Context, tx: Repositories, request: ScheduleRequest) -> Plan:
+    now = ctx.clock.now()
+    policy = ctx.policy
+    tz = policy.timezone
+    school_class = await resolve_class(tx, request.class_ref)
+    when = request.when
+    rule = when.rule if when.recurring else None
+    if not when.recurring:
+        assert when.at is not None
+        if when.at <= now:
+            raise InvalidInput(M_WHEN_PASSED, when=when.text)
+    today = local_today(now, tz)
+    if request.until is not None and request.until < today:
+        raise InvalidInput(M_UNTIL_PASSED, until=format_date(request.until, policy.language))
+    until = request.until
+    if rule is not None and until is None:
+        until = policy.school_year_end(today)
+    first_day = (
+        (when.at.astimezone(tz).date() if when.at else today) if not when.recurring else today
+    )
+    draft = _draft(request, school_class.id, first_day)
+    roster, _author, body, sig = await announcing._check(ctx, tx, draft, policy.language)
+    if rule is not None:
+        gap = shortest_gap(rule, when.start, tz)
+        if gap < policy.schedule_min_interval:
+            raise RuleViolation(
+                M_TOO_OFTEN,
+                rule=RULE,
+                code="too-often",
+                when=when.text,
+                interval=_duration_words(policy.schedule_min_interval, policy.language),
+            )
+    count = await tx.schedules.count_active(school_class.id)
+    if count >= policy.schedule_max_per_class:
+        raise RuleViolation(
+            M_TOO_MANY, rule=RULE, code="too-many-schedules", klas=school_class.code, count=count
+        )
+    holidays = await holidays_of(tx, policy)
+    found = occurrences(
+        rule,
+        when.start,
+        tz,
+        after=now,
+        until=until,
+        holidays=holidays,
+        limit=PREVIEW_COUNT,
+    )
+    if not found:
+        raise InvalidInput(
+            M_NOTHING_LEFT,
+            when=when.text,
+            until=format_date(until, policy.language) if until else "-",
+        )
+    first = found[0].at
+    kind = request.kind
+    return Plan(
+        request=request,
+        class_id=school_class.id,
+        class_code=roster.school_class.code,
+        text=f"{body}\n\n{sig}",
+        rule=rule,
+        start=when.start,
+        until=until,
+        next=tuple(found),
+        held_until=policy.release_at(first, kind),
+        silent=policy.silent(policy.release_at(first, kind) or first, kind),
+    )
+
+
+def _duration_words(gap: timedelta, lang: str) -> str:
+    seconds = int(gap.total_seconds())
+    if seconds == 86400:
+        return M_ONE_DAY(lang)
+    if seconds % 86400 == 0:
+        return M_DAYS(lang, days=seconds // 86400)
+    return M_HOURS(lang, hours=round(seconds / 3600, 1))
+
+
+async def plan(ctx: Context, request: ScheduleRequest, *, source: str = "cli") -> Plan:
+    """Check everything `add` checks and return the preview; stores nothing but a refusal."""
+    try:
+        async with ctx.db.transaction() as tx:
+            return await _plan_in(ctx, tx, request)
+    except KlasbotError as error:
+        await _audit_refusal(ctx, error, request, source)
+        raise
+
+
+async def _audit_refusal(
+    ctx: Context, error: KlasbotError, request: ScheduleRequest, source: str
+) -> None:
+    await ctx.audit_refusal(
+        error,
+        actor=request.author_id,
+        class_ref=request.class_ref,
+        kind=request.kind,
+        source=source,
+        when=request.when.text,
+    )
+
+
+async def add(
+    ctx: Context, request: ScheduleRequest, *, source: str = "cli"
+) -> tuple[Schedule, Plan]:
+    """Check the rules (7, 4, 5 as for an announcement; the limits against flooding) and store
+    the schedule with its first occurrence as `next_run`. Takes effect without a restart: the
+    firer reads `next_run` every round."""
+    now = ctx.clock.now()
+    try:
+        async with ctx.db.transaction() as tx:
+            # Schedules of one class take turns: two at once cannot both pass the limit.
+            await tx.state.lock(STATE_SCOPE, f"schedules:{request.class_ref}")
+            result = await _plan_in(ctx, tx, request)
+            schedule = Schedule(
+                id=0,
+                class_id=result.class_id,
+                author_id=request.author_id,
+                kind=request.kind,
+                text=request.text,
+                when=request.when.text,
+                rule=result.rule,
+                start=result.start,
+                timezone=ctx.policy.timezone.key,
+                created_at=now,
+                until=result.until,
+                next_run=result.first.at.astimezone(UTC),
+            )
+            schedule = replace(schedule, id=await tx.schedules.add(schedule))
+            await ctx.audit(
+                tx,
+                "schedule-added",
+                request.author_id,
+                [request.author_id],
+                schedule=schedule.id,
+                class_id=schedule.class_id,
+                kind=request.kind,
+                when=schedule.when,
+                rule=schedule.rule,
+                until=schedule.until.isoformat() if schedule.until else None,
+                source=source,
+            )
+    except KlasbotError as error:
+        await _audit_refusal(ctx, error, request, source)
+        raise
+    return schedule, result
+
+
+async def list_schedules(
+    ctx: Context, class_ref: str | None = None, *, include_ended: bool = False
+) -> list[ScheduleView]:
+    """The schedules (of one class), active ones only unless `include_ended`, with their next
+    dates."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as tx:
+        class_id = (await resolve_class(tx, class_ref)).id if class_ref else None
+        found = await tx.schedules.list(class_id, active_only=not include_ended)
+        holidays = await holidays_of(tx, ctx.policy)
+        codes = {c.id: c.code for c, *_ in await tx.roster.classes()}
+    return [
+        ScheduleView(s, codes.get(s.class_id, s.class_id), upcoming(s, holidays, now))
+        for s in found
+    ]
+
+
+async def cancel(
+    ctx: Context,
+    schedule_id: int,
+    actor: Person | None,
+    *,
+    class_ref: str | None = None,
+    source: str = "cli",
+) -> Schedule:
+    """Cancel a schedule: by its author or staff of its class (chat), or by the admin (`actor`
+    None, the CLI). With `class_ref` (the chat's `/planning KLAS annuleer N`) the schedule must
+    belong to that class. Raises NotFound, or RuleViolation when the actor may not."""
+    now = ctx.clock.now()
+    try:
+        async with ctx.db.transaction() as tx:
+            schedule = await tx.schedules.lock(schedule_id)
+            if class_ref is not None:
+                school_class = await resolve_class(tx, class_ref)
+                if schedule is None or schedule.class_id != school_class.id:
+                    raise NotFound(M_NO_SCHEDULE_IN_CLASS, id=schedule_id, klas=school_class.code)
+            if schedule is None:
+                raise NotFound(M_NO_SCHEDULE, id=schedule_id)
+            if actor is not None:
+                roster = await tx.roster.class_roster(schedule.class_id)
+                authorization.require_may_cancel_schedule(
+                    actor, schedule_id, schedule.author_id, roster
+                )
+            if not await tx.schedules.cancel(schedule_id, actor.id if actor else None, now):
+                raise InvalidInput(M_ALREADY_CANCELLED, id=schedule_id)
+            await ctx.audit(
+                tx,
+                "schedule-cancelled",
+                actor.id if actor else None,
+                [schedule.author_id],
+                schedule=schedule_id,
+                class_id=schedule.class_id,
+                source=source,
+            )
+            return replace(schedule, cancelled_at=now, cancelled_by=actor.id if actor else None)
+    except KlasbotError as error:
+        await ctx.audit_refusal(
+            error,
+            actor=actor.id if actor else None,
+            schedule=schedule_id,
+            source=source,
+        )
+        raise
+
+
+# --- firing -------------------------------------------------------------------------------------
+
+
+async def next_due(ctx: Context) -> datetime | None:
+    """The earliest occurrence not fired yet, of any schedule (the timer wakes then)."""
+    async with ctx.db.transaction() as tx:
+        return await tx.schedules.next_due()
+
+
+class _FiredElsewhere(Exception):
+    """The occurrence was recorded by another process between our read and our write."""
+
+
+async def fire_due(ctx: Context, *, limit: int = FIRE_BATCH) -> FireStats:
+    """Fire every occurrence due at the clock's time: each becomes an announcement (or, past
+    the grace period, a note to its author), recorded once under (schedule, occurrence)."""
+    stats = FireStats()
+    now = ctx.clock.now()
+    while True:
+        async with ctx.db.transaction() as tx:
+            due = [s.id for s in await tx.schedules.due(now, limit)]
+        progressed = False
+        for schedule_id in due:
+            try:
+                outcome = await _fire_one(ctx, schedule_id, now, stats)
+            except _FiredElsewhere:
+                continue
+            if outcome is not None:
+                progressed = True
+        if not due or not progressed:
+            return stats
+
+
+async def _fire_one(
+    ctx: Context, schedule_id: int, now: datetime, stats: FireStats
+) -> FiringOutcome | None:
+    """Fire the due occurrence of one schedule, in one transaction: the move to the next
+    occurrence, the record of this one and the announcement commit together or not at all."""
+    async with ctx.db.transaction() as tx:
+        schedule = await tx.schedules.lock(schedule_id)
+        if (
+            schedule is None
+            or not schedule.active
+            or schedule.next_run is None
+            or schedule.next_run > now
+        ):
+            return None  # another process fired it, or it was cancelled, since we looked
+        occurrence = schedule.next_run
+        holidays = await holidays_of(tx, ctx.policy)
+        following = next_occurrence(
+            schedule.rule,
+            schedule.start,
+            _tz(schedule),
+            after=occurrence,
+            until=schedule.until,
+            exceptions=schedule.exceptions,
+            holidays=holidays,
+        )
+        await tx.schedules.set_next_run(
+            schedule.id, following.at.astimezone(UTC) if following else None
+        )
+        if now - occurrence > ctx.policy.schedule_grace:
+            await _record(tx, schedule, occurrence, FiringOutcome.MISSED, now)
+            await _tell_author(ctx, tx, schedule, occurrence, FiringOutcome.MISSED, None)
+            await ctx.audit(
+                tx,
+                "schedule-missed",
+                None,
+                [schedule.author_id],
+                schedule=schedule.id,
+                occurrence=occurrence.isoformat(),
+                late_seconds=int((now - occurrence).total_seconds()),
+            )
+            stats.missed += 1
+            return FiringOutcome.MISSED
+        local_day = occurrence.astimezone(_tz(schedule)).date()
+        request = ScheduleRequest(
+            schedule.class_id,
+            schedule.author_id,
+            _stored_when(schedule),
+            schedule.text,
+            schedule.kind,
+        )
+        draft = _draft(request, schedule.class_id, local_day)
+        try:
+            result = await announcing.announce_in(
+                ctx, tx, draft, source="schedule", again=True, schedule_id=schedule.id
+            )
+        except KlasbotError as error:
+            # The rules check before anything is written: the transaction holds only the
+            # move to the next occurrence, which stands.
+            await _record(tx, schedule, occurrence, FiringOutcome.REFUSED, now, str(error))
+            await _tell_author(ctx, tx, schedule, occurrence, FiringOutcome.REFUSED, error)
+            await ctx.audit(
+                tx,
+                "refusal",
+                None,
+                [schedule.author_id],
+                code=getattr(error, "code", type(error).__name__),
+                rule=getattr(error, "rule", None),
+                message=str(error),
+                schedule=schedule.id,
+                occurrence=occurrence.isoformat(),
+                source="schedule",
+            )
+            stats.refused += 1
+            return FiringOutcome.REFUSED
+        await _record(
+            tx, schedule, occurrence, FiringOutcome.FIRED, now, None, result.announcement.id
+        )
+        stats.fired += 1
+        stats.announcements.append(result.announcement.id)
+        return FiringOutcome.FIRED
+
+
+def _stored_when(schedule: Schedule) -> When:
+    return parse_when(schedule.when, now=schedule.created_at, tz=_tz(schedule))
+
+
+async def _record(
+    tx: Repositories,
+    schedule: Schedule,
+    occurrence: datetime,
+    outcome: FiringOutcome,
+    now: datetime,
+    detail: str | None = None,
+    announcement_id: int | None = None,
+) -> None:
+    firing = Firing(schedule.id, occurrence, outcome, now, announcement_id, detail)
+    if not await tx.schedules.record_firing(firing):
+        raise _FiredElsewhere()
+
+
+async def _tell_author(
+    ctx: Context,
+    tx: Repositories,
+    schedule: Schedule,
+    occurrence: datetime,
+    outcome: FiringOutcome,
+    error: KlasbotError | None,
+) -> None:
+    author = await tx.roster.person(schedule.author_id)
+    if author is None or not author.email:
+        return
+    lang = author.language or ctx.policy.language
+    codes = {c.id: c.code for c, *_ in await tx.roster.classes()}
+    notice = ScheduleNotice(
+        schedule_id=schedule.id,
+        outcome=outcome.value,
+        class_code=codes.get(schedule.class_id, schedule.class_id),
+        when=describe(schedule, lang),
+        occurrence=occurrence_words(occurrence, _tz(schedule), lang),
+        text=schedule.text,
+        school_name=await school_name_for(tx.roster, ctx.policy, schedule.class_id),
+        recipient_name=author.full_name,
+        reason=error.render(lang) if error is not None else None,
+    )
+    await add_mail_notice(
+        tx,
+        notice,
+        person_id=author.id,
+        to=[author.email],
+        key=notice_key("schedule", schedule.id, occurrence.astimezone(UTC).isoformat()),
+    )
+
+
+# --- one firer ----------------------------------------------------------------------------------
+
+
+async def hold_firer_lease(ctx: Context, owner: str, lease: timedelta) -> bool:
+    """Whether `owner` (one `klasbot run` process) is the one that fires schedules: it takes the
+    lease when it is free or expired, and renews it while it holds it. Another process takes
+    over within `lease` of the holder dying. (Exactly-once does not depend on it: every
+    occurrence is recorded once; the lease keeps several processes from racing for each.)"""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as tx:
+        await tx.state.lock(STATE_SCOPE, FIRER_KEY)
+        raw = await tx.state.get(STATE_SCOPE, FIRER_KEY)
+        holder, _, until = (raw or "").partition(" ")
+        if holder and holder != owner and until:
+            try:
+                if datetime.fromisoformat(until) > now:
+                    return False
+            except ValueError:
+                pass
+        await tx.state.set(STATE_SCOPE, FIRER_KEY, f"{owner} {(now + lease).isoformat()}")
+        if holder != owner:
+            logger.info("this process now fires schedules")
+        return True
+
+
+async def release_firer_lease(ctx: Context, owner: str) -> None:
+    """Give the lease up (a clean stop), so that another process takes over at once."""
+    async with ctx.db.transaction() as tx:
+        await tx.state.lock(STATE_SCOPE, FIRER_KEY)
+        raw = await tx.state.get(STATE_SCOPE, FIRER_KEY)
+        if raw and raw.partition(" ")[0] == owner:
+            await tx.state.set(STATE_SCOPE, FIRER_KEY, "")
