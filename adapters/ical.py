@@ -94,6 +94,8 @@ _PARAM = rf"[A-Za-z0-9_-]+={_PARAM_VALUE}(?:,{_PARAM_VALUE})*"
 _CONTENT_LINE = re.compile(rf"(?P<name>[A-Za-z0-9_-]+)(?:;{_PARAM})*:(?P<value>.*)", re.DOTALL)
 _SHOWN = 40
 """How much of a line or a value an error quotes."""
+_SOURCE_SIZE = 255
+"""How long a holiday's stored `source` (the file's name) may be."""
 
 
 class CalendarError(InvalidInput):
@@ -149,7 +151,7 @@ def parse_calendar(data: bytes, *, file: str, source: str, today: date) -> Calen
         else [_Event(e, file, None) for e in found]
     )
     horizon = date(today.year + RECURRENCE_YEARS, 12, 31)
-    return _Reader(located, _clip(source, 255), horizon).read()
+    return _Reader(located, _clip(source, _SOURCE_SIZE), horizon).read()
 
 
 # --- The text and its structure ---------------------------------------------------------------
@@ -159,6 +161,8 @@ def _decode(data: bytes, file: str) -> str:
     body = data.removeprefix(b"\xef\xbb\xbf")
     if not body.strip():
         _fail(file, None, None, M_EMPTY)
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        _fail(file, None, None, M_NOT_UTF8)  # saved as "Unicode" (UTF-16) by a Windows editor
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:

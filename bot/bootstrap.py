@@ -26,8 +26,8 @@ from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, PlatformCapabilities
 from bot.rules.content import PublicContacts
 from bot.rules.lesson_hours import LessonHours
-from bot.rules.school_calendar import parse_holiday, parse_year_end
 from bot.rules.quiet_hours import QuietHours
+from bot.rules.school_calendar import parse_holiday, parse_year_end
 from bot.usecases.context import Context
 from config.settings import Settings, clock_start, load_settings
 from storage.store import Database
@@ -183,7 +183,9 @@ async def build(
             return_address=settings.post.return_address,
             lang=settings.school.language,
         )
-        console = ConsolePlatform(settings.data_dir / "console", echo=console_echo)
+        console = ConsolePlatform(
+            settings.data_dir / "console", echo=console_echo, lang=settings.school.language
+        )
         remote = configured_platforms(settings) if connect != "none" else {}
         platforms: dict[str, ChatPlatform] = {
             "console": console,

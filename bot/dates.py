@@ -90,7 +90,7 @@ RELATIVE_DAYS: dict[str, int] = {
 PAST_DAYS = ("gisteren", "eergisteren", "yesterday")
 """Words for a day before today: a moment there is refused, never read as text."""
 
-EVERY_WORDS = ("elke", "iedere", "every", "each")
+EVERY_WORDS = ("elke", "elk", "iedere", "ieder", "every", "each")
 DAILY_WORDS = ("dagelijks", "daily")
 AT_WORDS = ("om", "at")
 ON_WORDS = ("op", "on")
@@ -230,11 +230,7 @@ def is_day_name(text: str) -> bool:
     """True for a written-out day (`morgen`, `tomorrow`, `maandag`, `friday`, …), the words that are
     never a class code. Abbreviations (`ma`, `do`) and numeric dates do not count."""
     word = text.strip().lower()
-    return (
-        word in RELATIVE_DAYS
-        or word in WEEKDAY_NAMES_NL
-        or word in (name.lower() for name in WEEKDAY_NAMES_EN)
-    )
+    return word in RELATIVE_DAYS or word in FULL_WEEKDAY_NAMES
 
 
 def parse_date(text: str, *, today: dt.date) -> dt.date:

@@ -116,9 +116,6 @@ M_REPORT_STORED = Msg(
     "failed just now, the admin sees that and takes care of it."
 )
 M_HELP_HEADER = Msg("This is what you can do here:")
-M_ONE_MOMENT_ONLY = Msg(
-    "A reminder goes out now or at one moment, e.g. /reminder {klas} tomorrow 07:30 {text}"
-)
 M_NOT_STAFF = Msg("Only teachers may use /{name}. You can use: {allowed}.")
 M_CANCELLED = Msg("Cancelled; nothing was sent.")
 M_PREVIEW_EXPIRED = Msg("This preview has expired; send the command again.")

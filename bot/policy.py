@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Holiday, Kind, School, SchoolClass
 from bot.ports import PlatformCapabilities
+from bot.rules import lesson_hours as lessons
 from bot.rules.age import effective_minimum
 from bot.rules.content import NO_PUBLIC_CONTACTS, PublicContacts
-from bot.rules import lesson_hours as lessons
 from bot.rules.kinds import DEFAULT_ALLOWED_KINDS
 from bot.rules.lesson_hours import LessonHours
 from bot.rules.quiet_hours import QuietHours

@@ -41,7 +41,6 @@ from bot.messages import (
     M_NOT_STAFF,
     M_NOT_YOUR_PREVIEW,
     M_NOTHING_TO_CONFIRM,
-    M_ONE_MOMENT_ONLY,
     M_PREVIEW_EXPIRED,
     M_REPORT_STORED,
     M_REPORTED,
@@ -387,8 +386,7 @@ class ChatFrontEnd(PlatformEvents):
                 return await self._preview_schedule(platform, account_id, planned, lang)
             return await self._schedule(platform, account_id, planned, lang)
         draft = draft_for(command, person.id)
-        if draft is None:
-            return Reply([M_ONE_MOMENT_ONLY(lang, klas=command.class_ref, text=command.text)])
+        assert draft is not None  # every other command that reaches here announces now
         if preview:
             return await self._preview(platform, account_id, draft, lang)
         return await self._send(
@@ -455,7 +453,7 @@ class ChatFrontEnd(PlatformEvents):
         klas = roster.school_class.code
         text = schedule_replies.list_text(klas, views, lang, ctx.policy.timezone, ctx.clock.now())
         word = chat_help.command_word(cmd.Schedule, lang)
-        cancel_word = "annuleer" if lang == "nl" else "cancel"
+        cancel_word = schedule_replies.CANCEL_WORD(lang)
         actions = [
             (
                 schedule_replies.CANCEL_BUTTON(lang, id=v.schedule.id),

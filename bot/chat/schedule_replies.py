@@ -40,6 +40,8 @@ M_SCHEDULE_CANCELLED = Msg(
 )
 M_NO_NEXT = Msg("none")
 CANCEL_BUTTON = Msg("Cancel #{id}")
+CANCEL_WORD = Msg("cancel")
+"""The word `/planning KLAS <word> N` takes (the grammar accepts it in every language)."""
 
 
 def moment_words(instant: datetime, tz: ZoneInfo, lang: str, now: datetime) -> str:

@@ -57,6 +57,14 @@ def dispatch(
                 missed=result.fired.missed,
                 refused=result.fired.refused,
             )
+        swept = result.swept
+        if swept.ran:
+            say(
+                t.M_SWEPT,
+                invites=swept.birthday_invites,
+                reports=swept.expired_reports,
+                groups=swept.archived_groups,
+            )
         stats = result.delivered
         say(
             t.M_DISPATCHED,

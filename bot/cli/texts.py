@@ -50,6 +50,10 @@ M_DISPATCHED = Msg(
     "sent {sent}, notices {notices}, letters {letters}, retried {retried}, rerouted {rerouted}, "
     "failed {failed}, held {held}, waiting for another platform {waiting}"
 )
+M_SWEPT = Msg(
+    "daily sweep: {invites} 13th-birthday codes, {reports} reports of expired codes, "
+    "{groups} groups archived"
+)
 M_FIRED = Msg("scheduled messages: fired {fired}, missed {missed}, refused {refused}")
 M_NAME_LETTERS = Msg("name the letters (keys from `klasbot letters list`) or give --all")
 M_UNKNOWN_LETTERS = Msg("unknown letter(s): {keys}; see `klasbot letters list --all`")
@@ -129,6 +133,7 @@ _LABELS: dict[str, dict[str, Msg]] = {
         "active": Msg("active", context="group state"),
         "pending": Msg("waiting for the bot's rights", context="group state"),
         "lost": Msg("lost (the bot was removed)", context="group state"),
+        "archived": Msg("archived (the school year ended)", context="group state"),
     },
 }
 

@@ -34,14 +34,21 @@ class Admission:
 
 
 def admission(
-    person: Person | None, roster: ClassRoster, today: date, platform_min_age: int | None = None
+    person: Person | None,
+    roster: ClassRoster,
+    today: date,
+    platform_min_age: int | None = None,
+    *,
+    archived: bool = False,
 ) -> Admission:
-    """May `person` be a member of this class's group today, on a platform with this minimum?"""
+    """May `person` be a member of this class's group today, on a platform with this minimum?
+    An `archived` group (its school year ended) admits no pupil: the class's pupils are
+    reached by e-mail or letter until a new year's group exists."""
     if person is None:
         return Admission(Verdict.STRANGER)
     if any(s.id == person.id for s in roster.staff):
         return Admission(Verdict.STAFF)
-    if not any(p.id == person.id for p in roster.pupils):
+    if archived or not any(p.id == person.id for p in roster.pupils):
         return Admission(Verdict.STRANGER)
     return Admission(pupil_age_verdict(person, today, platform_min_age))
 

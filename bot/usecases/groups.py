@@ -45,7 +45,12 @@ async def create_group(
     async with ctx.db.transaction() as tx:
         school_class = await resolve_class(tx, class_ref)
         roster = await tx.roster.class_roster(school_class.id)
-        existing = await tx.groups.list(school_class.id, platform_name)
+        # An archived group belongs to a school year that is over: a new one may be made.
+        existing = [
+            g
+            for g in await tx.groups.list(school_class.id, platform_name)
+            if g.state != GroupState.ARCHIVED
+        ]
         if chat_id is not None and await tx.groups.by_chat(platform_name, chat_id):
             raise InvalidInput(M_CHAT_BOUND_ELSEWHERE, chat=chat_id)
         if existing and chat_id is None:

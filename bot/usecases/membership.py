@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.domain import Group, MemberState, Person
+from bot.domain import Group, GroupState, MemberState, Person
 from bot.errors import DeliveryError
 from bot.repositories import Repositories
 from bot.rules.membership import Verdict, admission, is_present
@@ -20,7 +20,10 @@ async def verdict_for(ctx: Context, group: Group, person: Person | None) -> Verd
     """Rules 1 and 2: may this person be in this group today (with the platform's minimum age)?"""
     async with ctx.db.transaction() as tx:
         roster = await tx.roster.class_roster(group.class_id)
-    return admission(person, roster, ctx.today(), ctx.policy.min_age(group.platform)).verdict
+    archived = group.state == GroupState.ARCHIVED
+    return admission(
+        person, roster, ctx.today(), ctx.policy.min_age(group.platform), archived=archived
+    ).verdict
 
 
 async def admit(ctx: Context, group: Group, person: Person, account_id: str) -> Verdict:

@@ -42,13 +42,14 @@ from bot.errors import InvalidInput, KlasbotError, NotFound, RuleViolation
 from bot.i18n import Msg
 from bot.notices import ScheduleNotice
 from bot.outbox import STATE_SCOPE, add_mail_notice, notice_key
-from bot.policy import SchoolPolicy, school_name_for
+from bot.policy import school_name_for
 from bot.recurrence import Occurrence, next_occurrence, occurrences, shortest_gap
 from bot.repositories import Repositories
 from bot.rules import authorization
 from bot.rules.age import local_today
 from bot.usecases import announcing
 from bot.usecases.context import Context, resolve_class
+from bot.usecases.holidays import all_holidays
 
 logger = logging.getLogger(__name__)
 
@@ -149,14 +150,6 @@ class FireStats:
 # --- reading ------------------------------------------------------------------------------------
 
 
-async def holidays_of(tx: Repositories, policy: SchoolPolicy) -> list[Holiday]:
-    """The configured holiday periods and the imported ones."""
-    seen = {(h.start, h.end, h.name): h for h in policy.holidays}
-    for h in await tx.holidays.list():
-        seen.setdefault((h.start, h.end, h.name), h)
-    return sorted(seen.values(), key=lambda h: (h.start, h.end, h.name))
-
-
 def _tz(schedule: Schedule) -> ZoneInfo:
     return ZoneInfo(schedule.timezone)
 
@@ -255,7 +248,7 @@ async def _plan_in(ctx: Context, tx: Repositories, request: ScheduleRequest) -> 
         raise RuleViolation(
             M_TOO_MANY, rule=RULE, code="too-many-schedules", klas=school_class.code, count=count
         )
-    holidays = await holidays_of(tx, policy)
+    holidays = await all_holidays(tx, policy)
     found = occurrences(
         rule,
         when.start,
@@ -374,7 +367,7 @@ async def list_schedules(
     async with ctx.db.transaction() as tx:
         class_id = (await resolve_class(tx, class_ref)).id if class_ref else None
         found = await tx.schedules.list(class_id, active_only=not include_ended)
-        holidays = await holidays_of(tx, ctx.policy)
+        holidays = await all_holidays(tx, ctx.policy)
         codes = {c.id: c.code for c, *_ in await tx.roster.classes()}
     return [
         ScheduleView(s, codes.get(s.class_id, s.class_id), upcoming(s, holidays, now))
@@ -478,7 +471,7 @@ async def _fire_one(
         ):
             return None  # another process fired it, or it was cancelled, since we looked
         occurrence = schedule.next_run
-        holidays = await holidays_of(tx, ctx.policy)
+        holidays = await all_holidays(tx, ctx.policy)
         following = next_occurrence(
             schedule.rule,
             schedule.start,

@@ -29,13 +29,16 @@ from bot.notices import (
     AnnouncementNotice,
     CallListEntry,
     CorrectionNotice,
+    ExpiredCodesNotice,
     InviteNotice,
     LateLettersNotice,
     Notice,
     ReportNotice,
+    ScheduleNotice,
     UnreachableItem,
     UnreachableNotice,
     WithdrawalNotice,
+    YearEndNotice,
 )
 from bot.ports import MailMessage
 
@@ -123,6 +126,31 @@ NOTICES: dict[str, Notice] = {
         pupil_name="Sem",
         recipient_name="Sem Bakker",
         audience="pupil",
+    ),
+    "expired-codes": ExpiredCodesNotice(
+        class_code="2B",
+        school_name="De Passie Utrecht",
+        recipient_name="Jan de Vries",
+        since="2026-11-23",
+        until="2026-11-30",
+        pupils=(("Daan de Jong", "2026-11-24"),),
+    ),
+    "year-end": YearEndNotice(
+        class_code="2B",
+        school_name="De Passie Utrecht",
+        year_end="2026-07-31",
+        platforms=("telegram",),
+        schedules=1,
+    ),
+    "schedule-missed": ScheduleNotice(
+        schedule_id=3,
+        outcome="missed",
+        class_code="2B",
+        when="elke maandag om 08:00",
+        occurrence="maandag 7 december 2026 08:00",
+        text="Neem je gymkleren mee",
+        school_name="De Passie Utrecht",
+        recipient_name="Jan de Vries",
     ),
 }
 

@@ -60,6 +60,16 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.da
     return dt.datetime(year, month, day, hour, minute, tzinfo=TZ)
 
 
+MONDAYS = "FREQ=WEEKLY;BYDAY=MO"
+WORKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+OTHER_FRIDAYS = "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR"
+
+
+def repeating(rule: str, year: int, month: int, day: int, hour: int, minute: int) -> When:
+    """A repetition by `rule` whose first occurrence is that local wall-clock moment."""
+    return When.repeating(rule, dt.datetime(year, month, day, hour, minute))
+
+
 VALID: list[tuple[str, Command]] = [
     ("/start K7P2QX", Start("K7P2QX")),
     ("/start k7p2 qx", Start("k7p2 qx")),  # a code typed in groups (normalised when looked up)
@@ -105,19 +115,19 @@ VALID: list[tuple[str, Command]] = [
     ),
     (
         "/herinnering 2B elke maandag 08:00 Gymspullen meenemen",
-        Reminder("2B", When.weekly(0, dt.time(8, 0)), "Gymspullen meenemen"),
+        Reminder("2B", repeating(MONDAYS, 2026, 12, 7, 8, 0), "Gymspullen meenemen"),
     ),
     (
         "/reminder 2B every friday 15:00 Hand in your essay",
-        Reminder("2B", When.weekly(4, dt.time(15, 0)), "Hand in your essay"),
+        Reminder("2B", repeating("FREQ=WEEKLY;BYDAY=FR", 2026, 12, 4, 15, 0), "Hand in your essay"),
     ),
     (
         "/herinnering 2B elke maandag om 8.30 Gym",
-        Reminder("2B", When.weekly(0, dt.time(8, 30)), "Gym"),
+        Reminder("2B", repeating(MONDAYS, 2026, 12, 7, 8, 30), "Gym"),
     ),
     (
         "/herinnering 2B elke zondag 02:30 Nachtwandeling",
-        Reminder("2B", When.weekly(6, dt.time(2, 30)), "Nachtwandeling"),
+        Reminder("2B", repeating("FREQ=WEEKLY;BYDAY=SU", 2026, 12, 6, 2, 30), "Nachtwandeling"),
     ),
     (
         "/herinnering 2B 2026-12-01 08:00 Toets",
@@ -140,8 +150,50 @@ VALID: list[tuple[str, Command]] = [
         Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "Toets"),
     ),
     ("/herinnering 2B 11:00 Toets", Reminder("2B", When.once(at(2026, 11, 30, 11, 0)), "Toets")),
-    ("/herinnering 2B Morgen toets!", Reminder("2B", None, "Morgen toets!")),
-    ("/herinnering 2B elke maandag gym", Reminder("2B", None, "elke maandag gym")),
+    (
+        "/herinnering 2B elke werkdag 07:45 Op tijd komen",
+        Reminder("2B", repeating(WORKDAYS, 2026, 12, 1, 7, 45), "Op tijd komen"),
+    ),
+    (
+        "/reminder 2B every weekday at 7:45 Be on time",
+        Reminder("2B", repeating(WORKDAYS, 2026, 12, 1, 7, 45), "Be on time"),
+    ),
+    (
+        "/herinnering 2B om de week op vrijdag 15:00 Leesboek mee",
+        Reminder("2B", repeating(OTHER_FRIDAYS, 2026, 12, 4, 15, 0), "Leesboek mee"),
+    ),
+    (
+        "/reminder 2B every other friday 15:00 Reading book",
+        Reminder("2B", repeating(OTHER_FRIDAYS, 2026, 12, 4, 15, 0), "Reading book"),
+    ),
+    (
+        "/herinnering 2B elke dag 20:00 Lezen",
+        Reminder("2B", repeating("FREQ=DAILY", 2026, 11, 30, 20, 0), "Lezen"),
+    ),
+    (
+        "/herinnering 2B op 1-12 08:00 Toets",
+        Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "Toets"),
+    ),
+    # A written-out day without a time is at 08:00; the rest is the text.
+    (
+        "/herinnering 2B maandag Neem je gymkleren mee",
+        Reminder("2B", When.once(at(2026, 12, 7, 8, 0)), "Neem je gymkleren mee"),
+    ),
+    ("/herinnering 2B Morgen toets!", Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "toets!")),
+    ("/herinnering 2B 1-12 Toets", Reminder("2B", When.once(at(2026, 12, 1, 8, 0)), "Toets")),
+    (
+        "/herinnering 2B elke maandag gym",
+        Reminder("2B", repeating(MONDAYS, 2026, 12, 7, 8, 0), "gym"),
+    ),
+    # Abbreviations without a time, `vandaag` and `elke dag` without one stay text.
+    (
+        "/herinnering 2B zo snel mogelijk inleveren",
+        Reminder("2B", None, "zo snel mogelijk inleveren"),
+    ),
+    ("/herinnering 2B do je best!", Reminder("2B", None, "do je best!")),
+    ("/herinnering 2B vandaag geen gym", Reminder("2B", None, "vandaag geen gym")),
+    ("/herinnering 2B elke dag lezen", Reminder("2B", None, "elke dag lezen")),
+    ("/herinnering 2B om 08:00 begint de toets", Reminder("2B", None, "om 08:00 begint de toets")),
     ("/reminder 2B Bring   your\nPE kit ", Reminder("2B", None, "Bring   your\nPE kit")),
     (
         "/uitje 2B 12-3 Excursie naar Naturalis",
@@ -308,7 +360,12 @@ MALFORMED: list[tuple[str, type[Command], str, str]] = [
     ("/herinnering 2B elke maandag 08:00", Reminder, "tekst van het bericht", "text is missing"),
     ("/herinnering 2B 25:00 Toets", Reminder, "25:00 bestaat niet", "25:00 does not exist"),
     ("/herinnering 2B 31-02 08:00 Toets", Reminder, "31-02 bestaat niet", "does not exist"),
-    ("/herinnering 2B elke dag 08:00 Toets", Reminder, "dag van de week", "day of the week"),
+    ("/herinnering 2B maandag", Reminder, "tekst van het bericht ontbreekt", "text is missing"),
+    ("/herinnering 2B elke maandag", Reminder, "tekst van het bericht", "text is missing"),
+    ("/herinnering 2B elke maand 08:00 Toets", Reminder, "kan ik niet herhalen", "every weekday"),
+    ("/herinnering 2B gisteren 08:00 Toets", Reminder, "ligt in het verleden", "in the past"),
+    ("/herinnering 2B gisteren was leuk", Reminder, "ligt in het verleden", "in the past"),
+    ("/herinnering 2B 31-02 Toets", Reminder, "31-02 bestaat niet", "does not exist"),
     ("/herinnering 2B vandaag 07:00 Toets", Reminder, "is al voorbij", "has already passed"),
     ("/herinnering morgen 08:00 Toets", Reminder, "'morgen' is een dag", "not a class"),
     ("/uitje", Trip, "De klas ontbreekt", "The class is missing"),

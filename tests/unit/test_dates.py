@@ -395,23 +395,63 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt
         ("every monday 08:00", MONDAYS, local(2026, 12, 7, 8), "elke maandag 08:00"),
         ("Elke Maandag om 8.30", MONDAYS, local(2026, 12, 7, 8, 30), "elke maandag 08:30"),
         ("every Monday at 8:30", MONDAYS, local(2026, 12, 7, 8, 30), "elke maandag 08:30"),
-        ("every friday 15:00", "FREQ=WEEKLY;BYDAY=FR", local(2026, 12, 4, 15), "elke vrijdag 15:00"),
-        ("elke wo 12:15", "FREQ=WEEKLY;BYDAY=WE", local(2026, 12, 2, 12, 15), "elke woensdag 12:15"),
+        (
+            "every friday 15:00",
+            "FREQ=WEEKLY;BYDAY=FR",
+            local(2026, 12, 4, 15),
+            "elke vrijdag 15:00",
+        ),
+        (
+            "elke wo 12:15",
+            "FREQ=WEEKLY;BYDAY=WE",
+            local(2026, 12, 2, 12, 15),
+            "elke woensdag 12:15",
+        ),
         ("every sun 02:30", "FREQ=WEEKLY;BYDAY=SU", local(2026, 12, 6, 2, 30), "elke zondag 02:30"),
-        ("elke donderdag", "FREQ=WEEKLY;BYDAY=TH", local(2026, 12, 3, 8), "elke donderdag 08:00"),
-        ("  elke   dinsdag   08:00  ", "FREQ=WEEKLY;BYDAY=TU", local(2026, 12, 1, 8), "elke dinsdag 08:00"),
+        (
+            "elke donderdag",
+            "FREQ=WEEKLY;BYDAY=TH",
+            dt.datetime.combine(dt.date(2026, 12, 3), DEFAULT_TIME),
+            "elke donderdag 08:00",
+        ),
+        (
+            "  elke   dinsdag   08:00  ",
+            "FREQ=WEEKLY;BYDAY=TU",
+            local(2026, 12, 1, 8),
+            "elke dinsdag 08:00",
+        ),
         ("elke werkdag 07:45", WORKDAYS, local(2026, 12, 1, 7, 45), "elke werkdag 07:45"),
         ("every weekday 7:45", WORKDAYS, local(2026, 12, 1, 7, 45), "elke werkdag 07:45"),
         ("elke werkdag 16:00", WORKDAYS, local(2026, 11, 30, 16), "elke werkdag 16:00"),
         ("elke dag 08:00", "FREQ=DAILY", local(2026, 12, 1, 8), "elke dag 08:00"),
         ("dagelijks 20:00", "FREQ=DAILY", local(2026, 11, 30, 20), "elke dag 20:00"),
         ("daily at 8:00", "FREQ=DAILY", local(2026, 12, 1, 8), "elke dag 08:00"),
-        ("om de week op vrijdag 15:00", OTHER_FRIDAYS, local(2026, 12, 4, 15), "om de week op vrijdag 15:00"),
-        ("every other friday 15:00", OTHER_FRIDAYS, local(2026, 12, 4, 15), "om de week op vrijdag 15:00"),
-        ("elke twee weken op vrijdag 15:00", OTHER_FRIDAYS, local(2026, 12, 4, 15), "om de week op vrijdag 15:00"),
-        ("om de week op maandag 8:00", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", local(2026, 12, 7, 8), "om de week op maandag 08:00"),
+        (
+            "om de week op vrijdag 15:00",
+            OTHER_FRIDAYS,
+            local(2026, 12, 4, 15),
+            "om de week op vrijdag 15:00",
+        ),
+        (
+            "every other friday 15:00",
+            OTHER_FRIDAYS,
+            local(2026, 12, 4, 15),
+            "om de week op vrijdag 15:00",
+        ),
+        (
+            "elke twee weken op vrijdag 15:00",
+            OTHER_FRIDAYS,
+            local(2026, 12, 4, 15),
+            "om de week op vrijdag 15:00",
+        ),
+        (
+            "om de week op maandag 8:00",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+            local(2026, 12, 7, 8),
+            "om de week op maandag 08:00",
+        ),
     ],
-)  # fmt: skip
+)
 def test_parse_when_repeating(text: str, rule: str, start: dt.datetime, normalised: str) -> None:
     when = parse_when(text, now=NOW, tz=TZ)
     assert when == When(
@@ -803,11 +843,19 @@ def test_occurrences_of_a_one_off_in_a_holiday_name_it() -> None:
         ("elke maandag 08:00", "elke maandag om 08:00", "every Monday at 08:00"),
         ("elke zondag 02:30", "elke zondag om 02:30", "every Sunday at 02:30"),
         ("elke werkdag 07:45", "elke werkdag om 07:45", "every weekday at 07:45"),
-        ("om de week op vrijdag 15:00", "om de week op vrijdag om 15:00", "every other Friday at 15:00"),
+        (
+            "om de week op vrijdag 15:00",
+            "om de week op vrijdag om 15:00",
+            "every other Friday at 15:00",
+        ),
         ("elke dag 08:00", "elke dag om 08:00", "every day at 08:00"),
-        ("2026-12-01 08:00", "dinsdag 1 december 2026 om 08:00", "Tuesday 1 December 2026 at 08:00"),
+        (
+            "2026-12-01 08:00",
+            "dinsdag 1 december 2026 om 08:00",
+            "Tuesday 1 December 2026 at 08:00",
+        ),
     ],
-)  # fmt: skip
+)
 def test_when_describe(text: str, nl: str, en: str) -> None:
     when = parse_when(text, now=NOW, tz=TZ)
     assert when.describe() == nl
@@ -935,6 +983,8 @@ def test_parse_when_prefix_takes_the_longest_moment(
         "elke dag 20 minuten lezen",
         "elke werkdag op tijd",
         "elke leerling om 8.30 in de aula",
+        "Elk kind om 8.30 naar de aula",
+        "Each pupil at 8:30 in the hall",
         "Elke maand betalen",
         "om de week wisselen we",
         "om 08:00 begint de toets",

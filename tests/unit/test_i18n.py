@@ -292,7 +292,7 @@ def test_format_date(lang: str, expected: str) -> None:
 
 
 def test_describe_a_moment() -> None:
-    weekly = When.weekly(0, dt.time(8, 0))
+    weekly = When.repeating("FREQ=WEEKLY;BYDAY=MO", dt.datetime(2026, 11, 30, 8, 0))
     assert weekly.describe("nl") == "elke maandag om 08:00"
     assert weekly.describe("en") == "every Monday at 08:00"
 

@@ -213,6 +213,21 @@ BAD_VALUES: dict[tuple[str, ...], list[str]] = {
     ("school", "invite_valid_days"): ["0", "-14", "366", "two weeks", "9223372036854775808"],
     ("school", "reply_to"): ["info", "info@", "@school.example"],
     ("school", "digest_at"): ["16", "24:00", "4 pm", "", "16:00-17:00"],
+    ("school", "lesson_hours"): [
+        "8-16",
+        "08:30",
+        "16:00-08:30",
+        "08:30-16:00,lunch",
+        "25:00-26:00",
+    ],
+    ("school", "holidays"): [
+        "herfst",
+        "2026-10-25/2026-10-17 Herfst",
+        "2026-02-30 x",
+        "17-10-2026",
+    ],
+    ("school", "year_end"): ["31-07", "02-29", "13-01", "07-32", "", "juli"],
+    ("school", "sweep_at"): ["7", "24:00", "", "07:00-08:00"],
     ("mail", "transport"): ["pigeon", ""],
     ("mail", "outbox_dir"): [""],
     ("mail", "smtp_host"): ["smtp host", "http://smtp.example", ""],
@@ -258,6 +273,9 @@ BAD_VALUES: dict[tuple[str, ...], list[str]] = {
     ("dispatch", "max_delay"): ["0", "-1", "4"],  # 4 < the base delay of 5
     ("dispatch", "lease_seconds"): ["0", "-300", "86401", "nan"],
     ("dispatch", "poll_interval"): ["0", "-2", "3601"],
+    ("schedule", "grace"): ["0", "-1h", "8d", "soon", "1x", "", "nan"],
+    ("schedule", "min_interval"): ["0", "367d", "daily", "-1d"],
+    ("schedule", "max_per_class"): ["0", "-1", "1001", "many", "2.5"],
 }
 SECRETS = {("mail", "smtp_password"), ("telegram", "token"), ("telegram", "webhook_secret"),
            ("matrix", "password"), ("matrix", "access_token")}  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import AnnouncementDraft, Kind
-from bot.usecases import announcing
+from bot.usecases import announcing, queries, undo
 from tests.integration.telegram.conftest import Telegram
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -99,3 +99,47 @@ async def test_a_school_without_lesson_hours_never_posts_silently(telegram: Tele
     chat = await member_group(telegram)
     call = await posted(telegram, chat, homework("Maak opgave 7."))
     assert call["disable_notification"] is False
+
+
+async def test_a_withdrawal_posted_anew_is_judged_like_the_post_it_is_about(
+    telegram: Telegram,
+) -> None:
+    """On a platform that cannot edit, a withdrawal is a new post (`bot.dispatch.group_edits`):
+    silent in lessons, but heard at once when it says a cancelled lesson goes on after all."""
+    platform = telegram.platform
+    platform.capabilities = dataclasses.replace(platform.capabilities, can_edit_posts=False)
+    telegram.clock.at = at(10)
+    chat = await member_group(telegram)
+    homework_post = await posted(telegram, chat, homework("Maak opgave 8."))
+    cancellation = await posted(
+        telegram,
+        chat,
+        AnnouncementDraft(
+            "2B", "t-devries", Kind.LESSON_CANCELLED, date=TOMORROW, period="4", subject="Engels"
+        ),
+    )
+    assert (homework_post["disable_notification"], cancellation["disable_notification"]) == (
+        True,
+        False,
+    )
+    announcements = await queries.announcements(telegram.app.ctx, "2B")
+    sent = len(telegram.emulator.calls)
+
+    telegram.clock.at = at(10, 30)
+    for announcement in announcements:
+        await undo.withdraw(telegram.app.ctx, announcement.id, "t-devries")
+    await telegram.app.dispatcher.run_once()
+
+    calls = telegram.emulator.calls[sent:]
+    assert not any(method == "editMessageText" for method, _ in calls)
+    withdrawals = [
+        params
+        for method, params in calls
+        if method == "sendMessage" and params.get("chat_id") == chat
+    ]
+    assert all(p["text"].startswith("❌ INGETROKKEN") for p in withdrawals), withdrawals
+    silent = {
+        a.kind: [p["disable_notification"] for p in withdrawals if a.body in p["text"]]
+        for a in announcements
+    }
+    assert silent == {Kind.HOMEWORK: [True], Kind.LESSON_CANCELLED: [False]}

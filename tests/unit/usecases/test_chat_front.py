@@ -18,10 +18,10 @@ from bot.messages import (
     M_NOT_LINKED,
     M_NOT_YOUR_PREVIEW,
     M_NOTHING_TO_CONFIRM,
-    M_ONE_MOMENT_ONLY,
     M_PREVIEW_EXPIRED,
     M_REPORTED,
 )
+from bot.rules import authorization
 from bot.usecases import groups as groups_uc
 from bot.usecases.context import Context
 from tests.unit.usecases.conftest import (
@@ -181,22 +181,24 @@ async def test_a_malformed_command_is_answered_with_an_example(
     assert "/huiswerk 2B wiskunde" in text
 
 
-async def test_a_recurring_reminder_is_not_available_yet(ctx: Context, front: ChatFrontEnd) -> None:
+async def test_a_recurring_reminder_without_a_preview_is_scheduled(
+    ctx: Context, front: ChatFrontEnd
+) -> None:
     await link(ctx, "t-devries")
     reply = await front.handle(
         "console", "t-devries", "/herinnering 2B elke maandag 08:00 Gymspullen mee"
     )
-    assert reply.texts == [M_ONE_MOMENT_ONLY("nl", klas="2B", text="Gymspullen mee")]
+    assert reply.texts[0].startswith("Gepland (nummer 1): elke maandag om 08:00")
+    assert await announcements(ctx) == 0
+    async with ctx.db.transaction() as tx:
+        assert [s.text for s in await tx.schedules.list()] == ["Gymspullen mee"]
 
 
-async def test_planning_is_answered_like_an_unknown_command_until_it_is_built(
-    ctx: Context, front: ChatFrontEnd
-) -> None:
+async def test_planning_is_offered(ctx: Context, front: ChatFrontEnd) -> None:
     await link(ctx, "t-devries")
     reply = await front.handle("console", "t-devries", "/planning 2B")
     [text] = reply.texts
-    assert text.startswith("/planning ken ik niet.")
-    assert "/planning," not in text.split("ken ik niet.", 1)[1]
+    assert text.startswith("Er zijn geen geplande berichten voor 2B.")
 
 
 # --- other commands ---------------------------------------------------------------------------
@@ -273,6 +275,7 @@ async def test_help_for_a_teacher_lists_every_offered_command(
         "/huiswerk",
         "/herinnering",
         "/uitje",
+        "/planning",
         "/intrekken",
         "/correctie",
         "/taal",
@@ -285,13 +288,15 @@ async def test_help_for_a_teacher_lists_every_offered_command(
 
 @pytest.mark.parametrize("staff_anywhere", [False, True])
 @pytest.mark.parametrize("person_id", [None, "p-2b-01", "g-01", "l-visser", "t-devries"])
-async def test_help_never_offers_planning(
+async def test_help_offers_planning_to_whoever_may_plan(
     ctx: Context, front: ChatFrontEnd, person_id: str | None, staff_anywhere: bool
 ) -> None:
     who = await person(ctx, person_id) if person_id else None
     text = front.help_text(who, staff_anywhere, "nl")
     assert text.startswith(M_HELP_HEADER("nl"))
-    assert "/planning" not in text
+    may_plan = "planning" in authorization.visible_commands(who, staff_anywhere)
+    assert ("/planning" in text) == may_plan
+    assert may_plan == (who is not None and staff_anywhere)
 
 
 # --- rule 3: only the bot posts ---------------------------------------------------------------

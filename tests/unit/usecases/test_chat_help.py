@@ -20,7 +20,6 @@ from bot.chat.front import ChatFrontEnd
 from bot.chat.help import command_word
 from bot.commands import grammar, types
 from bot.i18n import Msg
-from bot.messages import M_HELP_HEADER
 from bot.usecases import groups as groups_uc
 from bot.usecases.context import Context
 from tests.unit.usecases.conftest import link
@@ -76,13 +75,14 @@ async def test_help_about_a_staff_command_tells_a_pupil_what_they_can_use(
     )
 
 
-async def test_help_about_a_command_that_is_not_built_is_the_overview(
+async def test_help_about_planning_says_how_to_list_and_cancel(
     ctx: Context, front: ChatFrontEnd
 ) -> None:
     await link(ctx, "t-devries")
     text = await ask(front, "t-devries", "/help planning")
-    assert text.startswith(M_HELP_HEADER("nl"))
-    assert "/planning" not in text
+    assert text.startswith("/planning KLAS [annuleer NUMMER]")
+    assert "/planning 2B annuleer 3" in text
+    assert "Voorbeeld: /planning 2B" in text
 
 
 async def test_help_lists_the_words_of_the_persons_language(
@@ -98,6 +98,7 @@ async def test_help_lists_the_words_of_the_persons_language(
         "/homework",
         "/reminder",
         "/trip",
+        "/schedule",
         "/withdraw",
         "/correct",
         "/language",
