@@ -95,7 +95,7 @@ class UpdateHandlers(GroupBinding):
         if reply.confirmation is not None:
             await self._preview(message.chat_id, reply.confirmation, reply.texts, lang)
         elif reply.texts:
-            await self._say(message.chat_id, "\n\n".join(reply.texts))
+            await self._say(message.chat_id, "\n\n".join(reply.texts), _actions(reply.actions))
         for invite, markup in invites:
             await self._say(message.chat_id, invite, markup)
         if _command_word(text, self.bot.username) in cmd.Start.words():
@@ -126,6 +126,10 @@ class UpdateHandlers(GroupBinding):
             reply = await self.core.confirm(self.name, account_id, token)
         elif action == "cancel" and token:
             reply = await self.core.cancel(self.name, account_id, token)
+        elif action == "cmd" and token:
+            # A button that stands for a command (`/planning 2B annuleer 3`): the same as typing
+            # it, with the same checks.
+            reply = await self.core.handle(self.name, account_id, token, preview=True)
         else:
             lang = await self.core.language_of(self.name, account_id)
             await query.answer(M_PREVIEW_EXPIRED(lang), show_alert=True)
@@ -175,7 +179,7 @@ class UpdateHandlers(GroupBinding):
         if reply.confirmation is not None:
             await self._preview(int(account_id), reply.confirmation, reply.texts, lang)
         elif reply.texts:
-            await self._say(account_id, "\n\n".join(reply.texts))
+            await self._say(account_id, "\n\n".join(reply.texts), _actions(reply.actions))
         elif account_id.isdigit() and (chat_id, account_id) not in self._told:
             # Say once why the message disappeared.
             self._told.add((chat_id, account_id))
@@ -241,3 +245,18 @@ class UpdateHandlers(GroupBinding):
         message = update.effective_message
         if message is not None and message.migrate_to_chat_id:
             await self._migrated(str(message.chat_id), str(message.migrate_to_chat_id))
+
+
+CALLBACK_DATA_LIMIT = 64
+"""Telegram's limit on a button's callback data, in bytes."""
+
+
+def _actions(actions: list[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+    """One button per follow-up command of a reply (`Reply.actions`), each on its own row; a
+    command too long for a button's callback data is left to be typed."""
+    rows = [
+        [InlineKeyboardButton(label, callback_data=f"cmd:{command}")]
+        for label, command in actions
+        if len(f"cmd:{command}".encode()) <= CALLBACK_DATA_LIMIT
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
