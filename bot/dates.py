@@ -215,6 +215,12 @@ def _weekday_name(weekday: int) -> Localized:
     return Localized(lambda lang: babel.dates.get_day_names("wide", locale=_locale(lang))[weekday])
 
 
+def local_iso(instant: dt.datetime | None, tz: ZoneInfo) -> str | None:
+    """ISO 8601 in the school's local time with its offset: `2026-12-07T08:00:00+01:00` (how
+    every time is shown to a person: chat, tables, `--json`)."""
+    return instant.astimezone(tz).isoformat() if instant is not None else None
+
+
 def format_time(t: dt.time) -> str:
     """`08:00`: 24-hour clock, two digits each, in every language."""
     return f"{t.hour:02d}:{t.minute:02d}"

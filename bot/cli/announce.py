@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -16,10 +17,12 @@ from bot.cli.common import (
     emit_json,
     err,
     known_person,
+    local_iso,
     out,
     parse_id,
     run,
     say,
+    settings,
     table,
 )
 from bot.dates import format_date, parse_date, parse_when
@@ -151,6 +154,7 @@ def announce(
         return result
 
     result = run(go)
+    tz = ZoneInfo(settings().school.timezone)
     a = result.announcement
     late = result.late
     call_list = [
@@ -172,12 +176,14 @@ def announce(
                 "text": a.body,
                 "signature": a.signature,
                 "deliveries": result.counts,
-                "held_until": result.held_until.isoformat() if result.held_until else None,
+                "held_until": result.held_until.astimezone(tz).isoformat()
+                if result.held_until
+                else None,
                 "unreachable": list(result.unreachable),
                 "unreachable_told": {
                     "author": result.told.author,
                     "leadership": result.told.leadership,
-                    "at": result.told.at.isoformat() if result.told.at else None,
+                    "at": result.told.at.astimezone(tz).isoformat() if result.told.at else None,
                 },
                 "late_letters": {
                     "date": late.about.isoformat(),
@@ -197,7 +203,10 @@ def announce(
     if result.repeat_of is not None and "repeat" in moments:
         say(M_SENT_AGAIN, id=result.repeat_of, when=moments["repeat"])
     if result.held_until:
-        say(t.M_HELD_UNTIL, time=result.held_until.isoformat())
+        say(
+            t.M_HELD_UNTIL,
+            time=result.held_until.astimezone(tz).isoformat(sep=" ", timespec="minutes"),
+        )
     if result.unreachable:
         say(t.M_UNREACHABLE, pupils=", ".join(result.unreachable))
         _told(result.told, moments.get("told"))
@@ -293,7 +302,7 @@ def deliveries(
             "attempts": d.attempts,
             "last_error": d.last_error,
             "recipients": [r.email or r.name for r in d.recipients],
-            "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+            "sent_at": local_iso(d.sent_at),
         }
         for d in run(go)
     ]

@@ -12,8 +12,10 @@ import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.cells import cell_len
@@ -22,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adapters.oneroster.issues import RosterError
-from bot import bootstrap
+from bot import bootstrap, dates
 from bot.cli import logs
 from bot.cli import texts as t
 from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
@@ -185,6 +187,12 @@ async def known_person(a: bootstrap.App, ref: str, option: str, **audit: Any) ->
     error = NotFound(t.M_UNKNOWN_PERSON, ref=ref, option=option)
     await a.ctx.audit_refusal(error, actor=None, **audit)
     raise error
+
+
+def local_iso(instant: datetime | None) -> str | None:
+    """An instant as every person reads it (tables and `--json`): school time with its offset,
+    ISO 8601 (`2026-12-07T08:00:00+01:00`)."""
+    return dates.local_iso(instant, ZoneInfo(settings().school.timezone))
 
 
 def emit_json(data: Any) -> None:

@@ -18,6 +18,7 @@ from bot.cli.common import (
     fail,
     lang,
     letters_app,
+    local_iso,
     out,
     print_rows,
     refuse,
@@ -98,8 +99,8 @@ def letters_list(
             "pupils": list(x.pupils),
             "announcements": list(x.announcements),
             "notices": list(x.notices),
-            "created_at": x.created_at.isoformat(),
-            "posted_at": x.posted_at.isoformat() if x.posted_at else None,
+            "created_at": local_iso(x.created_at),
+            "posted_at": local_iso(x.posted_at),
         }
         for x in run(go)
     ]

@@ -16,6 +16,7 @@ from bot.cli.common import (
     err,
     invites_app,
     lang,
+    local_iso,
     out,
     print_rows,
     refuse,
@@ -62,7 +63,7 @@ def _json_row(issued: IssuedInvite) -> dict[str, Any]:
         {
             "code": issued.code,
             "channel": issued.channel.value,
-            "expires_at": issued.expires_at.isoformat(),
+            "expires_at": local_iso(issued.expires_at),
         }
     )
     return row

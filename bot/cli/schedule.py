@@ -19,6 +19,7 @@ from bot.cli.common import (
     emit_json,
     known_person,
     lang,
+    local_iso,
     out,
     parse_id,
     print_rows,
@@ -73,14 +74,14 @@ def _view_json(view: scheduling.ScheduleView, tz: ZoneInfo) -> dict[str, Any]:
         "kind": s.kind,
         "when": s.when,
         "rule": s.rule,
-        "next_run": scheduling.local_iso(s.next_run, tz),
-        "next": [scheduling.local_iso(o.at, tz) for o in view.next],
+        "next_run": local_iso(s.next_run),
+        "next": [local_iso(o.at) for o in view.next],
         "author": s.author_id,
         "until": s.until.isoformat() if s.until else None,
         "text": s.text,
-        "created_at": scheduling.local_iso(s.created_at, tz),
+        "created_at": local_iso(s.created_at),
         "active": s.active,
-        "cancelled_at": scheduling.local_iso(s.cancelled_at, tz),
+        "cancelled_at": local_iso(s.cancelled_at),
     }
 
 
@@ -147,19 +148,19 @@ def add(
                 "kind": schedule.kind,
                 "when": schedule.when,
                 "rule": schedule.rule,
-                "next_run": scheduling.local_iso(schedule.next_run, tz),
-                "next": [scheduling.local_iso(o.at, tz) for o in plan.next],
+                "next_run": local_iso(schedule.next_run),
+                "next": [local_iso(o.at) for o in plan.next],
                 "author": schedule.author_id,
                 "until": schedule.until.isoformat() if schedule.until else None,
                 "text": schedule.text,
-                "held_until": scheduling.local_iso(plan.held_until, tz),
+                "held_until": local_iso(plan.held_until),
                 "silent": plan.silent,
                 "holidays": [
                     {"date": o.wall.date().isoformat(), "holiday": o.holiday.name}
                     for o in plan.next
                     if o.holiday is not None
                 ],
-                "moved": [scheduling.local_iso(o.at, tz) for o in plan.moved],
+                "moved": [local_iso(o.at) for o in plan.moved],
             }
         )
         return

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from bot import bootstrap
-from bot.cli.common import app, emit_json, parse_id, run, say
+from bot.cli.common import app, emit_json, local_iso, parse_id, run, say
 from bot.i18n import Msg
 from bot.usecases import undo
 
@@ -26,7 +26,7 @@ def _result_json(result: undo.UndoResult) -> dict[str, Any]:
     return {
         "id": a.id,
         "withdrawn": a.withdrawn,
-        "withdrawn_at": a.withdrawn_at.isoformat() if a.withdrawn_at else None,
+        "withdrawn_at": local_iso(a.withdrawn_at),
         "revision": a.revision,
         "text": a.body,
         "cancelled": result.cancelled,

@@ -188,11 +188,6 @@ def occurrence_words(occurrence: datetime, tz: ZoneInfo, lang: str) -> str:
     return f"{format_date(local.date(), lang)} {format_time(local.time())}"
 
 
-def local_iso(instant: datetime | None, tz: ZoneInfo) -> str | None:
-    """ISO 8601 in the school's local time with its offset: `2026-12-07T08:00:00+01:00`."""
-    return instant.astimezone(tz).isoformat() if instant is not None else None
-
-
 # --- planning and adding ------------------------------------------------------------------------
 
 

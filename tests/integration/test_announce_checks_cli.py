@@ -60,7 +60,7 @@ def test_a_repeat_needs_again_and_late_letters_come_with_a_call_list(tmp_path: P
     assert first["unreachable_told"] == {
         "author": True,
         "leadership": False,
-        "at": "2026-11-23T15:00:00+00:00",
+        "at": "2026-11-23T16:00:00+01:00",
     }
     assert first["repeat_of"] is None
 
