@@ -151,6 +151,11 @@ class InviteRepository(Protocol):
         """Mark used; False when someone else used it first (single use under concurrency)."""
         ...
 
+    async def of_person(self, person_id: str) -> builtins.list[Invite]:
+        """The person's codes (used, expired or valid), oldest first (by creation, then
+        hash)."""
+        ...
+
     async def revoke_unused(self, person_id: str) -> builtins.list[str]:
         """Remove the person's codes that were never used (expired ones too): a new code
         replaces them, one code per person at a time, and `/start` with an old one is then an

@@ -439,6 +439,12 @@ class InMemoryInviteRepository:
         self.tx.write(INVITES)[code_hash] = replace(invite, used_at=now)
         return True
 
+    async def of_person(self, person_id: str) -> list[Invite]:
+        return sorted(
+            (i for i in self.tx.read(INVITES).values() if i.person_id == person_id),
+            key=lambda i: (i.created_at, i.code_hash),
+        )
+
     async def revoke_unused(self, person_id: str) -> list[str]:
         unused = sorted(
             code_hash

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from bot.codes import hash_code
 from bot.domain import Channel, ContactPreference, GroupState, Invite, Person, Recipient, Role
 from bot.notices import InviteNotice
-from bot.outbox import STATE_SCOPE, add_notice, delivery_key, forget_codes, notice_key
+from bot.outbox import add_notice, forget_codes, notice_key
 from bot.policy import school_name_for
 from bot.repositories import Repositories
 from bot.routing import route_invite
@@ -247,8 +247,6 @@ async def _issue(
     code = code_factory()
     code_hash = hash_code(code)
     await tx.invites.add(Invite(code_hash, addressee.id, issuing.now, issuing.expires))
-    if pupil is not None:
-        await tx.state.set(STATE_SCOPE, _current_code_key(addressee.id), code_hash)
     telegram_bot, matrix_bot = issuing.telegram_bot, issuing.matrix_bot
     # One notice per recipient: each guardian gets a letter or e-mail addressed to them.
     for recipient in route.recipients:
@@ -318,20 +316,12 @@ async def issue_invites(
     return run
 
 
-def _current_code_key(person_id: str) -> str:
-    """The state key naming a pupil's latest code (a digest of their id, never the id)."""
-    return f"invite-current:{delivery_key('invite-current', person_id)}"
-
-
 async def current_code(tx: Repositories, person_id: str) -> Invite | None:
-    """The latest code made for a pupil (used, expired or still valid); None when they have
-    none, or it was replaced by a code made some other way (`invites.add` only).
-
-    `InviteRepository` finds codes by their hash alone, so every code made here for a pupil is
-    also named under a key of its own in the platform state (`STATE_SCOPE`): an earlier code is
-    always removed when a new one is made, so the latest is the only one that can be unused."""
-    code_hash = await tx.state.get(STATE_SCOPE, _current_code_key(person_id))
-    return await tx.invites.get(code_hash) if code_hash else None
+    """The latest code made for a person (used, expired or still valid), None when they have
+    none. An earlier unused code is removed when a new one is made, so only the latest can be
+    unused."""
+    found = await tx.invites.of_person(person_id)
+    return found[-1] if found else None
 
 
 async def unused_code(tx: Repositories, person_id: str, now: datetime) -> Invite | None:

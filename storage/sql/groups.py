@@ -177,6 +177,14 @@ class SqlInviteRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def of_person(self, person_id: str) -> list[Invite]:
+        q = (
+            sa.select(InviteRow)
+            .where(InviteRow.person_id == person_id)
+            .order_by(InviteRow.created_at, InviteRow.code_hash)
+        )
+        return [to_invite(row) for row in await self.session.scalars(q)]
+
     async def revoke_unused(self, person_id: str) -> list[str]:
         removed = await self.session.scalars(
             sa.delete(InviteRow)

@@ -441,6 +441,20 @@ async def test_revoking_a_persons_unused_codes_leaves_used_and_others_codes(
         assert await r.invites.revoke_unused("g-01") == []
 
 
+async def test_a_persons_codes_oldest_first(uow: UnitOfWork) -> None:
+    await seeded(uow)
+    later = T0 + timedelta(days=7)
+    old, new, theirs = (hash_code(c) for c in ("OLD", "NEW", "THEIRS"))
+    async with uow.transaction() as r:
+        await r.invites.add(Invite(new, "g-01", T0, later))
+        await r.invites.add(Invite(old, "g-01", T0 - timedelta(days=30), T0, used_at=T0))
+        await r.invites.add(Invite(theirs, "g-02", T0, later))
+    async with uow.transaction() as r:
+        assert [i.code_hash for i in await r.invites.of_person("g-01")] == [old, new]
+        assert [i.used_at for i in await r.invites.of_person("g-01")] == [T0, None]
+        assert await r.invites.of_person("nobody") == []
+
+
 async def test_memberships_of_a_person_in_every_group(uow: UnitOfWork) -> None:
     await seeded(uow)
     async with uow.transaction() as r:
