@@ -46,7 +46,7 @@ from bot.repositories import Repositories
 from bot.routing import GroupView, group_view, route_class
 from bot.rules import authorization, content, kinds, post, signature
 from bot.rules.age import local_today
-from bot.usecases.context import Context, resolve_class
+from bot.usecases.context import Context, protected_pupils, resolve_class
 
 REPEAT_WINDOW = timedelta(days=1)
 """How long an announcement counts as just sent: the same one again within it is asked about."""
@@ -234,9 +234,8 @@ async def _check(
     assert author is not None
     kinds.validate_draft(draft, ctx.policy.allowed_kinds, today=ctx.today())
     free_text = "\n".join(t for t in (draft.subject, draft.text) if t)
-    # A.2 protects every member of the school community: the names of all its pupils count.
-    pupils = await tx.roster.school_pupils(roster.school_class.school_id)
-    content.check_content(free_text, (*roster.pupils, *pupils), ctx.policy.public_contacts)
+    pupils = await protected_pupils(tx, roster)
+    content.check_content(free_text, pupils, ctx.policy.public_contacts)
     body = kinds.render_body(
         draft.kind,
         class_code=roster.school_class.code,

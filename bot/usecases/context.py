@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.domain import AuditEvent, Person, SchoolClass
+from bot.domain import AuditEvent, ClassRoster, Person, SchoolClass
 from bot.errors import Ambiguous, KlasbotError, NotFound
 from bot.messages import M_CLASS_AMBIGUOUS, M_CLASS_NOT_FOUND, M_PERSON_NOT_FOUND
 from bot.policy import SchoolPolicy
@@ -79,3 +79,12 @@ async def require_person(tx: Repositories, ref: str) -> Person:
     if person is None:
         raise NotFound(M_PERSON_NOT_FOUND, ref=ref)
     return person
+
+
+async def protected_pupils(tx: Repositories, roster: ClassRoster) -> tuple[Person, ...]:
+    """Whose names rule 5 looks for in a text to the roster's class: every pupil of its school
+    (A.2 protects every member of the school community). The same tuple for every class of a
+    school, so that the names index built from it is reused (`bot.rules.names` caches by it)."""
+    pupils = await tx.roster.school_pupils(roster.school_class.school_id)
+    known = {p.id for p in pupils}
+    return (*pupils, *(p for p in roster.pupils if p.id not in known))

@@ -35,7 +35,7 @@ from bot.outbox import DUE_AT_ONCE, notice_key
 from bot.policy import school_name_for
 from bot.repositories import Repositories
 from bot.rules import authorization, content, kinds
-from bot.usecases.context import Context
+from bot.usecases.context import Context, protected_pupils
 
 M_ANNOUNCEMENT_NOT_FOUND = Msg("There is no announcement #{id}.")
 M_ALREADY_WITHDRAWN = Msg("Announcement #{id} was already withdrawn on {day} at {time}.")
@@ -211,8 +211,8 @@ async def _check_text(
 ) -> None:
     """Rule 5 for a correction or a reason: they reach the same pupils and parents."""
     roster = await tx.roster.class_roster(announcement.class_id)
-    pupils = await tx.roster.school_pupils(roster.school_class.school_id)
-    content.check_content(text, (*roster.pupils, *pupils), ctx.policy.public_contacts)
+    pupils = await protected_pupils(tx, roster)
+    content.check_content(text, pupils, ctx.policy.public_contacts)
 
 
 def _delivered(d: Delivery) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import functools
 import json
 import os
 import re
@@ -52,12 +53,12 @@ from tests.support.processes import (
 T = TypeVar("T")
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-NOW = "2026-11-23T10:00:00+01:00"
-"""Monday 23 November 2026, 10:00 in Amsterdam."""
 TEXT = "Neem je gymkleren mee"
 MENTOR_MAIL = "j.devries@passie-utrecht.example"
 """t-devries, mentor of 2B in the demo school."""
 _FIRED = re.compile(r"gepland\w*\s+bericht\w*:\D*(\d+)\D+(\d+)\D+(\d+)", re.IGNORECASE)
+"""The line `dispatch --once` prints when occurrences came due: `geplande berichten: verstuurd 1,
+gemist 0, geweigerd 0` (fired, missed, refused)."""
 
 
 def local(text: str) -> datetime:
@@ -578,7 +579,7 @@ async def test_a_cron_dispatch_beside_a_running_bot_fires_each_occurrence_once(
                 assert proc.returncode == 0, err.decode()
         for schedule_id in schedules:
             await eventually(
-                lambda schedule_id=schedule_id: fired_count(database_url, schedule_id),
+                functools.partial(fired_count, database_url, schedule_id),
                 bool,
                 f"schedule {schedule_id} to fire",
                 30,
