@@ -123,3 +123,7 @@ M_NOT_YOUR_PREVIEW = Msg("This preview is not yours.")
 M_NOTHING_TO_CONFIRM = Msg(
     "No message is waiting for confirmation. Send a command first, e.g. /homework."
 )
+M_SILENT_IN_LESSONS = Msg(
+    "The group gets it silently: lessons are running then (no phone buzzes in class)."
+)
+"""A preview's note (A.1): the group post goes out while lessons run."""

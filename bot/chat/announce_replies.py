@@ -16,6 +16,7 @@ from bot.messages import (
     M_HELD,
     M_LATE_LETTERS,
     M_REPEATED,
+    M_SILENT_IN_LESSONS,
     M_UNREACHABLE_TOLD_AUTHOR,
     M_UNREACHABLE_TOLD_BOTH,
     M_UNREACHABLE_TOLD_LEADERSHIP,
@@ -55,6 +56,8 @@ def preview_texts(preview: Preview, lang: str, tz: ZoneInfo, now: datetime) -> l
         texts.append(M_REPEATED(lang, id=earlier.id, when=moment(earlier.created_at, tz, now)))
     if preview.late is not None:
         texts.append(late_text(preview.late, lang))
+    if preview.silent:
+        texts.append(M_SILENT_IN_LESSONS(lang))
     return texts
 
 

@@ -12,6 +12,7 @@ import babel.dates
 
 from bot.dates import format_date, format_time
 from bot.i18n import Msg
+from bot.messages import M_SILENT_IN_LESSONS
 from bot.recurrence import Occurrence
 from bot.usecases.scheduling import Plan, ScheduleView, describe
 
@@ -19,7 +20,6 @@ M_PLAN_ONCE = Msg("Scheduled for {moment}.")
 M_PLAN_RECURRING = Msg("Repeats {when}, until {until}. The next times: {dates}.")
 M_PLAN_CONFIRM = Msg("Confirm to schedule it; nothing is sent now.")
 M_QUIET = Msg("It goes out at {time} (quiet hours).")
-M_SILENT = Msg("The group gets it silently: lessons are running then (no phone buzzes in class).")
 M_HOLIDAY = Msg("{date} falls in {holiday}; it is sent all the same.")
 M_MOVED = Msg(
     "On {date} {wall} does not exist (summer time starts that night); it goes out at {time}."
@@ -85,7 +85,7 @@ def warnings(plan: Plan, lang: str, tz: ZoneInfo) -> list[str]:
     if plan.held_until is not None:
         found.append(M_QUIET(lang, time=format_time(plan.held_until.astimezone(tz).time())))
     if plan.silent:
-        found.append(M_SILENT(lang))
+        found.append(M_SILENT_IN_LESSONS(lang))
     for o in plan.next:
         if o.holiday is not None:
             found.append(

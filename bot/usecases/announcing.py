@@ -98,6 +98,8 @@ class Preview:
     text: str
     repeat_of: Announcement | None = None
     late: LateLetters | None = None
+    silent: bool = False
+    """Whether the group post goes out silently (A.1: lessons are running when it is sent)."""
 
 
 class AlreadySent(KlasbotError):
@@ -301,7 +303,14 @@ async def preview(ctx: Context, draft: AnnouncementDraft, *, source: str = "cli"
         await _audit_refusal(ctx, error, draft, source)
         raise
     late = late_letters(ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now))
-    return Preview(f"{body}\n\n{sig}", repeat, late)
+    return Preview(f"{body}\n\n{sig}", repeat, late, silent=_silent(ctx.policy, draft, now))
+
+
+def _silent(policy: SchoolPolicy, draft: AnnouncementDraft, now: datetime) -> bool:
+    """Whether the group post will go out silently: lessons run when it is sent (after the
+    quiet hours, when they hold it)."""
+    due = max(now, draft.not_before) if draft.not_before else now
+    return policy.silent(policy.release_at(due, draft.kind) or due, draft.kind)
 
 
 def _fallback_events(announcement: Announcement, routes: list[Route]) -> list[AuditEvent]:

@@ -135,3 +135,26 @@ async def test_a_confirmed_schedule_fires_as_an_announcement(
     [made] = await announcements(ctx)
     assert made.schedule_id is not None
     assert made.text == "Toets"
+
+
+async def test_an_announcements_preview_says_when_the_group_gets_it_silently(
+    ctx: Context, front: ChatFrontEnd
+) -> None:
+    """A.1: at 10:00 on a Monday lessons run; homework goes silently, a cancellation does not."""
+    await link(ctx, "t-devries")
+    silent = "De groep krijgt het stil: dan zijn er lessen"
+    homework = await front.handle(
+        "console", "t-devries", "/huiswerk 2B wiskunde morgen Maak opgave 3", preview=True
+    )
+    assert any(t.startswith(silent) for t in homework.texts)
+    cancelled = await front.handle(
+        "console", "t-devries", "/lesuitval 2B morgen 3 wiskunde", preview=True
+    )
+    assert not any(t.startswith(silent) for t in cancelled.texts)
+    clock = ctx.clock
+    assert isinstance(clock, FrozenClock)
+    clock.at = datetime(2026, 11, 23, 17, 0, tzinfo=AMSTERDAM).astimezone(UTC)
+    evening = await front.handle(
+        "console", "t-devries", "/huiswerk 2B wiskunde morgen Maak opgave 4", preview=True
+    )
+    assert not any(t.startswith(silent) for t in evening.texts)
