@@ -46,6 +46,7 @@ M_MOVED = Msg("{date}: {wall} does not exist that night (summer time starts); it
 M_REMOVED = Msg("scheduled message {id} cancelled")
 M_NONE = Msg("no scheduled messages")
 M_BAD_UNTIL = Msg("--until {value!r}: {problem}")
+M_BAD_EXCEPT = Msg("--except {value!r}: {problem}")
 H_ID = Msg("id")
 H_CLASS = Msg("class")
 H_WHEN = Msg("when")
@@ -78,6 +79,7 @@ def _view_json(view: scheduling.ScheduleView, tz: ZoneInfo) -> dict[str, Any]:
         "next": [local_iso(o.at) for o in view.next],
         "author": s.author_id,
         "until": s.until.isoformat() if s.until else None,
+        "except": [d.isoformat() for d in s.exceptions],
         "text": s.text,
         "created_at": local_iso(s.created_at),
         "active": s.active,
@@ -110,6 +112,12 @@ def add(
         metavar="DATE",
         help="The last day it may fire (default: the end of the school year).",
     ),
+    skip: list[str] = typer.Option(
+        [],
+        "--except",
+        metavar="DATE",
+        help="A day it does not fire (a trip day); repeat the option for more days.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Schedule a message to a class, once or repeating; prints the schedule id."""
@@ -127,6 +135,14 @@ def add(
                 raise InvalidInput(
                     M_BAD_UNTIL, value=until, problem=Localized(exc.render)
                 ) from None
+        skipped: list[date] = []
+        for value in skip:
+            try:
+                skipped.append(parse_date(value, today=a.ctx.today()))
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    M_BAD_EXCEPT, value=value, problem=Localized(exc.render)
+                ) from None
         request = scheduling.ScheduleRequest(
             class_ref,
             author,
@@ -134,6 +150,7 @@ def add(
             text,
             kinds.parse_kind(kind, a.policy.allowed_kinds),
             last,
+            tuple(skipped),
         )
         schedule, plan = await scheduling.add(a.ctx, request, source="cli")
         return schedule, plan, tz, moment.describe(a.policy.language)
@@ -152,6 +169,7 @@ def add(
                 "next": [local_iso(o.at) for o in plan.next],
                 "author": schedule.author_id,
                 "until": schedule.until.isoformat() if schedule.until else None,
+                "except": [d.isoformat() for d in schedule.exceptions],
                 "text": schedule.text,
                 "held_until": local_iso(plan.held_until),
                 "silent": plan.silent,

@@ -91,6 +91,8 @@ class ScheduleRequest:
     text: str
     kind: Kind = Kind.REMINDER
     until: date | None = None
+    exceptions: tuple[date, ...] = ()
+    """Local days on which a repeating schedule does not fire (a trip day, a study day)."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ async def _plan_in(ctx: Context, tx: Repositories, request: ScheduleRequest) -> 
         tz,
         after=now,
         until=until,
+        exceptions=request.exceptions,
         holidays=holidays,
         limit=PREVIEW_COUNT,
     )
@@ -331,6 +334,7 @@ async def add(
                 timezone=ctx.policy.timezone.key,
                 created_at=now,
                 until=result.until,
+                exceptions=tuple(sorted(set(request.exceptions))),
                 next_run=result.first.at.astimezone(UTC),
             )
             schedule = replace(schedule, id=await tx.schedules.add(schedule))

@@ -283,6 +283,26 @@ def test_a_removed_schedule_fires_no_more(tmp_path: Path) -> None:
     assert "99" in unknown
 
 
+def test_an_exception_day_is_skipped(tmp_path: Path) -> None:
+    steps = Steps(tmp_path)
+    steps.school("2026-11-23 10:00")
+    added = steps.json(
+        "2026-11-23 10:00",
+        *("schedule", "add", "--class", "2B", "--as", "t-devries"),
+        *("--when", "elke maandag 08:00", "--text", TEXT, "--except", "7-12"),
+    )
+    assert added["except"] == ["2026-12-07"]
+    assert [minute_of(n)[0] for n in added["next"]] == [
+        "2026-11-30 08:00",
+        "2026-12-14 08:00",
+        "2026-12-21 08:00",
+    ]
+    assert steps.dispatch("2026-11-30 08:00") == (1, 0)
+    assert steps.dispatch("2026-12-07 08:00") == (0, 0)  # the exception day
+    assert steps.dispatch("2026-12-14 08:00") == (1, 0)
+    assert len(steps.fired("2026-12-14 08:01", added["id"])) == 2
+
+
 # --- 4. bad input ---------------------------------------------------------------------------------
 
 
@@ -315,6 +335,7 @@ WEEKLY = ("--when", "elke maandag 08:00", "--text", TEXT)
         ((*ADD, *WEEKLY, "--until", "2026-11-01"), ["einddatum", "voorbij"]),
         ((*ADD, *WEEKLY, "--until", "2026-11-23"), ["einde", "geen"]),
         ((*ADD, *WEEKLY, "--kind", "feest"), ["feest"]),
+        ((*ADD, *WEEKLY, "--except", "31-02"), ["--except", "31-02"]),
         (
             ("schedule", "add", "--class", "9Z", "--as", "t-devries", *WEEKLY),
             ["9Z", "bestaat niet"],

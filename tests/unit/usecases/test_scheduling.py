@@ -351,3 +351,24 @@ async def test_one_firer_holds_the_lease_and_another_takes_over(ctx: Context) ->
     assert not await scheduling.hold_firer_lease(ctx, "a", lease)
     await scheduling.release_firer_lease(ctx, "b")
     assert await scheduling.hold_firer_lease(ctx, "a", lease)
+
+
+async def test_exception_days_are_skipped(ctx: Context) -> None:
+    schedule, plan = await scheduling.add(
+        ctx, request(ctx, "elke maandag 08:00", exceptions=(date(2026, 12, 7),))
+    )
+    assert [o.at.date() for o in plan.next] == [
+        date(2026, 11, 30),
+        date(2026, 12, 14),
+        date(2026, 12, 21),
+    ]
+    assert schedule.exceptions == (date(2026, 12, 7),)
+    move(ctx, at(2026, 11, 30, 8, 0))
+    assert (await scheduling.fire_due(ctx)).fired == 1
+    move(ctx, at(2026, 12, 7, 8, 0))
+    assert (await scheduling.fire_due(ctx)).fired == 0
+    async with ctx.db.transaction() as tx:
+        stored = await tx.schedules.get(schedule.id)
+    assert stored is not None
+    assert stored.next_run == at(2026, 12, 14, 8).astimezone(UTC)
+    assert stored.exceptions == (date(2026, 12, 7),)
