@@ -320,7 +320,8 @@ async def add(
     try:
         async with ctx.db.transaction() as tx:
             # Schedules of one class take turns: two at once cannot both pass the limit.
-            await tx.state.lock(STATE_SCOPE, f"schedules:{request.class_ref}")
+            school_class = await resolve_class(tx, request.class_ref)
+            await tx.state.lock(STATE_SCOPE, f"schedules:{school_class.id}")
             result = await _plan_in(ctx, tx, request)
             schedule = Schedule(
                 id=0,
@@ -448,6 +449,11 @@ async def fire_due(ctx: Context, *, limit: int = FIRE_BATCH) -> FireStats:
             try:
                 outcome = await _fire_one(ctx, schedule_id, now, stats)
             except _FiredElsewhere:
+                continue
+            except Exception:
+                # One schedule that cannot fire now (a database error) must not keep the others
+                # from firing; it stays due and is tried again next round.
+                logger.exception("schedule %s could not fire; it is tried again", schedule_id)
                 continue
             if outcome is not None:
                 progressed = True

@@ -372,3 +372,27 @@ async def test_exception_days_are_skipped(ctx: Context) -> None:
     assert stored is not None
     assert stored.next_run == at(2026, 12, 14, 8).astimezone(UTC)
     assert stored.exceptions == (date(2026, 12, 7),)
+
+
+async def test_a_schedule_that_cannot_fire_does_not_keep_the_others_back(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken, _ = await scheduling.add(ctx, request(ctx, "elke maandag 08:00", "Gym"))
+    fine, _ = await scheduling.add(ctx, request(ctx, "elke maandag 08:00", "Tekenen"))
+    real = scheduling.announcing.announce_in
+
+    async def failing(ctx: Context, tx: object, draft: object, **kw: object) -> object:
+        if kw.get("schedule_id") == broken.id:
+            raise RuntimeError("the database went away")
+        return await real(ctx, tx, draft, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduling.announcing, "announce_in", failing)
+    move(ctx, at(2026, 11, 30, 8, 0))
+    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert [a.schedule_id for a in await announcements(ctx)] == [fine.id]
+    async with ctx.db.transaction() as tx:
+        still = await tx.schedules.get(broken.id)
+    assert still is not None
+    assert still.next_run == at(2026, 11, 30, 8).astimezone(UTC)
+    monkeypatch.setattr(scheduling.announcing, "announce_in", real)
+    assert (await scheduling.fire_due(ctx)).fired == 1
