@@ -97,8 +97,32 @@ async def edit_groups(
 
 
 async def _give_up(d: Dispatcher, row: Delivery, error: str, stats: DispatchStats) -> None:
-    """An edit that cannot be made: recorded as failed (the pupils' own copies and their
-    follow-ups are rows of their own and are not affected)."""
+    """An edit that cannot be made: recorded as failed (`give_up`)."""
+    notice = row.notice
+    await give_up(
+        d,
+        row,
+        error,
+        stats,
+        event="group-edit-failed",
+        persons=[row.pupil_id],
+        announcement=notice.announcement_id if isinstance(notice, GroupEditNotice) else None,
+    )
+
+
+async def give_up(
+    d: Dispatcher,
+    row: Delivery,
+    error: str,
+    stats: DispatchStats,
+    *,
+    event: str,
+    persons: Sequence[str],
+    **details: object,
+) -> None:
+    """A group edit or notice that cannot be made (the bot is no longer in the group): recorded
+    as failed and audited as `event`; the pupils' own copies and follow-ups are rows of their
+    own and are not affected."""
     async with d.ctx.db.transaction() as tx:
         changed = await tx.outbox.reroute(
             row.id,
@@ -110,16 +134,7 @@ async def _give_up(d: Dispatcher, row: Delivery, error: str, stats: DispatchStat
             claim=row.claim,
         )
         if changed:
-            await d.ctx.audit(
-                tx,
-                "group-edit-failed",
-                None,
-                [row.pupil_id],
-                announcement=row.notice.announcement_id
-                if isinstance(row.notice, GroupEditNotice)
-                else None,
-                error=error[:500],
-            )
+            await d.ctx.audit(tx, event, None, persons, error=error[:500], **details)
     if changed:
         stats.failed += 1
     else:

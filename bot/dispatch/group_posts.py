@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.dispatch.group_edits import give_up
 from bot.dispatch.retry import DispatchStats
 from bot.domain import Delivery, GroupState
 from bot.errors import PermanentDeliveryError, TransientDeliveryError
@@ -57,29 +58,16 @@ async def post_notices(
 
 
 async def _give_up(d: Dispatcher, row: Delivery, error: str, stats: DispatchStats) -> None:
-    """A post that cannot be made (the bot is no longer in the group): recorded as failed, and
-    audited; nobody else is owed anything for it."""
-    async with d.ctx.db.transaction() as tx:
-        changed = await tx.outbox.reroute(
-            row.id,
-            channel="unreachable",
-            reason="group-lost",
-            recipients=(),
-            error=error[:1000],
-            now=d.ctx.clock.now(),
-            claim=row.claim,
-        )
-        if changed:
-            await d.ctx.audit(
-                tx,
-                "group-post-failed",
-                None,
-                [],
-                group=row.group_id,
-                purpose=row.notice.purpose if isinstance(row.notice, GroupPostNotice) else None,
-                error=error[:500],
-            )
-    if changed:
-        stats.failed += 1
-    else:
-        d.lost_claim([row])
+    """A post that cannot be made (the bot is no longer in the group): recorded as failed and
+    audited (`give_up`); nobody else is owed anything for it."""
+    notice = row.notice
+    await give_up(
+        d,
+        row,
+        error,
+        stats,
+        event="group-post-failed",
+        persons=[],
+        group=row.group_id,
+        purpose=notice.purpose if isinstance(notice, GroupPostNotice) else None,
+    )
