@@ -158,11 +158,11 @@ async def load(database_url: str, work: Path, total: int, due: int, classes: int
     from adapters.oneroster.reader import read_roster
     from bot import bootstrap
     from bot.clock import FrozenClock
-    from bot.dates import parse_when
     from bot.domain import Kind, Schedule
     from bot.recurrence import occurrences
     from bot.usecases import roster as roster_uc
     from bot.usecases import scheduling
+    from bot.when import parse_when
 
     settings = settings_for(database_url, work)
     await bootstrap.migrate(settings)

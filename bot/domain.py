@@ -423,7 +423,7 @@ class Schedule:
     text: str
     when: str
     """The moment as the author wrote it, normalised (`elke maandag 08:00`); it reads back to
-    the same recurrence (`bot.dates.parse_when`)."""
+    the same recurrence (`bot.when.parse_when`)."""
     rule: str | None
     """The recurrence as an iCalendar RRULE (`FREQ=WEEKLY;BYDAY=MO`); None: once."""
     start: datetime

@@ -46,10 +46,11 @@ from markupsafe import Markup, escape
 
 from adapters.qr import qr_png
 from bot import notice_texts
-from bot.dates import MSG_DATE_AT, format_date, format_time
+from bot.dates import format_date, format_time
 from bot.i18n import DEFAULT_LANGUAGE, available_languages, translation
 from bot.notices import NOTICE_TYPES, Notice
 from bot.ports import MailMessage
+from bot.when import MSG_DATE_AT
 
 logger = logging.getLogger(__name__)
 

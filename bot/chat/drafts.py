@@ -15,7 +15,7 @@ from bot.domain import AnnouncementDraft, Kind
 @dataclass(frozen=True)
 class ScheduleDraft:
     """A reminder for a later moment or a repetition, kept between its preview and its
-    confirmation; `when` is the normalised moment (`bot.dates.When.text`), read again when it
+    confirmation; `when` is the normalised moment (`bot.when.When.text`), read again when it
     is confirmed."""
 
     class_id: str

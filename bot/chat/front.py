@@ -27,7 +27,6 @@ from bot.chat.drafts import (
 )
 from bot.chat.events import PlatformEvents
 from bot.chat.texts import M_LANGUAGE_IS, M_LANGUAGE_SET, error_text, undo_text
-from bot.dates import parse_when
 from bot.domain import Group, Kind, Person
 from bot.errors import InvalidInput, KlasbotError, RuleViolation
 from bot.i18n import Localized, available_languages
@@ -61,6 +60,7 @@ from bot.usecases import (
 from bot.usecases.announcing import AnnounceResult
 from bot.usecases.context import Context, resolve_class
 from bot.usecases.queries import person_and_staff
+from bot.when import parse_when
 
 
 class ChatFrontEnd(PlatformEvents):

@@ -25,13 +25,14 @@ from bot.cli.common import (
     settings,
     table,
 )
-from bot.dates import format_date, parse_date, parse_when
+from bot.dates import format_date, parse_date
 from bot.domain import AnnouncementDraft
 from bot.errors import InvalidInput, KlasbotError
 from bot.i18n import Localized, Msg
 from bot.outbox import Told
 from bot.rules import kinds
 from bot.usecases import announcing, queries
+from bot.when import parse_when
 
 AT_HORIZON = timedelta(days=366)
 """How far ahead `announce --at` may hold an announcement."""

@@ -26,11 +26,12 @@ from bot.cli.common import (
     run,
 )
 from bot.cli.common import say as say_line
-from bot.dates import format_date, parse_date, parse_when
+from bot.dates import format_date, parse_date
 from bot.errors import InvalidInput
 from bot.i18n import Localized, Msg
 from bot.rules import kinds
 from bot.usecases import scheduling
+from bot.when import parse_when
 
 schedule_app = typer.Typer(help="Scheduled messages (reminders at a moment, or repeating).")
 app.add_typer(schedule_app, name="schedule", no_args_is_help=True)

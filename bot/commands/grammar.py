@@ -31,10 +31,11 @@ from bot.commands.types import (
     Trip,
     Withdraw,
 )
-from bot.dates import DEFAULT_TIMEZONE, is_day_name, parse_date, parse_when_prefix
+from bot.dates import DEFAULT_TIMEZONE, is_day_name, parse_date
 from bot.errors import InvalidInput
 from bot.i18n import Localized, Msg
 from bot.languages import choices, language_from_word
+from bot.when import parse_when_prefix
 
 # The first word of a command: prefix, a name that starts with a letter, Telegram's @bot suffix.
 _COMMAND_WORD = re.compile(r"[/!]([^\W\d_]\w*)(?:@(\w+))?")

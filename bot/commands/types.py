@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.dates import When
 from bot.i18n import Msg
+from bot.when import When
 
 PREFIXES = ("/", "!")
 MAX_PERIOD = 12
@@ -111,7 +111,7 @@ class Homework(Command):
 
 @dataclass(frozen=True, slots=True)
 class Reminder(Command):
-    """A reminder: now (`when` is None), or scheduled once or repeating (`bot.dates.When`)."""
+    """A reminder: now (`when` is None), or scheduled once or repeating (`bot.when.When`)."""
 
     class_ref: str
     when: When | None

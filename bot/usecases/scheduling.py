@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dates import When, format_date, format_time, parse_when
+from bot.dates import format_date, format_time
 from bot.domain import (
     AnnouncementDraft,
     Firing,
@@ -50,6 +50,7 @@ from bot.rules.age import local_today
 from bot.usecases import announcing
 from bot.usecases.context import Context, resolve_class
 from bot.usecases.holidays import all_holidays
+from bot.when import When, parse_when
 
 logger = logging.getLogger(__name__)
 

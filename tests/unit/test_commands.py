@@ -30,8 +30,8 @@ from bot.commands import (
     not_offered,
     parse_command,
 )
-from bot.dates import When
 from bot.errors import InvalidInput
+from bot.when import When
 
 TZ = ZoneInfo("Europe/Amsterdam")
 TODAY = dt.date(2026, 11, 30)  # a Monday

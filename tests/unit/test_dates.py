@@ -13,7 +13,6 @@ from bot.dates import (
     WEEKDAY_NAMES_EN,
     WEEKDAY_NAMES_NL,
     WEEKDAYS,
-    When,
     format_date,
     format_time,
     is_day_name,
@@ -21,11 +20,10 @@ from bot.dates import (
     next_weekday,
     parse_date,
     parse_time,
-    parse_when,
-    parse_when_prefix,
 )
 from bot.domain import Holiday
 from bot.errors import InvalidInput
+from bot.when import When, parse_when, parse_when_prefix
 
 TZ = ZoneInfo("Europe/Amsterdam")
 MONDAY = dt.date(2026, 11, 30)

@@ -19,8 +19,9 @@ from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 from bot import i18n
-from bot.dates import When, format_date
+from bot.dates import format_date
 from bot.i18n import Localized, Msg, add_locale_dir, available_languages, remove_locale_dir
+from bot.when import When
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "adapters", "config")

@@ -1,4 +1,4 @@
-"""The `wanneer` of a reminder or schedule (`bot.dates.parse_when`): every spelling that is
+"""The `wanneer` of a reminder or schedule (`bot.when.parse_when`): every spelling that is
 accepted, in Dutch and English, upper and lower case, `8.30` and `8:30`, with and without
 `om`/`at` and `op`/`on`, with the recurrence and first occurrence it means; every malformed
 `wanneer` with the reason it is refused; and generated moments that read back to themselves."""
@@ -14,18 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dates import (
-    DAILY_RULE,
-    WEEKDAY_NAMES_EN,
-    WEEKDAY_NAMES_NL,
-    WORKDAYS_RULE,
-    When,
-    localize,
-    parse_when,
-    parse_when_prefix,
-    weekly_rule,
-)
+from bot.dates import WEEKDAY_NAMES_EN, WEEKDAY_NAMES_NL, localize
 from bot.errors import InvalidInput
+from bot.when import DAILY_RULE, WORKDAYS_RULE, When, parse_when, parse_when_prefix, weekly_rule
 
 TZ = ZoneInfo("Europe/Amsterdam")
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # a Monday morning

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.clock import FrozenClock
-from bot.dates import parse_when
 from bot.domain import FiringOutcome, Holiday, Kind
 from bot.errors import InvalidInput, NotFound, RuleViolation
 from bot.notices import ScheduleNotice
 from bot.usecases import scheduling
 from bot.usecases.context import Context
 from bot.usecases.scheduling import ScheduleRequest
+from bot.when import parse_when
 from tests.unit.usecases.conftest import AMSTERDAM, notice_rows, person
 
 # DEMO_NOW is Monday 23 November 2026, 10:00 in Amsterdam.
