@@ -237,7 +237,7 @@ class StartableClock:
 async def child_klasbot(database_url: str, work: Path, due: int) -> dict[str, Any]:
     from bot import bootstrap
     from bot.dispatch.loop import Runner
-    from bot.usecases import scheduling
+    from bot.usecases import firing
 
     baseline = rss_mb()
     figures: dict[str, Any] = {"rss_imports_mb": baseline}
@@ -247,11 +247,11 @@ async def child_klasbot(database_url: str, work: Path, due: int) -> dict[str, An
     async with bootstrap.build(settings, clock=clock) as app:
         figures["build_s"] = time.perf_counter() - started
         t = time.perf_counter()
-        nxt = await scheduling.next_due(app.ctx)
+        nxt = await firing.next_due(app.ctx)
         figures["next_due_s"] = time.perf_counter() - t
         assert nxt == BURST.astimezone(UTC), nxt
         t = time.perf_counter()
-        stats = await scheduling.fire_due(app.ctx)
+        stats = await firing.fire_due(app.ctx)
         figures["first_fire_due_s"] = time.perf_counter() - t
         assert stats.total == 0, stats
         figures["cold_s"] = time.perf_counter() - started
@@ -268,7 +268,7 @@ async def child_klasbot(database_url: str, work: Path, due: int) -> dict[str, An
         clock.at = BURST.astimezone(UTC)
         clock.go()
         t = time.perf_counter()
-        fired = await scheduling.fire_due(app.ctx)
+        fired = await firing.fire_due(app.ctx)
         figures["burst_s"] = time.perf_counter() - t
         assert fired.fired == due, fired
         async with app.db.transaction() as tx:

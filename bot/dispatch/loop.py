@@ -23,9 +23,9 @@ from datetime import timedelta
 from bot.dispatch.dispatcher import Dispatcher
 from bot.dispatch.retry import DispatchStats
 from bot.ports import Timer
-from bot.usecases import scheduling, sweep
+from bot.usecases import firing, sweep
 from bot.usecases.context import Context
-from bot.usecases.scheduling import FireStats
+from bot.usecases.firing import FireStats
 from bot.usecases.sweep import SweepStats
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def run_round(ctx: Context, dispatcher: Dispatcher, *, fire: bool = True) 
     """Fire what is due (when `fire`), sweep when due, then deliver what is due."""
     stats = RoundStats()
     if fire:
-        stats.fired = await scheduling.fire_due(ctx)
+        stats.fired = await firing.fire_due(ctx)
     stats.swept = await sweep.run_due(ctx)
     stats.delivered = await dispatcher.run_once()
     return stats
@@ -73,10 +73,10 @@ class Runner:
         self.firer = False
 
     async def round(self) -> RoundStats:
-        self.firer = await scheduling.hold_firer_lease(self.ctx, self.owner, self.lease)
+        self.firer = await firing.hold_firer_lease(self.ctx, self.owner, self.lease)
         stats = await run_round(self.ctx, self.dispatcher, fire=self.firer)
         if self.timer is not None:
-            self.timer.wake_at(await scheduling.next_due(self.ctx) if self.firer else None)
+            self.timer.wake_at(await firing.next_due(self.ctx) if self.firer else None)
         return stats
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
@@ -90,7 +90,7 @@ class Runner:
                 await self._wait(stop)
         finally:
             try:
-                await scheduling.release_firer_lease(self.ctx, self.owner)
+                await firing.release_firer_lease(self.ctx, self.owner)
             except Exception:
                 logger.warning("could not release the firer lease; it expires by itself")
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import FrozenClock
+from bot.usecases import firing, queries, scheduling
 from bot.usecases import groups as group_uc
-from bot.usecases import queries, scheduling
 from tests.integration.matrix.conftest import Klasbot
 from tests.integration.matrix.helpers import MatrixUser
 from tests.integration.matrix.test_matrix import join_class_room, link
@@ -43,7 +43,7 @@ async def test_a_weekly_reminder_scheduled_in_chat_fires_into_the_room(
     clock = kb.app.clock
     assert isinstance(clock, FrozenClock)
     clock.at = datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM).astimezone(UTC)
-    assert (await scheduling.fire_due(kb.app.ctx)).fired == 1
+    assert (await firing.fire_due(kb.app.ctx)).fired == 1
     await kb.app.dispatcher.run_once()
     await zoe.until(lambda: bool(zoe.messages(group.chat_id, kb.bot_id)), what="the reminder")
     [post] = zoe.messages(group.chat_id, kb.bot_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.usecases import queries, scheduling
+from bot.usecases import firing, queries, scheduling
 from tests.integration.telegram.conftest import Telegram
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -34,7 +34,7 @@ async def test_a_weekly_reminder_is_scheduled_fires_and_is_cancelled_by_button(
     assert await queries.announcements(app.ctx, "2B") == []
 
     telegram.clock.at = datetime(2026, 11, 30, 8, 0, tzinfo=AMSTERDAM).astimezone(UTC)
-    assert (await scheduling.fire_due(app.ctx)).fired == 1
+    assert (await firing.fire_due(app.ctx)).fired == 1
     await app.dispatcher.run_once()
     post = emulator.messages(chat)[-1]
     assert "Neem je gymkleren mee" in post.text

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.chat.front import ChatFrontEnd
 from bot.clock import FrozenClock
-from bot.usecases import scheduling
+from bot.usecases import firing
 from bot.usecases.context import Context
 from tests.unit.usecases.conftest import AMSTERDAM, link
 
@@ -131,7 +131,7 @@ async def test_a_confirmed_schedule_fires_as_an_announcement(
     clock = ctx.clock
     assert isinstance(clock, FrozenClock)
     clock.at = datetime(2026, 11, 24, 7, 30, tzinfo=AMSTERDAM).astimezone(UTC)
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
     [made] = await announcements(ctx)
     assert made.schedule_id is not None
     assert made.text == "Toets"

@@ -13,7 +13,7 @@ from bot.clock import FrozenClock
 from bot.domain import FiringOutcome, Holiday, Kind
 from bot.errors import InvalidInput, NotFound, RuleViolation
 from bot.notices import ScheduleNotice
-from bot.usecases import scheduling
+from bot.usecases import firing, scheduling
 from bot.usecases.context import Context
 from bot.usecases.scheduling import ScheduleRequest
 from bot.when import parse_when
@@ -72,11 +72,11 @@ async def test_adding_stores_it_and_nothing_is_sent(ctx: Context) -> None:
 async def test_an_occurrence_fires_once_as_an_announcement(ctx: Context) -> None:
     schedule, _ = await scheduling.add(ctx, request(ctx, "elke maandag 08:00"))
     move(ctx, at(2026, 11, 30, 7, 59))
-    assert (await scheduling.fire_due(ctx)).total == 0
+    assert (await firing.fire_due(ctx)).total == 0
     move(ctx, at(2026, 11, 30, 8, 0))
-    stats = await scheduling.fire_due(ctx)
+    stats = await firing.fire_due(ctx)
     assert (stats.fired, stats.missed, stats.refused) == (1, 0, 0)
-    again = await scheduling.fire_due(ctx)
+    again = await firing.fire_due(ctx)
     assert again.total == 0
     made = await announcements(ctx)
     assert [(a.schedule_id, a.kind, a.text) for a in made] == [
@@ -96,24 +96,24 @@ async def test_a_recorded_occurrence_never_fires_again(ctx: Context) -> None:
     """Another process recorded the occurrence (a crash after its commit): nothing fires."""
     schedule, _ = await scheduling.add(ctx, request(ctx, "elke maandag 08:00"))
     move(ctx, at(2026, 11, 30, 8, 0))
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
     async with ctx.db.transaction() as tx:  # as if the move to the next week were lost
         await tx.schedules.set_next_run(schedule.id, at(2026, 11, 30, 8).astimezone(UTC))
-    assert (await scheduling.fire_due(ctx)).fired == 0
+    assert (await firing.fire_due(ctx)).fired == 0
     assert len(await announcements(ctx)) == 1
 
 
 async def test_late_within_the_grace_period_it_still_fires(ctx: Context) -> None:
     await scheduling.add(ctx, request(ctx, "elke maandag 08:00"))
     move(ctx, at(2026, 11, 30, 8, 59))
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
 
 
 async def test_past_the_grace_period_it_is_skipped_and_the_author_told(ctx: Context) -> None:
     schedule, _ = await scheduling.add(ctx, request(ctx, "elke maandag 08:00"))
     # Down for two weeks and a bit: two occurrences missed, none sent late.
     move(ctx, at(2026, 12, 7, 9, 1))
-    stats = await scheduling.fire_due(ctx)
+    stats = await firing.fire_due(ctx)
     assert (stats.fired, stats.missed) == (0, 2)
     assert await announcements(ctx) == []
     notices = [r.notice for r in await notice_rows(ctx, "schedule-missed")]
@@ -136,7 +136,7 @@ async def test_a_grace_of_a_day_sends_the_latest_late(ctx: Context) -> None:
     ctx.policy = replace(ctx.policy, schedule_grace=timedelta(days=1))
     await scheduling.add(ctx, request(ctx, "elke maandag 08:00"))
     move(ctx, at(2026, 11, 30, 20, 0))
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
 
 
 async def test_recurring_reminders_skip_holidays(ctx: Context) -> None:
@@ -158,7 +158,7 @@ async def test_recurring_reminders_skip_holidays(ctx: Context) -> None:
         date(2027, 1, 4),
     ):
         move(ctx, at(day.year, day.month, day.day, 8, 5))
-        if (await scheduling.fire_due(ctx)).fired:
+        if (await firing.fire_due(ctx)).fired:
             fired.append(day)
     assert fired == [date(2026, 11, 30), date(2026, 12, 7), date(2026, 12, 14), date(2027, 1, 4)]
 
@@ -207,7 +207,7 @@ async def test_the_spring_forward_night_fires_once_at_03_00_and_warns(ctx: Conte
     instant = at(2027, 3, 27, 23, 0)
     while instant < at(2027, 3, 28, 6, 0):
         move(ctx, instant)
-        fired += (await scheduling.fire_due(ctx)).fired
+        fired += (await firing.fire_due(ctx)).fired
         instant += timedelta(minutes=15)
     assert fired == 1
     made = await announcements(ctx)
@@ -222,7 +222,7 @@ async def test_the_autumn_night_fires_02_30_once(ctx: Context) -> None:
     instant = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
     while instant < datetime(2026, 10, 25, 4, 0, tzinfo=UTC):
         move(ctx, instant)
-        fired += (await scheduling.fire_due(ctx)).fired
+        fired += (await firing.fire_due(ctx)).fired
         instant += timedelta(minutes=10)
     assert fired == 1
 
@@ -273,7 +273,7 @@ async def test_the_end_stops_it(ctx: Context) -> None:
     for day in (30, 7):
         month = 11 if day == 30 else 12
         move(ctx, at(2026, month, day, 8, 0))
-        await scheduling.fire_due(ctx)
+        await firing.fire_due(ctx)
     async with ctx.db.transaction() as tx:
         stored = await tx.schedules.get(schedule.id)
     assert stored is not None
@@ -287,9 +287,9 @@ async def test_a_one_off_fires_once_at_its_moment(ctx: Context) -> None:
     assert not plan.recurring
     assert plan.first.at == at(2026, 11, 24, 7, 30)
     move(ctx, at(2026, 11, 24, 7, 30))
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
     move(ctx, at(2026, 11, 25, 7, 30))
-    assert (await scheduling.fire_due(ctx)).fired == 0
+    assert (await firing.fire_due(ctx)).fired == 0
     async with ctx.db.transaction() as tx:
         stored = await tx.schedules.get(schedule.id)
     assert stored is not None
@@ -310,7 +310,7 @@ async def test_a_refusal_at_firing_time_is_recorded_and_the_author_told(ctx: Con
     schedule, _ = await scheduling.add(ctx, request(ctx, "elke maandag 08:00"))
     ctx.policy = replace(ctx.policy, allowed_kinds=(Kind.HOMEWORK,))
     move(ctx, at(2026, 11, 30, 8, 0))
-    stats = await scheduling.fire_due(ctx)
+    stats = await firing.fire_due(ctx)
     assert (stats.fired, stats.refused) == (0, 1)
     notices = [r.notice for r in await notice_rows(ctx, "schedule-missed")]
     assert len(notices) == 1
@@ -335,22 +335,22 @@ async def test_cancelling(ctx: Context) -> None:
     with pytest.raises(InvalidInput):
         await scheduling.cancel(ctx, schedule.id, None)
     move(ctx, at(2026, 11, 30, 8, 0))
-    assert (await scheduling.fire_due(ctx)).total == 0
+    assert (await firing.fire_due(ctx)).total == 0
 
 
 async def test_one_firer_holds_the_lease_and_another_takes_over(ctx: Context) -> None:
     lease = timedelta(seconds=30)
-    assert await scheduling.hold_firer_lease(ctx, "a", lease)
-    assert not await scheduling.hold_firer_lease(ctx, "b", lease)
+    assert await firing.hold_firer_lease(ctx, "a", lease)
+    assert not await firing.hold_firer_lease(ctx, "b", lease)
     move(ctx, ctx.clock.now() + timedelta(seconds=20))
-    assert await scheduling.hold_firer_lease(ctx, "a", lease)  # renewed
+    assert await firing.hold_firer_lease(ctx, "a", lease)  # renewed
     move(ctx, ctx.clock.now() + timedelta(seconds=29))
-    assert not await scheduling.hold_firer_lease(ctx, "b", lease)
+    assert not await firing.hold_firer_lease(ctx, "b", lease)
     move(ctx, ctx.clock.now() + timedelta(seconds=2))  # a died: its lease ran out
-    assert await scheduling.hold_firer_lease(ctx, "b", lease)
-    assert not await scheduling.hold_firer_lease(ctx, "a", lease)
-    await scheduling.release_firer_lease(ctx, "b")
-    assert await scheduling.hold_firer_lease(ctx, "a", lease)
+    assert await firing.hold_firer_lease(ctx, "b", lease)
+    assert not await firing.hold_firer_lease(ctx, "a", lease)
+    await firing.release_firer_lease(ctx, "b")
+    assert await firing.hold_firer_lease(ctx, "a", lease)
 
 
 async def test_exception_days_are_skipped(ctx: Context) -> None:
@@ -364,9 +364,9 @@ async def test_exception_days_are_skipped(ctx: Context) -> None:
     ]
     assert schedule.exceptions == (date(2026, 12, 7),)
     move(ctx, at(2026, 11, 30, 8, 0))
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
     move(ctx, at(2026, 12, 7, 8, 0))
-    assert (await scheduling.fire_due(ctx)).fired == 0
+    assert (await firing.fire_due(ctx)).fired == 0
     async with ctx.db.transaction() as tx:
         stored = await tx.schedules.get(schedule.id)
     assert stored is not None
@@ -388,11 +388,11 @@ async def test_a_schedule_that_cannot_fire_does_not_keep_the_others_back(
 
     monkeypatch.setattr(scheduling.announcing, "announce_in", failing)
     move(ctx, at(2026, 11, 30, 8, 0))
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
     assert [a.schedule_id for a in await announcements(ctx)] == [fine.id]
     async with ctx.db.transaction() as tx:
         still = await tx.schedules.get(broken.id)
     assert still is not None
     assert still.next_run == at(2026, 11, 30, 8).astimezone(UTC)
     monkeypatch.setattr(scheduling.announcing, "announce_in", real)
-    assert (await scheduling.fire_due(ctx)).fired == 1
+    assert (await firing.fire_due(ctx)).fired == 1
