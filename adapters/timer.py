@@ -14,6 +14,7 @@ import contextlib
 from datetime import UTC, datetime
 from types import TracebackType
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
@@ -52,7 +53,7 @@ class ApschedulerTimer:
         self.planned = instant
         if self._scheduler is None:
             return
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(JobLookupError):  # no wake-up was planned
             self._scheduler.remove_job(JOB_ID)
         if instant is None:
             return

@@ -111,6 +111,11 @@ def format_date(d: dt.date, lang: str = DEFAULT_LANGUAGE) -> str:
     return babel.dates.format_date(d, DATE_PATTERN, locale=_locale(lang))
 
 
+def format_day(d: dt.date, lang: str = DEFAULT_LANGUAGE) -> str:
+    """`maandag 7 december` / `Monday 7 December`: a date of this year, without the year."""
+    return babel.dates.format_date(d, "EEEE d MMMM", locale=_locale(lang))
+
+
 def _locale(lang: str) -> babel.Locale:
     """The Babel locale of a language klasbot speaks (one with a catalogue), else Dutch."""
     if lang in available_languages():

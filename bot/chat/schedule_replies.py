@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import babel.dates
-
-from bot.dates import format_date, format_time
+from bot.dates import format_date, format_day, format_time
 from bot.i18n import Msg
 from bot.messages import M_SILENT_IN_LESSONS
 from bot.recurrence import Occurrence
@@ -48,9 +46,7 @@ def moment_words(instant: datetime, tz: ZoneInfo, lang: str, now: datetime) -> s
     """`maandag 7 december 08:00` (the year only when it is not this year's), school time."""
     local = instant.astimezone(tz)
     if local.year == now.astimezone(tz).year:
-        from bot.dates import _locale
-
-        day = babel.dates.format_date(local.date(), "EEEE d MMMM", locale=_locale(lang))
+        day = format_day(local.date(), lang)
     else:
         day = format_date(local.date(), lang)
     return f"{day} {format_time(local.time())}"
