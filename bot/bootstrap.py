@@ -88,6 +88,7 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         lesson_hours=LessonHours.parse(school.lesson_hours, urgent_kinds=school.urgent_kinds),
         holidays=tuple(parse_holiday(h) for h in school.holidays),
         year_end=parse_year_end(school.year_end),
+        retention_years=school.retention_years,
         sweep_at=time.fromisoformat(school.sweep_at),
         schedule_grace=timedelta(seconds=settings.schedule.grace),
         schedule_min_interval=timedelta(seconds=settings.schedule.min_interval),

@@ -69,6 +69,12 @@ class Person:
     language: str | None = None
     """The language klasbot uses with this person (contacts.csv `language`, `/taal`); None is
     the school's."""
+    school_ids: tuple[str, ...] = ()
+    """The schools (OneRoster orgs) the person belongs to, sorted: leadership is leadership of
+    these schools (`RosterRepository.leadership`)."""
+    share_with_guardians: bool = False
+    """contacts.csv `share_with_guardians`: a pupil of 18 or older consents that their guardians
+    receive what klasbot sends about them (rule 6; without it an adult's route is their own)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", frozenset(self.roles) | {self.role})
@@ -321,11 +327,49 @@ class Invite:
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
+    """Rule 10: one thing that happened, tied to every person (and class) it concerns. Append-only;
+    `person erase` replaces an erased person's id by a pseudonym, `purge` removes old events."""
+
     kind: str
     at: datetime
     actor_id: str | None
     person_ids: tuple[str, ...]
     details: dict[str, object] = field(default_factory=dict)
+    class_ids: tuple[str, ...] = ()
+    """The classes the event concerns (a class's dossier: `klasbot dossier export CLASS`)."""
+
+
+class ReportKind(enum.StrEnum):
+    REPORT = "report"  # /melden: unacceptable communication (A.9)
+    ESCALATION = "escalation"  # /escaleren: staff, communication that derails (B.3)
+
+
+class ReportState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report or escalation as leadership handles it (`klasbot reports`)."""
+
+    id: int
+    kind: ReportKind
+    reporter_id: str | None
+    """None once the reporter was erased."""
+    created_at: datetime
+    text: str
+    school_id: str | None = None
+    class_ids: tuple[str, ...] = ()
+    """The class of the group it was sent in, else the reporter's classes."""
+    group_id: int | None = None
+    platform: str | None = None
+    forwarded_to: tuple[str, ...] = ()
+    """The addresses it was mailed to (through the outbox)."""
+    state: ReportState = ReportState.OPEN
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain import Holiday, Kind, School, SchoolClass
+from bot.domain import ContactPreference, Holiday, Kind, Person, School, SchoolClass
 from bot.ports import PlatformCapabilities
 from bot.rules import lesson_hours as lessons
 from bot.rules.age import effective_minimum
@@ -44,6 +44,8 @@ class SchoolPolicy:
     """The configured holiday periods (`school.holidays`); imported ones are in storage."""
     year_end: tuple[int, int] = (7, 31)
     """The school year's last day, (month, day) (`bot.rules.school_calendar`)."""
+    retention_years: int = 1
+    """How many school years after the end of its school year a record is kept (`purge`)."""
     sweep_at: time = time(7, 0)
     """When the daily sweep runs, school time (`bot.usecases.sweep`)."""
     schedule_grace: timedelta = timedelta(hours=1)
@@ -111,9 +113,12 @@ class SchoolPolicy:
 
 
 class _Roster(Protocol):
-    """What `school_name_for` reads of the roster (`bot.repositories.RosterRepository`)."""
+    """What `school_name_for` and `leadership_for` read of the roster
+    (`bot.repositories.RosterRepository`)."""
 
     async def classes(self) -> list[tuple[SchoolClass, School, int, int]]: ...
+
+    async def leadership(self, school_id: str | None) -> list[Person]: ...
 
 
 async def school_name_for(
@@ -127,3 +132,20 @@ async def school_name_for(
     schools = {school.id: school for _, school, _, _ in classes}
     school_id = next((c.school_id for c, *_ in classes if c.id == class_id), None)
     return policy.name_of_school(list(schools.values()), school_id)
+
+
+async def leadership_for(
+    roster: _Roster, policy: SchoolPolicy, school_id: str | None
+) -> tuple[str, ...]:
+    """Rule 9, decided here for every caller: the addresses school leadership is mailed at about
+    `school_id` (a report, an escalation, a lost group, a throttled account). The roster's persons
+    with a leadership role of that school who have an e-mail address and may be e-mailed, then
+    the configured `school.leadership_emails`; each address once. With no school (a person
+    enrolled nowhere), the leadership of every school. Empty: nobody is known, and the callers
+    say so (`klasbot doctor`, `klasbot run`, the reporter's reply)."""
+    persons = await roster.leadership(school_id)
+    found = [p.email for p in persons if p.email and p.preference == ContactPreference.DEFAULT]
+    seen: dict[str, str] = {}
+    for address in (*found, *policy.leadership_emails):
+        seen.setdefault(address.lower(), address)
+    return tuple(seen.values())

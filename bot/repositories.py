@@ -37,6 +37,7 @@ from bot.domain import (
     NewDelivery,
     Person,
     Recipient,
+    Report,
     RosterChanges,
     RosterSnapshot,
     Schedule,
@@ -84,6 +85,11 @@ class RosterRepository(Protocol):
         ...
 
     async def enrollments_of(self, person_id: str) -> list[Enrollment]: ...
+
+    async def leadership(self, school_id: str | None) -> list[Person]:
+        """The persons with a leadership role (OneRoster `administrator`, `principal`,
+        `siteAdministrator`) of that school, ordered by id; `None`: of every school."""
+        ...
 
     async def set_language(self, person_id: str, language: str | None) -> bool:
         """Store the language klasbot uses with the person (None: the school's). False when
@@ -348,9 +354,31 @@ class AuditRepository(Protocol):
         ...
 
     async def events(
-        self, person_id: str | None = None, kind: str | None = None
+        self,
+        person_id: str | None = None,
+        kind: str | None = None,
+        *,
+        class_id: str | None = None,
     ) -> list[AuditEvent]:
-        """In the order they were added."""
+        """In the order they were added; `person_id`/`class_id`: only those tied to it."""
+        ...
+
+
+class ReportRepository(Protocol):
+    """Reports (A.9) and escalations (B.3), as leadership handles them."""
+
+    async def add(self, report: Report) -> int:
+        """Store it and return its new id (`report.id` is ignored)."""
+        ...
+
+    async def get(self, report_id: int) -> Report | None: ...
+
+    async def list(self, *, open_only: bool = False) -> builtins.list[Report]:
+        """Ordered by id."""
+        ...
+
+    async def close(self, report_id: int, by: str, note: str, now: datetime) -> bool:
+        """Close it with who closed it and why; False when it was closed already."""
         ...
 
 
@@ -440,6 +468,7 @@ class Repositories(Protocol):
     state: PlatformStateRepository
     schedules: ScheduleRepository
     holidays: HolidayRepository
+    reports: ReportRepository
 
 
 class UnitOfWork(Protocol):

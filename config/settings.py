@@ -68,6 +68,7 @@ from config.values import (
     OptionalText,
     Port,
     Rate,
+    RetentionYears,
     RoomVersion,
     Rule,
     SmtpSecurity,
@@ -153,6 +154,9 @@ class SchoolSettings(_Section):
     digest_at: ClockTime = "16:00"
     # The school year's last day (MM-DD): class groups are archived and schedules end.
     year_end: MonthDay = "07-31"
+    # How many school years after the end of the school year a record is kept (`klasbot purge`):
+    # 1 keeps what happened in 2026-2027 until the end of July 2028.
+    retention_years: RetentionYears = 1
     # Protocol A.1: group posts in these periods (weekdays) are sent silently, urgent kinds
     # excepted; empty = none.
     lesson_hours: LessonHoursSpec = "08:30-16:00"

@@ -501,6 +501,7 @@ Port = Annotated[int, _whole(1, 65535)]
 MinAge = Annotated[int, _whole(13, 21)]
 EmailAge = Annotated[int | None, _whole(12, 21, off=True)]
 InviteDays = Annotated[int, _whole(1, 365)]
+RetentionYears = Annotated[int, _whole(0, 30)]
 DeliveryDays = Annotated[int, _whole(1, 10)]
 """Working days a letter takes from the office to the letterbox."""
 BatchSize = Annotated[int, _whole(1, 10000)]

@@ -28,6 +28,7 @@ from bot.domain import (
     Membership,
     MemberState,
     Person,
+    Role,
     RosterChanges,
     RosterSnapshot,
     School,
@@ -43,6 +44,7 @@ from bot.repositories import (
     LetterRepository,
     OutboxRepository,
     PlatformStateRepository,
+    ReportRepository,
     RosterRepository,
     ScheduleRepository,
 )
@@ -52,6 +54,7 @@ from storage.memory_outbox import (
     InMemoryLetterRepository,
     InMemoryOutboxRepository,
 )
+from storage.memory_reports import InMemoryReportRepository
 from storage.memory_schedules import InMemoryHolidayRepository, InMemoryScheduleRepository
 from storage.memory_tables import (
     ACCOUNTS,
@@ -121,6 +124,7 @@ class InMemoryRepositories:
         self.state: PlatformStateRepository = InMemoryPlatformStateRepository(tx)
         self.schedules: ScheduleRepository = InMemoryScheduleRepository(tx)
         self.holidays: HolidayRepository = InMemoryHolidayRepository(tx)
+        self.reports: ReportRepository = InMemoryReportRepository(tx)
 
 
 def _person_row(p: Person) -> Person:
@@ -319,6 +323,15 @@ class InMemoryRosterRepository:
             for (class_id, pid, role), primary in sorted(self.tx.read(ENROLLMENTS).items())
             if pid == person_id
         ]
+
+    async def leadership(self, school_id: str | None) -> list[Person]:
+        found = [
+            p
+            for p in self.tx.read(PERSONS).values()
+            if p.has_role(Role.LEADERSHIP) and (school_id is None or school_id in p.school_ids)
+        ]
+        people = await self.persons(p.id for p in found)
+        return [people[i] for i in sorted(people)]
 
     async def wards_of(self, guardian_id: str) -> list[str]:
         return sorted(p for p, g in self.tx.read(GUARDIANSHIPS) if g == guardian_id)

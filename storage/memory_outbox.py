@@ -444,14 +444,25 @@ class InMemoryAuditRepository:
             persons = set(e.person_ids) | ({e.actor_id} if e.actor_id else set())
             # As stored in a JSON column: a value that is not JSON fails here too.
             details = json.loads(json.dumps(dict(e.details)))
-            stored = replace(e, person_ids=tuple(sorted(persons)), details=details)
+            stored = replace(
+                e,
+                person_ids=tuple(sorted(persons)),
+                details=details,
+                class_ids=tuple(sorted(set(e.class_ids))),
+            )
             self.tx.insert(AUDIT, self.tx.store.next_id(AUDIT), stored)
 
     async def events(
-        self, person_id: str | None = None, kind: str | None = None
+        self,
+        person_id: str | None = None,
+        kind: str | None = None,
+        *,
+        class_id: str | None = None,
     ) -> list[AuditEvent]:
         return [
             e
             for _, e in sorted(self.tx.read(AUDIT).items())
-            if (person_id is None or person_id in e.person_ids) and (kind is None or e.kind == kind)
+            if (person_id is None or person_id in e.person_ids)
+            and (kind is None or e.kind == kind)
+            and (class_id is None or class_id in e.class_ids)
         ]

@@ -23,6 +23,7 @@ from bot.domain import (
     Invite,
     Membership,
     Person,
+    Report,
     Schedule,
     School,
     SchoolClass,
@@ -78,6 +79,7 @@ STATE: Table[tuple[str, str], str] = Table("state")
 SCHEDULES: Table[int, Schedule] = Table("schedules")
 FIRINGS: Table[tuple[int, datetime], Firing] = Table("firings")  # (schedule, occurrence)
 HOLIDAYS: Table[tuple[date, date, str], Holiday] = Table("holidays")  # (start, end, name)
+REPORTS: Table[int, Report] = Table("reports")
 
 _MISSING: Any = object()
 

@@ -68,6 +68,11 @@ class PersonRow(Base):
     preference: Mapped[str] = mapped_column(sa.String(10), default="email")
     language: Mapped[str | None] = mapped_column(sa.String(10))  # NULL: the school's
     preferred_given_name: Mapped[str] = mapped_column(sa.String(limits.NAME), server_default="")
+    # The schools (orgs) the person belongs to, comma-separated: whose leadership they are.
+    school_ids: Mapped[str] = mapped_column(sa.String(1000), server_default="")
+    # contacts.csv `share_with_guardians`: an adult pupil (18+) consents that their guardians
+    # receive their announcements and codes.
+    share_with_guardians: Mapped[bool] = mapped_column(server_default=sa.false(), default=False)
 
 
 class GuardianshipRow(Base):
@@ -243,6 +248,37 @@ class AuditPersonRow(Base):
         sa.ForeignKey("audit_events.id", ondelete="CASCADE"), primary_key=True
     )
     person_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
+
+
+class AuditClassRow(Base):
+    """The classes an audit event concerns (a report from a class, an announcement to it)."""
+
+    __tablename__ = "audit_classes"
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("audit_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    class_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
+
+
+class ReportRow(Base):
+    """A report (A.9) or an escalation (B.3) and what became of it (`bot.domain.Report`)."""
+
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    # NULL once the reporter is erased (the report itself is the school's to keep).
+    reporter_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    created_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(sa.Text)
+    school_id: Mapped[str | None] = mapped_column(sa.String(255))
+    class_ids: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    group_id: Mapped[int | None]
+    platform: Mapped[str | None] = mapped_column(sa.String(20))
+    forwarded_to: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    state: Mapped[str] = mapped_column(sa.String(10), index=True, default="open")
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(sa.String(255))
+    close_note: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class PlatformStateRow(Base):

@@ -31,7 +31,14 @@ class Context:
     def event(
         self, kind: str, actor: str | None, persons: Sequence[str], /, **details: Any
     ) -> AuditEvent:
-        return AuditEvent(kind, self.clock.now(), actor, tuple(persons), details)
+        """An audit event; it is tied to the class its details name (`class_id`, or every one
+        of `class_ids`), so that it is in that class's dossier too."""
+        classes = [str(c) for c in details.get("class_ids") or () if c]
+        if details.get("class_id"):
+            classes.append(str(details["class_id"]))
+        return AuditEvent(
+            kind, self.clock.now(), actor, tuple(persons), details, tuple(sorted(set(classes)))
+        )
 
     async def audit(
         self,

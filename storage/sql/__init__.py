@@ -16,6 +16,7 @@ from bot.repositories import (
     LetterRepository,
     OutboxRepository,
     PlatformStateRepository,
+    ReportRepository,
     RosterRepository,
     ScheduleRepository,
 )
@@ -29,6 +30,7 @@ from storage.sql.groups import (
 )
 from storage.sql.letters import SqlLetterRepository
 from storage.sql.outbox import SqlOutboxRepository
+from storage.sql.reports import SqlReportRepository
 from storage.sql.roster import SqlRosterRepository
 from storage.sql.schedules import SqlHolidayRepository, SqlScheduleRepository
 
@@ -42,6 +44,7 @@ __all__ = [
     "SqlLetterRepository",
     "SqlOutboxRepository",
     "SqlPlatformStateRepository",
+    "SqlReportRepository",
     "SqlRepositories",
     "SqlRosterRepository",
     "SqlScheduleRepository",
@@ -64,3 +67,4 @@ class SqlRepositories:
         self.state: PlatformStateRepository = SqlPlatformStateRepository(session)
         self.schedules: ScheduleRepository = SqlScheduleRepository(session)
         self.holidays: HolidayRepository = SqlHolidayRepository(session)
+        self.reports: ReportRepository = SqlReportRepository(session)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import AuditEvent
-from storage.models import AuditEventRow, AuditPersonRow
+from storage.models import AuditClassRow, AuditEventRow, AuditPersonRow
 
 
 class SqlAuditRepository:
@@ -35,14 +35,29 @@ class SqlAuditRepository:
         ]
         if links:
             await self.session.execute(sa.insert(AuditPersonRow), links)
+        classes = [
+            {"event_id": event_id, "class_id": class_id}
+            for event_id, e in zip(ids, events, strict=True)
+            for class_id in sorted(set(e.class_ids))
+        ]
+        if classes:
+            await self.session.execute(sa.insert(AuditClassRow), classes)
 
     async def events(
-        self, person_id: str | None = None, kind: str | None = None
+        self,
+        person_id: str | None = None,
+        kind: str | None = None,
+        *,
+        class_id: str | None = None,
     ) -> list[AuditEvent]:
         q = sa.select(AuditEventRow).order_by(AuditEventRow.id)
         if person_id is not None:
             q = q.join(AuditPersonRow, AuditPersonRow.event_id == AuditEventRow.id).where(
                 AuditPersonRow.person_id == person_id
+            )
+        if class_id is not None:
+            q = q.join(AuditClassRow, AuditClassRow.event_id == AuditEventRow.id).where(
+                AuditClassRow.class_id == class_id
             )
         if kind is not None:
             q = q.where(AuditEventRow.kind == kind)
@@ -59,9 +74,22 @@ class SqlAuditRepository:
         )
         for event_id, linked in links:
             persons.setdefault(event_id, []).append(linked)
+        classes: dict[int, list[str]] = {}
+        tied = await self.session.execute(
+            sa.select(AuditClassRow.event_id, AuditClassRow.class_id)
+            .where(AuditClassRow.event_id.in_(q.with_only_columns(AuditEventRow.id).order_by(None)))
+            .order_by(AuditClassRow.event_id, AuditClassRow.class_id)
+        )
+        for event_id, class_id in tied:
+            classes.setdefault(event_id, []).append(class_id)
         return [
             AuditEvent(
-                row.kind, row.at, row.actor_id, tuple(persons.get(row.id, ())), dict(row.details)
+                row.kind,
+                row.at,
+                row.actor_id,
+                tuple(persons.get(row.id, ())),
+                dict(row.details),
+                tuple(classes.get(row.id, ())),
             )
             for row in rows
         ]

@@ -50,6 +50,8 @@ def person_values(p: Person) -> dict[str, Any]:
         "preference": p.preference.value,
         "language": p.language,
         "preferred_given_name": p.preferred_given_name,
+        "school_ids": ",".join(sorted(set(p.school_ids))),
+        "share_with_guardians": p.share_with_guardians,
     }
 
 
@@ -82,6 +84,8 @@ def to_person(row: PersonRow, guardian_ids: Iterable[str] = ()) -> Person:
         language=row.language,
         preferred_given_name=row.preferred_given_name or "",
         guardian_ids=tuple(sorted(guardian_ids)),
+        school_ids=tuple(s for s in (row.school_ids or "").split(",") if s),
+        share_with_guardians=bool(row.share_with_guardians),
     )
 
 

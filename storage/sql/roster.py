@@ -13,6 +13,7 @@ from bot.domain import (
     Enrollment,
     EnrollmentRole,
     Person,
+    Role,
     RosterChanges,
     RosterSnapshot,
     School,
@@ -264,6 +265,23 @@ class SqlRosterRepository:
         return [
             Enrollment(r.class_id, r.person_id, EnrollmentRole(r.role), r.primary) for r in rows
         ]
+
+    async def leadership(self, school_id: str | None) -> list[Person]:
+        leading = Role.LEADERSHIP.value
+        ids = (
+            await self.session.execute(
+                sa.select(PersonRow.id, PersonRow.school_ids).where(
+                    sa.or_(PersonRow.role == leading, PersonRow.roles.contains(leading))
+                )
+            )
+        ).all()
+        wanted = [
+            pid
+            for pid, schools in ids
+            if school_id is None or school_id in (schools or "").split(",")
+        ]
+        people = await self.persons(wanted)
+        return [people[i] for i in sorted(people) if people[i].has_role(Role.LEADERSHIP)]
 
     async def set_language(self, person_id: str, language: str | None) -> bool:
         row = await self.session.get(PersonRow, person_id)

@@ -226,6 +226,7 @@ BAD_VALUES: dict[tuple[str, ...], list[str]] = {
         "2026-02-30 x",
         "17-10-2026",
     ],
+    ("school", "retention_years"): ["-1", "31", "one", "1.5", ""],
     ("school", "year_end"): ["31-07", "02-29", "13-01", "07-32", "", "juli"],
     ("school", "sweep_at"): ["7", "24:00", "", "07:00-08:00"],
     ("mail", "transport"): ["pigeon", ""],
