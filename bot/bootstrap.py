@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -206,6 +207,10 @@ async def build(
             lease_seconds=d.lease_seconds,
         )
         app = App(settings, db, clock, policy, ctx, dispatcher, ChatFrontEnd(ctx), console)
+        await load_log_tokens(db)
+        if connect == "receive":
+            refresher = asyncio.create_task(_refresh_log_tokens(db))
+            stack.callback(refresher.cancel)
         for name, platform in remote.items():
             try:
                 await _connect(stack, platform, app, receive=connect == "receive")
@@ -217,6 +222,33 @@ async def build(
                 logger.warning("%s is not reachable now (%s); its deliveries wait", name, exc)
                 platforms.pop(name, None)
         yield app
+
+
+LOG_TOKENS_REFRESH = 600.0
+"""Seconds between two loads of the log filter's roster registry in `klasbot run`: a roster
+imported by another process (`klasbot roster import` from cron) is known within ten minutes."""
+
+
+async def load_log_tokens(db: Database) -> None:
+    """Give the log filter (`bot.cli.logs.redactor`) the roster's names and addresses as they
+    are in the database now: no log line of this process shows them."""
+    from bot.cli.logs import redactor  # the CLI package imports this module
+
+    try:
+        async with db.transaction() as tx:
+            names = await tx.roster.name_tokens()
+            addresses = await tx.roster.address_tokens()
+    except Exception as exc:  # no schema yet: the command itself says what is wrong
+        logger.debug("the log filter has no roster names yet (%s)", type(exc).__name__)
+        return
+    redactor.set_roster(names, addresses)
+    logger.debug("the log filter knows %d name and %d address tokens", len(names), len(addresses))
+
+
+async def _refresh_log_tokens(db: Database) -> None:
+    while True:
+        await asyncio.sleep(LOG_TOKENS_REFRESH)
+        await load_log_tokens(db)
 
 
 def database_name(url: str) -> str:

@@ -127,7 +127,7 @@ class Demo:
         except ScriptError:
             raise
         except Exception as error:
-            logger.debug("demo line %r failed", raw, exc_info=True)
+            logger.debug("demo line %s failed", where or "-", exc_info=True)
             self.failures += 1
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
             self.say("demo", M_LINE_FAILED(self.language, where=where, error=reason), "red")

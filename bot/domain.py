@@ -164,6 +164,8 @@ class Account:
     platform: str
     account_id: str
     person_id: str
+    linked_at: datetime | None = None
+    """When it was linked to this person (a re-link moves it and sets it anew)."""
 
 
 class Kind(enum.StrEnum):
@@ -239,6 +241,7 @@ class Reason(enum.StrEnum):
     GROUP_LOST = "group-lost"
     BLOCKED = "blocked"
     BOUNCED = "bounced"
+    ADULT_NO_CONTACT = "adult-no-contact"  # 18+: no own e-mail or address, no consent for guardians
 
 
 class DeliveryStatus(enum.StrEnum):

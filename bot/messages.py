@@ -63,22 +63,22 @@ M_ANNOUNCED = Msg(
 M_HELD = Msg("It is quiet hours now; the message goes out at {time}.")
 M_UNREACHABLE_WARNING = Msg("Note: these pupils cannot be reached through any channel: {pupils}.")
 # Who is told about them, truthfully: the author by e-mail when they have an address, school
-# leadership when its addresses are configured (`bot.outbox.Told`). `when` is `M_AT_TIME` or
-# `M_ON_DAY_AT`.
+# leadership when the roster or the configuration knows it (`bot.outbox.Told`). `when` is
+# `M_AT_TIME` or `M_ON_DAY_AT`.
 M_UNREACHABLE_TOLD_BOTH = Msg(
     "You and school leadership get their names by e-mail {when}, in the day's overview."
 )
 M_UNREACHABLE_TOLD_AUTHOR = Msg(
-    "You get their names by e-mail {when}, in the day's overview. School leadership is not told: "
-    "the school has configured no address for it."
+    "You get their names by e-mail {when}, in the day's overview. School leadership is not "
+    "told: neither the roster nor the configuration has an address for it."
 )
 M_UNREACHABLE_TOLD_LEADERSHIP = Msg(
     "School leadership gets their names by e-mail {when}. You are not mailed: the roster has no "
     "e-mail address for you."
 )
 M_UNREACHABLE_TOLD_NOBODY = Msg(
-    "Nobody is told by e-mail: the roster has no e-mail address for you and the school has "
-    "configured no address for school leadership. Please inform them in another way."
+    "Nobody is told by e-mail: the roster has no e-mail address for you, and neither the roster "
+    "nor the configuration has one for school leadership. Please inform them in another way."
 )
 M_AT_TIME = Msg("at {time}")
 M_ON_DAY_AT = Msg("on {date} at {time}")
@@ -104,16 +104,25 @@ M_GROUP_LOST_MAIL = Msg(
     "The bot was removed from the class group of {klas} on {platform}. Until the group is bound "
     "again, pupils get the messages by e-mail or letter."
 )
+# `/melden` and `/escaleren` (`bot.usecases.reports`): forwarded only when it was queued for
+# someone; otherwise kept, and the admin is warned (never a reply claiming what did not happen).
 M_REPORTED = Msg(
-    "Thank you. Your report has been forwarded to school leadership and kept in the dossier."
+    "Thank you. Your report (number {number}) has been forwarded to school leadership and kept "
+    "in the dossier."
 )
 M_ESCALATED = Msg(
-    "Your escalation has been forwarded to school leadership (protocol B.3) and kept in the "
-    "dossier."
+    "Your escalation (number {number}) has been forwarded to school leadership (protocol B.3) "
+    "and kept in the dossier."
 )
-M_REPORT_STORED = Msg(
-    "Thank you. Your report has been kept in the dossier; forwarding it to school leadership "
-    "failed just now, the admin sees that and takes care of it."
+M_REPORT_KEPT = Msg(
+    "Thank you. Your report (number {number}) has been kept in the dossier, but it could not "
+    "be forwarded: no address of school leadership is known yet. The school's administrator is "
+    "warned about this."
+)
+M_ESCALATION_KEPT = Msg(
+    "Your escalation (number {number}) has been kept in the dossier, but it could not be "
+    "forwarded: no address of school leadership is known yet. The school's administrator is "
+    "warned about this."
 )
 M_HELP_HEADER = Msg("This is what you can do here:")
 M_NOT_STAFF = Msg("Only teachers may use /{name}. You can use: {allowed}.")

@@ -99,6 +99,12 @@ class ReportNotice(Notice):
     created_at: str
     school_name: str
     class_code: str | None = None
+    report_id: int | None = None
+    """The report's number (`klasbot reports show|close N`); None for a notice about a group."""
+    platform: str | None = None
+    """Where the report was sent: its chat platform (`telegram`, `matrix`, `console`)."""
+    group: str | None = None
+    """The chat id of the class group it was sent in; None: a private chat with the bot."""
 
 
 @dataclass(frozen=True, slots=True)

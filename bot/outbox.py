@@ -31,7 +31,7 @@ from bot.domain import (
     Route,
 )
 from bot.notices import Notice, UnreachableItem, UnreachableNotice, delivered
-from bot.policy import SchoolPolicy, school_name_for
+from bot.policy import SchoolPolicy, leadership_for, school_name_for
 from bot.repositories import Repositories
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,8 @@ MORNING = time(7, 0)
 @dataclass(frozen=True, slots=True)
 class Told:
     """Who is told by e-mail about pupils nobody reached: the author (when they have an address)
-    and school leadership (when the school configured its addresses), at `at` (None: nobody)."""
+    and school leadership (when the roster or the configuration knows it), at `at` (None:
+    nobody)."""
 
     author: bool
     leadership: bool
@@ -186,7 +187,8 @@ async def add_unreachable_warning(
     now: datetime | None = None,
 ) -> Told:
     """Rule 6: pupils no channel reaches are reported to the author (by e-mail, when they have
-    an address) and to school leadership (when configured), through the outbox, in the caller's
+    an address) and to school leadership (`leadership_for`: the roster's and the configured),
+    through the outbox, in the caller's
     transaction: they go on the author's overview of the day (`now`, default the announcement's
     time, in the school's time zone). Returns who will be told and when; `NOBODY_TOLD` when
     there are no pupils, or nobody to tell (logged)."""
@@ -195,7 +197,9 @@ async def add_unreachable_warning(
     now = now or announcement.created_at
     author = await tx.roster.person(announcement.author_id)
     author_mail = author.email if author is not None else None
-    recipients = email_recipients([author_mail, *policy.leadership_emails])
+    found = await tx.roster.find_classes(announcement.class_id)
+    leadership = await leadership_for(tx.roster, policy, found[0].school_id if found else None)
+    recipients = email_recipients([author_mail, *leadership])
     if not recipients:
         logger.warning(
             "announcement %s: %d unreachable pupils and nobody to tell",
@@ -204,7 +208,6 @@ async def add_unreachable_warning(
         )
         return NOBODY_TOLD
     names = await tx.roster.persons(pupil_ids)
-    found = await tx.roster.find_classes(announcement.class_id)
     item = UnreachableItem(
         announcement_id=announcement.id,
         class_code=found[0].code if found else announcement.class_id,
@@ -212,7 +215,7 @@ async def add_unreachable_warning(
         pupils=tuple(names[p].full_name if p in names else p for p in pupil_ids),
     )
     at = await _add_to_overview(tx, policy, announcement.author_id, item, recipients, now)
-    return Told(author=bool(author_mail), leadership=bool(policy.leadership_emails), at=at)
+    return Told(author=bool(author_mail), leadership=bool(leadership), at=at)
 
 
 async def _add_to_overview(

@@ -11,6 +11,12 @@ year counts as no group). Fallback order:
 4. `unreachable` — reported to the author and the admin, never silently dropped.
 `ContactPreference.POST` skips e-mail for that person; `NONE` means never contact that person.
 
+An adult pupil (`bot.rules.age.ADULT_AGE`, 18, on `today`) who has not consented that their
+guardians receive it (`Person.share_with_guardians`) has a ladder of their own: their own e-mail
+(whatever `pupil_email_from_age` says), else a letter to their own address, else `unreachable`
+with the reason `adult-no-contact`. No guardian is ever a recipient of such a route. With consent
+the adult has the ladder above. A pupil whose birth date is unknown is not taken for an adult.
+
 This module is the whole ladder: the first route of an announcement (`route_class`), the route
 after a channel failed for good (`route_after_failure`) and the route of a link code
 (`route_invite`). Nothing else in klasbot chooses a channel for a person.
@@ -33,7 +39,7 @@ from bot.domain import (
     Recipient,
     Route,
 )
-from bot.rules.age import age_on
+from bot.rules.age import age_on, is_adult
 from bot.rules.membership import Verdict, has_departed, is_present, pupil_age_verdict
 
 
@@ -125,6 +131,21 @@ def _may_post(person: Person) -> bool:
     return person.address is not None and person.preference != ContactPreference.NONE
 
 
+def guardians_may_receive(pupil: Person, today: date) -> bool:
+    """Rule 6: whether what klasbot sends about `pupil` may go to their guardians on `today`:
+    always for a minor (or a pupil of unknown age), for an adult only with their consent."""
+    return pupil.share_with_guardians or not is_adult(pupil.birth_date, today)
+
+
+def _own_route(pupil: Person, reason: Reason) -> Route:
+    """An adult's route without their guardians: own e-mail, else own address, else nobody."""
+    if _may_email(pupil):
+        return Route(pupil.id, Channel.EMAIL, reason, (_recipient(pupil, email=True),))
+    if _may_post(pupil):
+        return Route(pupil.id, Channel.POST, reason, (_recipient(pupil, email=False),))
+    return Route(pupil.id, Channel.UNREACHABLE, Reason.ADULT_NO_CONTACT)
+
+
 def fallback(
     pupil: Person,
     reason: Reason,
@@ -134,6 +155,8 @@ def fallback(
     pupil_email_from_age: int | None,
 ) -> Route:
     """The fallback route for a pupil who is not reached in a group."""
+    if not guardians_may_receive(pupil, today):
+        return _own_route(pupil, reason)
     guardians = sorted(guardians, key=lambda g: g.id)
     old_enough_for_own_mail = (
         pupil_email_from_age is not None
@@ -262,9 +285,9 @@ def route_invite(
     guardians: Iterable[Person],
     pupil_email_from_age: int | None,
 ) -> Route:
-    """Where a link code goes: a pupil's code where their announcements would go (rule 6); staff
-    and guardians get their own code themselves, by e-mail when they have an address, else by
-    letter."""
+    """Where a link code goes: a pupil's code where their announcements would go (rule 6: an
+    adult's to a guardian only with their consent); staff and guardians get their own code
+    themselves, by e-mail when they have an address, else by letter."""
     if pupil is not None:
         return fallback(
             pupil,

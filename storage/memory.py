@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
+from bot import log_tokens
 from bot.domain import (
     Account,
     ClassRoster,
@@ -44,6 +45,7 @@ from bot.repositories import (
     LetterRepository,
     OutboxRepository,
     PlatformStateRepository,
+    PrivacyRepository,
     ReportRepository,
     RosterRepository,
     ScheduleRepository,
@@ -54,6 +56,7 @@ from storage.memory_outbox import (
     InMemoryLetterRepository,
     InMemoryOutboxRepository,
 )
+from storage.memory_privacy import InMemoryPrivacyRepository
 from storage.memory_reports import InMemoryReportRepository
 from storage.memory_schedules import InMemoryHolidayRepository, InMemoryScheduleRepository
 from storage.memory_tables import (
@@ -64,6 +67,7 @@ from storage.memory_tables import (
     GROUPS,
     GUARDIANSHIPS,
     INVITES,
+    LINKED_AT,
     MEMBERS,
     PERSONS,
     SCHOOLS,
@@ -125,6 +129,7 @@ class InMemoryRepositories:
         self.schedules: ScheduleRepository = InMemoryScheduleRepository(tx)
         self.holidays: HolidayRepository = InMemoryHolidayRepository(tx)
         self.reports: ReportRepository = InMemoryReportRepository(tx)
+        self.privacy: PrivacyRepository = InMemoryPrivacyRepository(tx)
 
 
 def _person_row(p: Person) -> Person:
@@ -343,6 +348,12 @@ class InMemoryRosterRepository:
         self.tx.write(PERSONS)[person_id] = replace(row, language=language)
         return True
 
+    async def name_tokens(self) -> set[str]:
+        return log_tokens.persons_tokens(self.tx.read(PERSONS).values())[0]
+
+    async def address_tokens(self) -> set[str]:
+        return log_tokens.persons_tokens(self.tx.read(PERSONS).values())[1]
+
 
 class InMemoryGroupRepository:
     def __init__(self, tx: Tx) -> None:
@@ -417,6 +428,7 @@ class InMemoryAccountRepository:
 
     async def link(self, platform: str, account_id: str, person_id: str, now: datetime) -> None:
         self.tx.write(ACCOUNTS)[(platform, account_id)] = person_id
+        self.tx.write(LINKED_AT)[(platform, account_id)] = now
 
     async def person_of(self, platform: str, account_id: str) -> Person | None:
         person_id = self.tx.read(ACCOUNTS).get((platform, account_id))
@@ -425,8 +437,9 @@ class InMemoryAccountRepository:
         return await InMemoryRosterRepository(self.tx).person(person_id)
 
     async def of_person(self, person_id: str) -> builtins.list[Account]:
+        linked = self.tx.read(LINKED_AT)
         return [
-            Account(platform, account_id, pid)
+            Account(platform, account_id, pid, linked.get((platform, account_id)))
             for (platform, account_id), pid in sorted(self.tx.read(ACCOUNTS).items())
             if pid == person_id
         ]

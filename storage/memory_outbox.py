@@ -143,6 +143,14 @@ class InMemoryOutboxRepository:
         ]
         return sorted(found, key=lambda d: d.pupil_id)
 
+    async def for_person(self, person_id: str) -> list[Delivery]:
+        return [
+            row.delivery
+            for _, row in sorted(self.tx.read(OUTBOX).items())
+            if row.delivery.pupil_id == person_id
+            or any(r.person_id == person_id for r in row.delivery.recipients)
+        ]
+
     async def get(self, ids: Sequence[int]) -> list[Delivery]:
         rows = self.tx.read(OUTBOX)
         return [rows[i].delivery for i in sorted(set(ids)) if i in rows]

@@ -67,6 +67,7 @@ ENROLLMENTS: Table[tuple[str, str, str], bool] = Table("enrollments")  # → pri
 GROUPS: Table[int, Group] = Table("groups")
 MEMBERS: Table[tuple[int, str], Membership] = Table("members")  # (group, person)
 ACCOUNTS: Table[tuple[str, str], str] = Table("accounts")  # (platform, account) → person
+LINKED_AT: Table[tuple[str, str], datetime] = Table("linked_at")  # (platform, account) → when
 INVITES: Table[str, Invite] = Table("invites")  # by code hash
 ANNOUNCEMENTS: Table[int, Announcement] = Table("announcements")
 OUTBOX: Table[int, OutboxRow] = Table("outbox")

@@ -57,3 +57,14 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+def revisions() -> tuple[str, frozenset[str]]:
+    """The latest revision of the migrations (`upgrade head` leads there) and every revision
+    they know, without a database."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    head = script.get_current_head()
+    assert head is not None, "the migrations have one head"
+    return head, frozenset(r.revision for r in script.walk_revisions())

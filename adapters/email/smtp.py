@@ -63,6 +63,16 @@ def _reply(exc: aiosmtplib.SMTPResponseException) -> str:
     return f"{exc.code} {exc.message}".strip()
 
 
+def _log_reason(exc: Exception) -> str:
+    """What a log line says of a refusal: the SMTP codes, never the addresses it names (a
+    server's reply often repeats the recipient's)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "recipients refused (" + ", ".join(str(r.code) for r in exc.recipients) + ")"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.code}"
+    return type(exc).__name__
+
+
 def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
     """Translate an error met while sending one message (see the module's table)."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
@@ -248,14 +258,20 @@ class SmtpMailer:
                         break
                     except (aiosmtplib.SMTPException, ValueError) as exc:
                         outcome = classify(exc)
-                        logger.warning("mail %s not sent: %s", message.message_id, outcome)
+                        logger.warning(
+                            "mail %s not sent (%s): %s",
+                            message.message_id,
+                            type(outcome).__name__,
+                            _log_reason(exc),
+                        )
                         results.append(outcome)
                         break
                     if refused:
                         logger.warning(
-                            "mail %s sent, but refused for %s",
+                            "mail %s sent, but refused for %d recipient(s) (%s)",
                             message.message_id,
-                            "; ".join(f"{to}: {r.code} {r.message}" for to, r in refused.items()),
+                            len(refused),
+                            ", ".join(str(r.code) for r in refused.values()),
                         )
                     else:
                         logger.debug("mail %s sent", message.message_id)

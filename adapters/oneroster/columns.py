@@ -65,7 +65,9 @@ _ROLES = (
 MANIFEST = _spec("manifest.csv", "propertyName,value", "propertyName,value")
 # klasbot's own extension; not part of OneRoster and the same for both versions.
 CONTACTS = _spec(
-    "contacts.csv", "sourcedId,email,street,postalCode,city,fallback,language", "sourcedId"
+    "contacts.csv",
+    "sourcedId,email,street,postalCode,city,fallback,language,share_with_guardians",
+    "sourcedId",
 )
 
 TABLES: dict[tuple[str, str], TableSpec] = {

@@ -1,5 +1,5 @@
-"""contacts.csv, klasbot's own extension file: e-mail, postal address, fallback and language per
-person.
+"""contacts.csv, klasbot's own extension file: e-mail, postal address, fallback, language and an
+adult pupil's consent to share with their guardians (`share_with_guardians`, rule 6) per person.
 
 The rows are merged into the persons when the snapshot is built (snapshot.py)."""
 
@@ -17,6 +17,9 @@ M_UNKNOWN_FALLBACK = Msg("unknown fallback '{value}' (expected empty, email, pos
 M_UNKNOWN_LANGUAGE = Msg(
     "unknown language '{value}' (expected empty for the school's language, or one of: {languages})"
 )
+M_NOT_A_CONSENT = Msg(
+    "'{value}' is neither yes nor no (expected yes, ja, true or 1; or no, nee, false, 0 or empty)"
+)
 
 _FALLBACKS = {
     "": ContactPreference.DEFAULT,
@@ -25,6 +28,11 @@ _FALLBACKS = {
     "none": ContactPreference.NONE,
 }
 _ADDRESS = ("street", "postalCode", "city")
+# `share_with_guardians`, in any case: empty is no (an adult's guardians get nothing by default).
+_CONSENT = {
+    **dict.fromkeys(("yes", "ja", "true", "1"), True),
+    **dict.fromkeys(("", "no", "nee", "false", "0"), False),
+}
 
 
 def read_contacts(state: RosterState) -> None:
@@ -43,9 +51,18 @@ def read_contacts(state: RosterState) -> None:
         if fallback not in _FALLBACKS:
             table.issue(row.line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
         language = _language(table, row)
+        consent = row["share_with_guardians"].strip().lower()
+        if consent not in _CONSENT:
+            table.issue(
+                row.line, "share_with_guardians", M_NOT_A_CONSENT, value=row["share_with_guardians"]
+            )
         if user_ok:
             state.contacts[sid] = Contact(
-                email, address, _FALLBACKS.get(fallback, ContactPreference.DEFAULT), language
+                email,
+                address,
+                _FALLBACKS.get(fallback, ContactPreference.DEFAULT),
+                language,
+                _CONSENT.get(consent, False),
             )
 
 

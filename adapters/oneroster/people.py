@@ -42,6 +42,7 @@ def read_users(state: RosterState) -> None:
         family = required_value(table, row, "familyName")
         email = email_value(table, row, "email")
         role: Role | None = None
+        org_ids: list[str] = []
         if state.version == V11:
             role = user_role(table, row, "role")
             org_ids = split(row["orgSourcedIds"])
@@ -52,6 +53,7 @@ def read_users(state: RosterState) -> None:
         elif row["primaryOrgSourcedId"]:
             org_id = row["primaryOrgSourcedId"]
             state.ref(table.name, row.line, "primaryOrgSourcedId", "orgs", org_id)
+            org_ids = [org_id]
         # Staff, mail and letters use the school's legal names; the name a pupil is called by
         # (1.2 `preferredGivenName`) is kept for rule 5, which must recognise it too (A.2).
         preferred = row["preferredGivenName"].strip()
@@ -65,6 +67,9 @@ def read_users(state: RosterState) -> None:
             agents=tuple(split(row["agentSourcedIds"])),
             roles={role} if role is not None else set(),
             preferred_given_name=preferred if preferred != given else "",
+            # Every org named (an unknown one is an issue of its own, above); 1.2 adds the orgs
+            # of the user's roles (`resolve_roles`).
+            org_ids=set(org_ids),
         )
 
 
@@ -74,7 +79,7 @@ def read_roles(state: RosterState) -> None:
         role_type = required_value(table, row, "roleType")
         check_term(table, row, "roleType", ROLE_TYPES, ROLE_TYPE_TERMS)
         role = user_role(table, row, "role")
-        state.required_ref(table, row, "orgSourcedId", "orgs")
+        org_id, _org_ok = state.required_ref(table, row, "orgSourcedId", "orgs")
         date_value(table, row, "beginDate")
         date_value(table, row, "endDate")
         if user_ok:
@@ -82,7 +87,7 @@ def read_roles(state: RosterState) -> None:
             # second "no role" issue for the user would only repeat it.
             rows = state.user_roles[user_id]
             if role is not None:
-                rows.append(RoleRow(row.line, role_type == "primary", role))
+                rows.append(RoleRow(row.line, role_type == "primary", role, org_id))
 
 
 def read_demographics(state: RosterState) -> None:
@@ -114,6 +119,7 @@ def resolve_roles(state: RosterState) -> None:
             continue  # its only roles.csv rows had an invalid role (already reported)
         roles = {r.role for r in rows}
         user.roles = roles
+        user.org_ids.update(r.org_id for r in rows if r.org_id)
         if EnrollmentRole.TEACHER in enrolled[user_id] and Role.TEACHER in roles:
             user.role = Role.TEACHER
         elif EnrollmentRole.STUDENT in enrolled[user_id] and Role.PUPIL in roles:

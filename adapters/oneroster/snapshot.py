@@ -59,6 +59,8 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
                 guardian_ids=tuple(sorted(guardians.get(user_id, ()))),
                 roles=frozenset(user.roles),
                 preferred_given_name=user.preferred_given_name,
+                share_with_guardians=contact is not None and contact.share_with_guardians,
+                school_ids=tuple(sorted(user.org_ids)),
             )
         )
     return tuple(persons)

@@ -51,6 +51,9 @@ class User:
     agents: tuple[str, ...]
     roles: set[Role] = field(default_factory=set)  # every role, `role` among them
     preferred_given_name: str = ""  # 1.2 `preferredGivenName`
+    org_ids: set[str] = field(default_factory=set)
+    """The orgs (schools) the user belongs to: 1.1 `orgSourcedIds`; 1.2 `primaryOrgSourcedId`
+    and the `orgSourcedId` of each of the user's roles.csv rows (`read_roles`)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class RoleRow:
     line: int
     primary: bool
     role: Role
+    org_id: str = ""  # the org the role is held at (roles.csv `orgSourcedId`)
 
 
 @dataclass(slots=True)
@@ -75,6 +79,7 @@ class Contact:
     address: Address | None
     preference: ContactPreference
     language: str | None = None  # None: the column is empty (the person's own choice stays)
+    share_with_guardians: bool = False  # an adult pupil's consent (rule 6)
 
 
 @dataclass(slots=True)

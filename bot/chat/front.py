@@ -36,12 +36,13 @@ from bot.messages import (
     M_BOUND,
     M_CANCELLED,
     M_ESCALATED,
+    M_ESCALATION_KEPT,
     M_NOT_LINKED,
     M_NOT_STAFF,
     M_NOT_YOUR_PREVIEW,
     M_NOTHING_TO_CONFIRM,
     M_PREVIEW_EXPIRED,
-    M_REPORT_STORED,
+    M_REPORT_KEPT,
     M_REPORTED,
 )
 from bot.ports import Reply
@@ -368,11 +369,14 @@ class ChatFrontEnd(PlatformEvents):
             return Reply([undo_text(command.announcement_id, corrected, lang, withdrawn=False)])
         if isinstance(command, cmd.Report | cmd.Escalate):
             escalation = isinstance(command, cmd.Escalate)
-            queued = await reports.report(
-                ctx, person, command.text, escalation=escalation, source=platform
+            stored = await reports.report(
+                ctx, person, command.text, escalation=escalation, source=platform, chat_id=chat_id
             )
-            confirmation = (M_ESCALATED if escalation else M_REPORTED)(lang)
-            return Reply([confirmation if queued else M_REPORT_STORED(lang)])
+            if stored.forwarded_to:
+                answer = M_ESCALATED if escalation else M_REPORTED
+            else:
+                answer = M_ESCALATION_KEPT if escalation else M_REPORT_KEPT
+            return Reply([answer(lang, number=stored.id)])
         if isinstance(command, cmd.Bind):
             if chat_id is None:
                 return Reply([M_BIND_IN_GROUP(lang)])

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import announce, delivery, holidays, invites, roster, schedule, undo  # noqa: F401  (they register their commands)
+from bot.cli import (  # noqa: F401  (they register their commands)
+    announce,
+    delivery,
+    doctor,
+    dossier,
+    holidays,
+    invites,
+    privacy,
+    reports,
+    roster,
+    schedule,
+    undo,
+)
 from bot.cli.common import app, main_entry
 
 __all__ = ["app", "main"]

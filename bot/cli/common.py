@@ -4,6 +4,7 @@ use case with one-line refusals, and speaking the school's language."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import importlib
 import json
 import logging
@@ -30,6 +31,7 @@ from bot.cli import texts as t
 from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
 from bot.errors import DeliveryError, KlasbotError, NotFound
 from bot.i18n import DEFAULT_LANGUAGE, Msg
+from bot.usecases import admin_commands
 from config.settings import (
     DEFAULT_CONFIG_FILE,
     SECRET_KEYS,
@@ -44,6 +46,8 @@ clicks = importlib.import_module(typer.BadParameter.__module__)
 before), so they are taken from the module of typer's public `BadParameter`, whichever it is."""
 ClickError = Any
 """A `clicks.ClickException` (a class looked up at run time cannot annotate)."""
+click_globals = importlib.import_module(clicks.__name__.rpartition(".")[0] + ".globals")
+"""click's `get_current_context`, from the same click as `clicks`."""
 
 T = TypeVar("T")
 
@@ -77,7 +81,37 @@ app.add_typer(letters_app, name="letters")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_state: dict[str, Any] = {"config": None, "settings": None}
+_state: dict[str, Any] = {"config": None, "settings": None, "audited": False}
+
+NOT_AUDITED: set[str] = {
+    "announcements",
+    "deliveries",
+    "classes",
+    "groups",
+    "letters list",
+    "holidays list",
+    "schedule list",
+    "reports list",
+    "reports show",
+    "doctor",
+    "demo",
+    "run",
+    "dispatch",
+}
+"""The commands (paths without `klasbot`) that record no `admin-command` audit event: those that
+change nothing, and the bot's own operation (`run`, `dispatch`: their deliveries are audited one
+by one; `demo`: its own school). Every other command is recorded when it first reaches the
+database (`run`), and so is every new one unless its path is added here; `--dry-run` records
+nothing either. A command that never calls `run` (`db upgrade`) records nothing."""
+PERSON_OPTIONS = frozenset({"--as", "--person"})
+"""Options that name a person: the event is tied to them (`admin_commands.record`)."""
+KEPT_OPTIONS = frozenset(
+    {"--class", "--kind", "--platform", "--date", "--period", "--at", "--when", "--until"}
+    | {"--except", "--chat", "keys"}
+)
+"""Options and arguments whose text is kept in the event: codes, ids and moments. Any other text
+(`--text`, `--note`, `--reason`, `--subject`, a file name) may hold personal data: the event keeps
+only that it was given (`true`). Flags and numbers are kept as they are."""
 
 
 def lang() -> str:
@@ -151,12 +185,104 @@ def settings() -> Settings:
     return loaded
 
 
+def config_path() -> Path | None:
+    """The configuration file in use (`--config`, else ./klasbot.toml when present)."""
+    path: Path | None = _state["config"]
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    return path
+
+
+def _operator() -> str:
+    """Who runs the command: the operating-system user (`by` in the audit event)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password-database entry (a container)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "?"
+
+
+def _param_key(param: Any) -> str:
+    """How the event names a parameter: an option by its long flag, an argument by its name."""
+    longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    if getattr(param, "param_type_name", "") == "option" and longs:
+        return str(longs[0])
+    return str(param.name)
+
+
+def _names_person(param: Any) -> bool:
+    if getattr(param, "param_type_name", "") == "option":
+        return bool(PERSON_OPTIONS & set(param.opts))
+    metavar = str(getattr(param, "metavar", None) or "").upper()
+    return metavar.startswith("PERSON") or param.name in ("person", "persons")
+
+
+def _kept(key: str, value: Any) -> admin_commands.Value:
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        kept = [_kept(key, v) for v in value]
+        return [v for v in kept if not isinstance(v, list)]
+    return str(value) if key in KEPT_OPTIONS else True
+
+
+def admin_command() -> admin_commands.AdminCommand | None:
+    """The `admin-command` audit event of the command running now, from its click context;
+    None for a command that records none (`NOT_AUDITED`, `--dry-run`, no command running)."""
+    ctx = click_globals.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    path = " ".join(ctx.command_path.split()[1:])
+    if not path or path in NOT_AUDITED or ctx.params.get("dry_run"):
+        return None
+    options: dict[str, admin_commands.Value] = {}
+    persons: dict[str, str | list[str]] = {}
+    ids: dict[str, list[int]] = {"announcement_id": [], "schedule_id": [], "report_id": []}
+    classes: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        source = ctx.get_parameter_source(param.name)
+        if value is None or value in ((), []) or getattr(source, "name", "") in _DEFAULTS:
+            continue
+        key = _param_key(param)
+        if _names_person(param):
+            persons[key] = (
+                [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+            )
+            continue
+        if key == "--class":
+            classes.append(str(value))
+        if param.name in ids and isinstance(value, int):
+            ids[param.name].append(value)
+        options[key] = _kept(key, value)
+    return admin_commands.AdminCommand(
+        by=_operator(),
+        command=path,
+        options=options,
+        persons=persons,
+        class_refs=classes,
+        announcement_ids=ids["announcement_id"],
+        schedule_ids=ids["schedule_id"],
+        report_ids=ids["report_id"],
+    )
+
+
+_DEFAULTS = ("DEFAULT", "DEFAULT_MAP")
+"""click's sources of a value the admin did not give."""
+
+
 def run(factory: Callable[[bootstrap.App], Awaitable[T]], **build_kwargs: Any) -> T:
-    """Build the app, run one use case, and turn the core's errors into one-line refusals."""
+    """Build the app, run one use case, and turn the core's errors into one-line refusals.
+
+    The first time a command that changes something gets here, its `admin-command` audit event
+    is recorded before the use case runs (rule 10: who ran which command; `admin_command`)."""
     config = settings()
+    audit = None if _state["audited"] else admin_command()
+    _state["audited"] = True
 
     async def main() -> T:
         async with bootstrap.build(config, **build_kwargs) as built:
+            if audit is not None:
+                await admin_commands.record(built.ctx, audit)
             return await factory(built)
 
     try:
@@ -232,6 +358,7 @@ def main_options(
 ) -> None:
     _state["config"] = config
     _state["settings"] = None
+    _state["audited"] = False
     logs.configure(verbose)
 
 

@@ -27,6 +27,7 @@ from bot.cli.common import (
     settings,
     stop_on_signals,
 )
+from bot.cli.reports import leadership_warnings, warn
 from bot.dispatch.loop import RoundStats, Runner, run_round
 from bot.errors import KlasbotError
 from bot.usecases import queries
@@ -164,6 +165,7 @@ def run_bot() -> None:
 
         stop = stop_on_signals()
         say(t.M_RUNNING, platforms=", ".join(sorted(a.platforms)))
+        warn(await leadership_warnings(a.ctx))
         async with ApschedulerTimer(a.clock) as timer:
             runner = Runner(
                 a.ctx, a.dispatcher, timer, poll_interval=a.settings.dispatch.poll_interval

@@ -33,6 +33,10 @@ M_NO_CODE_UNDER_13 = Msg("no code: not 13 until {date}")
 M_NO_CODE_AGE_UNKNOWN = Msg("no code: no birth date on the roster")
 M_NO_CODE_UNREACHABLE = Msg("no code: no e-mail address and no postal address to send it to")
 M_NO_CODE_CONTACT_NONE = Msg("no code: contact preference none (contacts.csv)")
+M_NO_CODE_ADULT = Msg(
+    "no code: 18 or older without an e-mail or postal address of their own, and no consent "
+    "that it goes to a guardian (contacts.csv share_with_guardians)"
+)
 M_COMPLETE_CONTACTS = Msg(
     "complete the contact details of {persons}, then make their codes with "
     "klasbot invites create --person PERSON"
@@ -52,6 +56,8 @@ def why_not(skipped: SkippedInvite) -> str:
         return M_NO_CODE_AGE_UNKNOWN(lang())
     if skipped.reason == invites.CONTACT_NONE:
         return M_NO_CODE_CONTACT_NONE(lang())
+    if skipped.reason == invites.ADULT_NO_CONTACT:
+        return M_NO_CODE_ADULT(lang())
     return M_NO_CODE_UNREACHABLE(lang())
 
 
@@ -126,7 +132,11 @@ def invites_create(
     print_rows(
         (t.H_PERSON, H_NAME, t.H_CODE, t.H_SENT_BY, t.H_EXPIRES, t.H_PROBLEM), rows, whole=(0, 2)
     )
-    unreachable = [r.person_id for r in result.skipped if r.reason == invites.UNREACHABLE]
+    unreachable = [
+        r.person_id
+        for r in result.skipped
+        if r.reason in (invites.UNREACHABLE, invites.ADULT_NO_CONTACT)
+    ]
     if unreachable:
         say(M_COMPLETE_CONTACTS, persons=", ".join(unreachable))
     say(

@@ -1,16 +1,37 @@
-"""Logging for the command line: the level the admin asks for, and no secret in any line.
+"""Logging for the command line: the level the admin asks for, and no secret or personal data in
+any line.
 
 Libraries log what they send (the HTTP client logs every request URL, and a Telegram bot's URL
-holds its token), so redaction happens on the handler, for every logger and every level: the
-configured secrets by value, and anything shaped like a bot token or a `/start CODE` by pattern."""
+holds its token), so redaction happens on the handler, for every logger and every level:
+- the configured secrets by value, and anything shaped like a bot token or a `/start CODE`;
+- e-mail addresses by their shape → `[e-mail]`;
+- link codes by their shape (ten characters of the code alphabet, `bot.usecases.invites.new_code`,
+  in upper case as klasbot writes them, optionally as two groups of five joined by a dash) →
+  `[redacted]`. In lower case a code cannot be told from an ordinary word (`statements` could
+  be one), so a lower-case code is caught only after `/start`;
+- Dutch postal codes (`1234 AB`) and the roster's postal codes and street names → `[address]`;
+- the roster's names (given, preferred, middle and family names without their tussenvoegsels,
+  words of three letters or more: `bot.log_tokens`) as whole words in any case → `[name]`.
+  The registry is loaded from the database when the app is built (`bot.bootstrap.build`) and
+  after a roster import; it is a set of lower-case words, and a line is cut into words by one
+  regular expression, so its cost does not grow with the roster. A name that is also an English
+  word (`Post`, `Will`) is redacted wherever it stands: a log line may lose a word, never a name.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 
+from bot.domain import Person
+from bot.log_tokens import MIN_LETTERS, persons_tokens, postal_token
+
 REDACTED = "[redacted]"
+EMAIL = "[e-mail]"
+ADDRESS = "[address]"
+NAME = "[name]"
 # A Telegram bot token: the bot's numeric id, a colon, and a secret of letters, digits, _ and -.
 _BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{20,}")
 # A link code after `/start`, `!start` or a deep link's `start=`: the chat libraries log incoming
@@ -18,23 +39,76 @@ _BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{20,}")
 _LINK_CODE = re.compile(
     r"(?i)((?:[/!]start(?:@\w+)?[ \t]+|[?&/]start=))[A-Za-z0-9][A-Za-z0-9 \t-]*"
 )
+_CODE_CHAR = "[ABCDEFGHJKMNPQRSTUVWXYZ23456789]"
+# One pass over the line: every e-mail address, code-shaped string, postal code and word. An
+# address's local part is at most 64 characters (RFC 5321) of those in use (`o'brien+school`),
+# and no part gives characters back: a long run of symbols costs a bounded look at each place.
+# `KEY@klasbot.eml` is the file of a message in the mail outbox (its Message-ID), no address. A
+# code has a letter (ten digits are a platform's user id; a code without one is one in a million).
+_TOKENS = re.compile(
+    r"(?P<email>[\w.%+'-]{1,64}+@(?!klasbot\.eml(?![\w.-]))[\w-]++(?:\.[\w-]++)++)"
+    r"|(?P<code>(?<![A-Za-z0-9])(?=[2-9-]*[A-Z])"
+    rf"{_CODE_CHAR}{{5}}-?{_CODE_CHAR}{{5}}(?![A-Za-z0-9]))"
+    r"|(?P<postal>(?<![A-Za-z0-9])[1-9][0-9]{3}[ \t]?[A-Za-z]{2}(?![A-Za-z0-9]))"
+    rf"|(?P<word>[^\W\d_]{{{MIN_LETTERS},}})"
+)
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces every known secret (and every token-shaped string) in a record's text."""
+    """Replaces every known secret (and every token-shaped string), every e-mail address, link
+    code, postal address and roster name in a record's text."""
 
     def __init__(self) -> None:
         super().__init__()
         self._secrets: set[str] = set()
+        self._names: frozenset[str] = frozenset()
+        self._addresses: frozenset[str] = frozenset()
 
     def add(self, secrets: Iterable[str | None]) -> None:
         # Very short values would redact ordinary words; no real secret is that short.
         self._secrets.update(s for s in secrets if s and len(s) >= 6)
 
+    def set_roster(self, names: Iterable[str], addresses: Iterable[str]) -> None:
+        """The roster's name and address tokens (`bot.log_tokens`), replacing the earlier ones."""
+        self._names = frozenset(names)
+        self._addresses = frozenset(addresses)
+
+    def add_roster(self, names: Iterable[str], addresses: Iterable[str]) -> None:
+        """More name and address tokens (a roster about to be imported), besides the known ones."""
+        self._names = self._names | frozenset(names)
+        self._addresses = self._addresses | frozenset(addresses)
+
+    def add_persons(self, persons: Iterable[Person]) -> None:
+        """The names and addresses of `persons` (a roster read from its files), besides the
+        known ones."""
+        self.add_roster(*persons_tokens(persons))
+
+    def _replace(self, match: re.Match[str]) -> str:
+        kind = match.lastgroup
+        text = match.group()
+        if kind == "word":
+            word = text.casefold()
+            if word in self._names:
+                return NAME
+            return ADDRESS if word in self._addresses else text
+        if kind == "email":
+            return EMAIL
+        if kind == "code":
+            return REDACTED
+        # A postal code: any in the `1234 AB` shape, and the roster's own in any case.
+        letters = text[-2:]
+        if letters.isupper() or postal_token(text) in self._addresses:
+            return ADDRESS
+        return text
+
     def redact(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
-        return _LINK_CODE.sub(r"\1" + REDACTED, _BOT_TOKEN.sub(REDACTED, text))
+        text = _LINK_CODE.sub(r"\1" + REDACTED, _BOT_TOKEN.sub(REDACTED, text))
+        if not text.isascii():
+            # `Zoë` typed as `Zoe` and a combining diaeresis is the same word as the roster's.
+            text = unicodedata.normalize("NFC", text)
+        return _TOKENS.sub(self._replace, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redact(record.getMessage())

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from adapters.oneroster.issues import RosterError
 from adapters.oneroster.reader import read_roster_details
 from bot import bootstrap
+from bot.cli import logs
 from bot.cli import texts as t
 from bot.cli.common import (
     JSON_HELP,
@@ -32,6 +33,7 @@ from bot.cli.common import (
     settings,
     table,
 )
+from bot.cli.reports import leadership_warnings, warn
 from bot.domain import MemberState, RosterChanges
 from bot.usecases import groups as group_cases
 from bot.usecases import roster
@@ -106,17 +108,22 @@ def roster_import(
     except RosterError as exc:
         fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
     delta = "delta" in details.file_modes.values()
+    logs.redactor.add_persons(details.snapshot.persons)  # no log line shows the new roster's
 
-    async def go(a: bootstrap.App) -> RosterChanges:
-        return await roster.import_roster(
+    async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
+        changes = await roster.import_roster(
             a.ctx,
             details.snapshot,
             dry_run=dry_run,
             deleted=dict(details.deleted) if delta else None,
         )
+        if not dry_run:
+            await bootstrap.load_log_tokens(a.db)
+        # Whom reports now reach: a school the import left without leadership is said at once.
+        return changes, [] if dry_run else await leadership_warnings(a.ctx)
 
     # Connected to the platforms: a pupil who left a class is removed from its group at once.
-    changes = run(go, connect="none" if dry_run else "send")
+    changes, warnings = run(go, connect="none" if dry_run else "send")
     if as_json:
         emit_json(
             {
@@ -127,8 +134,10 @@ def roster_import(
                 "left_class": [{"pupil": p, "class": c} for p, c in changes.left_class],
             }
         )
+        warn(warnings)
         return
     _print_changes(changes, dry_run)
+    warn(warnings)
 
 
 @app.command("classes")

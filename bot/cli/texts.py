@@ -121,6 +121,9 @@ _LABELS: dict[str, dict[str, Msg]] = {
         "group-lost": Msg("the bot lost the group", context="reason"),
         "blocked": Msg("blocked the bot", context="reason"),
         "bounced": Msg("e-mail bounced", context="reason"),
+        "adult-no-contact": Msg(
+            "adult without own e-mail or address (guardians only with consent)", context="reason"
+        ),
     },
     "table": {
         "schools": Msg("schools", context="roster table"),

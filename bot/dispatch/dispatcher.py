@@ -248,16 +248,19 @@ class Dispatcher:
             if not moved:
                 self.lost_claim([d])
                 continue
+            # Rule 10: tied to the pupil, to whoever the copy goes to now and to the class.
+            class_id = await self._class_of(tx, d)
             await tx.audit.add(
                 [
                     self.ctx.event(
                         "rerouted" if route else "unreachable",
                         None,
-                        [d.pupil_id],
+                        [d.pupil_id, *(r.person_id for r in (route.recipients if route else ()))],
                         announcement=d.announcement_id,
                         notice=d.notice.template if d.notice else None,
                         **{"from": d.channel.value, "to": channel.value},
                         error=str(error)[:500],
+                        **({"class_id": class_id} if class_id else {}),
                     )
                 ]
             )
@@ -272,6 +275,20 @@ class Dispatcher:
             announcement = await tx.announcements.get(announcement_id)
             if announcement is not None:
                 await add_unreachable_warning(tx, self.ctx.policy, announcement, pupil_ids, now=now)
+
+    @staticmethod
+    async def _class_of(tx: Repositories, d: Delivery) -> str | None:
+        """The class a delivery is for: its announcement's, else its group's (a notice about
+        no class: None)."""
+        if d.announcement_id is not None:
+            announcement = await tx.announcements.get(d.announcement_id)
+            if announcement is not None:
+                return announcement.class_id
+        if d.group_id is not None:
+            group = await tx.groups.get(d.group_id)
+            if group is not None:
+                return group.class_id
+        return None
 
     async def _next_route(
         self, tx: Repositories, d: Delivery, error: PermanentDeliveryError

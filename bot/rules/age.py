@@ -22,6 +22,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 MINIMUM_AGE = 13
+ADULT_AGE = 18
+"""Rule 6: from this age a pupil is an adult (Dutch civil law, BW 1:233): their guardians receive
+nothing about them unless the pupil consented (contacts.csv `share_with_guardians`)."""
 
 
 def birthday_in(birth: date, year: int) -> date:
@@ -73,3 +76,10 @@ def is_old_enough(birth: date | None, day: date, minimum: int = MINIMUM_AGE) -> 
     if birth is None:
         return False
     return age_on(birth, day) >= minimum
+
+
+def is_adult(birth: date | None, day: date) -> bool:
+    """Whether a person born on `birth` is of age (`ADULT_AGE`) on the local date `day`, from
+    their 18th birthday on (29 February: 1 March, as every birthday here). An unknown birth date
+    is not adult: the school then treats the pupil as the minor it most likely is."""
+    return is_old_enough(birth, day, ADULT_AGE)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from bot.domain import Person, Role
-from bot.rules.normalise import _CONFUSABLES, _Candidate, _Normalised
+from bot.rules.normalise import _CONFUSABLES, _Candidate, _normalise, _Normalised
 
 # --- names --------------------------------------------------------------------------------------
 
@@ -140,6 +140,8 @@ class NameIndex:
     forms: dict[str, list[_Form]] = field(default_factory=dict)
     prefixes: set[str] = field(default_factory=set)
     """Every beginning of a form's key: a scan stops as soon as it can no longer become one."""
+    owners: dict[str, set[str]] = field(default_factory=dict)
+    """A form's key → the ids of the persons whose name it is (`occurrences`)."""
 
     @classmethod
     def build(cls, pupils: Iterable[Person]) -> NameIndex:
@@ -148,9 +150,29 @@ class NameIndex:
             for form in _forms(pupil):
                 index.forms.setdefault(form.key, []).append(form)
                 index.prefixes.update(form.key[:n] for n in range(1, len(form.key) + 1))
+                index.owners.setdefault(form.key, set()).add(pupil.id)
         return index
 
     def find(self, norm: _Normalised) -> Iterator[_Candidate]:
+        for start, end, _key in self._matches(norm, strict=True):
+            yield ("name", start, end, False)
+
+    def occurrences(self, text: str) -> list[tuple[int, int, frozenset[str]]]:
+        """Where the names of the index stand in `text` (a dossier replaces them by pseudonyms):
+        each as (start, end) in `text` and the ids of the persons whose name it is, the longest
+        name at each place. Whole words in any case; a name that is also an ordinary word
+        (`Bakker`, `de Jong`) only where it is written as a name or begins with a capital (at
+        the start of a sentence and in a text in capitals too: better one word too many
+        replaced than a name left)."""
+        norm = _normalise(text)
+        return [
+            (*norm.span(text, start, end), frozenset(self.owners.get(key, ())))
+            for start, end, key in self._matches(norm, strict=False)
+        ]
+
+    def _matches(self, norm: _Normalised, *, strict: bool) -> Iterator[tuple[int, int, str]]:
+        """(start, end, form key) of each name in the normalised text, longest first. `strict`
+        (rule 5): a word-name at the start of a sentence is the word, not the name."""
         if not self.forms:
             return
         text = norm.text
@@ -176,14 +198,18 @@ class NameIndex:
                     # zero-width character may fall anywhere.
                     if all(
                         not g or o in form.boundaries for g, o in zip(gaps, offsets, strict=True)
-                    ) and (not form.word_like or self._used_as_name(text, tokens, i, j, form)):
+                    ) and (
+                        not form.word_like
+                        or self._used_as_name(text, tokens, i, j, form)
+                        or (not strict and text[tokens[j].start].isupper())
+                    ):
                         best = (j, form, list(gaps))
                         break
             if best is None:
                 i += 1
                 continue
             j = best[0]
-            yield ("name", tokens[i].start, tokens[j].end, False)
+            yield (tokens[i].start, tokens[j].end, best[1].key)
             i = j + 1
 
     @staticmethod

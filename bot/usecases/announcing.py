@@ -200,10 +200,14 @@ def late_letters(
             if recipient.address is None:
                 continue
             household = recipient.address.household_key
+            # A letter to the pupil's own address is the pupil's (an adult's, rule 6): it names
+            # no guardian, even one who lives there.
             names = [
                 g.full_name
                 for g in guardians
-                if g.address is not None and g.address.household_key == household
+                if recipient.person_id != route.pupil_id
+                and g.address is not None
+                and g.address.household_key == household
             ]
             letters.append(
                 LateLetter(
@@ -322,9 +326,11 @@ def _fallback_events(announcement: Announcement, routes: list[Route]) -> list[Au
             (route.pupil_id, *(r.person_id for r in route.recipients)),
             {
                 "announcement": announcement.id,
+                "class_id": announcement.class_id,
                 "channel": route.channel.value,
                 "reason": route.reason.value if route.reason else None,
             },
+            (announcement.class_id,),
         )
         for route in routes
         if route.channel != Channel.GROUP

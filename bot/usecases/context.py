@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.domain import AuditEvent, ClassRoster, Person, SchoolClass
 from bot.errors import Ambiguous, KlasbotError, NotFound
@@ -55,9 +55,14 @@ class Context:
         self, error: KlasbotError, *, actor: str | None, persons: Sequence[str] = (), **details: Any
     ) -> None:
         """Rule 10: a refusal is an audit event too (in its own transaction: the request was
-        not kept)."""
+        not kept). It is tied to the class it was about when the details say which: `class_id`,
+        a `class_ref` only one class answers to, an `announcement` or a `schedule` id."""
         async with self.db.transaction() as tx:
             known = actor if actor and await tx.roster.person(actor) else None
+            if not details.get("class_id") and not details.get("class_ids"):
+                class_id = await _class_named(tx, details)
+                if class_id is not None:
+                    details["class_id"] = class_id
             await self.audit(
                 tx,
                 "refusal",
@@ -68,6 +73,33 @@ class Context:
                 message=str(error),
                 **details,
             )
+
+
+def _row_id(value: object) -> TypeGuard[int]:
+    """Whether `value` can be a row's id (a refused request may name one no database holds)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+async def _class_named(tx: Repositories, details: dict[str, Any]) -> str | None:
+    """The class a refused request named, if one can be told: a class reference (classCode or
+    sourcedId) that exactly one class answers to, else the class of the announcement or
+    schedule it was about."""
+    ref = details.get("class_ref")
+    if isinstance(ref, str) and ref.strip():
+        found = await tx.roster.find_classes(ref)
+        if len(found) == 1:
+            return found[0].id
+    announcement_id = details.get("announcement")
+    if _row_id(announcement_id):
+        announcement = await tx.announcements.get(announcement_id)
+        if announcement is not None:
+            return announcement.class_id
+    schedule_id = details.get("schedule")
+    if _row_id(schedule_id):
+        schedule = await tx.schedules.get(schedule_id)
+        if schedule is not None:
+            return schedule.class_id
+    return None
 
 
 async def resolve_class(tx: Repositories, ref: str) -> SchoolClass:

@@ -18,6 +18,7 @@ from bot.messages import (
 )
 from bot.notices import ReportNotice
 from bot.outbox import add_mail_notice, notice_key
+from bot.policy import leadership_for
 from bot.rules import authorization
 from bot.usecases.context import Context, resolve_class
 from bot.usecases.membership import admit_everyone
@@ -158,7 +159,10 @@ async def group_lost(
             tx,
             notice,
             person_id=roster.staff[0].id if roster.staff else "",
-            to=[*(s.email for s in roster.staff), *ctx.policy.leadership_emails],
+            to=[
+                *(s.email for s in roster.staff),
+                *await leadership_for(tx.roster, ctx.policy, roster.school.id),
+            ],
             key=notice_key("group-lost", group.id, uuid.uuid4().hex),
         )
     lost = Group(group.id, group.class_id, group.platform, group.chat_id, GroupState.LOST)

@@ -24,7 +24,7 @@ from bot.notices import InviteNotice
 from bot.outbox import add_notice, forget_codes, notice_key
 from bot.policy import school_name_for
 from bot.repositories import Repositories
-from bot.routing import route_invite
+from bot.routing import guardians_may_receive, route_invite
 from bot.rules.age import MINIMUM_AGE, date_turning, is_old_enough, local_today
 from bot.usecases.context import Context, require_person, resolve_class
 
@@ -38,6 +38,9 @@ CONTACT_NONE = "contact-none"
 """Everyone the code would go to has contact preference `none` (contacts.csv)."""
 UNREACHABLE = "unreachable"
 """No e-mail address and no postal address to send the code to."""
+ADULT_NO_CONTACT = "adult-no-contact"
+"""A pupil of 18 or older without an e-mail address or postal address of their own, who has not
+consented that their code goes to a guardian (rule 6, `bot.routing`)."""
 
 PLATFORM_ORDER = ("telegram", "matrix")
 """The chat apps an invitation names, in this order (others after them, by name)."""
@@ -58,7 +61,7 @@ class IssuedInvite:
 @dataclass(frozen=True)
 class SkippedInvite:
     """Someone who got no code, and why (`UNDER_13`, `AGE_UNKNOWN`, `CONTACT_NONE`,
-    `UNREACHABLE`); `from_date` is an under-13 pupil's 13th birthday."""
+    `UNREACHABLE`, `ADULT_NO_CONTACT`); `from_date` is an under-13 pupil's 13th birthday."""
 
     person_id: str
     pupil_id: str | None
@@ -114,10 +117,13 @@ def _too_young(pupil: Person, today: date) -> SkippedInvite | None:
     return None
 
 
-def _unreachable(candidate: _Candidate) -> SkippedInvite:
-    who = [candidate.addressee, *candidate.guardians]
+def _unreachable(candidate: _Candidate, today: date) -> SkippedInvite:
+    pupil = candidate.pupil
+    # An adult's code never goes to a guardian without consent: only their own wish counts.
+    shared = pupil is None or guardians_may_receive(pupil, today)
+    who = [candidate.addressee, *(candidate.guardians if shared else ())]
     opted_out = any(p.preference == ContactPreference.NONE for p in who)
-    reason = CONTACT_NONE if opted_out else UNREACHABLE
+    reason = CONTACT_NONE if opted_out else UNREACHABLE if shared else ADULT_NO_CONTACT
     pupil_id = candidate.pupil.id if candidate.pupil else None
     return SkippedInvite(
         candidate.addressee.id, pupil_id, reason, name=candidate.addressee.full_name
@@ -235,7 +241,7 @@ async def _issue(
         pupil_email_from_age=ctx.policy.pupil_email_from_age,
     )
     if route.channel == Channel.UNREACHABLE or not route.recipients:
-        return _unreachable(candidate)
+        return _unreachable(candidate, issuing.today)
     classes = candidate.class_ids
     if classes not in issuing.platforms_of:
         issuing.platforms_of[classes] = await _platforms(ctx, tx, classes)

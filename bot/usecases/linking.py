@@ -96,7 +96,13 @@ async def _claim_code(
             )
         if person.role == Role.PUPIL and not is_old_enough(person.birth_date, ctx.today()):
             await ctx.audit(
-                tx, "link-refused", None, [person.id], platform=platform, reason="under-13"
+                tx,
+                "link-refused",
+                None,
+                [person.id],
+                platform=platform,
+                reason="under-13",
+                class_ids=await _classes_of(tx, person.id),
             )
             return [M_CODE_UNDER_AGE(lang)]
         claimed = _Claimed(person)
@@ -106,7 +112,10 @@ async def _claim_code(
                     ctx, tx, platform, account_id, "used", M_CODE_USED(lang), lang
                 )
             await tx.accounts.link(platform, account_id, person.id, now)
-            await ctx.audit(tx, "account-linked", person.id, [person.id], platform=platform)
+            classes = await _classes_of(tx, person.id)
+            await ctx.audit(
+                tx, "account-linked", person.id, [person.id], platform=platform, class_ids=classes
+            )
             if linked is not None and linked.id != person.id:
                 await ctx.audit(
                     tx,
@@ -115,11 +124,17 @@ async def _claim_code(
                     [linked.id, person.id],
                     platform=platform,
                     previous=linked.id,
+                    class_ids=sorted({*classes, *await _classes_of(tx, linked.id)}),
                 )
                 claimed.removals = await account_moved(
                     ctx, tx, platform, account_id, linked, person
                 )
         return claimed
+
+
+async def _classes_of(tx: Repositories, person_id: str) -> list[str]:
+    """The classes a link concerns (rule 10: it is in their dossiers): the person's own."""
+    return sorted({e.class_id for e in await tx.roster.enrollments_of(person_id)})
 
 
 async def link_account(

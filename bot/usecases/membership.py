@@ -32,7 +32,13 @@ async def admit(ctx: Context, group: Group, person: Person, account_id: str) -> 
     if verdict not in ADMITTED:
         async with ctx.db.transaction() as tx:
             await ctx.audit(
-                tx, "admission-refused", None, [person.id], group=group.id, verdict=verdict.value
+                tx,
+                "admission-refused",
+                None,
+                [person.id],
+                group=group.id,
+                class_id=group.class_id,
+                verdict=verdict.value,
             )
         return verdict
     platform = ctx.platforms.get(group.platform)
@@ -53,6 +59,7 @@ async def admit(ctx: Context, group: Group, person: Person, account_id: str) -> 
             None,
             [person.id],
             group=group.id,
+            class_id=group.class_id,
         )
     return verdict
 
@@ -95,7 +102,13 @@ async def account_moved(
             if held is None or held.state not in (MemberState.MEMBER, MemberState.INVITED):
                 await tx.groups.set_member(group.id, new.id, account_id, membership.state, now)
             await ctx.audit(
-                tx, "membership-moved", None, [old.id, new.id], group=group.id, to=new.id
+                tx,
+                "membership-moved",
+                None,
+                [old.id, new.id],
+                group=group.id,
+                class_id=group.class_id,
+                to=new.id,
             )
         else:
             await ctx.audit(
@@ -104,6 +117,7 @@ async def account_moved(
                 None,
                 [old.id, new.id],
                 group=group.id,
+                class_id=group.class_id,
                 reason="account-relinked",
                 verdict=verdict.value,
             )
@@ -167,7 +181,9 @@ async def member_joined(ctx: Context, platform: str, chat_id: str, account_id: s
         if verdict in ADMITTED:
             assert person is not None
             await tx.groups.set_member(group.id, person.id, account_id, MemberState.MEMBER, now)
-            await ctx.audit(tx, "member-joined", None, [person.id], group=group.id)
+            await ctx.audit(
+                tx, "member-joined", None, [person.id], group=group.id, class_id=group.class_id
+            )
             return True
         if person is not None:
             await tx.groups.set_member(group.id, person.id, account_id, MemberState.REMOVED, now)
@@ -177,6 +193,7 @@ async def member_joined(ctx: Context, platform: str, chat_id: str, account_id: s
             None,
             [person.id] if person else [],
             group=group.id,
+            class_id=group.class_id,
             account=account_id if person is None else None,
             verdict=verdict.value,
         )
@@ -203,6 +220,7 @@ async def join_requested(ctx: Context, platform: str, chat_id: str, account_id: 
             None,
             [person.id] if person else [],
             group=group.id,
+            class_id=group.class_id,
             account=account_id if person is None else None,
             verdict=verdict.value,
         )
@@ -220,4 +238,6 @@ async def member_left(ctx: Context, platform: str, chat_id: str, account_id: str
             await tx.groups.set_member(
                 group.id, person.id, account_id, MemberState.LEFT, ctx.clock.now()
             )
-            await ctx.audit(tx, "member-left", None, [person.id], group=group.id)
+            await ctx.audit(
+                tx, "member-left", None, [person.id], group=group.id, class_id=group.class_id
+            )

@@ -13,6 +13,8 @@ klasbot does what the calendar asks of it (SPEC "klasbot dispatch"):
   post in the group, its members removed, its state `archived` (routing then counts it as no
   group: pupils are reached by e-mail or letter), the class's staff told by e-mail — and every
   active schedule of the class is cancelled.
+- **The retention period** (`bot.usecases.retention`): what is older than the school keeps it is
+  purged, once a day (`retention:last`).
 
 School days are Monday to Friday, holidays included: a code for a birthday in the summer holiday
 should not wait six weeks, and the year's last day usually falls in one. A weekend is caught up on
@@ -26,7 +28,8 @@ the pupil's unused code, a report's key per mentor, class and ISO week, a group'
 schedule's cancellation). Members of an archived group are removed once its closing post went out
 (they read it first), by the process that runs the group's platform: which groups still wait for
 that is kept under `sweep:removals`, and every call of `run_due` (each round of `klasbot run` and
-`klasbot dispatch --once`) looks there first.
+`klasbot dispatch --once`) looks there first — and at the removals of erased persons still to be
+made (`bot.usecases.erasure.REMOVALS`).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from bot.outbox import DUE_AT_ONCE, STATE_SCOPE, add_notice, notice_key
 from bot.policy import SchoolPolicy
 from bot.repositories import Repositories
 from bot.rules.age import MINIMUM_AGE, date_turning, is_old_enough, local_today
-from bot.usecases import invites
+from bot.usecases import erasure, invites, retention
 from bot.usecases.context import Context
 
 logger = logging.getLogger(__name__)
@@ -99,6 +102,8 @@ class SweepStats:
     archived_groups: int = 0
     ended_schedules: int = 0
     removed_members: int = 0
+    purged: int = 0
+    """Records the retention period removed (`bot.usecases.retention`)."""
 
 
 def is_sweep_day(day: date) -> bool:
@@ -133,8 +138,11 @@ async def run_due(ctx: Context, now: datetime | None = None) -> SweepStats:
     async with ctx.db.transaction() as tx:
         last = await tx.state.get(STATE_SCOPE, LAST_RUN)
         removals = await tx.state.get(STATE_SCOPE, REMOVALS)
+        erased = await tx.state.get(STATE_SCOPE, erasure.REMOVALS)
     if removals:
         await _remove_members(ctx, stats)
+    if erased:
+        stats.removed_members += await erasure.remove_from_groups(ctx)
     if not is_sweep_day(today) or now < sweep_instant(policy, today):
         return stats
     since = date.fromisoformat(last) if last else previous_sweep_day(today)
@@ -146,6 +154,8 @@ async def run_due(ctx: Context, now: datetime | None = None) -> SweepStats:
     year_end = policy.school_year_end(since + timedelta(days=1))
     if year_end <= today:
         await _close_year(ctx, year_end, now, stats)
+    purged = await retention.purge_daily(ctx, today)
+    stats.purged = purged.total if purged is not None else 0
     async with ctx.db.transaction() as tx:
         await tx.state.lock(STATE_SCOPE, LOCK)
         done = await tx.state.get(STATE_SCOPE, LAST_RUN)
@@ -162,6 +172,7 @@ async def run_due(ctx: Context, now: datetime | None = None) -> SweepStats:
                 expired_reports=stats.expired_reports,
                 archived_groups=stats.archived_groups,
                 ended_schedules=stats.ended_schedules,
+                purged=stats.purged,
             )
     logger.info(
         "daily sweep %s: %d birthday codes, %d expired-code reports, %d groups archived, "
@@ -477,7 +488,13 @@ async def _remove_members(ctx: Context, stats: SweepStats) -> None:
                     ctx.clock.now(),
                 )
                 await ctx.audit(
-                    tx, "member-removed", None, [person_id], group=group_id, reason=YEAR_END
+                    tx,
+                    "member-removed",
+                    None,
+                    [person_id],
+                    group=group_id,
+                    class_id=group.class_id,
+                    reason=YEAR_END,
                 )
             stats.removed_members += 1
         if complete:

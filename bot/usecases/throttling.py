@@ -30,7 +30,7 @@ from bot.dates import format_date
 from bot.messages import M_THROTTLED_MAIL, M_TOO_MANY_ATTEMPTS
 from bot.notices import ReportNotice
 from bot.outbox import add_mail_notice, notice_key
-from bot.policy import school_name_for
+from bot.policy import leadership_for, school_name_for
 from bot.repositories import Repositories
 from bot.usecases.context import Context
 
@@ -203,7 +203,8 @@ async def _throttled(
         tx,
         notice,
         person_id="",
-        to=ctx.policy.leadership_emails,
+        # A stranger's account concerns no class: the leadership of every school is told.
+        to=await leadership_for(tx.roster, ctx.policy, None),
         key=notice_key("throttled", platform, ref, until.isoformat()),
     )
     if not queued:

@@ -16,6 +16,7 @@ from bot.repositories import (
     LetterRepository,
     OutboxRepository,
     PlatformStateRepository,
+    PrivacyRepository,
     ReportRepository,
     RosterRepository,
     ScheduleRepository,
@@ -30,6 +31,7 @@ from storage.sql.groups import (
 )
 from storage.sql.letters import SqlLetterRepository
 from storage.sql.outbox import SqlOutboxRepository
+from storage.sql.privacy import SqlPrivacyRepository
 from storage.sql.reports import SqlReportRepository
 from storage.sql.roster import SqlRosterRepository
 from storage.sql.schedules import SqlHolidayRepository, SqlScheduleRepository
@@ -44,6 +46,7 @@ __all__ = [
     "SqlLetterRepository",
     "SqlOutboxRepository",
     "SqlPlatformStateRepository",
+    "SqlPrivacyRepository",
     "SqlReportRepository",
     "SqlRepositories",
     "SqlRosterRepository",
@@ -68,3 +71,4 @@ class SqlRepositories:
         self.schedules: ScheduleRepository = SqlScheduleRepository(session)
         self.holidays: HolidayRepository = SqlHolidayRepository(session)
         self.reports: ReportRepository = SqlReportRepository(session)
+        self.privacy: PrivacyRepository = SqlPrivacyRepository(session)

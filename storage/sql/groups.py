@@ -137,7 +137,7 @@ class SqlAccountRepository:
                 .order_by(AccountRow.platform, AccountRow.account_id)
             )
         ).scalars()
-        return [Account(r.platform, r.account_id, r.person_id) for r in rows]
+        return [Account(r.platform, r.account_id, r.person_id, r.linked_at) for r in rows]
 
     async def linked_persons(self, platform: str) -> frozenset[str]:
         ids = await self.session.scalars(

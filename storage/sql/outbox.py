@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,29 @@ class SqlOutboxRepository:
             )
         ).scalars()
         return [to_delivery(r) for r in rows]
+
+    async def for_person(self, person_id: str) -> list[Delivery]:
+        # The recipients are a JSON list: its text narrows the rows down in the database (the id
+        # as a JSON string, as the column's serializer wrote it), the exact test is made here.
+        needle = json.dumps(person_id)
+        rows = (
+            await self.session.execute(
+                sa.select(DeliveryRow)
+                .where(
+                    sa.or_(
+                        DeliveryRow.pupil_id == person_id,
+                        sa.cast(DeliveryRow.recipients, sa.Text).contains(needle, autoescape=True),
+                    )
+                )
+                .order_by(DeliveryRow.id)
+            )
+        ).scalars()
+        found = [to_delivery(r) for r in rows]
+        return [
+            d
+            for d in found
+            if d.pupil_id == person_id or any(r.person_id == person_id for r in d.recipients)
+        ]
 
     async def get(self, ids: Sequence[int]) -> list[Delivery]:
         if not ids:

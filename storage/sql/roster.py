@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import log_tokens
 from bot.domain import (
     ClassRoster,
     Enrollment,
@@ -290,6 +291,30 @@ class SqlRosterRepository:
         row.language = language
         await self.session.flush()
         return True
+
+    async def name_tokens(self) -> set[str]:
+        # Distinct names only (the database removes the repeats): a school board's 255,000
+        # persons have far fewer different names.
+        names = sa.union(
+            *(
+                sa.select(column)
+                for column in (
+                    PersonRow.given_name,
+                    PersonRow.preferred_given_name,
+                    PersonRow.middle_name,
+                    PersonRow.family_name,
+                )
+            )
+        )
+        return log_tokens.name_tokens((await self.session.execute(names)).scalars())
+
+    async def address_tokens(self) -> set[str]:
+        rows = await self.session.execute(
+            sa.select(PersonRow.street, PersonRow.postal_code)
+            .where(PersonRow.street.is_not(None))
+            .distinct()
+        )
+        return log_tokens.address_tokens((street, code) for street, code in rows)
 
     async def wards_of(self, guardian_id: str) -> list[str]:
         """The pupils `guardian_id` is a guardian of (not in the port yet; used by `SqlStore`)."""

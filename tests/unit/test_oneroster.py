@@ -730,3 +730,64 @@ def test_repeated_enrollments_are_merged_and_conflicts_reported(tmp_path: Path) 
     add_row(d, "enrollments.csv", sourcedId="e-10", userSourcedId="a-1", role="student", **common)
     [issue] = issues_of(d)
     assert (issue.file, issue.line, issue.column) == ("enrollments.csv", line + 1, "role")
+
+
+# -- share_with_guardians (rule 6: an adult pupil's consent) ------------------------------------
+
+
+def with_consent_column(d: Path) -> None:
+    rows = read_csv(d / "contacts.csv")
+    write_csv(
+        d / "contacts.csv",
+        [[*rows[0], "share_with_guardians"], *([*r, ""] for r in rows[1:])],
+    )
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+@pytest.mark.parametrize(
+    ("value", "consent"),
+    [
+        ("yes", True),
+        ("Ja", True),
+        ("TRUE", True),
+        ("1", True),
+        (" yes ", True),
+        ("no", False),
+        ("NEE", False),
+        ("false", False),
+        ("0", False),
+        ("", False),
+    ],
+)
+def test_the_consent_column_is_read(
+    tmp_path: Path, version: str, value: str, consent: bool
+) -> None:
+    d = make_roster(tmp_path, version)
+    with_consent_column(d)
+    add_row(d, "contacts.csv", sourcedId="p-2", share_with_guardians=value)
+    by_id = persons(d)
+    assert by_id["p-2"].share_with_guardians is consent
+    assert by_id["p-1"].share_with_guardians is False  # not in contacts.csv
+    assert by_id["g-2"].share_with_guardians is False  # in it, the column empty
+
+
+def test_a_roster_without_the_consent_column_shares_nothing(tmp_path: Path) -> None:
+    d = make_roster(tmp_path)
+    add_row(d, "contacts.csv", sourcedId="p-2", email="p2@mail.example")
+    assert not any(p.share_with_guardians for p in read_roster(d).persons)
+
+
+@pytest.mark.parametrize("value", ["y", "maybe", "ja graag", "2", "oui"])
+def test_a_consent_that_is_neither_yes_nor_no_is_an_issue(tmp_path: Path, value: str) -> None:
+    d = make_roster(tmp_path)
+    with_consent_column(d)
+    line = add_row(d, "contacts.csv", sourcedId="p-2", share_with_guardians=value)
+    with pytest.raises(RosterError) as caught:
+        read_roster(d)
+    [issue] = caught.value.issues
+    assert (issue.file, issue.line, issue.column) == ("contacts.csv", line, "share_with_guardians")
+    rendered = issue.render("en")
+    assert rendered.startswith(f"contacts.csv, line {line}, column share_with_guardians: ")
+    assert f"'{value}' is neither yes nor no" in rendered
+    assert "\n" not in rendered
+    assert "ja of nee" in issue.render("nl")

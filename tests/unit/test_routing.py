@@ -17,8 +17,15 @@ from bot.domain import (
     Person,
     Reason,
     Role,
+    Route,
 )
-from bot.routing import GroupView, route_class, route_pupil
+from bot.routing import (
+    GroupView,
+    route_after_failure,
+    route_class,
+    route_invite,
+    route_pupil,
+)
 
 TODAY = date(2026, 11, 23)
 HOME = Address("Dorpsstraat 1", "1234 AB", "Utrecht")
@@ -194,3 +201,216 @@ def test_exactly_one_route_per_distinct_pupil(
             assert all(x.email for x in r.recipients)
         if r.channel == Channel.POST:
             assert all(x.address for x in r.recipients)
+
+
+# -- adults (rule 6): 18 or older, guardians only with the pupil's consent -----------------------
+
+# Born on TODAY's date 18 years before: 18 today. One day later: still 17 today.
+EIGHTEEN_TODAY = date(2008, 11, 23)
+SEVENTEEN = date(2008, 11, 24)
+MAILING_PARENT = guardian("g1", email="g1@example.org", address=HOME)
+POSTED_PARENT = guardian("g2", address=OTHER_HOME)
+
+
+def adult(born: date = EIGHTEEN_TODAY, **kw: object) -> Person:
+    return pupil(born=born, guardian_ids=("g1", "g2"), **kw)
+
+
+def recipients(route: Route) -> list[str]:
+    return [r.person_id for r in route.recipients]
+
+
+def routed(person: Person, today: date = TODAY, from_age: int | None = 16) -> Route:
+    return route_pupil(
+        person,
+        today=today,
+        groups=[view()],
+        guardians=[MAILING_PARENT, POSTED_PARENT],
+        pupil_email_from_age=from_age,
+    )
+
+
+@pytest.mark.parametrize("from_age", [None, 16, 21])
+def test_eighteen_on_the_birthday_gets_their_own_mail_and_seventeen_the_guardians(
+    from_age: int | None,
+) -> None:
+    route = routed(adult(email="p@example.org"), from_age=from_age)
+    assert (route.channel, route.reason, recipients(route)) == (
+        Channel.EMAIL,
+        Reason.NOT_LINKED,
+        ["p1"],
+    )
+    minor = routed(adult(SEVENTEEN, email="p@example.org"), from_age=None)
+    assert recipients(minor) == ["g1"]
+
+
+def test_a_leap_day_adult_is_eighteen_on_the_first_of_march() -> None:
+    born = date(2008, 2, 29)  # 2026 has no 29 February
+    leap = adult(born, address=OTHER_HOME)
+    assert recipients(routed(leap, date(2026, 2, 28), from_age=None)) == ["g1"]
+    on_first = routed(leap, date(2026, 3, 1), from_age=None)
+    assert (on_first.channel, recipients(on_first)) == (Channel.POST, ["p1"])
+
+
+def test_with_consent_an_adult_has_the_ordinary_ladder() -> None:
+    consenting = adult(email="p@example.org", share_with_guardians=True)
+    assert recipients(routed(consenting, from_age=None)) == ["g1"]
+    assert recipients(routed(consenting, from_age=16)) == ["p1"]
+    no_own = adult(share_with_guardians=True)
+    assert recipients(routed(no_own)) == ["g1"]
+
+
+def test_an_adult_without_own_contact_is_unreachable_never_the_guardians() -> None:
+    route = routed(adult())
+    assert (route.channel, route.reason, route.recipients) == (
+        Channel.UNREACHABLE,
+        Reason.ADULT_NO_CONTACT,
+        (),
+    )
+
+
+def test_an_adults_own_preference_is_respected() -> None:
+    both = {"email": "p@example.org", "address": OTHER_HOME}
+    post = routed(adult(preference=ContactPreference.POST, **both))
+    assert (post.channel, recipients(post)) == (Channel.POST, ["p1"])
+    assert post.recipients[0].email is None
+    none = routed(adult(preference=ContactPreference.NONE, **both))
+    assert (none.channel, none.reason) == (
+        Channel.UNREACHABLE,
+        Reason.ADULT_NO_CONTACT,
+    )
+    mail = routed(adult(**both), from_age=None)
+    assert (mail.channel, recipients(mail)) == (Channel.EMAIL, ["p1"])
+
+
+def test_an_adult_in_the_group_is_reached_there() -> None:
+    route = route_pupil(
+        adult(), today=TODAY, groups=[view(members=frozenset({"p1"}))], guardians=[MAILING_PARENT]
+    )
+    assert route.channel == Channel.GROUP
+
+
+def test_an_adults_code_and_retries_stay_with_the_adult() -> None:
+    guardians = [MAILING_PARENT, POSTED_PARENT]
+    invite = route_invite(
+        adult(), adult(), today=TODAY, guardians=guardians, pupil_email_from_age=16
+    )
+    assert (invite.channel, invite.reason) == (Channel.UNREACHABLE, Reason.ADULT_NO_CONTACT)
+    own = adult(email="p@example.org", address=OTHER_HOME)
+    code = route_invite(own, own, today=TODAY, guardians=guardians, pupil_email_from_age=None)
+    assert (code.channel, recipients(code)) == (Channel.EMAIL, ["p1"])
+    bounced = route_after_failure(
+        own,
+        failed=Channel.EMAIL,
+        why="bounced",
+        reason=Reason.NOT_LINKED,
+        today=TODAY,
+        guardians=guardians,
+        pupil_email_from_age=16,
+    )
+    assert bounced is not None
+    assert (bounced.channel, bounced.reason, recipients(bounced)) == (
+        Channel.POST,
+        Reason.BOUNCED,
+        ["p1"],
+    )
+    mail_only = adult(email="p@example.org")
+    assert (
+        route_after_failure(
+            mail_only,
+            failed=Channel.EMAIL,
+            why="bounced",
+            reason=Reason.NOT_LINKED,
+            today=TODAY,
+            guardians=guardians,
+            pupil_email_from_age=16,
+        )
+        is None
+    )
+
+
+contacts = st.fixed_dictionaries(
+    {
+        "email": st.one_of(st.none(), st.just("x@example.org")),
+        "address": st.one_of(st.none(), st.sampled_from([HOME, OTHER_HOME])),
+        "preference": st.sampled_from(list(ContactPreference)),
+    }
+)
+
+
+@given(
+    born=st.dates(date(2003, 1, 1), date(2012, 12, 31)),
+    today=st.dates(date(2024, 1, 1), date(2030, 12, 31)),
+    consent=st.booleans(),
+    own=contacts,
+    parents=st.lists(contacts, min_size=0, max_size=3),
+    from_age=st.one_of(st.none(), st.integers(12, 21)),
+    reason=st.sampled_from([r for r in Reason if r != Reason.ADULT_NO_CONTACT]),
+    failed=st.sampled_from([Channel.GROUP, Channel.EMAIL]),
+    why=st.sampled_from([None, "blocked", "group-lost", "bounced"]),
+)
+def test_no_route_of_an_adult_without_consent_names_a_guardian(
+    born: date,
+    today: date,
+    consent: bool,
+    own: dict[str, object],
+    parents: list[dict[str, object]],
+    from_age: int | None,
+    reason: Reason,
+    failed: Channel,
+    why: str | None,
+) -> None:
+    """The done-when of issue 12: an 18-year-old pupil's announcements (and codes, and the
+    retries after a failed channel) never go to a guardian without recorded consent."""
+    guardians = [
+        Person(f"g{i}", Role.GUARDIAN, "Ouder", f"G{i}", **c)  # type: ignore[arg-type]
+        for i, c in enumerate(parents)
+    ]
+    person = Person(
+        "p1",
+        Role.PUPIL,
+        "Zoë",
+        "Berg",
+        birth_date=born,
+        guardian_ids=tuple(g.id for g in guardians),
+        share_with_guardians=consent,
+        **own,  # type: ignore[arg-type]
+    )
+    routes = [
+        route_class(
+            [person],
+            today=today,
+            groups=[],
+            guardians={g.id: g for g in guardians},
+            pupil_email_from_age=from_age,
+        )[0],
+        route_invite(
+            person, person, today=today, guardians=guardians, pupil_email_from_age=from_age
+        ),
+    ]
+    retry = route_after_failure(
+        person,
+        failed=failed,
+        why=why,
+        reason=reason,
+        today=today,
+        guardians=guardians,
+        pupil_email_from_age=from_age,
+    )
+    routes += [retry] if retry is not None else []
+    eighteenth = (
+        date(born.year + 18, 3, 1)
+        if (born.month, born.day) == (2, 29)
+        else (born.replace(year=born.year + 18))
+    )
+    for route in routes:
+        assert route.pupil_id == "p1"
+        if today >= eighteenth and not consent:
+            assert {r.person_id for r in route.recipients} <= {"p1"}
+            reachable = (own["email"] and own["preference"] == ContactPreference.DEFAULT) or (
+                own["address"] and own["preference"] != ContactPreference.NONE
+            )
+            if route is routes[0]:
+                assert (route.channel == Channel.UNREACHABLE) == (not reachable)
+        if route.channel == Channel.UNREACHABLE:
+            assert route.recipients == ()

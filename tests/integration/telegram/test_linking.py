@@ -103,7 +103,11 @@ async def test_a_stranger_guessing_codes_is_throttled_and_the_school_is_told(
         rows = await store.outbox.get(range(1, 1000))
     notices = [r.notice for r in rows if isinstance(r.notice, ReportNotice)]
     [row] = [r for r in rows if isinstance(r.notice, ReportNotice)]
-    assert [r.email for r in row.recipients] == ["directie@passie-utrecht.example"]
+    # The roster's administrator and the configured address: a stranger concerns every school.
+    assert [r.email for r in row.recipients] == [
+        "a.visser@passie-utrecht.example",
+        "directie@passie-utrecht.example",
+    ]
     assert ref in notices[0].text
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(ref in w for w in warnings)

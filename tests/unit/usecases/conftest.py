@@ -48,6 +48,8 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SCHOOL = "De Passie Utrecht"
 LEADERSHIP = "directie@passie-utrecht.example"
 DEVRIES_MAIL = "j.devries@passie-utrecht.example"
+VISSER_MAIL = "a.visser@passie-utrecht.example"
+"""The demo roster's administrator (school leadership) of De Passie Utrecht."""
 CLASS_2B = ("p-2b-01", "p-2b-02", "p-2b-03", "p-2b-04", "p-2b-05", "p-2b-06", "p-2b-07")
 RETRY = RetryPolicy(base_delay=60.0, max_delay=3600.0, max_attempts=3, jitter=0.0)
 

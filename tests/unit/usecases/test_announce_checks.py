@@ -11,7 +11,7 @@ import pytest
 
 from bot.chat.front import ChatFrontEnd
 from bot.clock import FrozenClock
-from bot.domain import AnnouncementDraft, Channel, Kind, RosterSnapshot
+from bot.domain import Address, AnnouncementDraft, Channel, Kind, RosterSnapshot
 from bot.errors import RuleViolation
 from bot.notices import CallListEntry, LateLettersNotice
 from bot.usecases import announcing, undo
@@ -331,10 +331,42 @@ async def test_the_chat_says_who_is_told_and_which_letters_come_too_late(
 
 
 async def test_the_chat_does_not_claim_leadership_was_told_when_it_was_not(
+    ctx: Context, front: ChatFrontEnd, snapshot: RosterSnapshot
+) -> None:
+    # Leadership unknown: nothing configured, and the roster's administrator has no address.
+    ctx.policy = replace(ctx.policy, leadership_emails=())
+    persons = tuple(replace(p, email=None) if p.id == "l-visser" else p for p in snapshot.persons)
+    await roster_uc.import_roster(ctx, replace(snapshot, persons=persons))
+    await link(ctx, "t-devries")
+    text = "\n".join((await front.handle("console", "t-devries", CANCEL_3)).texts)
+    assert "De schoolleiding wordt niet ingelicht" in text
+    assert "Je krijgt hun namen om 16:00 per e-mail" in text
+
+
+async def test_the_rosters_administrator_is_told_about_unreachable_pupils_without_configuration(
     ctx: Context, front: ChatFrontEnd
 ) -> None:
     ctx.policy = replace(ctx.policy, leadership_emails=())
     await link(ctx, "t-devries")
     text = "\n".join((await front.handle("console", "t-devries", CANCEL_3)).texts)
-    assert "De schoolleiding wordt niet ingelicht" in text
-    assert "Je krijgt hun namen om 16:00 per e-mail" in text
+    assert "Jij en de schoolleiding krijgen hun namen om 16:00 per e-mail" in text
+
+
+async def test_an_adults_own_letter_names_the_adult_not_the_parent_at_that_address(
+    ctx: Context, snapshot: RosterSnapshot
+) -> None:
+    """Rule 6: Daan at 18, living with his father Peter, gets his letter himself; the author's
+    call list names Daan, not Peter (no consent to share with his guardians)."""
+    home = Address("Oudegracht 112", "3511 AX", "Utrecht")
+    persons = tuple(
+        replace(p, birth_date=date(2008, 1, 1), address=home) if p.id == "p-2b-02" else p
+        for p in snapshot.persons
+    )
+    await roster_uc.import_roster(ctx, replace(snapshot, persons=persons))
+    late = (await announcing.announce(ctx, homework(date=TOMORROW))).late
+    assert late is not None
+    calls = {x.pupil_id: x.call for x in late.letters}
+    assert calls["p-2b-02"] == CallListEntry(
+        "Daan de Jong", ("Daan de Jong",), "Oudegracht 112, 3511 AX Utrecht"
+    )
+    assert calls["p-2b-04"] == SEM  # a minor's letter still names the parent

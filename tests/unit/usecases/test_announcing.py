@@ -24,6 +24,7 @@ from tests.unit.usecases.conftest import (
     LEADERSHIP,
     TODAY,
     TOMORROW,
+    VISSER_MAIL,
     FakePlatform,
     all_rows,
     by_pupil,
@@ -151,20 +152,26 @@ def emre_turned_18(snapshot: RosterSnapshot) -> RosterSnapshot:
     return replace(snapshot, persons=persons)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule 6 (SPEC): a pupil of 18 or older is an adult and guardians receive nothing for "
-    "them without consent (contacts.csv share_with_guardians); bot.routing.fallback has no 18+ "
-    "rule (and the roster has no consent field), so the guardian is mailed",
-)
 async def test_an_adult_pupils_copy_does_not_go_to_a_guardian(
     ctx: Context, snapshot: RosterSnapshot
 ) -> None:
-    await roster_uc.import_roster(ctx, emre_turned_18(snapshot))
+    """Rule 6 (SPEC): a pupil of 18 or older is an adult; without their consent (contacts.csv
+    `share_with_guardians`) their guardians receive nothing, with it the ordinary ladder."""
+    adult = emre_turned_18(snapshot)
+    await roster_uc.import_roster(ctx, adult)
     draft = AnnouncementDraft("4C", "t-jansen", Kind.TRIP, date=TOMORROW, text="Naar Naturalis.")
     result = await announcing.announce(ctx, draft)
     emre = (await by_pupil(ctx, result.announcement.id))["p-4c-04"]
     assert "g-11" not in [r.person_id for r in emre.recipients]
+    assert (emre.channel, emre.reason) == (Channel.UNREACHABLE, Reason.ADULT_NO_CONTACT)
+
+    consenting = tuple(
+        replace(p, share_with_guardians=True) if p.id == "p-4c-04" else p for p in adult.persons
+    )
+    await roster_uc.import_roster(ctx, replace(adult, persons=consenting))
+    result = await announcing.announce(ctx, draft, again=True)
+    emre = (await by_pupil(ctx, result.announcement.id))["p-4c-04"]
+    assert [r.person_id for r in emre.recipients] == ["g-11"]
 
 
 # --- rule 6: reporting the unreachable --------------------------------------------------------
@@ -180,7 +187,8 @@ async def test_unreachable_pupils_are_reported_to_the_author_and_leadership(
     [item] = notice.items
     assert item.announcement_id == result.announcement.id
     assert item.pupils == ("Sophie Mulder",)
-    assert {r.email for r in row.recipients} == {DEVRIES_MAIL, LEADERSHIP}
+    # The author, the roster's administrator of the school and the configured address.
+    assert {r.email for r in row.recipients} == {DEVRIES_MAIL, VISSER_MAIL, LEADERSHIP}
     assert row.channel == Channel.EMAIL
     # In the day's overview, at 16:00; the result says so.
     assert row.due_at == local(TODAY, 16)

@@ -26,6 +26,7 @@ from bot.usecases import groups as groups_uc
 from bot.usecases.context import Context
 from tests.unit.usecases.conftest import (
     LEADERSHIP,
+    VISSER_MAIL,
     add_invite,
     events,
     group_of,
@@ -213,9 +214,10 @@ async def test_start_links_the_account(ctx: Context, front: ChatFrontEnd) -> Non
 async def test_a_pupils_report_is_confirmed_and_queued(ctx: Context, front: ChatFrontEnd) -> None:
     await link(ctx, "p-2b-01")
     reply = await front.handle("console", "p-2b-01", "/melden iemand wordt gepest")
-    assert reply.texts == [M_REPORTED("nl")]
+    assert reply.texts == [M_REPORTED("nl", number=1)]
     [row] = await notice_rows(ctx, "report")
-    assert [r.email for r in row.recipients] == [LEADERSHIP]
+    # The roster's administrator of the school, then the configured address.
+    assert [r.email for r in row.recipients] == [VISSER_MAIL, LEADERSHIP]
 
 
 async def test_bind_sent_privately_is_explained(ctx: Context, front: ChatFrontEnd) -> None:

@@ -12,6 +12,7 @@ from bot.usecases.context import Context
 from tests.unit.usecases.conftest import (
     DEVRIES_MAIL,
     LEADERSHIP,
+    VISSER_MAIL,
     FakePlatform,
     events,
     group_of,
@@ -195,6 +196,7 @@ async def test_group_lost_notice_goes_to_staff_and_leadership(ctx: Context) -> N
     assert {r.email for r in row.recipients} == {
         DEVRIES_MAIL,
         "f.bakker@passie-utrecht.example",
+        VISSER_MAIL,  # the roster's administrator of the class's school
         LEADERSHIP,
     }
 

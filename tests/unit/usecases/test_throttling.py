@@ -14,7 +14,14 @@ from bot.messages import M_CODE_UNKNOWN, M_LINKED, M_NOT_LINKED, M_TOO_MANY_ATTE
 from bot.notices import ReportNotice
 from bot.usecases import throttling
 from bot.usecases.context import Context
-from tests.unit.usecases.conftest import LEADERSHIP, add_invite, events, notice_of, notice_rows
+from tests.unit.usecases.conftest import (
+    LEADERSHIP,
+    VISSER_MAIL,
+    add_invite,
+    events,
+    notice_of,
+    notice_rows,
+)
 
 STRANGER = "stranger-1"
 WRONG = [f"WRONGCODE{i}" for i in range(10)]
@@ -95,7 +102,8 @@ async def test_leadership_is_told_once_per_episode(
         await front.handle("console", STRANGER, f"/start {code}")
     [notice] = await throttle_notices(ctx)
     [row] = [r for r in await notice_rows(ctx, "report") if notice_of(r) == notice]
-    assert [r.email for r in row.recipients] == [LEADERSHIP]
+    # A stranger concerns no class: the leadership of every school, the roster's and configured.
+    assert [r.email for r in row.recipients] == [VISSER_MAIL, LEADERSHIP]
     assert notice.kind == "notice"
     assert "console" in notice.text
     assert "maandag 23 november 2026 10:15" in notice.text  # in words, not ISO
