@@ -35,6 +35,7 @@ from bot.cli.common import MAX_ID, BadValue, parse_id
 from bot.domain import Role
 from bot.errors import KlasbotError
 from bot.i18n import Msg
+from bot.messages import ROLE_NAMES
 from bot.policy import school_name_for
 from bot.usecases import groups, invites, queries, roster
 from config.settings import Settings
@@ -88,13 +89,7 @@ M_CLASS_TITLE = Msg("class {code}")
 H_NAME = Msg("name")
 H_ROLE = Msg("role")
 H_BORN = Msg("born")
-ROLES = {
-    Role.PUPIL: Msg("pupil", context="role"),
-    Role.GUARDIAN: Msg("parent/guardian", context="role"),
-    Role.TEACHER: Msg("teacher", context="role"),
-    Role.LEADERSHIP: Msg("school leadership", context="role"),
-    Role.OTHER: Msg("other", context="role"),
-}
+ROLES = ROLE_NAMES
 MENTOR = Msg("mentor", context="role")
 
 DEMO_ROSTER = Path(__file__).resolve().parent.parent / "config" / "demo" / "roster"

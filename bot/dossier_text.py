@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Msg
+from bot.messages import role_name
 from bot.usecases.dossier import Dossier
 
 M_TITLE_PERSON = Msg("Dossier of {name}")
@@ -49,6 +50,14 @@ L_BIRTH_DATE = Msg("birth date", context="dossier")
 L_EMAIL = Msg("e-mail", context="dossier")
 L_ADDRESS = Msg("address", context="dossier")
 L_PREFERENCE = Msg("contact preference", context="dossier")
+PREFERENCES = {
+    "email": Msg("e-mail, else a letter (the school's default)", context="dossier"),
+    "post": Msg("letters only, never e-mail", context="dossier"),
+    "none": Msg("never contact this person", context="dossier"),
+}
+"""contacts.csv `fallback` as the person reads it (`bot.domain.ContactPreference`)."""
+ENROLLED_AS = {"student": "pupil", "teacher": "teacher"}
+"""An enrollment's role (OneRoster) as the role it gives (`role_name`)."""
 L_LANGUAGE = Msg("language", context="dossier")
 L_SHARE = Msg("guardians receive messages (18+)", context="dossier")
 L_SCHOOLS = Msg("schools", context="dossier")
@@ -147,7 +156,7 @@ def readable(dossier: Dossier, lang: str, tz: ZoneInfo) -> Readable:
                     (L_ID(lang), person["id"]),
                     (L_NAME(lang), person["full_name"]),
                     (L_PREFERRED(lang), text(person.get("preferred_given_name"))),
-                    (L_ROLES(lang), ", ".join(person["roles"])),
+                    (L_ROLES(lang), ", ".join(role_name(r, lang) for r in person["roles"])),
                     (L_BIRTH_DATE(lang), when(person.get("birth_date"))),
                     (L_EMAIL(lang), text(person.get("email"))),
                     (
@@ -161,7 +170,12 @@ def readable(dossier: Dossier, lang: str, tz: ZoneInfo) -> Readable:
                             if x and x.strip()
                         ),
                     ),
-                    (L_PREFERENCE(lang), person["contact_preference"]),
+                    (
+                        L_PREFERENCE(lang),
+                        PREFERENCES[person["contact_preference"]](lang)
+                        if person["contact_preference"] in PREFERENCES
+                        else person["contact_preference"],
+                    ),
                     (L_LANGUAGE(lang), text(person.get("language"))),
                     (L_SHARE(lang), yes(person.get("share_with_guardians"))),
                     (
@@ -206,7 +220,12 @@ def readable(dossier: Dossier, lang: str, tz: ZoneInfo) -> Readable:
                 S_CLASSES,
                 (H_CLASS, L_TITLE, H_ROLE, H_MENTOR),
                 [
-                    (text(c["code"] or c["id"]), text(c["title"]), c["role"], yes(c["mentor"]))
+                    (
+                        text(c["code"] or c["id"]),
+                        text(c["title"]),
+                        role_name(ENROLLED_AS.get(c["role"], c["role"]), lang),
+                        yes(c["mentor"]),
+                    )
                     for c in dossier.classes
                 ],
                 (2, 4, 2, 1),

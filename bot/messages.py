@@ -3,6 +3,7 @@ translations in `bot/locale`). Rule modules keep their own refusals next to the 
 
 from __future__ import annotations
 
+from bot.domain import Role
 from bot.i18n import Msg
 
 M_CLASS_NOT_FOUND = Msg(
@@ -136,3 +137,21 @@ M_SILENT_IN_LESSONS = Msg(
     "The group gets it silently: lessons are running then (no phone buzzes in class)."
 )
 """A preview's note (A.1): the group post goes out while lessons run."""
+
+
+ROLE_NAMES: dict[Role, Msg] = {
+    Role.PUPIL: Msg("pupil", context="role"),
+    Role.GUARDIAN: Msg("parent/guardian", context="role"),
+    Role.TEACHER: Msg("teacher", context="role"),
+    Role.LEADERSHIP: Msg("school leadership", context="role"),
+    Role.OTHER: Msg("other", context="role"),
+}
+"""A role as people read it (the demo, a report's reporter, a dossier)."""
+
+
+def role_name(role: str, lang: str) -> str:
+    """`ROLE_NAMES` for a role's value (`pupil`); a value that is no role is shown as it is."""
+    try:
+        return ROLE_NAMES[Role(role)](lang)
+    except ValueError:
+        return role

@@ -19,12 +19,12 @@ from bot.domain import (
     Person,
     Report,
     ReportKind,
-    Role,
     School,
     SchoolClass,
 )
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import Msg
+from bot.messages import ROLE_NAMES
 from bot.notices import ReportNotice
 from bot.outbox import add_mail_notice, notice_key
 from bot.policy import leadership_for
@@ -33,14 +33,6 @@ from bot.usecases.context import Context
 
 logger = logging.getLogger(__name__)
 
-# The reporter's roles as leadership reads them (the same words as the demo's).
-ROLE_NAMES: dict[Role, Msg] = {
-    Role.PUPIL: Msg("pupil", context="role"),
-    Role.GUARDIAN: Msg("parent/guardian", context="role"),
-    Role.TEACHER: Msg("teacher", context="role"),
-    Role.LEADERSHIP: Msg("school leadership", context="role"),
-    Role.OTHER: Msg("other", context="role"),
-}
 M_REPORT_NOT_FOUND = Msg("there is no report {id}")
 M_REPORT_ALREADY_CLOSED = Msg("report {id} was closed already ({when}, by {by})")
 

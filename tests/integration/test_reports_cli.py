@@ -12,6 +12,7 @@ import email
 import email.policy
 import getpass
 import json
+import re
 import shutil
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -204,6 +205,17 @@ async def test_a_report_in_chat_reaches_the_principal_and_is_handled_with_the_cl
         "Besproken met de mentor."
     ]
     assert [e.kind for e in of_pupil if e.kind == "report-closed"] == ["report-closed"]
+
+    # … and in the dossier the admin exports for the reporter and for the class, where Sem, the
+    # pupil the report names, appears under his pseudonym.
+    named = re.compile(re.escape(TEXT).replace("Sem", r"person-[0-9a-f]{10}"))
+    for ref in ("p-2b-01", "2B"):
+        dossier = json.loads(await klasbot(env, "dossier", "export", ref, "--json"))
+        [event] = [e for e in dossier["events"] if e["kind"] == "report"]
+        [report] = dossier["reports"]
+        assert named.fullmatch(event["details"]["text"]), event
+        assert (report["id"], report["state"]) == (1, "closed")
+        assert named.fullmatch(report["text"]), report
 
 
 def roster_with_principal_at(tmp_path: Path, name: str, org: str) -> Path:
