@@ -56,10 +56,11 @@ def test_a_repeat_needs_again_and_late_letters_come_with_a_call_list(tmp_path: P
         },
     ]
     assert first["unreachable"] == ["p-2b-06"]
-    # The demo configures no leadership address: only the author is told, at 16:00.
+    # The demo configures no leadership address, but its roster has the school's administrator:
+    # the author and leadership are told, at 16:00.
     assert first["unreachable_told"] == {
         "author": True,
-        "leadership": False,
+        "leadership": True,
         "at": "2026-11-23T16:00:00+01:00",
     }
     assert first["repeat_of"] is None
@@ -77,7 +78,7 @@ def test_a_repeat_needs_again_and_late_letters_come_with_a_call_list(tmp_path: P
     assert again.stdout == "2\n"
     said = again.stderr
     assert "opnieuw verstuurd: bericht 1 met dezelfde klas, soort en datum was om 10:00" in said
-    assert "de auteur krijgt hun namen om 16:00 per e-mail; de schoolleiding wordt niet" in said
+    assert "de auteur en de schoolleiding krijgen hun namen om 16:00 per e-mail" in said
     assert "een brief komt niet vóór dinsdag 24 november 2026 aan" in said
     assert "  Daan de Jong (p-2b-02): Peter de Jong; Oudegracht 112, 3511 AX Utrecht" in said
     assert "de bellijst is naar de auteur gemaild" in said

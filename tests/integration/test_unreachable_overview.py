@@ -27,6 +27,8 @@ from tests.support.smtp import SmtpSink
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 LEADERSHIP = "directie@passie-utrecht.example"
+PRINCIPAL = "a.visser@passie-utrecht.example"
+"""The demo roster's administrator of the school: leadership without being configured."""
 AUTHOR = "j.devries@passie-utrecht.example"
 
 
@@ -121,7 +123,7 @@ async def test_two_dispatchers_and_many_announcements_make_one_overview_a_day(
     receipts = [r for r in sink.receipts() if (r.message_id or "").startswith("<unreachable-")]
     assert Counter(r.message_id for r in receipts) == Counter(m.message_id for m in sent)
     assert all(n == 1 for n in Counter(r.message_id for r in receipts).values())
-    assert all(set(r.recipients) == {AUTHOR, LEADERSHIP} for r in receipts)
+    assert all(set(r.recipients) == {AUTHOR, PRINCIPAL, LEADERSHIP} for r in receipts)
     # The morning's six share the 16:00 mail; whatever came after it was claimed went on one
     # more overview, the next morning's: never more than two for the day.
     [first] = [m for m in sent if {i.announcement_id for i in m.notice.items} >= set(ids[:6])]  # type: ignore[attr-defined]

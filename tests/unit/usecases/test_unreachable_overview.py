@@ -23,6 +23,7 @@ from tests.unit.usecases.conftest import (
     LEADERSHIP,
     TODAY,
     TOMORROW,
+    VISSER_MAIL,
     FakeMailer,
     homework,
     local,
@@ -67,7 +68,8 @@ async def test_a_mornings_announcements_make_one_overview_listed_per_announcemen
     clock.at = local(TODAY, 16).astimezone(UTC)
     await dispatcher.run_once()
     [mail] = mailer.of("unreachable")
-    assert set(mail.to) == {DEVRIES_MAIL, LEADERSHIP}
+    # The author, the roster's administrator of the school and the configured address.
+    assert set(mail.to) == {DEVRIES_MAIL, VISSER_MAIL, LEADERSHIP}
     assert isinstance(mail.notice, UnreachableNotice)
     assert mail.notice.pupil_count == 3
 
@@ -161,7 +163,11 @@ async def test_each_author_and_each_day_has_an_overview_of_its_own(
         ("t-bakker", TODAY.isoformat()),
         ("t-devries", TOMORROW.isoformat()),
     ]
-    assert {r.email for r in rows[1].recipients} == {"f.bakker@passie-utrecht.example", LEADERSHIP}
+    assert {r.email for r in rows[1].recipients} == {
+        "f.bakker@passie-utrecht.example",
+        VISSER_MAIL,
+        LEADERSHIP,
+    }
     assert rows[2].due_at == local(TOMORROW, 16)
 
 
@@ -198,8 +204,12 @@ def test_the_overview_is_due_at_the_schools_time_or_the_next_morning(ctx: Contex
 # --- told: only what is true ----------------------------------------------------------------------
 
 
-async def test_without_leadership_addresses_only_the_author_is_told(ctx: Context) -> None:
+async def test_without_leadership_addresses_only_the_author_is_told(
+    ctx: Context, snapshot: RosterSnapshot
+) -> None:
+    # Leadership unknown: nothing configured, and the roster's administrator has no address.
     ctx.policy = replace(ctx.policy, leadership_emails=())
+    await roster_uc.import_roster(ctx, without_mail(snapshot, "l-visser"))
     result = await announcing.announce(ctx, homework())
     [row] = await notice_rows(ctx, "unreachable")
     assert [r.email for r in row.recipients] == [DEVRIES_MAIL]
@@ -212,7 +222,7 @@ async def test_an_author_without_an_address_leaves_only_leadership(
     await roster_uc.import_roster(ctx, without_mail(snapshot, "t-devries"))
     result = await announcing.announce(ctx, homework())
     [row] = await notice_rows(ctx, "unreachable")
-    assert [r.email for r in row.recipients] == [LEADERSHIP]
+    assert [r.email for r in row.recipients] == [VISSER_MAIL, LEADERSHIP]
     assert result.told == Told(author=False, leadership=True, at=local(TODAY, 16))
 
 
@@ -220,7 +230,8 @@ async def test_with_nobody_to_tell_nothing_is_queued_and_nobody_is_said_to_be_to
     ctx: Context, snapshot: RosterSnapshot
 ) -> None:
     ctx.policy = replace(ctx.policy, leadership_emails=())
-    await roster_uc.import_roster(ctx, without_mail(snapshot, "t-devries"))
+    leaderless = without_mail(without_mail(snapshot, "t-devries"), "l-visser")
+    await roster_uc.import_roster(ctx, leaderless)
     result = await announcing.announce(ctx, homework())
     assert await notice_rows(ctx, "unreachable") == []
     assert result.told == NOBODY_TOLD
