@@ -18,6 +18,7 @@ from adapters.email.render import MailRenderer
 from adapters.email.smtp import SmtpMailer
 from adapters.matrix.capabilities import capabilities as matrix_capabilities
 from adapters.post.pdf import PdfLetterPrinter
+from adapters.teams.capabilities import capabilities as teams_capabilities
 from adapters.telegram.capabilities import capabilities as telegram_capabilities
 from bot.chat.front import ChatFrontEnd
 from bot.clock import ShiftedClock, SystemClock
@@ -48,6 +49,7 @@ def declared_platforms(settings: Settings) -> dict[str, PlatformCapabilities]:
         "console": ConsolePlatform.capabilities,
         "telegram": telegram_capabilities(settings.telegram),
         "matrix": matrix_capabilities(settings.matrix),
+        "teams": teams_capabilities(settings.teams),
     }
 
 
@@ -132,6 +134,11 @@ def configured_platforms(settings: Settings) -> dict[str, Any]:
     matrix = matrix_platform_from_settings(settings.matrix, settings.data_dir)
     if matrix is not None:
         platforms["matrix"] = matrix
+    teams = settings.teams
+    if (teams.app_id and teams.app_password) or teams.allow_unauthenticated:
+        from adapters.teams.platform import TeamsPlatform  # the SDK is imported only here
+
+        platforms["teams"] = TeamsPlatform(teams, port=settings.http.port or 3978)
     return platforms
 
 

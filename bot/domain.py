@@ -75,6 +75,9 @@ class Person:
     share_with_guardians: bool = False
     """contacts.csv `share_with_guardians`: a pupil of 18 or older consents that their guardians
     receive what klasbot sends about them (rule 6; without it an adult's route is their own)."""
+    username: str | None = None
+    """The person's school account (OneRoster users.csv `username`, e.g. the Microsoft 365 sign-in
+    name): a platform that reports it (Teams) links the account without a code."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", frozenset(self.roles) | {self.role})

@@ -11,6 +11,8 @@ NAME = 255
 """A person's given, middle or family name; a school's name; a class's title and code."""
 EMAIL = 320
 """An e-mail address (RFC 3696: 64 + 1 + 255)."""
+USERNAME = 255
+"""A school account's sign-in name (OneRoster users.csv `username`, e.g. a Microsoft 365 UPN)."""
 STREET = 255
 POSTAL_CODE = 20
 CITY = 255

@@ -17,6 +17,7 @@ from bot.domain import (
     ClassRoster,
     Group,
 )
+from bot.i18n import Msg
 from bot.notices import Notice
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ class PlatformCapabilities:
     can_edit_posts: bool = False
     """The bot can change a post it made (`ChatPlatform.edit`); otherwise a withdrawal or a
     correction is posted as a new message."""
+    bind_hint: Msg | None = None
+    """How a teacher binds a group on this platform (`{klas}`, `{platform}`), said when the admin
+    asks klasbot to create one it cannot create; None: the general words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +222,16 @@ class ChatCore(Protocol):
         ...
 
     async def member_joined(self, platform: str, chat_id: str, account_id: str) -> bool:
-        """Someone is in a bound group; False when they may not be (the core removes them)."""
+        """Someone is in a bound group; False when they may not be (the core removes them, or
+        reports them to the class's staff on a platform that cannot remove members)."""
+        ...
+
+    async def link_school_account(
+        self, platform: str, account_id: str, names: Sequence[str]
+    ) -> bool:
+        """Link an account by the school account the platform reports for it (`names`: Teams'
+        user principal name and e-mail), matched to the roster's username or e-mail; True when
+        the account is linked to that one person (see `linking.link_by_school_account`)."""
         ...
 
     async def join_requested(self, platform: str, chat_id: str, account_id: str) -> bool | None:

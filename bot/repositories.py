@@ -87,6 +87,11 @@ class RosterRepository(Protocol):
 
     async def enrollments_of(self, person_id: str) -> list[Enrollment]: ...
 
+    async def find_by_account_name(self, names: Iterable[str]) -> list[Person]:
+        """The persons whose school account (`Person.username`) or e-mail address is one of
+        `names`, compared without regard to case; ordered by id."""
+        ...
+
     async def wards_of(self, guardian_id: str) -> list[str]:
         """The ids of the pupils `guardian_id` is a guardian of, sorted."""
         ...

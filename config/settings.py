@@ -64,6 +64,7 @@ from config.values import (
     MinAge,
     MonthDay,
     OptionalAddress,
+    OptionalPort,
     OptionalRate,
     OptionalText,
     Port,
@@ -265,6 +266,22 @@ class DispatchSettings(_Section):
         return self
 
 
+class TeamsSettings(_Section):
+    # The bot's Microsoft Entra app registration (secrets, from the environment only).
+    app_id: OptionalText = None
+    app_password: OptionalText = None
+    tenant_id: OptionalText = None
+    min_age: MinAge = 13
+    # Local testing only: the SDK's authentication off (the bot then accepts any serviceUrl).
+    allow_unauthenticated: Flag = False
+
+
+class HttpSettings(_Section):
+    # `klasbot run` serves /healthz, /readyz, /metrics and the Teams endpoint on this port
+    # (default: none, or 3978 when Teams is configured).
+    port: OptionalPort = None
+
+
 class ScheduleSettings(_Section):
     # How late an occurrence missed while klasbot was down may still fire (90s, 30m, 1h, 1d).
     grace: Grace = 3600.0
@@ -280,6 +297,9 @@ SECRET_KEYS = {
     ("telegram", "webhook_secret"),
     ("matrix", "password"),
     ("matrix", "access_token"),
+    ("teams", "app_id"),
+    ("teams", "app_password"),
+    ("teams", "tenant_id"),
 }
 
 
@@ -299,6 +319,8 @@ class Settings(BaseSettings):
     post: PostSettings = Field(default_factory=PostSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     matrix: MatrixSettings = Field(default_factory=MatrixSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 

@@ -498,6 +498,7 @@ def _duration(high: float, label: str) -> Rule:
 
 
 Port = Annotated[int, _whole(1, 65535)]
+OptionalPort = Annotated[int | None, _whole(1, 65535, off=True)]
 MinAge = Annotated[int, _whole(13, 21)]
 EmailAge = Annotated[int | None, _whole(12, 21, off=True)]
 InviteDays = Annotated[int, _whole(1, 365)]

@@ -329,6 +329,16 @@ class InMemoryRosterRepository:
             if pid == person_id
         ]
 
+    async def find_by_account_name(self, names: Iterable[str]) -> list[Person]:
+        wanted = {n.strip().lower() for n in names if n and n.strip()}
+        found = sorted(
+            person_id
+            for person_id, p in self.tx.read(PERSONS).items()
+            if (p.username and p.username.lower() in wanted)
+            or (p.email and p.email.lower() in wanted)
+        )
+        return [p for p in (self._person(i) for i in found) if p is not None]
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         found = [
             p

@@ -73,6 +73,8 @@ class PersonRow(Base):
     # contacts.csv `share_with_guardians`: an adult pupil (18+) consents that their guardians
     # receive their announcements and codes.
     share_with_guardians: Mapped[bool] = mapped_column(server_default=sa.false(), default=False)
+    # The school account (OneRoster users.csv `username`, e.g. a Microsoft 365 sign-in name).
+    username: Mapped[str | None] = mapped_column(sa.String(limits.USERNAME), index=True)
 
 
 class GuardianshipRow(Base):

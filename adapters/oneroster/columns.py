@@ -152,6 +152,7 @@ MAX_LENGTHS: dict[str, dict[str, int]] = {
         "middleName": limits.NAME,
         "preferredGivenName": limits.NAME,
         "email": limits.EMAIL,
+        "username": limits.USERNAME,
     },
     "classes": {"sourcedId": limits.SOURCED_ID, "title": limits.NAME, "classCode": limits.NAME},
     "contacts": {

@@ -70,6 +70,7 @@ def read_users(state: RosterState) -> None:
             # Every org named (an unknown one is an issue of its own, above); 1.2 adds the orgs
             # of the user's roles (`resolve_roles`).
             org_ids=set(org_ids),
+            username=row["username"].strip() or None,
         )
 
 

@@ -61,6 +61,7 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
                 preferred_given_name=user.preferred_given_name,
                 share_with_guardians=contact is not None and contact.share_with_guardians,
                 school_ids=tuple(sorted(user.org_ids)),
+                username=user.username,
             )
         )
     return tuple(persons)

@@ -54,6 +54,9 @@ class User:
     org_ids: set[str] = field(default_factory=set)
     """The orgs (schools) the user belongs to: 1.1 `orgSourcedIds`; 1.2 `primaryOrgSourcedId`
     and the `orgSourcedId` of each of the user's roles.csv rows (`read_roles`)."""
+    username: str | None = None
+    """`username`: the school account's sign-in name (a platform that reports it, Teams, links
+    the account without a code); None when empty."""
 
 
 @dataclass(slots=True)

@@ -3,8 +3,10 @@ adapters ask (is this chat a class group, is this account staff). Part of `ChatF
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain import ClassRoster, Group
-from bot.usecases import groups, membership, queries
+from bot.usecases import groups, linking, membership, queries
 from bot.usecases.context import Context
 
 
@@ -14,6 +16,14 @@ class PlatformEvents:
     async def member_joined(self, platform: str, chat_id: str, account_id: str) -> bool:
         """Someone is in a bound group; False when they may not be (and are being removed)."""
         return await membership.member_joined(self.ctx, platform, chat_id, account_id)
+
+    async def link_school_account(
+        self, platform: str, account_id: str, names: Sequence[str]
+    ) -> bool:
+        """Link the account by the school account the platform reports for it (its sign-in
+        name, e-mail); True when it is linked to the one roster person those name."""
+        person = await linking.link_by_school_account(self.ctx, platform, account_id, names)
+        return person is not None
 
     async def join_requested(self, platform: str, chat_id: str, account_id: str) -> bool | None:
         return await membership.join_requested(self.ctx, platform, chat_id, account_id)

@@ -39,7 +39,8 @@ async def create_group(
             M_UNKNOWN_PLATFORM, platform=platform_name, choices=", ".join(ctx.policy.platforms)
         )
     if not capabilities.creates_groups and chat_id is None:
-        raise InvalidInput(M_PLATFORM_BINDS_GROUPS, klas=class_ref, platform=platform_name)
+        hint = capabilities.bind_hint or M_PLATFORM_BINDS_GROUPS
+        raise InvalidInput(hint, klas=class_ref, platform=platform_name)
     platform = ctx.platforms.get(platform_name)
     if platform is None and chat_id is None:
         raise InvalidInput(M_PLATFORM_NOT_CONFIGURED, platform=platform_name)

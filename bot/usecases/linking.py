@@ -5,10 +5,15 @@ A code is looked up by its hash (`bot.codes`), after normalising what the person
 (`abcd efgh jk` is `ABCD-EFGH-JK`). Wrong codes are audited and counted per account, and an account
 that keeps guessing is throttled (`bot.usecases.throttling`). An account already linked to someone
 else moves to the new person, and so do its group memberships where the new person may be; the
-others end (`bot.usecases.membership.account_moved`)."""
+others end (`bot.usecases.membership.account_moved`).
+
+A platform that knows the school account behind a member (Teams: the user principal name and
+e-mail address from the school's directory) links it without a code (`link_by_school_account`)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.codes import hash_code, normalize_code
@@ -31,6 +36,8 @@ from bot.rules.membership import Verdict
 from bot.usecases import throttling
 from bot.usecases.context import Context
 from bot.usecases.membership import ADMITTED, Removal, account_moved, admit, remove_accounts
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,6 +154,14 @@ async def link_account(
     await remove_accounts(ctx, claimed.removals)
     person = claimed.person
     lang = person_language(person, lang)  # from here on klasbot knows whom it speaks to
+    return await _into_groups(ctx, platform, account_id, person, lang)
+
+
+async def _into_groups(
+    ctx: Context, platform: str, account_id: str, person: Person, lang: str
+) -> Reply:
+    """A freshly linked account: let the person into their class groups on `platform` (rules 1
+    and 2), and say how that went."""
     async with ctx.db.transaction() as tx:
         enrollments = await tx.roster.enrollments_of(person.id)
         groups = [g for e in enrollments for g in await tx.groups.list(e.class_id, platform)]
@@ -172,3 +187,89 @@ async def link_account(
         elif verdict in (Verdict.UNDER_13, Verdict.AGE_UNKNOWN):
             reply.texts.append(M_CODE_UNDER_AGE(lang))
     return reply
+
+
+async def link_by_school_account(
+    ctx: Context, platform: str, account_id: str, names: Sequence[str]
+) -> Person | None:
+    """Link a platform account by the school account the platform reports for it (`names`:
+    Teams' user principal name and e-mail address), matched without regard to case against the
+    roster's `username` and e-mail; then let the person into their class groups, as `/start`
+    does. Returns the person the account is linked to by their school account, else None.
+
+    The rules of the code path, for a link nobody typed: exactly one person must match; a pupil
+    under 13 is not linked (rule 1). A code is an explicit choice and wins: an account already
+    linked (by a code) stays as it is, and a person who already has another account on
+    `platform` gets no second one without a code of their own (a used code links no second
+    account either). Those accounts can still send `/start CODE`."""
+    async with ctx.db.transaction() as tx:
+        linked = await tx.accounts.person_of(platform, account_id)
+        if linked is not None:
+            # Linked before (by this match, or by a code): nothing changes.
+            found = await tx.roster.find_by_account_name(names)
+            return linked if any(p.id == linked.id for p in found) else None
+        found = await tx.roster.find_by_account_name(names)
+        if not found:
+            return None
+        if len(found) > 1:
+            logger.warning(
+                "%s account matches %d roster persons by its school account: not linked",
+                platform,
+                len(found),
+            )
+            await ctx.audit(
+                tx,
+                "link-refused",
+                None,
+                [p.id for p in found],
+                platform=platform,
+                reason="ambiguous-school-account",
+                matches=len(found),
+                class_ids=sorted({c for p in found for c in await _classes_of(tx, p.id)}),
+            )
+            return None
+        [person] = found
+        classes = await _classes_of(tx, person.id)
+        if person.role == Role.PUPIL and not is_old_enough(person.birth_date, ctx.today()):
+            await ctx.audit(
+                tx,
+                "link-refused",
+                None,
+                [person.id],
+                platform=platform,
+                reason="under-13",
+                via="school-account",
+                class_ids=classes,
+            )
+            return None
+        others = [a for a in await tx.accounts.of_person(person.id) if a.platform == platform]
+        if others:
+            logger.info(
+                "person %s has another %s account: the school account links no second one",
+                person.id,
+                platform,
+            )
+            await ctx.audit(
+                tx,
+                "link-refused",
+                None,
+                [person.id],
+                platform=platform,
+                reason="other-account",
+                via="school-account",
+                class_ids=classes,
+            )
+            return None
+        await tx.accounts.link(platform, account_id, person.id, ctx.clock.now())
+        await ctx.audit(
+            tx,
+            "account-linked",
+            person.id,
+            [person.id],
+            platform=platform,
+            via="school-account",
+            class_ids=classes,
+        )
+    lang = person_language(person, ctx.policy.language)
+    await _into_groups(ctx, platform, account_id, person, lang)
+    return person

@@ -1,12 +1,22 @@
-"""Who is in a class group (rules 1 and 2): admitting, joins, join requests, leaving."""
+"""Who is in a class group (rules 1 and 2): admitting, joins, join requests, leaving.
+
+A platform whose bot cannot remove members (Teams: the school's administration fills the class
+team) declares so (`PlatformCapabilities.can_remove_members`): someone who may not be in the group
+is then reported to the class's staff by e-mail and to the audit, once until they leave
+(`report_not_allowed`), instead of being removed."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from bot.domain import Group, GroupState, MemberState, Person
 from bot.errors import DeliveryError
+from bot.i18n import Msg
+from bot.notices import ReportNotice
+from bot.outbox import STATE_SCOPE, add_mail_notice, notice_key
+from bot.policy import leadership_for
 from bot.repositories import Repositories
 from bot.rules.membership import Verdict, admission, is_present
 from bot.usecases.context import Context
@@ -14,6 +24,101 @@ from bot.usecases.context import Context
 logger = logging.getLogger(__name__)
 
 ADMITTED = (Verdict.PUPIL, Verdict.STAFF)
+
+M_NOT_ALLOWED_MAIL = Msg(
+    "{who} is in the class group of {klas} on {platform} but may not be there: {reason}. The "
+    "bot cannot remove members on {platform}: please remove them from the group yourself."
+)
+M_UNKNOWN_ACCOUNT = Msg("An account that is not linked to anyone on the roster")
+M_NOT_ALLOWED_REASON = {
+    Verdict.STRANGER: Msg("they are not in this class"),
+    Verdict.UNDER_13: Msg("they are younger than 13"),
+    Verdict.AGE_UNKNOWN: Msg("the roster has no birth date for them"),
+    Verdict.PLATFORM_AGE: Msg("they are younger than {age}, the minimum age on {platform}"),
+}
+M_NOT_LINKED_REASON = Msg("nobody on the roster has this account")
+M_ARCHIVED_REASON = Msg("the group was archived at the end of the school year")
+
+
+def cannot_remove(ctx: Context, platform: str) -> bool:
+    """Whether the platform declares that its bot cannot remove members from a group."""
+    capabilities = ctx.policy.capabilities(platform)
+    if capabilities is None:
+        live = ctx.platforms.get(platform)
+        capabilities = live.capabilities if live is not None else None
+    return capabilities is not None and not capabilities.can_remove_members
+
+
+def _reported_key(group_id: int, account_id: str) -> str:
+    return f"not-allowed:{group_id}:{account_id}"
+
+
+async def report_not_allowed(
+    ctx: Context,
+    tx: Repositories,
+    group: Group,
+    person: Person | None,
+    account_id: str,
+    verdict: Verdict,
+) -> bool:
+    """Someone who may not be in `group` is there and the platform cannot remove them: tell the
+    class's staff (e-mail; leadership when no staff member has an address) and audit
+    `member-not-allowed`, once per group and account until they leave (`member_left`). False
+    when it was reported already."""
+    key = _reported_key(group.id, account_id)
+    await tx.state.lock(STATE_SCOPE, key)
+    if await tx.state.get(STATE_SCOPE, key):
+        return False
+    await tx.state.set(STATE_SCOPE, key, "1")
+    roster = await tx.roster.class_roster(group.class_id)
+    await ctx.audit(
+        tx,
+        "member-not-allowed",
+        None,
+        [person.id] if person else [],
+        group=group.id,
+        class_id=group.class_id,
+        platform=group.platform,
+        account=account_id if person is None else None,
+        verdict=verdict.value,
+    )
+    lang = ctx.policy.language
+    if person is None:
+        who, reason = M_UNKNOWN_ACCOUNT(lang), M_NOT_LINKED_REASON(lang)
+    else:
+        who = person.full_name
+        if group.state == GroupState.ARCHIVED:
+            reason = M_ARCHIVED_REASON(lang)
+        else:
+            reason = M_NOT_ALLOWED_REASON.get(verdict, M_NOT_ALLOWED_REASON[Verdict.STRANGER])(
+                lang, age=ctx.policy.min_age(group.platform), platform=group.platform
+            )
+    notice = ReportNotice(
+        kind="notice",
+        reporter="klasbot",
+        text=M_NOT_ALLOWED_MAIL(
+            lang, who=who, klas=roster.school_class.code, platform=group.platform, reason=reason
+        ),
+        created_at=ctx.clock.now().astimezone(ctx.policy.timezone).strftime("%Y-%m-%d %H:%M"),
+        school_name=ctx.policy.name_of_school([roster.school], roster.school.id),
+        class_code=roster.school_class.code,
+        platform=group.platform,
+        group=group.chat_id,
+    )
+    staff = [s.email for s in roster.staff if s.email]
+    to = staff or await leadership_for(tx.roster, ctx.policy, roster.school.id)
+    if not await add_mail_notice(
+        tx,
+        notice,
+        person_id=person.id if person else "",
+        to=to,
+        key=notice_key("member-not-allowed", group.id, account_id, uuid.uuid4().hex),
+    ):
+        logger.warning(
+            "group %s: a member who may not be there could not be reported (no staff address)",
+            group.id,
+        )
+    return True
 
 
 async def verdict_for(ctx: Context, group: Group, person: Person | None) -> Verdict:
@@ -126,8 +231,16 @@ async def account_moved(
 
 
 async def remove_accounts(ctx: Context, removals: list[Removal]) -> None:
-    """Ask the platforms to remove accounts that may no longer be in their groups (rule 2)."""
+    """Ask the platforms to remove accounts that may no longer be in their groups (rule 2); a
+    platform that cannot remove members has them reported to the class's staff instead."""
     for removal in removals:
+        if cannot_remove(ctx, removal.group.platform):
+            async with ctx.db.transaction() as tx:
+                person = await tx.accounts.person_of(removal.group.platform, removal.account_id)
+                await report_not_allowed(
+                    ctx, tx, removal.group, person, removal.account_id, removal.verdict
+                )
+            continue
         platform = ctx.platforms.get(removal.group.platform)
         if platform is None:
             # Accounts are linked through their platform's chat, which is connected then; only a
@@ -184,7 +297,14 @@ async def member_joined(ctx: Context, platform: str, chat_id: str, account_id: s
             await ctx.audit(
                 tx, "member-joined", None, [person.id], group=group.id, class_id=group.class_id
             )
+            if await tx.state.get(STATE_SCOPE, _reported_key(group.id, account_id)):
+                await tx.state.set(STATE_SCOPE, _reported_key(group.id, account_id), "")
             return True
+        if cannot_remove(ctx, platform):
+            # They stay, unrecorded as a member (their messages go by e-mail or letter, rule 6);
+            # a person is told about, not removed.
+            await report_not_allowed(ctx, tx, group, person, account_id, verdict)
+            return False
         if person is not None:
             await tx.groups.set_member(group.id, person.id, account_id, MemberState.REMOVED, now)
         await ctx.audit(
@@ -231,6 +351,11 @@ async def member_left(ctx: Context, platform: str, chat_id: str, account_id: str
     async with ctx.db.transaction() as tx:
         group = await tx.groups.by_chat(platform, chat_id)
         person = await tx.accounts.person_of(platform, account_id)
+        if group is not None and await tx.state.get(
+            STATE_SCOPE, _reported_key(group.id, account_id)
+        ):
+            # Reported as not allowed: should they come back, they are reported again.
+            await tx.state.set(STATE_SCOPE, _reported_key(group.id, account_id), "")
         if group is None or person is None:
             return
         membership = (await tx.groups.members(group.id)).get(person.id)

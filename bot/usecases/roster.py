@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.domain import Group, MemberState, RosterChanges, RosterSnapshot
-from bot.rules.membership import is_present
+from bot.rules.membership import Verdict, is_present
 from bot.usecases.context import Context
+from bot.usecases.membership import cannot_remove, report_not_allowed
 
 
 class _DryRun(Exception):
@@ -48,7 +49,13 @@ async def import_roster(
             )
     except _DryRun:
         return changes
-    for group, _pupil_id, account_id in removals:
+    for group, pupil_id, account_id in removals:
+        if cannot_remove(ctx, group.platform):
+            # The pupil stays in the group until someone removes them: the class's staff are told.
+            async with ctx.db.transaction() as tx:
+                pupil = await tx.roster.person(pupil_id)
+                await report_not_allowed(ctx, tx, group, pupil, account_id, Verdict.STRANGER)
+            continue
         platform = ctx.platforms.get(group.platform)
         if platform is not None:
             await platform.remove(group.chat_id, account_id, "left-class")

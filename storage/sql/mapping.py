@@ -52,6 +52,7 @@ def person_values(p: Person) -> dict[str, Any]:
         "preferred_given_name": p.preferred_given_name,
         "school_ids": ",".join(sorted(set(p.school_ids))),
         "share_with_guardians": p.share_with_guardians,
+        "username": p.username,
     }
 
 
@@ -86,6 +87,7 @@ def to_person(row: PersonRow, guardian_ids: Iterable[str] = ()) -> Person:
         guardian_ids=tuple(sorted(guardian_ids)),
         school_ids=tuple(s for s in (row.school_ids or "").split(",") if s),
         share_with_guardians=bool(row.share_with_guardians),
+        username=row.username,
     )
 
 

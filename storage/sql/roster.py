@@ -267,6 +267,23 @@ class SqlRosterRepository:
             Enrollment(r.class_id, r.person_id, EnrollmentRole(r.role), r.primary) for r in rows
         ]
 
+    async def find_by_account_name(self, names: Iterable[str]) -> list[Person]:
+        wanted = sorted({n.strip().lower() for n in names if n and n.strip()})
+        if not wanted:
+            return []
+        ids = (
+            await self.session.execute(
+                sa.select(PersonRow.id).where(
+                    sa.or_(
+                        sa.func.lower(PersonRow.username).in_(wanted),
+                        sa.func.lower(PersonRow.email).in_(wanted),
+                    )
+                )
+            )
+        ).scalars()
+        people = await self.persons(ids)
+        return [people[i] for i in sorted(people)]
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         leading = Role.LEADERSHIP.value
         ids = (

@@ -20,9 +20,10 @@ def test_the_example_configuration_loads_and_reaches_the_policy() -> None:
     assert policy.school_name == "De Passie Utrecht"
     assert policy.allowed_kinds == tuple(Kind)
     # Every platform klasbot knows is declared, with the school's minimum age for it.
-    assert set(policy.platforms) == {"console", "telegram", "matrix"}
+    assert set(policy.platforms) == {"console", "telegram", "matrix", "teams"}
     assert policy.min_age("telegram") == 13
     assert policy.min_age("matrix") == 13
+    assert policy.min_age("teams") == 13
 
 
 def test_a_platform_minimum_from_the_configuration_is_every_commands_minimum(

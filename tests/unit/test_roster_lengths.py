@@ -23,6 +23,7 @@ STORED_IN: dict[tuple[str, str], tuple[str, str]] = {
     ("users", "middleName"): ("persons", "middle_name"),
     ("users", "preferredGivenName"): ("persons", "preferred_given_name"),
     ("users", "email"): ("persons", "email"),
+    ("users", "username"): ("persons", "username"),
     ("classes", "sourcedId"): ("classes", "id"),
     ("classes", "title"): ("classes", "title"),
     ("classes", "classCode"): ("classes", "code"),

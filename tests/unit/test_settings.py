@@ -268,6 +268,12 @@ BAD_VALUES: dict[tuple[str, ...], list[str]] = {
     ("matrix", "rate_per_second"): ["0", "-0.2", "slow"],
     ("matrix", "rate_burst"): ["0", "-10", "1001"],
     ("matrix", "sync_timeout"): ["0", "-30", "301"],
+    ("teams", "app_id"): ["a\nb"],
+    ("teams", "app_password"): ["a\nb"],
+    ("teams", "tenant_id"): ["a\nb"],
+    ("teams", "min_age"): ["9", "12", "22", "thirteen"],
+    ("teams", "allow_unauthenticated"): ["maybe", "2"],
+    ("http", "port"): ["0", "-1", "65536", "http", "80.5"],
     ("dispatch", "batch_size"): ["0", "-200", "10001", "9223372036854775808", "1.5"],
     ("dispatch", "max_attempts"): ["0", "-8", "101"],
     ("dispatch", "base_delay"): ["0", "-5", "86401"],
@@ -279,7 +285,8 @@ BAD_VALUES: dict[tuple[str, ...], list[str]] = {
     ("schedule", "max_per_class"): ["0", "-1", "1001", "many", "2.5"],
 }
 SECRETS = {("mail", "smtp_password"), ("telegram", "token"), ("telegram", "webhook_secret"),
-           ("matrix", "password"), ("matrix", "access_token")}  # fmt: skip
+           ("matrix", "password"), ("matrix", "access_token"), ("teams", "app_id"),
+           ("teams", "app_password"), ("teams", "tenant_id")}  # fmt: skip
 
 
 def _keys() -> set[tuple[str, ...]]:
