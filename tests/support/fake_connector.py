@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 
@@ -193,3 +194,12 @@ class FakeConnector:
         if start + size < len(members):
             body["continuationToken"] = str(start + size)
         return web.json_response(body)
+
+
+async def post_activity(http: aiohttp.ClientSession, url: str, activity: dict[str, Any]) -> int:
+    """POST an activity to a bot's endpoint as the connector would; 0 while it is not listening."""
+    try:
+        async with http.post(url, json=activity) as response:
+            return response.status
+    except aiohttp.ClientConnectionError:
+        return 0

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,23 +16,10 @@ from tests.conftest import DEMO_ROSTER
 from tests.integration.matrix.helpers import MatrixUser, unique
 from tests.integration.matrix.synapse import Synapse
 from tests.integration.teams.conftest import BOT, TENANT
-from tests.support.fake_connector import FakeConnector
+from tests.support.fake_connector import FakeConnector, post_activity
 from tests.support.processes import klasbot, process_env, start_bot, until
+from tests.support.smtp import free_port
 from tests.support.telegram_emulator import BotApiEmulator
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def post(http: aiohttp.ClientSession, url: str, activity: dict[str, Any]) -> int:
-    try:
-        async with http.post(url, json=activity) as response:
-            return response.status
-    except aiohttp.ClientConnectionError:
-        return 0  # not listening yet
 
 
 @pytest.mark.parametrize("synapse", ["12"], indirect=True)  # one room version is enough here
@@ -86,7 +71,7 @@ async def test_run_serves_telegram_matrix_and_teams_at_once(
             url = f"http://127.0.0.1:{port}/api/messages"
             async with aiohttp.ClientSession() as http:
                 async with asyncio.timeout(40):
-                    while (status := await post(http, url, activity)) == 0:
+                    while (status := await post_activity(http, url, activity)) == 0:
                         await asyncio.sleep(0.2)
             assert status == 202
             # Matrix: a direct chat with the bot.

@@ -5,22 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 from tests.conftest import DEMO_ROSTER
 from tests.integration.teams.conftest import BOT, TENANT
-from tests.support.fake_connector import FakeConnector
+from tests.support.fake_connector import FakeConnector, post_activity
 from tests.support.processes import klasbot, process_env, start_bot, until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.smtp import free_port
 
 
 async def test_run_serves_the_teams_endpoint(tmp_path: Path) -> None:
@@ -46,7 +39,7 @@ async def test_run_serves_the_teams_endpoint(tmp_path: Path) -> None:
             }
             url = f"http://127.0.0.1:{port}/api/messages"
             async with asyncio.timeout(30):
-                while (status := await post(http, url, activity)) == 0:  # not listening yet
+                while (status := await post_activity(http, url, activity)) == 0:
                     await asyncio.sleep(0.2)
             assert status == 202
             await until(lambda: bool(fake.sent()), "the answer in the personal chat")
@@ -56,11 +49,3 @@ async def test_run_serves_the_teams_endpoint(tmp_path: Path) -> None:
             bot.send_signal(signal.SIGTERM)
             out, err = await bot.communicate()
         assert bot.returncode == 0, err.decode()[-2000:]
-
-
-async def post(http: aiohttp.ClientSession, url: str, activity: dict[str, Any]) -> int:
-    try:
-        async with http.post(url, json=activity) as response:
-            return response.status
-    except aiohttp.ClientConnectionError:
-        return 0
