@@ -67,8 +67,20 @@ M_SMTP_LOGIN_FAILED = Msg(
     "and KLASBOT_MAIL__SMTP_PASSWORD"
 )
 M_NO_PLATFORM = Msg(
-    "none configured (KLASBOT_TELEGRAM__TOKEN, KLASBOT_MATRIX__HOMESERVER): announcements go by "
-    "e-mail and letter only"
+    "none configured (KLASBOT_TELEGRAM__TOKEN, KLASBOT_MATRIX__HOMESERVER, KLASBOT_TEAMS__APP_ID): "
+    "announcements go by e-mail and letter only"
+)
+M_TEAMS_CONFIGURED = Msg(
+    "configured: klasbot run serves POST /api/messages on port {port} (register "
+    "https://<host>/api/messages as the bot's messaging endpoint); the app secret is checked by "
+    "Microsoft Entra when the bot first posts"
+)
+M_TEAMS_UNAUTHENTICATED = Msg(
+    "authentication is off (teams.allow_unauthenticated): for local testing only, never for a "
+    "school's real team; klasbot run serves POST /api/messages on port {port}"
+)
+M_TEAMS_NO_SECRET = Msg(
+    "teams.app_id is set but KLASBOT_TEAMS__APP_PASSWORD is not: Teams stays off"
 )
 M_TELEGRAM_OK = Msg("{url} answers: the bot is @{username}")
 M_TELEGRAM_OTHER_BOT = Msg(
@@ -281,6 +293,13 @@ async def _platforms(config: Settings, session: tuple[str | None, str | None]) -
         findings.append(Finding("telegram", Status.WARNING, M_TELEGRAM_NO_TOKEN))
     if config.matrix.homeserver:
         findings.append(await _matrix(config.matrix, session))
+    port = {"port": config.http.port or 3978}
+    if config.teams.allow_unauthenticated:
+        findings.append(Finding("teams", Status.WARNING, M_TEAMS_UNAUTHENTICATED, port))
+    elif config.teams.app_id and config.teams.app_password:
+        findings.append(Finding("teams", Status.OK, M_TEAMS_CONFIGURED, port))
+    elif config.teams.app_id:
+        findings.append(Finding("teams", Status.MISSING, M_TEAMS_NO_SECRET))
     if not findings:
         findings.append(Finding("platforms", Status.WARNING, M_NO_PLATFORM))
     return findings
