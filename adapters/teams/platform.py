@@ -47,9 +47,16 @@ from adapters.teams.errors import delivery_error
 from adapters.teams.sdk import build
 from adapters.telegram import texts  # the preview's and the buttons' words are the same
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.i18n import Msg
 from bot.ports import ChatCore, GroupMessage, Reply
 from bot.ratelimit import Rate, RateLimiter
 from config.settings import TeamsSettings
+
+M_MODERATION = Msg(
+    "Only the bot may post here (rule 3), and a bot cannot see this channel's settings: turn on "
+    "channel moderation (channel, ⋯, Manage channel) with the class's staff as moderators and "
+    "with bots allowed to post."
+)
 
 __all__ = ["TeamsPlatform"]
 
@@ -411,7 +418,8 @@ class TeamsPlatform:
             chat_id = reply.group.chat_id
             self._lost.discard(chat_id)
             await self._keep_reference(context, chat_id, team_id)
-            await self._say(context, reply)
+            lang = await self.core.language_of(self.name, account_id)
+            await self._say(context, Reply([*reply.texts, M_MODERATION(lang)]))
             self._later(self._sync(chat_id))
             return
         if reply.delete_original:

@@ -46,6 +46,8 @@ async def test_installed_then_bound_by_the_mentor_not_by_a_pupil(teams: Teams) -
     await bind(teams)
     # Confirmed in the channel, and the reference to post with is the channel (not the thread).
     assert any("2B" in text for text in teams.texts_to(CHANNEL)[1:])
+    # … with what the bot cannot check itself: channel moderation (rule 3).
+    assert any("kanaalmoderatie aan" in text for text in teams.texts_to(CHANNEL)[1:])
     stored = await teams.app.chat.platform_state("teams", f"ref:{CHANNEL}")
     assert stored is not None
     assert json.loads(stored)["conversation_reference"]["conversation"]["id"] == CHANNEL
