@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.codes import hash_code, normalize_code
 from bot.domain import GroupState, MemberState, Person, Role
@@ -203,6 +204,22 @@ async def link_by_school_account(
     `platform` gets no second one without a code of their own (a used code links no second
     account either). Those accounts can still send `/start CODE`."""
     async with ctx.db.transaction() as tx:
+
+        async def refuse(
+            reason: str, persons: Sequence[Person], classes: Sequence[str], **details: Any
+        ) -> None:
+            """Rule 10: a refused link is audited, tied to whom it would have linked."""
+            await ctx.audit(
+                tx,
+                "link-refused",
+                None,
+                [p.id for p in persons],
+                platform=platform,
+                reason=reason,
+                class_ids=list(classes),
+                **details,
+            )
+
         linked = await tx.accounts.person_of(platform, account_id)
         if linked is not None:
             # Linked before (by this match, or by a code): nothing changes.
@@ -217,30 +234,13 @@ async def link_by_school_account(
                 platform,
                 len(found),
             )
-            await ctx.audit(
-                tx,
-                "link-refused",
-                None,
-                [p.id for p in found],
-                platform=platform,
-                reason="ambiguous-school-account",
-                matches=len(found),
-                class_ids=sorted({c for p in found for c in await _classes_of(tx, p.id)}),
-            )
+            classes = sorted({c for p in found for c in await _classes_of(tx, p.id)})
+            await refuse("ambiguous-school-account", found, classes, matches=len(found))
             return None
         [person] = found
         classes = await _classes_of(tx, person.id)
         if person.role == Role.PUPIL and not is_old_enough(person.birth_date, ctx.today()):
-            await ctx.audit(
-                tx,
-                "link-refused",
-                None,
-                [person.id],
-                platform=platform,
-                reason="under-13",
-                via="school-account",
-                class_ids=classes,
-            )
+            await refuse("under-13", [person], classes, via="school-account")
             return None
         others = [a for a in await tx.accounts.of_person(person.id) if a.platform == platform]
         if others:
@@ -249,16 +249,7 @@ async def link_by_school_account(
                 person.id,
                 platform,
             )
-            await ctx.audit(
-                tx,
-                "link-refused",
-                None,
-                [person.id],
-                platform=platform,
-                reason="other-account",
-                via="school-account",
-                class_ids=classes,
-            )
+            await refuse("other-account", [person], classes, via="school-account")
             return None
         await tx.accounts.link(platform, account_id, person.id, ctx.clock.now())
         await ctx.audit(
