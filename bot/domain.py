@@ -106,6 +106,9 @@ class Person:
 class School:
     id: str
     name: str
+    identifier: str = ""
+    """The school's own code (OneRoster orgs.csv `identifier`, e.g. its BRIN): a `[schools."…"]`
+    table of the configuration may name the school by it."""
 
 
 @dataclass(frozen=True, slots=True)

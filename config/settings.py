@@ -40,6 +40,7 @@ from config.values import (
     BotFileUrl,
     Burst,
     ClockTime,
+    Connections,
     Contacts,
     DatabaseUrl,
     Delay,
@@ -56,6 +57,7 @@ from config.values import (
     Kinds,
     Language,
     LessonHoursSpec,
+    LogFormat,
     LongDelay,
     LongPoll,
     MailTransport,
@@ -180,6 +182,31 @@ class SchoolSettings(_Section):
         return self
 
 
+class SchoolOverrides(SchoolSettings):
+    """One school's own settings in a board's installation: a `[schools."<sourcedId or
+    identifier>"]` table. Only the keys it sets count (`model_fields_set`); every other key is the
+    board's `[school]` (and `[post]`) value."""
+
+    # The school's letterhead and return address on letters (default: the board's `[post]`).
+    letterhead: TextList = Field(default_factory=list)
+    return_address: OptionalText = None
+
+    @model_validator(mode="after")
+    def _urgent_kinds_are_allowed(self) -> SchoolOverrides:
+        return self  # checked on the merged settings (`Settings.school_settings`)
+
+
+SCHOOL_ONLY_KEYS = ("sweep_at", "retention_years", "year_end", "invite_valid_days")
+"""`[school]` keys that are the board's alone: one daily sweep, one retention period, one school
+year, one invitation validity for the whole installation."""
+
+
+class LogSettings(_Section):
+    # "text" (one readable line per record) or "json" (one JSON object per line, for a log
+    # collector). Neither holds personal data.
+    format: LogFormat = "text"
+
+
 class MailSettings(_Section):
     transport: MailTransport = "file"
     outbox_dir: Directory = Path("./klasbot-data/outbox")
@@ -191,6 +218,8 @@ class MailSettings(_Section):
     smtp_timeout: Timeout = 30.0
     from_: Address = Field(default="klasbot@school.example", alias="from")
     batch_size: BatchSize = 100
+    # How many SMTP connections the outbox sends over at once (each reused for a batch).
+    connections: Connections = 4
 
 
 class PostSettings(_Section):
@@ -323,6 +352,40 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     dispatch: DispatchSettings = Field(default_factory=DispatchSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    # A board's schools, each with its own settings, keyed by the roster's sourcedId or the
+    # school's identifier (orgs.csv); TOML only: `[schools."BRIN01"]`.
+    schools: dict[str, SchoolOverrides] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _each_school_is_consistent(self) -> Settings:
+        for key in self.schools:
+            self.school_settings(key)._urgent_kinds_are_allowed()
+        return self
+
+    def school_settings(self, key: str | None) -> SchoolSettings:
+        """The `[school]` settings as they are for the school `key` names (its sourcedId or
+        identifier): the board's, with that school's `[schools."key"]` table on top."""
+        overrides = self.schools.get(key) if key is not None else None
+        if overrides is None:
+            return self.school
+        own = {
+            k: getattr(overrides, k)
+            for k in overrides.model_fields_set
+            if k in SchoolSettings.model_fields and k not in SCHOOL_ONLY_KEYS
+        }
+        return self.school.model_copy(update=own)
+
+    def school_post(self, key: str | None) -> tuple[list[str], str | None]:
+        """The letterhead lines and return address of the school `key` names: its own when its
+        `[schools."key"]` table sets them, else the board's `[post]` ones."""
+        overrides = self.schools.get(key) if key is not None else None
+        letterhead, return_address = self.post.letterhead, self.post.return_address
+        if overrides is not None and "letterhead" in overrides.model_fields_set:
+            letterhead = overrides.letterhead
+        if overrides is not None and "return_address" in overrides.model_fields_set:
+            return_address = overrides.return_address
+        return letterhead, return_address
 
     @classmethod
     def settings_customise_sources(
@@ -340,6 +403,8 @@ class Settings(BaseSettings):
 def _known_env_names() -> set[str]:
     names = {CLOCK_ENV}
     for field_name, field in Settings.model_fields.items():
+        if field_name == "schools":
+            continue  # a school's own settings are tables of the TOML file only
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             for sub_name, sub_field in annotation.model_fields.items():
@@ -379,11 +444,17 @@ def _field(loc: tuple[str | int, ...]) -> FieldInfo | None:
     """The field a location names: `(section, key)` or a top-level key."""
     fields: dict[str, FieldInfo] = Settings.model_fields
     found: FieldInfo | None = None
-    for part in loc:
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
         match = next((f for name, f in fields.items() if part in (name, f.alias)), None)
         if match is None:
             return found if isinstance(part, int) else None
         found = match
+        if match is Settings.model_fields["schools"] and parts:
+            parts.pop(0)  # a school's key: its keys are the `[school]` ones
+            fields = dict(SchoolOverrides.model_fields)
+            continue
         model = _section_model(match)
         fields = model.model_fields if model is not None else {}
     return found

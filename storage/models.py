@@ -49,6 +49,8 @@ class SchoolRow(Base):
     __tablename__ = "schools"
     id: Mapped[str] = mapped_column(sa.String(limits.SOURCED_ID), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(limits.NAME))
+    # orgs.csv `identifier` (a BRIN, say): `[schools."…"]` in the configuration may use it.
+    identifier: Mapped[str] = mapped_column(sa.String(limits.SOURCED_ID), server_default="")
 
 
 class PersonRow(Base):

@@ -27,7 +27,7 @@ def read_orgs(state: RosterState) -> None:
         name = required_value(table, row, "name")
         org_type = required_value(table, row, "type")
         check_term(table, row, "type", ORG_TYPES, ORG_TYPE_TERMS, ext_ok=state.version == V12)
-        state.orgs[sid] = Org(name, org_type)
+        state.orgs[sid] = Org(name, org_type, row["identifier"].strip())
 
 
 def read_classes(state: RosterState) -> None:

@@ -24,7 +24,7 @@ def _schools(state: RosterState) -> tuple[School, ...]:
     # so it is included. Other non-school orgs (district, national …) stay out.
     used = {c.school_id for c in state.classes.values()}
     return tuple(
-        School(id=org_id, name=org.name)
+        School(id=org_id, name=org.name, identifier=org.identifier)
         for org_id, org in state.orgs.items()
         if org.type == "school" or org_id in used
     )

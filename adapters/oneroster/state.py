@@ -89,6 +89,7 @@ class Contact:
 class Org:
     name: str
     type: str
+    identifier: str = ""
 
 
 @dataclass

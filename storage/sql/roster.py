@@ -43,7 +43,10 @@ class SqlRosterRepository:
         delta = deleted is not None
         changes = RosterChanges()
         await self._sync_table(
-            SchoolRow, {x.id: {"name": x.name} for x in snapshot.schools}, changes, "schools"
+            SchoolRow,
+            {x.id: {"name": x.name, "identifier": x.identifier} for x in snapshot.schools},
+            changes,
+            "schools",
         )
         persons = {p.id: _roster_values(p) for p in snapshot.persons}
         await self._sync_table(PersonRow, persons, changes, "persons")
@@ -199,7 +202,7 @@ class SqlRosterRepository:
         return [
             (
                 to_class(c),
-                School(school.id, school.name),
+                School(school.id, school.name, school.identifier),
                 counts.get((c.id, EnrollmentRole.STUDENT.value), 0),
                 counts.get((c.id, EnrollmentRole.TEACHER.value), 0),
             )
@@ -233,7 +236,9 @@ class SqlRosterRepository:
         guardians = await self.persons(g for p in pupils for g in p.guardian_ids)
         return ClassRoster(
             school_class=to_class(c),
-            school=School(school.id, school.name) if school else School(c.school_id, ""),
+            school=School(school.id, school.name, school.identifier)
+            if school
+            else School(c.school_id, ""),
             pupils=pupils,
             staff=of_role(EnrollmentRole.TEACHER),
             mentor_ids=mentors,

@@ -256,7 +256,7 @@ def test_demo_roster_imports() -> None:
     snapshot = read_roster(DEMO)
     by_id = {p.id: p for p in snapshot.persons}
 
-    assert snapshot.schools == (School("org-passie-utrecht", "De Passie Utrecht"),)
+    assert snapshot.schools == (School("org-passie-utrecht", "De Passie Utrecht", "99ZZ"),)
     assert [(c.id, c.code) for c in snapshot.classes] == [("cls-2b", "2B"), ("cls-4c", "4C")]
     mentors = {(e.class_id, e.person_id) for e in snapshot.enrollments if e.primary}
     assert mentors == {("cls-2b", "t-devries"), ("cls-4c", "t-jansen")}
