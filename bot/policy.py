@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -58,25 +58,50 @@ class SchoolPolicy:
     """Every platform klasbot knows, with what it declares it can do and the minimum age the
     school configured for it: the same table for every command, whether the platform is
     connected in this process or not."""
+    letterhead: tuple[str, ...] = ()
+    """The lines at the top of the school's letters (`post.letterhead`, or the school's own)."""
+    return_address: str | None = None
+    """The return address above the window of the school's letters."""
+    own: Mapping[str, SchoolPolicy] = field(default_factory=dict)
+    """A board's schools with settings of their own (`[schools."…"]`), keyed as the
+    configuration names them: by the roster's sourcedId or by the school's identifier. Ask
+    `for_school`; every other school follows this (the board's) policy."""
     chat_bots: dict[str, str | None] = field(default_factory=dict)
     """The chat platforms the school configured (the terminal console is none), each with the
     bot's account as people look it up there, when the configuration names it: Telegram's
     username (`telegram.username`; None: the one `klasbot run` stored), Matrix's user id.
     Invitations say how to join on these."""
 
+    def for_school(self, school: School | None) -> SchoolPolicy:
+        """The policy of `school`: its own `[schools."…"]` settings (by sourcedId, else by
+        identifier) on top of the board's, or the board's when it has none. Every rule and text
+        about a class asks this of the class's school."""
+        if school is None or not self.own:
+            return self
+        found = self.own.get(school.id)
+        if found is None and school.identifier:
+            found = self.own.get(school.identifier)
+        return found or self
+
     def name_of_school(self, schools: Sequence[School], school_id: str | None = None) -> str:
-        """The school's name as every e-mail and letter says it, never blank while the roster
-        names a school: the configured `school.name`; else the roster's name of `school_id`
-        (the school of the class concerned); else the roster's first school by id (a roster
-        usually holds one)."""
-        if self.school_name.strip():
-            return self.school_name.strip()
+        """The school's name as every e-mail, letter and signature says it, never blank while
+        the roster names a school: the configured name of `school_id`'s school (its own
+        `[schools."…"]` name, else `school.name`); else the roster's name of `school_id` (the
+        school of the class concerned); else the roster's first school by id."""
+        school = next((s for s in schools if s.id == school_id), None)
+        policy = self.for_school(school)
+        if policy.school_name.strip():
+            return policy.school_name.strip()
         named = {
             s.id: s.name.strip() for s in sorted(schools, key=lambda s: s.id) if s.name.strip()
         }
         if school_id is not None and school_id in named:
             return named[school_id]
         return next(iter(named.values()), "")
+
+    def school_name_of(self, school: School) -> str:
+        """`name_of_school` for one school the caller holds."""
+        return self.name_of_school([school], school.id)
 
     def replies_to(self, author_email: str | None = None) -> str | None:
         """Where replies to a mail go: the school's configured `school.reply_to`; else, for an
@@ -120,18 +145,33 @@ class _Roster(Protocol):
 
     async def leadership(self, school_id: str | None) -> list[Person]: ...
 
+    async def schools(self) -> list[School]: ...
+
 
 async def school_name_for(
     roster: _Roster, policy: SchoolPolicy, class_id: str | None = None
 ) -> str:
     """`policy.name_of_school` for the school of `class_id` (a class's sourcedId; None for a
     notice about no class), read from the roster. Every notice builder asks this."""
-    if policy.school_name.strip():
+    if policy.school_name.strip() and not policy.own:
         return policy.school_name.strip()
     classes = await roster.classes()
     schools = {school.id: school for _, school, _, _ in classes}
     school_id = next((c.school_id for c, *_ in classes if c.id == class_id), None)
     return policy.name_of_school(list(schools.values()), school_id)
+
+
+async def policy_of_school(
+    roster: _Roster, policy: SchoolPolicy, school_id: str | None
+) -> SchoolPolicy:
+    """`policy.for_school` for the school with sourcedId `school_id`, read from the roster
+    (which knows its identifier); the board's policy for None or a school it does not know."""
+    if not policy.own or school_id is None:
+        return policy
+    if school_id in policy.own:
+        return policy.own[school_id]
+    school = next((s for s in await roster.schools() if s.id == school_id), None)
+    return policy.for_school(school)
 
 
 async def leadership_for(
@@ -145,7 +185,10 @@ async def leadership_for(
     say so (`klasbot doctor`, `klasbot run`, the reporter's reply)."""
     persons = await roster.leadership(school_id)
     found = [p.email for p in persons if p.email and p.preference == ContactPreference.DEFAULT]
+    configured = (await policy_of_school(roster, policy, school_id)).leadership_emails
+    if school_id is None:  # about every school: every school's configured leadership too
+        configured = tuple(a for p in (policy, *policy.own.values()) for a in p.leadership_emails)
     seen: dict[str, str] = {}
-    for address in (*found, *policy.leadership_emails):
+    for address in (*found, *configured):
         seen.setdefault(address.lower(), address)
     return tuple(seen.values())

@@ -46,6 +46,10 @@ class PlatformCapabilities:
     bind_hint: Msg | None = None
     """How a teacher binds a group on this platform (`{klas}`, `{platform}`), said when the admin
     asks klasbot to create one it cannot create; None: the general words."""
+    posts_in_flight: int = 1
+    """How many group posts the dispatcher may have out at once whose outcome is not recorded
+    yet (the adapter's rate limiter keeps them inside the platform's limits); 1: one after the
+    other, each recorded before the next goes out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,10 @@ class Letter:
     date_text: str
     lang: str | None = None
     """The language of the letter's own texts (its recipient's); None: the printer's default."""
+    letterhead: tuple[str, ...] | None = None
+    """The letterhead lines of the school it is from; None: the printer's own."""
+    return_address: str | None = None
+    """The return address of the school it is from; None: the printer's own."""
 
 
 class LetterPrinter(Protocol):

@@ -96,6 +96,10 @@ class RosterRepository(Protocol):
         """The ids of the pupils `guardian_id` is a guardian of, sorted."""
         ...
 
+    async def schools(self) -> list[School]:
+        """Every school of the roster (with its identifier), ordered by sourcedId."""
+        ...
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         """The persons with a leadership role (OneRoster `administrator`, `principal`,
         `siteAdministrator`) of that school, ordered by id; `None`: of every school."""

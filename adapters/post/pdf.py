@@ -211,7 +211,8 @@ class PdfLetterPrinter:
         pdf.set_font(font, "B", 13)
         pdf.multi_cell(head_w, 6, txt(school), align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
         pdf.set_font(font, "", 9)
-        for line in self.letterhead_lines:
+        lines = self.letterhead_lines if letter.letterhead is None else letter.letterhead
+        for line in lines:
             pdf.set_x(LETTERHEAD_X)
             pdf.multi_cell(head_w, 4.2, txt(line), align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
 
@@ -224,11 +225,12 @@ class PdfLetterPrinter:
 
         # Address window.
         y = WINDOW_Y + 2
-        if self.return_address:
+        return_address = letter.return_address or self.return_address
+        if return_address:
             pdf.set_font(font, "", 7)
             pdf.set_text_color(90)
             pdf.set_xy(WINDOW_X, y)
-            pdf.cell(WINDOW_W, 3.5, _fit(pdf, txt(self.return_address), WINDOW_W))
+            pdf.cell(WINDOW_W, 3.5, _fit(pdf, txt(return_address), WINDOW_W))
             pdf.set_text_color(0)
             y += 6
         pdf.set_font(font, "", 11)

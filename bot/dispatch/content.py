@@ -26,6 +26,8 @@ class Sender:
 
     school_name: str
     reply_to: str | None = None
+    policy: SchoolPolicy | None = None
+    """The policy of the announcement's school (`SchoolPolicy.for_school`)."""
 
 
 async def announcement_senders(
@@ -38,16 +40,20 @@ async def announcement_senders(
     if not wanted:
         return {}
     classes = await tx.roster.classes()
-    schools = list({school.id: school for _, school, _, _ in classes}.values())
+    by_id = {school.id: school for _, school, _, _ in classes}
+    schools = list(by_id.values())
     school_of = {c.id: c.school_id for c, *_ in classes}
     authors = await tx.roster.persons({a.author_id for a in wanted})
     senders = {}
     for a in wanted:
         author = authors.get(a.author_id)
         contactable = author is not None and author.preference != ContactPreference.NONE
+        school_id = school_of.get(a.class_id)
+        own = policy.for_school(by_id.get(school_id) if school_id else None)
         senders[a.id] = Sender(
-            policy.name_of_school(schools, school_of.get(a.class_id)),
-            policy.replies_to(author.email if author and contactable else None),
+            policy.name_of_school(schools, school_id),
+            own.replies_to(author.email if author and contactable else None),
+            own,
         )
     return senders
 

@@ -30,7 +30,12 @@ def author_function(author: Person, roster: ClassRoster, lang: str = "nl") -> st
     raise ValueError(f"{author.id} is not staff of class {cls}; it has no function to sign with")
 
 
-def signature(author: Person, roster: ClassRoster, lang: str = "nl") -> str:
-    """`— J. de Vries, mentor 2B, De Passie Utrecht` (an em dash, then name, function, school)."""
+def signature(
+    author: Person, roster: ClassRoster, lang: str = "nl", school_name: str | None = None
+) -> str:
+    """`— J. de Vries, mentor 2B, De Passie Utrecht` (an em dash, then name, function, school).
+    `school_name` is the school's name as configured (`SchoolPolicy.name_of_school`); without
+    it, or when blank, the roster's."""
     function = author_function(author, roster, lang)
-    return f"\u2014 {author.signature_name}, {function}, {roster.school.name}"
+    school = (school_name or "").strip() or roster.school.name
+    return f"\u2014 {author.signature_name}, {function}, {school}"

@@ -41,7 +41,7 @@ from bot.outbox import (
     add_unreachable_warning,
     notice_key,
 )
-from bot.policy import SchoolPolicy, school_name_for
+from bot.policy import SchoolPolicy, policy_of_school, school_name_for
 from bot.repositories import Repositories
 from bot.routing import GroupView, group_view, route_class
 from bot.rules import authorization, content, kinds, post, signature
@@ -229,19 +229,35 @@ def late_letters(
 # --- checking, previewing, announcing -----------------------------------------------------------
 
 
+async def class_policy(ctx: Context, tx: Repositories, class_ref: str) -> SchoolPolicy:
+    """The policy of the school of the class `class_ref` names (`SchoolPolicy.for_school`);
+    the board's when no class is found (the caller's own check then says so)."""
+    if not ctx.policy.own:
+        return ctx.policy
+    found = await tx.roster.find_classes(class_ref)
+    if not found:
+        return ctx.policy
+    return await policy_of_school(tx.roster, ctx.policy, found[0].school_id)
+
+
 async def _check(
-    ctx: Context, tx: Repositories, draft: AnnouncementDraft, lang: str
+    ctx: Context, tx: Repositories, draft: AnnouncementDraft, lang: str | None = None
 ) -> tuple[ClassRoster, Person, str, str]:
-    """Rules 7, 4 and 5 in that order; returns (roster, author, body, signature) or raises."""
+    """Rules 7, 4 and 5 in that order, by the policy of the class's school; returns (roster,
+    author, body, signature) or raises. `lang`: the school's language when None."""
     school_class = await resolve_class(tx, draft.class_id)
     roster = await tx.roster.class_roster(school_class.id)
+    policy = ctx.policy.for_school(roster.school)
+    lang = lang or policy.language
     author = await tx.roster.person(draft.author_id)
     authorization.require_staff_of_class(author, roster)
     assert author is not None
-    kinds.validate_draft(draft, ctx.policy.allowed_kinds, today=ctx.today())
+    kinds.validate_draft(
+        draft, policy.allowed_kinds, today=local_today(ctx.clock.now(), policy.timezone)
+    )
     free_text = "\n".join(t for t in (draft.subject, draft.text) if t)
     pupils = await protected_pupils(tx, roster)
-    content.check_content(free_text, pupils, ctx.policy.public_contacts)
+    content.check_content(free_text, pupils, policy.public_contacts)
     body = kinds.render_body(
         draft.kind,
         class_code=roster.school_class.code,
@@ -251,7 +267,8 @@ async def _check(
         text=draft.text,
         lang=lang,
     )
-    return roster, author, body, signature.signature(author, roster, lang)
+    school_name = policy.school_name_of(roster.school)
+    return roster, author, body, signature.signature(author, roster, lang, school_name)
 
 
 async def _audit_refusal(
@@ -277,12 +294,13 @@ async def group_views(ctx: Context, tx: Repositories, class_id: str) -> list[Gro
 
 
 async def _routes(ctx: Context, tx: Repositories, roster: ClassRoster) -> list[Route]:
+    policy = ctx.policy.for_school(roster.school)
     return route_class(
         roster.pupils,
-        today=ctx.today(),
+        today=local_today(ctx.clock.now(), policy.timezone),
         groups=await group_views(ctx, tx, roster.school_class.id),
         guardians=roster.guardians,
-        pupil_email_from_age=ctx.policy.pupil_email_from_age,
+        pupil_email_from_age=policy.pupil_email_from_age,
     )
 
 
@@ -300,14 +318,15 @@ async def preview(ctx: Context, draft: AnnouncementDraft, *, source: str = "cli"
     now = ctx.clock.now()
     try:
         async with ctx.db.transaction() as tx:
-            roster, _, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
+            roster, _, body, sig = await _check(ctx, tx, draft)
             repeat = await find_repeat(tx, roster.school_class.id, draft, now)
             routes = await _routes(ctx, tx, roster)
     except KlasbotError as error:
         await _audit_refusal(ctx, error, draft, source)
         raise
-    late = late_letters(ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now))
-    return Preview(f"{body}\n\n{sig}", repeat, late, silent=_silent(ctx.policy, draft, now))
+    policy = ctx.policy.for_school(roster.school)
+    late = late_letters(policy, draft.date, routes, roster, sending_day(policy, draft, now))
+    return Preview(f"{body}\n\n{sig}", repeat, late, silent=_silent(policy, draft, now))
 
 
 def _silent(policy: SchoolPolicy, draft: AnnouncementDraft, now: datetime) -> bool:
@@ -400,14 +419,15 @@ async def announce_in(
     same one, `bot.usecases.scheduling`). Raises before it writes anything when a rule refuses;
     the refusal is the caller's to audit."""
     now = ctx.clock.now()
-    roster, author, body, sig = await _check(ctx, tx, draft, ctx.policy.language)
+    roster, author, body, sig = await _check(ctx, tx, draft)
+    policy = ctx.policy.for_school(roster.school)
     # Announcements to one class take turns (PostgreSQL: an advisory lock; SQLite's
     # transactions already do): two identical ones at the same instant cannot both
     # pass the repeat check.
     await tx.state.lock("klasbot", f"announce:{roster.school_class.id}")
     repeat = await find_repeat(tx, roster.school_class.id, draft, now)
     if repeat is not None and not _may_repeat(again, repeat):
-        raise AlreadySent(repeat, ctx.policy.timezone, now)
+        raise AlreadySent(repeat, policy.timezone, now)
     announcement = Announcement(
         id=0,
         class_id=roster.school_class.id,
@@ -425,16 +445,16 @@ async def announce_in(
     )
     announcement = replace(announcement, id=await tx.announcements.add(announcement))
     routes = await _routes(ctx, tx, roster)
-    held_until = await add_announcement_rows(tx, ctx.policy, announcement, routes, now)
+    held_until = await add_announcement_rows(tx, policy, announcement, routes, now)
     counts = {c.value: 0 for c in Channel}
     for route in routes:
         counts[route.channel.value] += 1
     unreachable = tuple(r.pupil_id for r in routes if r.channel == Channel.UNREACHABLE)
-    told = await add_unreachable_warning(tx, ctx.policy, announcement, unreachable, now=now)
-    late = late_letters(ctx.policy, draft.date, routes, roster, sending_day(ctx.policy, draft, now))
+    told = await add_unreachable_warning(tx, policy, announcement, unreachable, now=now)
+    late = late_letters(policy, draft.date, routes, roster, sending_day(policy, draft, now))
     if late is not None:
         late = await _queue_call_list(
-            tx, ctx.policy, announcement, author, roster.school_class.code, late
+            tx, policy, announcement, author, roster.school_class.code, late
         )
     await ctx.audit(
         tx,

@@ -197,9 +197,9 @@ def draft_of(request: ScheduleRequest, class_id: str, day: date | None) -> Annou
 
 async def _plan_in(ctx: Context, tx: Repositories, request: ScheduleRequest) -> Plan:
     now = ctx.clock.now()
-    policy = ctx.policy
-    tz = policy.timezone
     school_class = await resolve_class(tx, request.class_ref)
+    policy = await announcing.class_policy(ctx, tx, school_class.id)
+    tz = policy.timezone
     when = request.when
     rule = when.rule if when.recurring else None
     if not when.recurring:
@@ -319,7 +319,7 @@ async def add(
                 when=request.when.text,
                 rule=result.rule,
                 start=result.start,
-                timezone=ctx.policy.timezone.key,
+                timezone=(await announcing.class_policy(ctx, tx, result.class_id)).timezone.key,
                 created_at=now,
                 until=result.until,
                 exceptions=tuple(sorted(set(request.exceptions))),
