@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.i18n import DEFAULT_LANGUAGE, Localized, Msg, available_languages
 from config.values import (
     ENGLISH,
+    M_BOARD_ONLY,
     M_NOT_BEFORE,
     M_TABLE,
     M_URGENT_NOT_ALLOWED,
@@ -193,7 +194,12 @@ class SchoolOverrides(SchoolSettings):
 
     @model_validator(mode="after")
     def _urgent_kinds_are_allowed(self) -> SchoolOverrides:
-        return self  # checked on the merged settings (`Settings.school_settings`)
+        # Checked on the merged settings (`Settings.school_settings`); here only that no key is
+        # the board's alone.
+        for key in SCHOOL_ONLY_KEYS:
+            if key in self.model_fields_set:
+                raise _Invalid(M_BOARD_ONLY, key=key)
+        return self
 
 
 SCHOOL_ONLY_KEYS = ("sweep_at", "retention_years", "year_end", "invite_valid_days")
@@ -360,7 +366,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _each_school_is_consistent(self) -> Settings:
         for key in self.schools:
-            self.school_settings(key)._urgent_kinds_are_allowed()
+            try:
+                self.school_settings(key)._urgent_kinds_are_allowed()
+            except _Invalid as exc:
+                exc.key = f"schools/{key}/{exc.key}"
+                raise
         return self
 
     def school_settings(self, key: str | None) -> SchoolSettings:
@@ -464,6 +474,9 @@ def _names(loc: tuple[str | int, ...]) -> tuple[str, str]:
     """The key as the file writes it (`mail.smtp_port`) and as the environment does
     (`KLASBOT_MAIL__SMTP_PORT`)."""
     parts = [str(part) for part in loc if isinstance(part, str)]
+    if len(parts) >= 2 and parts[0] == "schools":  # a TOML table only, no variable
+        table = f'[schools."{parts[1]}"]'
+        return ".".join([f'schools."{parts[1]}"', *parts[2:]]), table
     return ".".join(parts), ENV_PREFIX + "__".join(parts).upper()
 
 
@@ -471,7 +484,8 @@ def _problem(err: ErrorDetails, lang: str) -> str:
     loc = tuple(err["loc"])
     error = err.get("ctx", {}).get("error")
     if isinstance(error, _Invalid) and error.key is not None:
-        loc = (*loc, error.key)  # a check of a whole section that is about one of its keys
+        # A check of a whole section that is about one of its keys ("a/b/c": a nested one).
+        loc = (*loc, *error.key.split("/"))
     key, env = _names(loc)
     if err["type"] == "extra_forbidden":
         return M_UNKNOWN_KEY(lang, key=key)
@@ -486,7 +500,8 @@ def _problem(err: ErrorDetails, lang: str) -> str:
         problem = rule.allowed(lang) if rule else err["msg"]
     value = err.get("input")
     if isinstance(error, _Invalid) and error.key is not None:
-        value = value.get(error.key) if isinstance(value, dict) else None
+        for part in error.key.split("/"):
+            value = value.get(part) if isinstance(value, dict) else None
     parts = tuple(part for part in loc if isinstance(part, str))
     if parts[:2] in SECRET_KEYS or value is None:
         return M_BAD_KEY(lang, key=key, env=env, problem=problem)

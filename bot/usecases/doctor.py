@@ -66,6 +66,11 @@ M_LEADERSHIP_MISSING = Msg(
     "nobody receives the reports and escalations about {school}: give the roster a principal or "
     "administrator of that school with an e-mail address, or set school.leadership_emails"
 )
+M_NAME_OWN = Msg('{school}: {name} ([schools."{key}"] name)')
+M_SCHOOL_KEY_UNKNOWN = Msg(
+    '[schools."{key}"] names no school of the roster (neither a sourcedId nor an identifier '
+    "in orgs.csv): its settings are used for no class"
+)
 M_LETTERS_OK = Msg("return address: {address}; letterhead: {letterhead}")
 M_LETTERS_NO_RETURN = Msg(
     "no return address (post.return_address): an undeliverable letter does not come back; "
@@ -124,6 +129,8 @@ async def roster_findings(
         findings.append(Finding("roster", Status.OK, M_ROSTER_OK, counts))
     findings.extend(_name_findings(ctx.policy, schools))
     if persons:
+        findings.extend(_unknown_school_keys(ctx.policy, schools))
+    if persons:
         without = await reports.schools_without_leadership(ctx)
         for school in without:
             findings.append(
@@ -133,18 +140,50 @@ async def roster_findings(
             )
         if not without:
             findings.append(Finding("leadership", Status.OK, M_LEADERSHIP_OK))
-    findings.append(_letters_finding(ctx.policy, schools, return_address, letterhead))
+    if not ctx.policy.own:
+        findings.append(_letters_finding(ctx.policy, schools, return_address, letterhead))
+        return findings
+    # A board: each school's letters carry its own letterhead and return address.
+    for school in schools or [None]:
+        own = ctx.policy.for_school(school)
+        findings.append(
+            _letters_finding(
+                ctx.policy, [school] if school else [], own.return_address, own.letterhead
+            )
+        )
     return findings
 
 
 def _name_findings(policy: SchoolPolicy, schools: Sequence[School]) -> list[Finding]:
-    if policy.school_name.strip():
+    if policy.school_name.strip() and not policy.own:
         return [Finding("school-name", Status.OK, M_NAME_CONFIGURED, {"name": policy.school_name})]
+    findings = []
+    for s in schools:
+        own = policy.for_school(s)
+        key = s.id if s.id in policy.own else s.identifier
+        if own is not policy and own.school_name.strip():
+            details = {"school": s.id, "name": own.school_name.strip(), "key": key}
+            findings.append(Finding("school-name", Status.OK, M_NAME_OWN, details))
+        elif policy.school_name.strip():
+            details = {"name": policy.school_name.strip()}
+            findings.append(Finding("school-name", Status.OK, M_NAME_CONFIGURED, details))
+        elif s.name.strip():
+            details = {"school": s.id, "name": s.name}
+            findings.append(Finding("school-name", Status.OK, M_NAME_FROM_ROSTER, details))
+        else:
+            findings.append(
+                Finding("school-name", Status.WARNING, M_NAME_MISSING, {"school": s.id})
+            )
+    return findings
+
+
+def _unknown_school_keys(policy: SchoolPolicy, schools: Sequence[School]) -> list[Finding]:
+    """A `[schools."…"]` table that matches no school of the roster (a typo, an old BRIN)."""
+    known = {s.id for s in schools} | {s.identifier for s in schools if s.identifier}
     return [
-        Finding("school-name", Status.OK, M_NAME_FROM_ROSTER, {"school": s.id, "name": s.name})
-        if s.name.strip()
-        else Finding("school-name", Status.WARNING, M_NAME_MISSING, {"school": s.id})
-        for s in schools
+        Finding("school-settings", Status.WARNING, M_SCHOOL_KEY_UNKNOWN, {"key": key})
+        for key in sorted(policy.own)
+        if key not in known
     ]
 
 
@@ -157,11 +196,11 @@ def _letters_finding(
     """What a printed letter carries: the letterhead is the school's name (as every letter
     names it: `SchoolPolicy.name_of_school`, each school's own from the roster) and the
     configured lines; the return address is printed above the recipient's when configured."""
-    names = (
-        [policy.school_name.strip()]
-        if policy.school_name.strip()
-        else [s.name.strip() for s in schools if s.name.strip()]
-    )
+    names = [
+        name
+        for name in dict.fromkeys(policy.name_of_school(schools, s.id) for s in schools)
+        if name
+    ] or ([policy.school_name.strip()] if policy.school_name.strip() else [])
     name: Msg | str = ", ".join(names) if names else M_NO_SCHOOL_NAME
     lines = [line for line in letterhead if line.strip()]
     if lines:

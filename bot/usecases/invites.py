@@ -22,7 +22,7 @@ from bot.codes import hash_code
 from bot.domain import Channel, ContactPreference, GroupState, Invite, Person, Recipient, Role
 from bot.notices import InviteNotice
 from bot.outbox import add_notice, forget_codes, notice_key
-from bot.policy import school_name_for
+from bot.policy import SchoolPolicy, policy_of_school, school_name_for
 from bot.repositories import Repositories
 from bot.routing import guardians_may_receive, route_invite
 from bot.rules.age import MINIMUM_AGE, date_turning, is_old_enough, local_today
@@ -94,6 +94,14 @@ class _Candidate:
     guardians: list[Person]
     class_codes: str
     class_ids: tuple[str, ...]
+
+
+async def _class_policy(ctx: Context, tx: Repositories, class_ids: tuple[str, ...]) -> SchoolPolicy:
+    """The policy of the school of the first of `class_ids` (the board's without one)."""
+    if not ctx.policy.own or not class_ids:
+        return ctx.policy
+    found = await tx.roster.find_classes(class_ids[0])
+    return await policy_of_school(tx.roster, ctx.policy, found[0].school_id if found else None)
 
 
 def new_code() -> str:
@@ -238,7 +246,9 @@ async def _issue(
         pupil,
         today=issuing.today,
         guardians=candidate.guardians,
-        pupil_email_from_age=ctx.policy.pupil_email_from_age,
+        pupil_email_from_age=(
+            await _class_policy(ctx, tx, candidate.class_ids)
+        ).pupil_email_from_age,
     )
     if route.channel == Channel.UNREACHABLE or not route.recipients:
         return _unreachable(candidate, issuing.today)
@@ -373,7 +383,9 @@ async def invite_on_birthday(
             candidate.pupil,
             today=local_today(now, ctx.policy.timezone),
             guardians=candidate.guardians,
-            pupil_email_from_age=ctx.policy.pupil_email_from_age,
+            pupil_email_from_age=(
+                await _class_policy(ctx, tx, candidate.class_ids)
+            ).pupil_email_from_age,
         )
         keys = [birthday_key("", r) for r in route.recipients]
         if keys and await tx.outbox.existing_keys(keys):

@@ -32,7 +32,7 @@ from bot.i18n import Localized, Msg
 from bot.languages import person_language, shared_language
 from bot.notices import CorrectionNotice, GroupEditNotice, Notice, WithdrawalNotice
 from bot.outbox import DUE_AT_ONCE, notice_key
-from bot.policy import school_name_for
+from bot.policy import policy_of_school, school_name_for
 from bot.repositories import Repositories
 from bot.rules import authorization, content, kinds
 from bot.usecases.context import Context, protected_pupils
@@ -214,7 +214,7 @@ async def _check_text(
     """Rule 5 for a correction or a reason: they reach the same pupils and parents."""
     roster = await tx.roster.class_roster(announcement.class_id)
     pupils = await protected_pupils(tx, roster)
-    content.check_content(text, pupils, ctx.policy.public_contacts)
+    content.check_content(text, pupils, ctx.policy.for_school(roster.school).public_contacts)
 
 
 def _delivered(d: Delivery) -> bool:
@@ -284,8 +284,11 @@ async def follow_up_delivered(
         )
         found = await tx.roster.find_classes(announcement.class_id)
         class_code = found[0].code if found else announcement.class_id
-        school_lang = ctx.policy.language
-        held_until = ctx.policy.release_at(ctx.clock.now(), announcement.kind)
+        policy = await policy_of_school(
+            tx.roster, ctx.policy, found[0].school_id if found else None
+        )
+        school_lang = policy.language
+        held_until = policy.release_at(ctx.clock.now(), announcement.kind)
         school_name = await school_name_for(tx.roster, ctx.policy, announcement.class_id)
         for d in copies:
             pupil = names.get(d.pupil_id)
