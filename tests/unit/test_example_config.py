@@ -38,3 +38,22 @@ def test_a_platform_minimum_from_the_configuration_is_every_commands_minimum(
     monkeypatch.setenv("KLASBOT_MATRIX__MIN_AGE", "9")
     with pytest.raises(ConfigError, match="KLASBOT_MATRIX__MIN_AGE"):
         load_settings(EXAMPLE)
+
+
+def test_the_example_school_table_is_valid_when_uncommented(tmp_path: Path) -> None:
+    """The commented `[schools."…"]` example is what a board copies: it must load as it is."""
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# [schools."))
+    uncommented = [line.removeprefix("# ") for line in lines[start:]]
+    path = tmp_path / "klasbot.toml"
+    path.write_text("\n".join([*lines[:start], *uncommented]) + "\n", encoding="utf-8")
+    settings = load_settings(path)
+    key = uncommented[0].removeprefix('[schools."').removesuffix('"]')
+    policy = bootstrap.make_policy(settings)
+    assert set(policy.own) == {key}
+    own = policy.own[key]
+    assert own.school_name
+    assert own.letterhead
+    assert own.return_address
+    assert own.leadership_emails
+    assert own.letterhead != policy.letterhead
