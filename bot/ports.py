@@ -235,10 +235,11 @@ class ChatCore(Protocol):
         ...
 
     async def link_school_account(
-        self, platform: str, account_id: str, names: Sequence[str]
+        self, platform: str, account_id: str, names: Sequence[str], chat_id: str | None = None
     ) -> bool:
         """Link an account by the school account the platform reports for it (`names`: Teams'
-        user principal name and e-mail), matched to the roster's username or e-mail; True when
+        user principal name and e-mail), matched to the roster's username or e-mail (only
+        persons of the school of the class group `chat_id`, when it was seen in one); True when
         the account is linked to that one person (see `linking.link_by_school_account`)."""
         ...
 

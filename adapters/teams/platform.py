@@ -406,7 +406,7 @@ class TeamsPlatform:
         chat_id = channel_of(activity)
         team_id = team_of(activity)
         account_id = self._sender(context)
-        await self._ensure_linked(context, team_id or chat_id)
+        await self._ensure_linked(context, team_id or chat_id, chat_id)
         if await self.core.is_class_group(self.name, chat_id):
             await self._keep_reference(context, chat_id, team_id)  # serviceUrl may change
         text = clean(activity.text)
@@ -521,7 +521,9 @@ class TeamsPlatform:
 
     # ------------------------------------------------------------------------ members
 
-    async def _ensure_linked(self, context: TurnContext, conversation_id: str) -> None:
+    async def _ensure_linked(
+        self, context: TurnContext, conversation_id: str, chat_id: str | None = None
+    ) -> None:
         """Link the sender by their school account when klasbot does not know them yet."""
         account_id = self._sender(context)
         if account_id in self._known:
@@ -538,12 +540,12 @@ class TeamsPlatform:
         except Exception as error:
             logger.info("teams: cannot read member %s: %s", account_id, type(error).__name__)
             return
-        await self._link(account_id, _names(member))
+        await self._link(account_id, _names(member), chat_id)
 
-    async def _link(self, account_id: str, names: list[str]) -> None:
+    async def _link(self, account_id: str, names: list[str], chat_id: str | None = None) -> None:
         if account_id in self._known or not names:
             return
-        if await self.core.link_school_account(self.name, account_id, names):
+        if await self.core.link_school_account(self.name, account_id, names, chat_id):
             self._known.add(account_id)
 
     async def _members(self, chat_id: str) -> set[str]:
@@ -580,7 +582,7 @@ class TeamsPlatform:
                 continue  # a bot
             account_id = str(member.aad_object_id or member.id)
             now.add(account_id)
-            await self._link(account_id, _names(member))
+            await self._link(account_id, _names(member), chat_id)
         before = await self._members(chat_id)
         await self.core.set_platform_state(self.name, f"members:{chat_id}", json.dumps(sorted(now)))
         for account_id in sorted(now - before):

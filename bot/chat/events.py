@@ -18,11 +18,14 @@ class PlatformEvents:
         return await membership.member_joined(self.ctx, platform, chat_id, account_id)
 
     async def link_school_account(
-        self, platform: str, account_id: str, names: Sequence[str]
+        self, platform: str, account_id: str, names: Sequence[str], chat_id: str | None = None
     ) -> bool:
         """Link the account by the school account the platform reports for it (its sign-in
-        name, e-mail); True when it is linked to the one roster person those name."""
-        person = await linking.link_by_school_account(self.ctx, platform, account_id, names)
+        name, e-mail); True when it is linked to the one roster person those name (of the
+        school of the class group `chat_id`, when it was seen in one)."""
+        person = await linking.link_by_school_account(
+            self.ctx, platform, account_id, names, chat_id
+        )
         return person is not None
 
     async def join_requested(self, platform: str, chat_id: str, account_id: str) -> bool | None:

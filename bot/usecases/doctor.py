@@ -144,13 +144,11 @@ async def roster_findings(
         findings.append(_letters_finding(ctx.policy, schools, return_address, letterhead))
         return findings
     # A board: each school's letters carry its own letterhead and return address.
-    for school in schools or [None]:
+    for school in schools:
         own = ctx.policy.for_school(school)
-        findings.append(
-            _letters_finding(
-                ctx.policy, [school] if school else [], own.return_address, own.letterhead
-            )
-        )
+        findings.append(_letters_finding(ctx.policy, [school], own.return_address, own.letterhead))
+    if not schools:
+        findings.append(_letters_finding(ctx.policy, [], return_address, letterhead))
     return findings
 
 

@@ -191,7 +191,11 @@ async def _into_groups(
 
 
 async def link_by_school_account(
-    ctx: Context, platform: str, account_id: str, names: Sequence[str]
+    ctx: Context,
+    platform: str,
+    account_id: str,
+    names: Sequence[str],
+    chat_id: str | None = None,
 ) -> Person | None:
     """Link a platform account by the school account the platform reports for it (`names`:
     Teams' user principal name and e-mail address), matched without regard to case against the
@@ -202,7 +206,10 @@ async def link_by_school_account(
     under 13 is not linked (rule 1). A code is an explicit choice and wins: an account already
     linked (by a code) stays as it is, and a person who already has another account on
     `platform` gets no second one without a code of their own (a used code links no second
-    account either). Those accounts can still send `/start CODE`."""
+    account either). Those accounts can still send `/start CODE`.
+
+    Seen in a class group (`chat_id`), only persons of that class's school match: in a board's
+    installation two schools may each have a `j.devries`."""
     async with ctx.db.transaction() as tx:
 
         async def refuse(
@@ -220,12 +227,15 @@ async def link_by_school_account(
                 **details,
             )
 
+        found = await tx.roster.find_by_account_name(names)
+        group = await tx.groups.by_chat(platform, chat_id) if chat_id is not None else None
+        if group is not None:
+            school = (await tx.roster.class_roster(group.class_id)).school.id
+            found = [p for p in found if not p.school_ids or school in p.school_ids]
         linked = await tx.accounts.person_of(platform, account_id)
         if linked is not None:
             # Linked before (by this match, or by a code): nothing changes.
-            found = await tx.roster.find_by_account_name(names)
             return linked if any(p.id == linked.id for p in found) else None
-        found = await tx.roster.find_by_account_name(names)
         if not found:
             return None
         if len(found) > 1:

@@ -133,3 +133,29 @@ async def test_a_pupil_under_13_is_not_linked(ctx: Context, snapshot: RosterSnap
     assert await linked(ctx, "aad-milan") is None
     [event] = await events(ctx, "link-refused", "p-2b-05")
     assert event.details["reason"] == "under-13"
+
+
+async def test_in_a_class_group_only_that_schools_persons_match(
+    ctx: Context, console: FakePlatform, snapshot: RosterSnapshot
+) -> None:
+    """A board's installation: two schools each have a `z.berg`. Seen in 2B's group (De Passie
+    Utrecht), the account is the Utrecht pupil's; seen nowhere in particular, it is ambiguous."""
+    other = next(p for p in snapshot.persons if p.id == "p-4c-01")
+    zeist = replace(
+        other, id="p-zeist-01", username="z.berg", school_ids=("org-passie-zeist",), email=None
+    )
+    persons = tuple(
+        replace(p, username="z.berg") if p.id == "p-2b-01" else p for p in snapshot.persons
+    )
+    await roster_uc.import_roster(ctx, replace(snapshot, persons=(*persons, zeist)))
+    assert await linking.link_by_school_account(ctx, "console", "aad-z", ["Z.Berg"]) is None
+    [refused] = await events(ctx, "link-refused", "p-2b-01")
+    assert refused.details["reason"] == "ambiguous-school-account"
+
+    group = await groups_uc.create_group(ctx, "2B", "console")
+    person = await linking.link_by_school_account(
+        ctx, "console", "aad-z", ["Z.Berg"], chat_id=group.chat_id
+    )
+    assert person is not None
+    assert person.id == "p-2b-01"
+    assert await linked(ctx, "aad-z") == "p-2b-01"
