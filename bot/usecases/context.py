@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeGuard
+from uuid import uuid4
 
+from bot import metrics
 from bot.domain import AuditEvent, ClassRoster, Person, SchoolClass
 from bot.errors import Ambiguous, KlasbotError, NotFound
 from bot.messages import M_CLASS_AMBIGUOUS, M_CLASS_NOT_FOUND, M_PERSON_NOT_FOUND
@@ -50,6 +52,8 @@ class Context:
         **details: Any,
     ) -> None:
         await tx.audit.add([self.event(kind, actor, persons, **details)])
+        if kind == "refusal":
+            metrics.refused(details.get("rule"), details.get("code"))
 
     async def audit_refusal(
         self, error: KlasbotError, *, actor: str | None, persons: Sequence[str] = (), **details: Any
@@ -120,10 +124,36 @@ async def require_person(tx: Repositories, ref: str) -> Person:
     return person
 
 
+ROSTER_GENERATION = ("klasbot", "roster-generation")
+"""The `PlatformStateRepository` key that changes whenever the roster's persons do (an import
+that changed something, an erasure): what a process may keep of the roster is valid while it
+stays the same, in every process sharing the database."""
+
+_school_pupils: dict[str, tuple[str, tuple[Person, ...], frozenset[str]]] = {}
+"""Per school: (roster generation, its pupils, their ids), for `protected_pupils`."""
+
+
+async def roster_changed(tx: Repositories) -> None:
+    """Say that the roster's persons changed (in the caller's transaction): every process reads
+    them again (`protected_pupils`)."""
+    await tx.state.set(*ROSTER_GENERATION, uuid4().hex)
+
+
 async def protected_pupils(tx: Repositories, roster: ClassRoster) -> tuple[Person, ...]:
     """Whose names rule 5 looks for in a text to the roster's class: every pupil of its school
     (A.2 protects every member of the school community). The same tuple for every class of a
-    school, so that the names index built from it is reused (`bot.rules.names` caches by it)."""
-    pupils = await tx.roster.school_pupils(roster.school_class.school_id)
-    known = {p.id for p in pupils}
-    return (*pupils, *(p for p in roster.pupils if p.id not in known))
+    school, so that the names index built from it is reused (`bot.rules.names` caches by it).
+    Read once per roster generation (`roster_changed`), not for every announcement: a school of
+    1,500 pupils took three quarters of an announcement's time."""
+    school_id = roster.school_class.school_id
+    generation = await tx.state.get(*ROSTER_GENERATION)
+    cached = _school_pupils.get(school_id)
+    if generation is not None and cached is not None and cached[0] == generation:
+        _, pupils, known = cached
+    else:
+        pupils = tuple(await tx.roster.school_pupils(school_id))
+        known = frozenset(p.id for p in pupils)
+        if generation is not None:
+            _school_pupils[school_id] = (generation, pupils, known)
+    extra = tuple(p for p in roster.pupils if p.id not in known)
+    return (*pupils, *extra) if extra else pupils

@@ -55,7 +55,7 @@ from bot.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.outbox import STATE_SCOPE
 from bot.pseudonyms import erased_pseudonym
 from bot.repositories import Repositories
-from bot.usecases.context import Context, require_person
+from bot.usecases.context import Context, require_person, roster_changed
 from bot.usecases.retention import discard_files
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,7 @@ async def erase(ctx: Context, person_ref: str, by: str) -> ErasureResult:
         erased = await tx.privacy.erase(
             person.id, pseudonym, everywhere=texts.everywhere, tied=texts.tied, keep=texts.keep
         )
+        await roster_changed(tx)  # their name is no longer rule 5's to look for
         if removals:
             # Queued after the scrub: an account id may look like the person's id (the console's
             # accounts are named after the person), and the platform needs it as it is.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain import Group, MemberState, RosterChanges, RosterSnapshot
 from bot.rules.membership import Verdict, is_present
-from bot.usecases.context import Context
+from bot.usecases.context import Context, roster_changed
 from bot.usecases.membership import cannot_remove, report_not_allowed
 
 
@@ -28,6 +28,8 @@ async def import_roster(
             changes = await tx.roster.sync(snapshot, deleted=deleted)
             if dry_run:
                 raise _DryRun
+            if not changes.empty:
+                await roster_changed(tx)
             now = ctx.clock.now()
             for pupil_id, class_id in changes.left_class:
                 for group in await tx.groups.list(class_id):
