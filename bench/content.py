@@ -3,7 +3,8 @@
 Run: `.venv/bin/python bench/content.py`. Prints, per text, the median time of one check (the
 school's name index already built, as it is cached), of the bare regular expressions the check
 runs over the same text, and their ratio; and the time to build the index of a school of 1,500
-pupils. Not a test: timings belong here, never in a timed unit test.
+pupils. Not a test: timings belong here, never in a timed unit test. `python -m bench --only
+content` gives the suite's rows (`measure`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.suite import Row  # noqa: E402
 from bot.domain import Person, Role  # noqa: E402
 from bot.rules import content, names  # noqa: E402
 
@@ -70,6 +72,40 @@ def median(fn: Callable[[], object], repeat: int = 30) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def measure(quick: bool = False) -> list[Row]:
+    """The suite's rows: the check of a 2,000-character text against the bare regular
+    expressions, for prose and for the text where the check costs most (the name index of the
+    school built and cached); "doubled": the same text at 4,000 characters."""
+    pupils = school(300 if quick else 1500)
+    repeat = 5 if quick else 30
+    names._cached_index.cache_clear()
+    content.name_index(pupils)
+    measured = {}
+    for name, text in texts().items():
+        check = median(lambda text=text: content.find_personal_data(text, pupils), repeat)
+        regex = median(lambda text=text: bare(text), repeat)
+        measured[name] = (check, regex, text)
+    worst = max((n for n in measured if n != "prose"), key=lambda n: measured[n][0])
+    rows = []
+    for name in ("prose", worst):
+        check, regex, text = measured[name]
+        double = (text * 2)[:4000]
+        doubled = median(lambda double=double: content.find_personal_data(double, pupils), repeat)
+        rows.append(
+            Row(
+                work=(
+                    f"rule 5 (personal data) on a 2,000-character text ({name}), "
+                    f"school of {len(pupils):,} pupils"
+                ),
+                library=f"the same regular expressions (re): {regex * 1000:.2f} ms",
+                klasbot=f"find_personal_data: {check * 1000:.2f} ms",
+                ratio=f"{check / regex:.1f}x time",
+                doubled=f"x{doubled / check:.2f}",
+            )
+        )
+    return rows
 
 
 def main() -> None:

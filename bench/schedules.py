@@ -15,7 +15,9 @@
 
 On SQLite, and on PostgreSQL when KLASBOT_TEST_POSTGRES_URL is set (a database is created and
 dropped for the run). Prints figures only: about a minute on SQLite, two with PostgreSQL too.
-Not a test: timings belong here, never in a timed unit test.
+Not a test: timings belong here, never in a timed unit test. In the suite's table (`python -m
+bench --only schedules`, `measure`): the cold start against APScheduler and the burst's lag, at
+10,000 schedules and, for "doubled", 5,000 (the same 1,000 due).
 
     KLASBOT_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/schedules.py [--schedules 10000] [--due 1000] [--classes 20]
@@ -43,6 +45,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.suite import Row  # noqa: E402
 
 POSTGRES_ENV = "KLASBOT_TEST_POSTGRES_URL"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -153,7 +157,14 @@ def settings_for(database_url: str, work: Path) -> Any:
     )
 
 
-async def load(database_url: str, work: Path, total: int, due: int, classes: int) -> dict[str, Any]:
+async def load(
+    database_url: str,
+    work: Path,
+    total: int,
+    due: int,
+    classes: int,
+    use_case_sample: int = USE_CASE_SAMPLE,
+) -> dict[str, Any]:
     """A fresh, migrated database with the school and `total` schedules."""
     from adapters.oneroster.reader import read_roster
     from bot import bootstrap
@@ -167,8 +178,8 @@ async def load(database_url: str, work: Path, total: int, due: int, classes: int
     settings = settings_for(database_url, work)
     await bootstrap.migrate(settings)
     all_specs = list(specs(total, due, classes))
-    sample = all_specs[due : due + USE_CASE_SAMPLE]
-    bulk = all_specs[:due] + all_specs[due + USE_CASE_SAMPLE :]
+    sample = all_specs[due : due + use_case_sample]
+    bulk = all_specs[:due] + all_specs[due + use_case_sample :]
     async with bootstrap.build(settings, clock=FrozenClock(CREATED)) as app:
         roster_dir = school(classes).write(work / "roster")
         await roster_uc.import_roster(app.ctx, read_roster(roster_dir))
@@ -445,6 +456,92 @@ async def main(total: int, due: int, classes: int) -> None:
                 f"\nPostgreSQL skipped: set {POSTGRES_ENV} "
                 "(e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)"
             )
+
+
+# --- the suite's rows (`python -m bench`) ------------------------------------------------------
+
+
+async def figures_for(
+    url: str, work: Path, total: int, due: int, classes: int, sample: int
+) -> dict[str, Any]:
+    """A fresh database of `total` schedules, then klasbot's cold start and burst in a fresh
+    process."""
+    await load(url, work, total, due, classes, sample)
+    return in_child("klasbot", url, str(work), str(due))
+
+
+def added_mb(figures: dict[str, Any]) -> float:
+    return float(figures["rss_started_mb"] - figures["rss_imports_mb"])
+
+
+async def measure_async(quick: bool) -> list[Row]:
+    classes = 20
+    total, due, sample = (200, 20, 20) if quick else (10_000, 1000, USE_CASE_SAMPLE)
+    # "doubled": the same burst among half the schedules, then all of them (not in a quick run).
+    sizes = [total] if quick else [total // 2, total]
+    bare = {n: in_child("apscheduler", str(n), str(due), str(classes)) for n in sizes}
+    admin = None if quick else os.environ.get(POSTGRES_ENV)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="klasbot-bench-") as tmp:
+        work = Path(tmp)
+        for label in ["SQLite", *(["PostgreSQL"] if admin else [])]:
+            ours: dict[int, dict[str, Any]] = {}
+            for n in sizes:
+                directory = work / f"{label}-{n}"
+                if admin is None or label == "SQLite":
+                    url = f"sqlite+aiosqlite:///{directory / 'klasbot.db'}"
+                    ours[n] = await figures_for(url, directory, n, due, classes, sample)
+                    continue
+                from tests.support.postgres import create_database, drop_database
+
+                name, url = await create_database(admin, "klasbot_bench")
+                try:
+                    ours[n] = await figures_for(url, directory, n, due, classes, sample)
+                finally:
+                    await drop_database(admin, name)
+            k, b = ours[total], bare[total]
+            memory = added_mb(k) / added_mb(b) if added_mb(b) > 0 else float("nan")
+            rows.append(
+                Row(
+                    work=f"cold start of `klasbot run` with {total:,} schedules, {label}",
+                    library=(
+                        f"APScheduler 3, {total:,} CronTrigger jobs in memory: "
+                        f"{b['startup_s'] * 1000:.0f} ms, +{added_mb(b):.1f} MB"
+                    ),
+                    klasbot=(
+                        f"build, next_due, first fire_due: {k['cold_s'] * 1000:.0f} ms, "
+                        f"+{added_mb(k):.1f} MB"
+                    ),
+                    ratio=f"{k['cold_s'] / b['startup_s']:.2f}x time, {memory:.2f}x memory",
+                    doubled=(
+                        f"x{k['cold_s'] / ours[sizes[0]]['cold_s']:.2f}" if len(sizes) > 1 else ""
+                    ),
+                )
+            )
+            lags = k["lags"]
+            last = {n: ours[n]["lags"][-1] for n in sizes}
+            rows.append(
+                Row(
+                    work=(
+                        f"schedule lag: {due:,} reminders due at once among {total:,} "
+                        f"schedules, due time to announcement written, {label}"
+                    ),
+                    library="",
+                    klasbot=(
+                        f"median {statistics.median(lags):.2f} s, p99 {pct(lags, 0.99):.2f} s, "
+                        f"last {lags[-1]:.2f} s ({len(lags) / k['burst_s']:.0f}/s)"
+                    ),
+                    ratio="",
+                    doubled=f"x{last[total] / last[sizes[0]]:.2f}" if len(sizes) > 1 else "",
+                )
+            )
+    return rows
+
+
+def measure(quick: bool = False) -> list[Row]:
+    """The suite's rows: klasbot's cold start against APScheduler holding the same schedules,
+    and the lag of a burst, at 10,000 schedules (quick: 200) and, for "doubled", half that."""
+    return asyncio.run(measure_async(quick))
 
 
 def child(args: list[str]) -> None:

@@ -187,6 +187,8 @@ class DeliveryRow(Base):
     __table_args__ = (
         sa.UniqueConstraint("announcement_id", "pupil_id"),
         sa.Index("ix_deliveries_due", "status", "due_at"),
+        # /metrics counts deliveries by status and channel at every scrape: from the index alone.
+        sa.Index("ix_deliveries_status_channel", "status", "channel"),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     announcement_id: Mapped[int | None] = mapped_column(
