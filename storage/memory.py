@@ -339,6 +339,9 @@ class InMemoryRosterRepository:
         )
         return [p for p in (self._person(i) for i in found) if p is not None]
 
+    async def schools(self) -> list[School]:
+        return sorted(self.tx.read(SCHOOLS).values(), key=lambda s: s.id)
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         found = [
             p

@@ -11,7 +11,6 @@ import codecs
 import csv
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,20 +48,22 @@ Hint = tuple[Msg, dict[str, Any]]
 """The issue for a column that is not known but explainable: a message and its parameters."""
 
 
-@dataclass(slots=True)
-class Row:
-    """One data record. `line` is the physical line it starts on (header = line 1).
+class Row(dict[str, str]):
+    """One data record: its values by column name; a column the file lacks reads as "".
+    `line` is the physical line it starts on (header = line 1).
 
     `damaged` rows have a field count that does not match the header: their values may be shifted,
     so callers should only register the row's `sourcedId` (to avoid follow-up "unknown id" issues)
-    and skip every other check."""
+    and skip every other check. (A dict itself, not a dict in an object: a row is read once per
+    value, hundreds of thousands of times in a big export.)"""
+
+    __slots__ = ("line", "damaged")
 
     line: int
-    values: dict[str, str]
-    damaged: bool = False
+    damaged: bool
 
-    def __getitem__(self, column: str) -> str:
-        return self.values.get(column, "")
+    def __missing__(self, column: str) -> str:
+        return ""
 
 
 class CsvTable:
@@ -118,7 +119,9 @@ class CsvTable:
             start, previous_end = previous_end + 1, reader.line_num
             if not fields:  # a blank line, e.g. at the end of the file
                 continue
-            if any(n in self._bad_lines for n in range(start, previous_end + 1)):
+            if self._bad_lines and any(
+                n in self._bad_lines for n in range(start, previous_end + 1)
+            ):
                 self.complete = False  # already reported as bad encoding
                 if header is None:
                     return
@@ -136,7 +139,9 @@ class CsvTable:
             self.rows_read += 1
             if self.progress is not None and self.rows_read % PROGRESS_EVERY == 0:
                 self.progress(self.name, self.rows_read, max(total, self.rows_read))
-            yield Row(start, dict(zip(header, fields, strict=False)), damaged)
+            row = Row(zip(header, fields, strict=False))
+            row.line, row.damaged = start, damaged
+            yield row
         if header is None and not self._bad_lines:
             self.issue(None, None, M_EMPTY_FILE)
             self.complete = False

@@ -9,10 +9,18 @@ from bot.domain import ContactPreference, Enrollment, Person, RosterSnapshot, Sc
 def build_snapshot(
     state: RosterState, enrollments: tuple[Enrollment, ...], guardians: dict[str, set[str]]
 ) -> RosterSnapshot:
-    """The snapshot of `state`, with the checked `enrollments` and the pupil -> guardian links."""
+    """The snapshot of `state`, with the checked `enrollments` and the pupil -> guardian links.
+
+    Consumes `state`'s records (its users, roles, contacts, birth dates and enrollment rows are
+    released as the persons are built): a big roster is not held twice."""
+    state.user_roles.clear()
+    state.enrollments.clear()
+    state.known.clear()
+    schools = _schools(state)
+    classes = tuple(state.classes.values())
     return RosterSnapshot(
-        schools=_schools(state),
-        classes=tuple(state.classes.values()),
+        schools=schools,
+        classes=classes,
         persons=_persons(state, guardians),
         enrollments=enrollments,
         version=state.version,
@@ -32,10 +40,14 @@ def _schools(state: RosterState) -> tuple[School, ...]:
 
 def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person, ...]:
     persons = []
-    for user_id, user in state.users.items():
+    users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
+    # Values that thousands of persons share are kept once (a board's roster is big).
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for user_id in list(users):
+        user = users.pop(user_id)
         if user.role is None:  # never reached: a missing role is an issue, raised before
             continue
-        contact = state.contacts.get(user_id)
+        contact = contacts.pop(user_id, None)
         email, address, preference = user.email, None, ContactPreference.DEFAULT
         language = None
         if contact is not None:
@@ -51,17 +63,18 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
                 given_name=user.given_name,
                 family_name=user.family_name,
                 middle_name=user.middle_name,
-                birth_date=state.birth_dates.get(user_id),
+                birth_date=birth_dates.pop(user_id, None),
                 email=email,
                 address=address,
                 preference=preference,
                 language=language,
-                guardian_ids=tuple(sorted(guardians.get(user_id, ()))),
+                guardian_ids=tuple(sorted(guardians.pop(user_id, ()))),
                 roles=frozenset(user.roles),
                 preferred_given_name=user.preferred_given_name,
                 share_with_guardians=contact is not None and contact.share_with_guardians,
-                school_ids=tuple(sorted(user.org_ids)),
-                username=user.username,
+                school_ids=shared.setdefault(schools := tuple(sorted(user.org_ids)), schools),
+                # Often the sourcedId itself: then the one string serves both.
+                username=user_id if user.username == user_id else user.username,
             )
         )
     return tuple(persons)

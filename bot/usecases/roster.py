@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Group, MemberState, RosterChanges, RosterSnapshot
+from bot.domain import Group, Membership, MemberState, RosterChanges, RosterSnapshot
 from bot.rules.membership import Verdict, is_present
 from bot.usecases.context import Context, roster_changed
 from bot.usecases.membership import cannot_remove, report_not_allowed
@@ -31,9 +31,17 @@ async def import_roster(
             if not changes.empty:
                 await roster_changed(tx)
             now = ctx.clock.now()
+            # Each class's groups and each group's members are read once, not once per pupil:
+            # a class that left as a whole is one query per group.
+            groups: dict[str, list[Group]] = {}
+            members: dict[int, dict[str, Membership]] = {}
             for pupil_id, class_id in changes.left_class:
-                for group in await tx.groups.list(class_id):
-                    membership = (await tx.groups.members(group.id)).get(pupil_id)
+                if class_id not in groups:
+                    groups[class_id] = await tx.groups.list(class_id)
+                for group in groups[class_id]:
+                    if group.id not in members:
+                        members[group.id] = await tx.groups.members(group.id)
+                    membership = members[group.id].get(pupil_id)
                     if membership is not None and is_present(membership.state):
                         await tx.groups.set_member(
                             group.id, pupil_id, membership.account_id, MemberState.REMOVED, now

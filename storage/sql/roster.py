@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from storage.models import (
     PersonRow,
     SchoolRow,
 )
-from storage.sql.mapping import person_values, to_class, to_person
+from storage.sql.mapping import roles_value, to_class, to_person
 
 
 class SqlRosterRepository:
@@ -39,110 +39,219 @@ class SqlRosterRepository:
     async def sync(
         self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
     ) -> RosterChanges:
-        s = self.session
+        """Sync on rows, not objects: each table's stored rows are streamed and compared with the
+        snapshot's values in Python, and only what differs is written, in batches (`executemany`).
+        A re-import that changes nothing writes nothing."""
         delta = deleted is not None
         changes = RosterChanges()
-        await self._sync_table(
-            SchoolRow,
-            {x.id: {"name": x.name, "identifier": x.identifier} for x in snapshot.schools},
-            changes,
-            "schools",
-        )
-        persons = {p.id: _roster_values(p) for p in snapshot.persons}
-        await self._sync_table(PersonRow, persons, changes, "persons")
-        classes = {
-            c.id: {"code": c.code, "title": c.title, "school_id": c.school_id}
-            for c in snapshot.classes
-        }
-        await self._sync_table(ClassRow, classes, changes, "classes")
-
-        wanted_links = {(p.id, g) for p in snapshot.persons for g in p.guardian_ids}
-        have_links: set[tuple[str, str]] = {
-            (pupil, guardian)
-            for pupil, guardian in await s.execute(
-                sa.select(GuardianshipRow.pupil_id, GuardianshipRow.guardian_id)
-            )
-        }
-        for pupil_id, guardian_id in sorted(wanted_links - have_links):
-            s.add(GuardianshipRow(pupil_id=pupil_id, guardian_id=guardian_id))
-            changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
-        for pupil_id, guardian_id in sorted(set() if delta else have_links - wanted_links):
-            await s.execute(
-                sa.delete(GuardianshipRow).where(
-                    GuardianshipRow.pupil_id == pupil_id, GuardianshipRow.guardian_id == guardian_id
-                )
-            )
-            changes.note(changes.removed, "guardianships", f"{pupil_id}<-{guardian_id}")
-
-        wanted = {(e.class_id, e.person_id, e.role.value): e.primary for e in snapshot.enrollments}
-        rows = (await s.execute(sa.select(EnrollmentRow))).scalars().all()
-        have = {(r.class_id, r.person_id, r.role): r for r in rows}
-        for key, primary in sorted(wanted.items()):
-            if key not in have:
-                s.add(
-                    EnrollmentRow(class_id=key[0], person_id=key[1], role=key[2], primary=primary)
-                )
-                changes.note(changes.added, "enrollments", "/".join(key))
-            elif have[key].primary != primary:
-                have[key].primary = primary
-                changes.note(changes.updated, "enrollments", "/".join(key))
         gone_persons = set(deleted.get("users", ())) if deleted else set()
         gone_classes = set(deleted.get("classes", ())) if deleted else set()
-        for key, row in sorted(have.items()):
-            if (
-                (key not in wanted and not delta)
-                or key[0] in gone_classes
-                or key[1] in gone_persons
-            ):
-                await s.delete(row)
-                changes.note(changes.removed, "enrollments", "/".join(key))
-                if key[2] == EnrollmentRole.STUDENT.value:
-                    changes.left_class.append((key[1], key[0]))
-        await s.flush()
+        await self._sync_rows(
+            _SCHOOLS, {x.id: x for x in snapshot.schools}, _school_row, changes, "schools"
+        )
+        persons = {p.id: p for p in snapshot.persons}
+        have_persons = await self._sync_rows(
+            _PERSONS, persons, _person_row, changes, "persons", keep=_LANGUAGE
+        )
+        classes = {c.id: c for c in snapshot.classes}
+        await self._sync_rows(_CLASSES, classes, _class_row, changes, "classes")
+        await self._sync_guardianships(snapshot.persons, changes, delta)
+        await self._sync_enrollments(snapshot, changes, delta, gone_persons, gone_classes)
         # Persons and classes that are no longer in the export: remove what nothing refers to.
-        all_persons = set((await s.execute(sa.select(PersonRow.id))).scalars())
-        all_classes = set((await s.execute(sa.select(ClassRow.id))).scalars())
-        keep_persons = all_persons - gone_persons if delta else set(persons)
-        keep_classes = all_classes - gone_classes if delta else set(classes)
-        await self._remove_missing(PersonRow, keep_persons, changes, "persons")
-        await self._remove_missing(ClassRow, keep_classes, changes, "classes")
-        await s.flush()
+        if delta:
+            remove_persons = (have_persons | persons.keys()) & gone_persons
+            all_classes = set(await self._ids(_CLASSES))
+            remove_classes = all_classes & gone_classes
+        else:
+            remove_persons = have_persons - persons.keys()
+            remove_classes = set(await self._ids(_CLASSES)) - classes.keys()
+        await self._remove(_PERSONS, remove_persons, changes, "persons")
+        await self._remove(_CLASSES, remove_classes, changes, "classes")
         return changes
 
-    async def _sync_table(
-        self, model: Any, wanted: dict[str, dict[str, Any]], changes: RosterChanges, name: str
-    ) -> None:
-        """Add and update (never remove: that comes last, once nothing refers to a row)."""
-        rows = {r.id: r for r in (await self.session.execute(sa.select(model))).scalars()}
-        for key, values in wanted.items():
-            row = rows.get(key)
-            if row is None:
-                self.session.add(model(id=key, **values))
-                changes.note(changes.added, name, key)
-            elif any(getattr(row, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                changes.note(changes.updated, name, key)
-        await self.session.flush()
+    async def _stream(self, stmt: Any) -> AsyncIterator[Sequence[Any]]:
+        """The rows of `stmt` a batch at a time (a whole table is never held at once)."""
+        result = await self.session.stream(stmt)
+        async for rows in result.partitions(_BATCH):
+            yield rows
 
-    async def _remove_missing(
-        self, model: Any, keep: set[str], changes: RosterChanges, name: str
-    ) -> None:
-        ids = set((await self.session.execute(sa.select(model.id))).scalars())
-        for key in sorted(ids - keep):
-            if model is ClassRow:
-                used = await self.session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(AnnouncementRow)
-                    .where(AnnouncementRow.class_id == key)
-                )
-                used = used or await self.session.scalar(
-                    sa.select(sa.func.count()).select_from(GroupRow).where(GroupRow.class_id == key)
-                )
-                if used:
-                    # Kept for the dossier; it has no enrollments any more.
+    async def _ids(self, table: sa.Table) -> list[str]:
+        return list((await self.session.execute(sa.select(table.c.id))).scalars())
+
+    async def _execute_many(self, stmt: Any, rows: Iterable[dict[str, Any]]) -> None:
+        """`stmt` once per row of `rows`, as executemany in batches of `_BATCH` rows."""
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                await self.session.execute(stmt, batch)
+                batch = []
+        if batch:
+            await self.session.execute(stmt, batch)
+
+    async def _sync_rows(
+        self,
+        table: sa.Table,
+        wanted: dict[str, Any],
+        values: Callable[[Any], tuple[Any, ...]],
+        changes: RosterChanges,
+        name: str,
+        *,
+        keep: int | None = None,
+    ) -> set[str]:
+        """Add and update the rows of `table` (never remove: that comes last, once nothing refers
+        to a row). `values(item)` is the row of a wanted item without its id, in the order of
+        `_COLUMNS[table]`; a None at index `keep` keeps the stored value (a person's language).
+        Returns the ids the table held before."""
+        columns = _COLUMNS[table]
+        have: set[str] = set()
+        updated: dict[str, tuple[Any, ...]] = {}
+        async for rows in self._stream(sa.select(table.c.id, *(table.c[c] for c in columns))):
+            for key, *stored in rows:
+                have.add(key)
+                item = wanted.get(key)
+                if item is None:
                     continue
-            await self.session.execute(sa.delete(model).where(model.id == key))
+                row = values(item)
+                if keep is not None and row[keep] is None:
+                    row = (*row[:keep], stored[keep], *row[keep + 1 :])
+                if list(row) != stored:
+                    updated[key] = row
+        added = [key for key in wanted if key not in have]
+        await self._execute_many(
+            sa.insert(table),
+            (
+                dict(zip(("id", *columns), (key, *values(wanted[key])), strict=True))
+                for key in added
+            ),
+        )
+        update = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("_id"))
+            .values({c: sa.bindparam(f"_{c}") for c in columns})
+        )
+        await self._execute_many(
+            update,
+            (
+                {"_id": key, **{f"_{c}": v for c, v in zip(columns, row, strict=True)}}
+                for key, row in updated.items()
+            ),
+        )
+        for key in added:
+            changes.note(changes.added, name, key)
+        # In the snapshot's order, as the adds.
+        for key in wanted:
+            if key in updated:
+                changes.note(changes.updated, name, key)
+        return have
+
+    async def _sync_guardianships(
+        self, persons: Iterable[Person], changes: RosterChanges, delta: bool
+    ) -> None:
+        table = _GUARDIANSHIPS
+        to_add = {(p.id, g) for p in persons for g in p.guardian_ids}
+        to_remove: list[tuple[str, str]] = []
+        async for rows in self._stream(sa.select(table.c.pupil_id, table.c.guardian_id)):
+            for pupil_id, guardian_id in rows:
+                link = (pupil_id, guardian_id)
+                if link in to_add:
+                    to_add.remove(link)
+                elif not delta:
+                    to_remove.append(link)
+        added = sorted(to_add)
+        del to_add
+        await self._execute_many(
+            sa.insert(table), ({"pupil_id": p, "guardian_id": g} for p, g in added)
+        )
+        for pupil_id, guardian_id in added:
+            changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
+        to_remove.sort()
+        delete = sa.delete(table).where(
+            table.c.pupil_id == sa.bindparam("_pupil"),
+            table.c.guardian_id == sa.bindparam("_guardian"),
+        )
+        await self._execute_many(delete, ({"_pupil": p, "_guardian": g} for p, g in to_remove))
+        for pupil_id, guardian_id in to_remove:
+            changes.note(changes.removed, "guardianships", f"{pupil_id}<-{guardian_id}")
+
+    async def _sync_enrollments(
+        self,
+        snapshot: RosterSnapshot,
+        changes: RosterChanges,
+        delta: bool,
+        gone_persons: set[str],
+        gone_classes: set[str],
+    ) -> None:
+        table = _ENROLLMENTS
+        # What is not stored yet is what is left of `wanted` once the stored rows are taken out.
+        wanted = {(e.class_id, e.person_id, e.role.value): e.primary for e in snapshot.enrollments}
+        updated: list[tuple[tuple[str, str, str], bool]] = []
+        removed: list[tuple[str, str, str]] = []
+        stmt = sa.select(table.c.class_id, table.c.person_id, table.c.role, table.c.primary)
+        async for rows in self._stream(stmt):
+            for class_id, person_id, role, primary in rows:
+                key = (class_id, person_id, role)
+                new = wanted.pop(key, None)
+                if new is not None and new != primary:
+                    updated.append((key, new))
+                if (new is None and not delta) or key[0] in gone_classes or key[1] in gone_persons:
+                    removed.append(key)
+        added = sorted(wanted.items())
+        del wanted
+        await self._execute_many(
+            sa.insert(table),
+            (
+                {"class_id": c, "person_id": p, "role": r, "primary": primary}
+                for (c, p, r), primary in added
+            ),
+        )
+        for key, _primary in added:
+            changes.note(changes.added, "enrollments", "/".join(key))
+        updated.sort()
+        by_key = (
+            table.c.class_id == sa.bindparam("_class"),
+            table.c.person_id == sa.bindparam("_person"),
+            table.c.role == sa.bindparam("_role"),
+        )
+        await self._execute_many(
+            sa.update(table).where(*by_key).values(primary=sa.bindparam("_primary")),
+            (
+                {"_class": c, "_person": p, "_role": r, "_primary": primary}
+                for (c, p, r), primary in updated
+            ),
+        )
+        for key, _primary in updated:
+            changes.note(changes.updated, "enrollments", "/".join(key))
+        removed.sort()
+        await self._execute_many(
+            sa.delete(table).where(*by_key),
+            ({"_class": c, "_person": p, "_role": r} for c, p, r in removed),
+        )
+        for key in removed:
+            changes.note(changes.removed, "enrollments", "/".join(key))
+            if key[2] == EnrollmentRole.STUDENT.value:
+                changes.left_class.append((key[1], key[0]))
+
+    async def _remove(
+        self, table: sa.Table, ids: set[str], changes: RosterChanges, name: str
+    ) -> None:
+        keys = sorted(ids)
+        if table is _CLASSES and keys:
+            used: set[str] = set()
+            for chunk in _chunks(keys):
+                for model in (AnnouncementRow, GroupRow):
+                    used.update(
+                        (
+                            await self.session.execute(
+                                sa.select(model.class_id).where(model.class_id.in_(chunk))
+                            )
+                        ).scalars()
+                    )
+            # A class still used is kept for the dossier; it has no enrollments any more.
+            keys = [key for key in keys if key not in used]
+        for chunk in _chunks(keys):
+            await self.session.execute(sa.delete(table).where(table.c.id.in_(chunk)))
+        for key in keys:
             changes.note(changes.removed, name, key)
 
     async def count_persons(self) -> int:
@@ -289,6 +398,10 @@ class SqlRosterRepository:
         people = await self.persons(ids)
         return [people[i] for i in sorted(people)]
 
+    async def schools(self) -> list[School]:
+        rows = (await self.session.execute(sa.select(SchoolRow).order_by(SchoolRow.id))).scalars()
+        return [School(r.id, r.name, r.identifier) for r in rows]
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         leading = Role.LEADERSHIP.value
         ids = (
@@ -351,10 +464,76 @@ class SqlRosterRepository:
         )
 
 
-def _roster_values(person: Person) -> dict[str, Any]:
-    """What a roster sync writes: a person the roster names no language for keeps their own
-    (`/taal`), so a re-import never resets it."""
-    values = person_values(person)
-    if values.get("language") is None:
-        values.pop("language", None)
-    return values
+_BATCH = 2000
+"""Rows per executemany batch and per fetched partition of a streamed table. An `IN (…)` holds at
+most this many ids: well under PostgreSQL's 32,767 parameters of one statement."""
+
+_SCHOOLS: sa.Table = SchoolRow.__table__  # type: ignore[assignment]
+_PERSONS: sa.Table = PersonRow.__table__  # type: ignore[assignment]
+_CLASSES: sa.Table = ClassRow.__table__  # type: ignore[assignment]
+_GUARDIANSHIPS: sa.Table = GuardianshipRow.__table__  # type: ignore[assignment]
+_ENROLLMENTS: sa.Table = EnrollmentRow.__table__  # type: ignore[assignment]
+
+_PERSON_COLUMNS = (
+    "role",
+    "roles",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "birth_date",
+    "email",
+    "street",
+    "postal_code",
+    "city",
+    "preference",
+    "language",
+    "preferred_given_name",
+    "school_ids",
+    "share_with_guardians",
+    "username",
+)
+_LANGUAGE = _PERSON_COLUMNS.index("language")
+# The columns a roster sync writes besides `id`, in the order of the `_…_row` functions.
+_COLUMNS: dict[sa.Table, tuple[str, ...]] = {
+    _SCHOOLS: ("name", "identifier"),
+    _PERSONS: _PERSON_COLUMNS,
+    _CLASSES: ("code", "title", "school_id"),
+}
+
+
+def _chunks(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), _BATCH):
+        yield keys[start : start + _BATCH]
+
+
+def _school_row(school: School) -> tuple[Any, ...]:
+    return (school.name, school.identifier)
+
+
+def _class_row(c: SchoolClass) -> tuple[Any, ...]:
+    return (c.code, c.title, c.school_id)
+
+
+def _person_row(p: Person) -> tuple[Any, ...]:
+    """A person's `persons` row without its id, in the order of `_PERSON_COLUMNS` (as
+    `mapping.person_values`). A None language keeps the stored one: a person the roster names no
+    language for keeps their own (`/taal`), so a re-import never resets it."""
+    address = p.address
+    return (
+        p.role.value,
+        roles_value(p.roles),
+        p.given_name,
+        p.family_name,
+        p.middle_name,
+        p.birth_date,
+        p.email,
+        address.street if address else None,
+        address.postal_code if address else None,
+        address.city if address else None,
+        p.preference.value,
+        p.language,
+        p.preferred_given_name,
+        ",".join(sorted(set(p.school_ids))),
+        p.share_with_guardians,
+        p.username,
+    )
