@@ -38,14 +38,14 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from typing import TYPE_CHECKING
 
 from adapters.files import atomic_write_bytes
-from adapters.qr import qr_png
 from bot.i18n import DEFAULT_LANGUAGE, Msg
 from bot.ports import Letter, LetterItem
+
+if TYPE_CHECKING:  # fpdf2 (and segno) are imported when the first letter is printed
+    from fpdf import FPDF
 
 logger = logging.getLogger(__name__)
 
@@ -101,21 +101,30 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-class _LetterPdf(FPDF):
-    def __init__(self, footer_text: Callable[[int], str] | None, font: str) -> None:
-        """`footer_text(page)` is printed at the bottom of every page (none when None)."""
-        super().__init__(orientation="portrait", unit="mm", format=PAGE_FORMAT)
-        self.footer_text = footer_text
-        self.letter_font = font
+@functools.cache
+def _letter_pdf() -> Callable[[Callable[[int], str] | None, str], FPDF]:
+    """The letter's FPDF class, made when the first letter is printed: fpdf2 and its fonts cost
+    an idle `klasbot run` some 30 MB."""
+    from fpdf import FPDF
+    from fpdf.enums import Align
 
-    def footer(self) -> None:
-        if self.footer_text is None:
-            return
-        self.set_y(-15)
-        self.set_font(self.letter_font, "", 8)
-        self.set_text_color(110)
-        self.cell(0, 5, self.footer_text(self.page_no()), align=Align.C)
-        self.set_text_color(0)
+    class _LetterPdf(FPDF):
+        def __init__(self, footer_text: Callable[[int], str] | None, font: str) -> None:
+            """`footer_text(page)` is printed at the bottom of every page (none when None)."""
+            super().__init__(orientation="portrait", unit="mm", format=PAGE_FORMAT)
+            self.footer_text = footer_text
+            self.letter_font = font
+
+        def footer(self) -> None:
+            if self.footer_text is None:
+                return
+            self.set_y(-15)
+            self.set_font(self.letter_font, "", 8)
+            self.set_text_color(110)
+            self.cell(0, 5, self.footer_text(self.page_no()), align=Align.C)
+            self.set_text_color(0)
+
+    return _LetterPdf
 
 
 class PdfLetterPrinter:
@@ -180,13 +189,15 @@ class PdfLetterPrinter:
         return _clean(M_PAGE(lang or self.lang, page=page, pages=pages))
 
     def _build(self, letter: Letter, *, total_pages: int | None) -> FPDF:
+        from fpdf.enums import Align, XPos, YPos
+
         lang = letter.lang or self.lang  # the recipient's language, else the school's
         footer: Callable[[int], str] | None = None
         if total_pages and total_pages > 1:
             # The page is filled in per page; the total is known from the first pass.
             footer = functools.partial(self._page_footer, pages=total_pages, lang=lang)
         font = "LetterFont"
-        pdf = _LetterPdf(footer, font)
+        pdf = _letter_pdf()(footer, font)
         pdf.alias_nb_pages(None)  # type: ignore[arg-type]
         pdf.add_font(font, "", str(self.font_regular))
         pdf.add_font(font, "B", str(self.font_bold))
@@ -291,6 +302,10 @@ class PdfLetterPrinter:
 
     def _qr_code(self, pdf: FPDF, link: str, font: str) -> None:
         """The link's QR code at the left margin, the link itself beside it."""
+        from fpdf.enums import Align, XPos, YPos
+
+        from adapters.qr import qr_png
+
         pdf.ln(2)
         if pdf.get_y() + QR_SIZE > pdf.h - MARGIN_BOTTOM:
             pdf.add_page()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
-from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import (
     JSON_HELP,
@@ -25,14 +24,13 @@ from bot.cli.common import (
     settings,
     table,
 )
-from bot.dates import format_date, parse_date
-from bot.domain import AnnouncementDraft
 from bot.errors import InvalidInput, KlasbotError
 from bot.i18n import Localized, Msg
-from bot.outbox import Told
-from bot.rules import kinds
-from bot.usecases import announcing, queries
-from bot.when import parse_when
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.outbox import Told
+    from bot.usecases import announcing
 
 AT_HORIZON = timedelta(days=366)
 """How far ahead `announce --at` may hold an announcement."""
@@ -111,6 +109,12 @@ def announce(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Announce to a class; prints the announcement id."""
+    from bot.dates import format_date, parse_date
+    from bot.domain import AnnouncementDraft
+    from bot.rules import kinds
+    from bot.usecases import announcing
+    from bot.when import parse_when
+
     moments: dict[str, Localized] = {}
 
     async def go(a: bootstrap.App) -> announcing.AnnounceResult:
@@ -234,6 +238,7 @@ def announcements(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """What has been announced."""
+    from bot.usecases import queries
 
     async def go(a: bootstrap.App) -> Any:
         items = await queries.announcements(a.ctx, class_ref)
@@ -290,6 +295,7 @@ def deliveries(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """One row per pupil: channel, reason, status, attempts, last error."""
+    from bot.usecases import queries
 
     async def go(a: bootstrap.App) -> Any:
         return await queries.deliveries(a.ctx, announcement_id)

@@ -3,43 +3,33 @@ use case with one-line refusals, and speaking the school's language."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import importlib
-import json
-import logging
 import os
 import re
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import typer
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from adapters.oneroster.issues import RosterError
-from bot import bootstrap, dates
-from bot.cli import logs
 from bot.cli import texts as t
-from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
-from bot.errors import DeliveryError, KlasbotError, NotFound
+from bot.errors import NotFound
 from bot.i18n import DEFAULT_LANGUAGE, Msg
-from bot.usecases import admin_commands
-from config.settings import (
-    DEFAULT_CONFIG_FILE,
-    SECRET_KEYS,
-    ConfigError,
-    Settings,
-    asked_language,
-    load_settings,
-)
+
+# Parsing a command line, and `--help`, need Typer and the texts only: what a command uses (the
+# app, the configuration, the database, rich, asyncio) is imported when it runs, so that
+# `klasbot --help` starts in a fraction of the time (tests/unit/test_cli_imports.py, bench/cli.py).
+if TYPE_CHECKING:
+    import asyncio
+    from datetime import datetime
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot import bootstrap
+    from bot.usecases import admin_commands
+    from config.settings import Settings
 
 clicks = importlib.import_module(typer.BadParameter.__module__)
 """click's exceptions as typer raises them: typer vendors click from 0.2x on (and used click itself
@@ -78,8 +68,61 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(invites_app, name="invites")
 app.add_typer(letters_app, name="letters")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich `Console` made on first use: rich is imported by the commands that print, not by
+    `--help` or a usage error."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def real(self) -> Console:
+        """The console itself, for code that keeps it (a progress bar, the demo)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def real_console(console: Console) -> Console:
+    """`console` itself when it is made on first use (`out`, `err`), else `console`."""
+    return console.real if isinstance(console, _LazyConsole) else console
+
+
+class _Lazy:
+    """`module`'s attribute `name` (or `module` itself), imported on first use."""
+
+    def __init__(self, module: str, name: str | None) -> None:
+        self._module = module
+        self._name = name
+
+    def _target(self) -> Any:
+        found = importlib.import_module(self._module)
+        return found if self._name is None else getattr(found, self._name)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._target(), attr)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target()(*args, **kwargs)
+
+
+def lazy(module: str, name: str | None = None) -> Any:
+    """`module` (or its function or class `name`) for a command module that names it at module
+    level, imported when it is first called or one of its attributes is read: `--help` does not
+    import what the commands run (the dispatcher, the use cases). Annotations take the real
+    thing from an `if TYPE_CHECKING:` import."""
+    return _Lazy(module, name)
+
+
+out = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
+err = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 _state: dict[str, Any] = {"config": None, "settings": None, "audited": False}
 
@@ -135,6 +178,8 @@ def say(msg: Msg, /, **params: Any) -> None:
 
 
 def table(*headings: Msg) -> Table:
+    from rich.table import Table
+
     return Table(*(h(lang()) for h in headings))
 
 
@@ -148,6 +193,10 @@ def print_rows(
     """Rows on standard output as a table whose `whole` columns hold what the admin types back
     (a letter's key): never wrapped, never shortened, and nothing else ellipsized either. When
     the terminal is too narrow for that, every row is printed as `heading: value` lines."""
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
     names = [h(lang()) for h in headings]
     widths = {i: max([cell_len(names[i]), *(cell_len(r[i]) for r in rows)]) for i in whole}
     others = len(names) - len(widths)
@@ -170,6 +219,9 @@ def print_rows(
 
 
 def settings() -> Settings:
+    from bot.cli import logs
+    from config.settings import SECRET_KEYS, ConfigError, load_settings
+
     if _state["settings"] is None:
         try:
             _state["settings"] = load_settings(_state["config"])
@@ -182,11 +234,14 @@ def settings() -> Settings:
     logs.redactor.add(
         getattr(getattr(loaded, section), key) for section, key in sorted(SECRET_KEYS)
     )
+    logs.use_format(loaded.log.format)
     return loaded
 
 
 def config_path() -> Path | None:
     """The configuration file in use (`--config`, else ./klasbot.toml when present)."""
+    from config.settings import DEFAULT_CONFIG_FILE
+
     path: Path | None = _state["config"]
     if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)
@@ -195,6 +250,8 @@ def config_path() -> Path | None:
 
 def _operator() -> str:
     """Who runs the command: the operating-system user (`by` in the audit event)."""
+    import getpass
+
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name and no password-database entry (a container)
@@ -228,6 +285,8 @@ def _kept(key: str, value: Any) -> admin_commands.Value:
 def admin_command() -> admin_commands.AdminCommand | None:
     """The `admin-command` audit event of the command running now, from its click context;
     None for a command that records none (`NOT_AUDITED`, `--dry-run`, no command running)."""
+    from bot.usecases import admin_commands
+
     ctx = click_globals.get_current_context(silent=True)
     if ctx is None:
         return None
@@ -275,6 +334,16 @@ def run(factory: Callable[[bootstrap.App], Awaitable[T]], **build_kwargs: Any) -
 
     The first time a command that changes something gets here, its `admin-command` audit event
     is recorded before the use case runs (rule 10: who ran which command; `admin_command`)."""
+    import asyncio
+    import logging
+
+    from adapters.oneroster.issues import RosterError
+    from bot import bootstrap
+    from bot.cli.texts import M_NO_SCHEMA, M_PLATFORM_REFUSED
+    from bot.errors import DeliveryError, KlasbotError
+    from bot.usecases import admin_commands
+    from config.settings import ConfigError
+
     config = settings()
     audit = None if _state["audited"] else admin_command()
     _state["audited"] = True
@@ -318,16 +387,25 @@ async def known_person(a: bootstrap.App, ref: str, option: str, **audit: Any) ->
 def local_iso(instant: datetime | None) -> str | None:
     """An instant as every person reads it (tables and `--json`): school time with its offset,
     ISO 8601 (`2026-12-07T08:00:00+01:00`)."""
+    from zoneinfo import ZoneInfo
+
+    from bot import dates
+
     return dates.local_iso(instant, ZoneInfo(settings().school.timezone))
 
 
 def emit_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def stop_on_signals() -> asyncio.Event:
     """SIGTERM (a deploy, `docker stop`) and Ctrl-C end a loop between two rounds; platforms are
     then stopped in reverse order, and what is in the outbox stays there for the next start."""
+    import asyncio
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -359,6 +437,8 @@ def main_options(
     _state["config"] = config
     _state["settings"] = None
     _state["audited"] = False
+    from bot.cli import logs
+
     logs.configure(verbose)
 
 
@@ -396,6 +476,8 @@ def _usage_language() -> str:
     one the configuration asks for (the configuration is checked by the command itself)."""
     if _state["settings"] is not None:
         return lang()
+    from config.settings import DEFAULT_CONFIG_FILE, asked_language
+
     path: Path | None = _state["config"]
     if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import (
     JSON_HELP,
@@ -17,6 +15,7 @@ from bot.cli.common import (
     emit_json,
     fail,
     lang,
+    lazy,
     letters_app,
     local_iso,
     out,
@@ -28,9 +27,19 @@ from bot.cli.common import (
     stop_on_signals,
 )
 from bot.cli.reports import leadership_warnings, warn
-from bot.dispatch.loop import RoundStats, Runner, run_round
 from bot.errors import KlasbotError
-from bot.usecases import queries
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from bot import bootstrap
+    from bot.dispatch.loop import RoundStats, Runner, run_round
+    from bot.usecases import queries
+else:  # imported when a command runs: `--help` needs neither the dispatcher nor the use cases
+    asyncio = lazy("asyncio")
+    Runner = lazy("bot.dispatch.loop", "Runner")
+    run_round = lazy("bot.dispatch.loop", "run_round")
+    queries = lazy("bot.usecases.queries")
 
 
 @app.command("dispatch")

@@ -7,27 +7,24 @@ a stored Matrix session is only read, a password login is logged out again."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot import bootstrap
 from bot.cli.common import JSON_HELP, app, config_path, emit_json, fail, lang, out, settings
 from bot.i18n import Msg
-from bot.usecases import doctor
-from bot.usecases.doctor import Finding, Status
-from config.settings import (
-    ConfigError,
-    MailSettings,
-    MatrixSettings,
-    Settings,
-    TelegramSettings,
-)
+
+if TYPE_CHECKING:
+    from bot.usecases.doctor import Finding
+    from config.settings import (
+        MailSettings,
+        MatrixSettings,
+        Settings,
+        TelegramSettings,
+    )
 
 TIMEOUT = 5.0
 """Seconds each outside peer (database, mail server, chat platform) gets to answer."""
@@ -114,6 +111,13 @@ def doctor_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
     """Check the configuration and the environment: the database, the roster, each school's
     name and leadership, mail and the chat platforms. One line per finding; exits 1 when
     something required is missing."""
+    import asyncio
+    import logging
+
+    from bot.usecases import doctor
+    from bot.usecases.doctor import Status
+    from config.settings import ConfigError
+
     config = settings()  # a configuration that does not load is a one-line error already
     language = lang()
     try:
@@ -142,6 +146,10 @@ def doctor_command(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
 
 async def diagnose(config: Settings) -> list[Finding]:
     """Every finding, in the order the admin fixes them."""
+    from bot import bootstrap
+    from bot.usecases import doctor
+    from bot.usecases.doctor import Finding, Status
+
     path = config_path()
     findings = [
         Finding("config", Status.OK, M_CONFIG_FILE, {"path": path})
@@ -176,6 +184,10 @@ def _error(exc: BaseException) -> str:
 
 async def _database(config: Settings, findings: list[Finding]) -> bool:
     """Reachable and migrated to the latest revision; True when the core's checks can run."""
+    import asyncio
+
+    from bot import bootstrap
+    from bot.usecases.doctor import Finding, Status
     from storage.migrate import current_revision, revisions
     from storage.store import Database
 
@@ -204,6 +216,8 @@ async def _database(config: Settings, findings: list[Finding]) -> bool:
 def schema_finding(current: str | None, head: str, known: Collection[str]) -> Finding:
     """The database's migration revision (`current`, None: no schema) against the latest one
     (`head`); `known` are all revisions of this klasbot."""
+    from bot.usecases.doctor import Finding, Status
+
     if current is None:
         return Finding("schema", Status.MISSING, M_SCHEMA_NONE)
     if current == head:
@@ -216,6 +230,9 @@ def schema_finding(current: str | None, head: str, known: Collection[str]) -> Fi
 
 def _what_to_run(finding: Finding) -> Finding:
     """A core finding with the command that mends it, for the admin."""
+    from bot.usecases import doctor
+    from bot.usecases.doctor import Finding
+
     if finding.msg == doctor.M_ROSTER_EMPTY:
         return Finding(finding.check, finding.status, M_ROSTER_EMPTY)
     return finding
@@ -244,6 +261,8 @@ def _unwritable(directory: Path) -> Msg | None:
 
 
 async def _mail(mail: MailSettings) -> Finding:
+    from bot.usecases.doctor import Finding, Status
+
     if mail.transport != "smtp":
         problem = _unwritable(mail.outbox_dir)
         where = {"directory": mail.outbox_dir}
@@ -286,6 +305,8 @@ async def _mail(mail: MailSettings) -> Finding:
 
 
 async def _platforms(config: Settings, session: tuple[str | None, str | None]) -> list[Finding]:
+    from bot.usecases.doctor import Finding, Status
+
     findings: list[Finding] = []
     if config.telegram.token:
         findings.append(await _telegram(config.telegram))
@@ -310,6 +331,8 @@ async def _telegram(s: TelegramSettings) -> Finding:
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
     from telegram.request import HTTPXRequest
+
+    from bot.usecases.doctor import Finding, Status
 
     def request() -> HTTPXRequest:
         return HTTPXRequest(
@@ -348,8 +371,12 @@ async def _telegram(s: TelegramSettings) -> Finding:
 async def _matrix(s: MatrixSettings, session: tuple[str | None, str | None]) -> Finding:
     """The homeserver's `/_matrix/client/versions`, then the bot's login: the access token or
     the session `klasbot run` stored (whoami), else a password login that is logged out again."""
+    import logging
+
     import aiohttp
     from nio import AsyncClient, AsyncClientConfig, LoginResponse, WhoamiResponse
+
+    from bot.usecases.doctor import Finding, Status
 
     if not s.homeserver or not s.user_id or not (s.password or s.access_token):
         return Finding("matrix", Status.WARNING, M_MATRIX_INCOMPLETE)

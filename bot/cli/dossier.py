@@ -3,16 +3,12 @@ as tables, or as a readable PDF on the school's letterhead."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from adapters.post.dossier import write_dossier_pdf
-from bot import bootstrap
 from bot.cli.common import (
     JSON_HELP,
     app,
@@ -25,10 +21,12 @@ from bot.cli.common import (
     say,
     settings,
 )
-from bot.dossier_text import Readable, readable
 from bot.i18n import Msg
-from bot.usecases import dossier as dossier_uc
-from bot.usecases.dossier import Dossier
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.dossier_text import Readable
+    from bot.usecases.dossier import Dossier
 
 M_DOSSIER_WRITTEN = Msg("dossier written to {path}")
 M_PDF_IS_A_DIRECTORY = Msg("--pdf {path}: is a directory; name the PDF file to write")
@@ -43,6 +41,8 @@ app.add_typer(dossier_app, name="dossier")
 
 def _admin() -> str | None:
     """Who runs the command: the operating system's user (recorded with the export)."""
+    import getpass
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -70,6 +70,10 @@ def dossier_export(
     The export is recorded in the audit trail. JSON keys: person (or class), generated_at,
     accounts, classes, memberships, invites, events, deliveries, announcements, reports,
     schedules, pseudonyms_note."""
+    from adapters.post.dossier import write_dossier_pdf
+    from bot.dossier_text import readable
+    from bot.usecases import dossier as dossier_uc
+
     config = settings()
     if pdf is not None:
         if pdf.is_dir():
@@ -97,6 +101,9 @@ def dossier_export(
 
 
 def _print(text: Readable) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     out.print(Text(text.title, style="bold"))
     out.print(text.intro, markup=False)
     for section in text.sections:

@@ -4,16 +4,18 @@ recurring schedules do not fire."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from adapters.ical import CalendarRead, read_holidays
-from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import JSON_HELP, app, emit_json, print_rows, refuse, run, say, settings
-from bot.domain import Holiday
 from bot.i18n import Msg
-from bot.usecases import holidays as holiday_cases
+
+if TYPE_CHECKING:
+    from adapters.ical import CalendarRead
+    from bot import bootstrap
+    from bot.domain import Holiday
 
 holidays_app = typer.Typer(help="The school's holiday periods.", no_args_is_help=True)
 app.add_typer(holidays_app, name="holidays")
@@ -41,6 +43,9 @@ def holidays_import(
 ) -> None:
     """Import the holiday periods of the school's published calendar (iCalendar); importing the
     same calendar again adds nothing."""
+    from adapters.ical import read_holidays
+    from bot.usecases import holidays as holiday_cases
+
     settings()
     if not file.exists():
         refuse(t.M_NO_SUCH_FILE, path=file)
@@ -62,6 +67,7 @@ def holidays_import(
 @holidays_app.command("list")
 def holidays_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Every holiday period: the configured ones (school.holidays) and the imported ones."""
+    from bot.usecases import holidays as holiday_cases
 
     async def go(a: bootstrap.App) -> list[Holiday]:
         return await holiday_cases.holidays(a.ctx)

@@ -4,11 +4,10 @@ asked for who gets none, the reason."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import (
     JSON_HELP,
@@ -24,10 +23,11 @@ from bot.cli.common import (
     say,
     settings,
 )
-from bot.dates import format_date
 from bot.i18n import Msg
-from bot.usecases import invites
-from bot.usecases.invites import InviteRun, IssuedInvite, SkippedInvite
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.usecases.invites import InviteRun, IssuedInvite, SkippedInvite
 
 M_NO_CODE_UNDER_13 = Msg("no code: not 13 until {date}")
 M_NO_CODE_AGE_UNKNOWN = Msg("no code: no birth date on the roster")
@@ -50,6 +50,9 @@ H_NAME = Msg("name")
 
 def why_not(skipped: SkippedInvite) -> str:
     """Why someone got no code, for the admin, in the school's language."""
+    from bot.dates import format_date
+    from bot.usecases import invites
+
     if skipped.reason == invites.UNDER_13 and skipped.from_date is not None:
         return M_NO_CODE_UNDER_13(lang(), date=format_date(skipped.from_date, lang()))
     if skipped.reason == invites.AGE_UNKNOWN:
@@ -104,6 +107,9 @@ def invites_create(
     with the next `klasbot dispatch`. A new code replaces the person's earlier unused ones.
     Everyone asked for who gets no code is listed with the reason (in JSON mode on standard
     error, one JSON object a line)."""
+    from bot.usecases import invites
+    from bot.usecases.invites import IssuedInvite
+
     settings()
     if (class_ref is None) == (person is None):
         refuse(t.M_CLASS_OR_PERSON)

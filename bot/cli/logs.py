@@ -20,10 +20,12 @@ holds its token), so redaction happens on the handler, for every logger and ever
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from bot.domain import Person
 from bot.log_tokens import MIN_LETTERS, persons_tokens, postal_token
@@ -125,6 +127,45 @@ class RedactingFilter(logging.Filter):
 redactor = RedactingFilter()
 
 
+TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (`log.format = "json"`, for a log collector): `time` (ISO 8601,
+    UTC), `level`, `logger`, `message`, and `exc_info` / `stack_info` when the record has them.
+    It formats what the handler's `redactor` left: the message and the exception's text are
+    redacted before they get here (`configure` puts the filter on every handler)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redactor.redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            entry["exc_info"] = record.exc_text
+        if record.stack_info:
+            entry["stack_info"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def use_format(log_format: str) -> None:
+    """Write every log line as `log_format` ("text" or "json") from now on: the formatter of
+    every root handler that redacts (`configure`)."""
+    for handler in logging.getLogger().handlers:
+        if redactor not in handler.filters:
+            continue
+        if log_format == "json" and not isinstance(handler.formatter, JsonFormatter):
+            handler.setFormatter(JsonFormatter())
+        elif log_format != "json" and isinstance(handler.formatter, JsonFormatter):
+            handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+
+
 # klasbot's own packages; every other logger belongs to a library.
 OWN_LOGGERS = ("bot", "adapters", "storage", "config", "migrations")
 
@@ -135,7 +176,7 @@ def configure(verbosity: int) -> None:
     texts, SQL parameters, e-mail addresses — and no log line may hold personal data. Without
     either, warnings only."""
     level = logging.INFO if verbosity >= 1 else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=TEXT_FORMAT)
     own = logging.DEBUG if verbosity >= 2 else level
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(own)

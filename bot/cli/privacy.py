@@ -3,15 +3,16 @@ period). Neither asks a question: scripts run them."""
 
 from __future__ import annotations
 
-import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot import bootstrap
 from bot.cli.common import JSON_HELP, app, emit_json, run, say
 from bot.i18n import Msg
-from bot.usecases import erasure, retention
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.usecases import erasure, retention
 
 person_app = typer.Typer(help="A person's data (GDPR).", no_args_is_help=True)
 app.add_typer(person_app, name="person")
@@ -53,6 +54,8 @@ M_PURGE_KEEPS = Msg(
 
 def admin() -> str:
     """Who runs the command, for the audit trail: the operating system's user."""
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no user name in this environment (a container without one)
@@ -66,6 +69,8 @@ def erase(
 ) -> None:
     """Erase a person (GDPR art. 17): their personal data is removed, their accounts unlinked
     and removed from every group; the audit trail is kept, pseudonymised."""
+    from bot.usecases import erasure
+
     by = admin()
 
     async def go(a: bootstrap.App) -> erasure.ErasureResult:
@@ -133,6 +138,8 @@ def purge(
 ) -> None:
     """Apply the retention period: remove what is older than the end of its school year plus
     school.retention_years school years."""
+    from bot.usecases import retention
+
     by = admin()
 
     async def go(a: bootstrap.App) -> tuple[retention.PurgeResult, int]:

@@ -6,15 +6,13 @@ Every time is the school's local time with its offset: ISO 8601 in `--json`
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot import bootstrap
 from bot.cli import texts as t
 from bot.cli.common import (
     JSON_HELP,
@@ -31,8 +29,11 @@ from bot.cli.common import (
     say,
 )
 from bot.i18n import Msg
-from bot.usecases import reports
-from bot.usecases.context import Context
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.usecases import reports
+    from bot.usecases.context import Context
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ _STATES = {
 async def leadership_warnings(ctx: Context) -> list[str]:
     """One line per school whose reports would reach nobody (`schools_without_leadership`), in
     the school's language; each is logged as a WARNING too (by the school's id)."""
+    from bot.usecases import reports
+
     lines = []
     for school in await reports.schools_without_leadership(ctx):
         logger.warning(
@@ -90,6 +93,8 @@ def warn(lines: list[str]) -> None:
 
 def _who() -> str:
     """Who runs this command: the operating system's user (a container may have no name)."""
+    import getpass
+
     try:
         return getpass.getuser()
     except (OSError, KeyError):
@@ -151,6 +156,7 @@ def list_(
 ) -> None:
     """Reports and escalations, by number, with whom they were forwarded to. Warns about every
     school whose reports reach nobody."""
+    from bot.usecases import reports
 
     async def go(a: bootstrap.App) -> tuple[list[reports.ReportView], list[str]]:
         views = await reports.list_reports(a.ctx, open_only=open_only)
@@ -191,6 +197,7 @@ def show(
 ) -> None:
     """One report with its text and context: who sent it, where, to whom it went, and how it
     was closed."""
+    from bot.usecases import reports
 
     async def go(a: bootstrap.App) -> reports.ReportView:
         return await reports.show_report(a.ctx, report_id)
@@ -239,6 +246,8 @@ def close(
 ) -> None:
     """Close a report once leadership dealt with it; records who closed it (the user running
     this command) and why."""
+    from bot.usecases import reports
+
     by = _who()
 
     async def go(a: bootstrap.App) -> Any:

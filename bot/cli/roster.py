@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.oneroster.issues import RosterError
-from adapters.oneroster.reader import read_roster_details
-from bot import bootstrap
-from bot.cli import logs
 from bot.cli import texts as t
 from bot.cli.common import (
     JSON_HELP,
@@ -26,6 +20,7 @@ from bot.cli.common import (
     lang,
     not_blank,
     out,
+    real_console,
     refuse,
     roster_app,
     run,
@@ -34,14 +29,19 @@ from bot.cli.common import (
     table,
 )
 from bot.cli.reports import leadership_warnings, warn
-from bot.domain import MemberState, RosterChanges
-from bot.usecases import groups as group_cases
-from bot.usecases import roster
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.domain import RosterChanges
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations to the configured database."""
+    import asyncio
+
+    from bot import bootstrap
+
     config = settings()
     database = bootstrap.database_name(config.database_url)
     try:
@@ -53,12 +53,16 @@ def db_upgrade() -> None:
 
 
 def _read_with_progress(directory: Path) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from adapters.oneroster.reader import read_roster_details
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=real_console(err),
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
@@ -100,6 +104,11 @@ def roster_import(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Import (and re-sync) a OneRoster 1.1 or 1.2 CSV export, all or nothing."""
+    from adapters.oneroster.issues import RosterError
+    from bot import bootstrap
+    from bot.cli import logs
+    from bot.usecases import roster
+
     settings()
     if not directory.is_dir():
         refuse(t.M_NOT_A_DIRECTORY, path=directory)
@@ -172,6 +181,8 @@ def classes(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
 
 
 async def _groups_json(a: bootstrap.App) -> list[dict[str, Any]]:
+    from bot.domain import MemberState
+
     async with a.db.transaction() as tx:
         result = []
         for g in await tx.groups.list():
@@ -227,6 +238,8 @@ def groups_create(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create (or bind) the class group on a platform."""
+    from bot import bootstrap
+    from bot.usecases import groups as group_cases
 
     async def go(a: bootstrap.App) -> Any:
         return await group_cases.create_group(a.ctx, class_ref, platform, chat_id=chat)

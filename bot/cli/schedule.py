@@ -7,12 +7,11 @@ Every time is the school's local time with its offset: `next_run` in `--json` is
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 
-from bot import bootstrap
 from bot.cli.common import (
     JSON_HELP,
     app,
@@ -26,12 +25,12 @@ from bot.cli.common import (
     run,
 )
 from bot.cli.common import say as say_line
-from bot.dates import format_date, parse_date
 from bot.errors import InvalidInput
 from bot.i18n import Localized, Msg
-from bot.rules import kinds
-from bot.usecases import scheduling
-from bot.when import parse_when
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.usecases import scheduling
 
 schedule_app = typer.Typer(help="Scheduled messages (reminders at a moment, or repeating).")
 app.add_typer(schedule_app, name="schedule", no_args_is_help=True)
@@ -122,6 +121,10 @@ def add(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Schedule a message to a class, once or repeating; prints the schedule id."""
+    from bot.dates import format_date, parse_date
+    from bot.rules import kinds
+    from bot.usecases import scheduling
+    from bot.when import parse_when
 
     async def go(a: bootstrap.App) -> tuple[Any, scheduling.Plan, ZoneInfo, str]:
         await known_person(a, author, "--as", class_ref=class_ref, kind=kind, source="cli")
@@ -194,6 +197,8 @@ def add(
 
 
 def _day(day: date) -> Localized:
+    from bot.dates import format_date
+
     return Localized(lambda lang: format_date(day, lang))
 
 
@@ -238,6 +243,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Scheduled messages with their next dates (school time)."""
+    from bot.usecases import scheduling
 
     async def go(a: bootstrap.App) -> tuple[list[scheduling.ScheduleView], ZoneInfo]:
         views = await scheduling.list_schedules(a.ctx, class_ref, include_ended=show_all)
@@ -276,6 +282,7 @@ def remove(
     ),
 ) -> None:
     """Cancel a scheduled message: nothing more of it fires."""
+    from bot.usecases import scheduling
 
     async def go(a: bootstrap.App) -> Any:
         return await scheduling.cancel(a.ctx, schedule_id, None, source="cli")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.i18n import Msg
-from bot.rules import kinds
 
 M_BAD_DATE_OPTION = Msg("--at {value!r}: use e.g. 2026-12-01 08:00 or tomorrow 08:00.")
 M_AT_TOO_FAR = Msg("--at {value!r}: at most a year ahead (until {limit}).")
@@ -152,6 +151,8 @@ def label(kind: str, value: str | None, lang: str | None = None) -> str:
 
         lang = school_language()
     if kind == "kind":
+        from bot.rules import kinds  # the rules (dates, babel's calendars): not for `--help`
+
         return kinds.kind_title(str(value), lang)
     found = _LABELS.get(kind, {}).get(str(value))
     return found(lang) if found is not None else str(value)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot import bootstrap
 from bot.cli.common import app, emit_json, local_iso, parse_id, run, say
 from bot.i18n import Msg
-from bot.usecases import undo
+
+if TYPE_CHECKING:
+    from bot import bootstrap
+    from bot.usecases import undo
 
 M_WITHDRAWN = Msg(
     "Announcement {id} withdrawn: {cancelled} undelivered copies cancelled, {edits} group posts "
@@ -46,6 +48,7 @@ def withdraw(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """Withdraw an announcement: undelivered copies are cancelled, delivered ones withdrawn."""
+    from bot.usecases import undo
 
     async def go(a: bootstrap.App) -> undo.UndoResult:
         return await undo.withdraw(a.ctx, announcement_id, None, reason, source="cli")
@@ -72,6 +75,7 @@ def correct(
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """Replace an announcement's text by a correction, wherever it went."""
+    from bot.usecases import undo
 
     async def go(a: bootstrap.App) -> undo.UndoResult:
         return await undo.correct(a.ctx, announcement_id, None, text, source="cli")
