@@ -86,14 +86,14 @@ class FileMailer:
         results: list[Exception | None] = []
         for message in messages:
             try:
-                mime = self.renderer.render(message, date=self.clock())
+                data = self.renderer.render_bytes(message, date=self.clock())
             except RenderError as exc:
                 logger.error("mail %s cannot be rendered: %s", message.message_id, exc)
                 results.append(PermanentDeliveryError(str(exc)))
                 continue
             path = self.path_for(message.message_id)
             try:
-                atomic_write_bytes(path, mime.as_bytes())
+                atomic_write_bytes(path, data)
             except OSError as exc:
                 logger.warning("mail %s not written to %s: %s", message.message_id, path, exc)
                 results.append(TransientDeliveryError(f"cannot write {path}: {exc}"))

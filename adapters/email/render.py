@@ -27,12 +27,16 @@ pupil_name → person; recipient_name equal to pupil_name or starting with it ("
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import email.policy
+import email.quoprimime
 import email.utils
 import functools
 import logging
+import random
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from email.headerregistry import Address as HeaderAddress
@@ -63,7 +67,143 @@ _EXTRA: dict[str, tuple[str, ...]] = {"invite": ("qr_cid",)}
 """Values a template reads that are not the notice's: None unless the renderer supplies them."""
 
 _WHITESPACE = re.compile(r"\s+")
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+)
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
 _ADDR_SPEC = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
+
+
+_POLICY = email.policy.SMTP
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+_SIMPLE_HEADER = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+|<[A-Za-z0-9._+=-]+@[A-Za-z0-9.-]+>")
+_MIME_VERSION = b"MIME-Version: 1.0\r\n"
+
+
+@functools.lru_cache(maxsize=1024)
+def _folded(name: str, value: str) -> bytes:
+    """A header as the email package writes it (SMTP policy), folded and encoded; cached, as
+    most headers are the same for every copy of one announcement."""
+    try:
+        return _POLICY.fold_binary(*_POLICY.header_store_parse(name, value))
+    except (ValueError, TypeError, IndexError) as exc:
+        raise RenderError(f"invalid mail header: {exc}") from exc
+
+
+def _header_bytes(name: str, value: str) -> bytes:
+    """`_folded`, without the email package for a plain address or Message-ID (different in
+    every message), which it would write as it is."""
+    if (
+        name in ("To", "Message-ID")
+        and len(name) + len(value) < 70
+        and _SIMPLE_HEADER.fullmatch(value)
+        and (value[0] == "<") == (name == "Message-ID")
+    ):
+        return f"{name}: {value}\r\n".encode("ascii")
+    if name in ("To", "Message-ID"):
+        return _folded.__wrapped__(name, value)  # one of a kind: not worth a cache entry
+    return _folded(name, value)
+
+
+def _encode_text(text: str) -> tuple[str, bytes]:
+    """(Content-Transfer-Encoding, body) of `text` as UTF-8, chosen and encoded as the email
+    package's `set_content` does (policy SMTP: 8bit allowed, lines up to 78 characters), with
+    CRLF line ends."""
+    lines = text.encode("utf-8").splitlines()
+    longest = _POLICY.max_line_length
+    assert longest is not None
+    if max((len(x) for x in lines), default=0) <= longest:
+        data = b"\r\n".join(lines) + b"\r\n"
+        return ("7bit" if data.isascii() else "8bit"), data
+    sniff = b"\r\n".join(lines[:10]) + b"\r\n"
+    sniff_qp = email.quoprimime.body_encode(sniff.decode("latin-1"), longest)
+    if len(sniff_qp) > len(binascii.b2a_base64(sniff)):
+        whole = b"\r\n".join(lines) + b"\r\n"
+        step = longest // 4 * 3
+        encoded = "".join(
+            binascii.b2a_base64(whole[i : i + step]).decode("ascii")
+            for i in range(0, len(whole), step)
+        )
+        return "base64", _NEWLINES.sub("\r\n", encoded).encode("ascii")
+    if len(lines) <= 10:
+        encoded = sniff_qp
+    else:
+        encoded = email.quoprimime.body_encode(
+            (b"\n".join(lines) + b"\n").decode("latin-1"), longest
+        )
+    return "quoted-printable", _crlf(encoded)
+
+
+def _crlf(encoded: str) -> bytes:
+    """A body as the generator writes it: every line end CRLF, a last line without one kept
+    without."""
+    return _NEWLINES.sub("\r\n", encoded).encode("ascii")
+
+
+def _part(text: str, subtype: str, extra: bytes) -> bytes:
+    """One text part of the multipart/alternative, headers and body, as the generator writes it
+    (the html part also repeats MIME-Version, as the email package's does)."""
+    cte, data = _encode_text(text)
+    head = _folded("Content-Type", f'text/{subtype}; charset="utf-8"')
+    head += _folded("Content-Transfer-Encoding", cte) + extra + b"\r\n"
+    return head + data
+
+
+_MULTIPART_PLACEHOLDER = "=" * 15 + "9" * _BOUNDARY_DIGITS + "=="
+_MULTIPART = _folded(
+    "Content-Type", f'multipart/alternative; boundary="{_MULTIPART_PLACEHOLDER}"'
+).replace(_MULTIPART_PLACEHOLDER.encode("ascii"), b"%s")
+
+
+def _boundary(body: bytes) -> bytes:
+    """A boundary like the email package's (`===============<19 digits>==`) that is not in
+    `body`."""
+    while True:
+        token = random.randrange(sys.maxsize)
+        boundary = b"=" * 15 + b"%0*d" % (_BOUNDARY_DIGITS, token) + b"=="
+        if boundary not in body:
+            return boundary
+
+
+_NAMES = {
+    field: f"\ue000klasbot-{field}\ue001"
+    for field in ("pupil_name", "pupil_full_name", "recipient_name")
+}
+"""The per-copy values of an announcement's mail, and their stand-ins (private-use characters:
+no template or filter changes them, HTML escaping included)."""
+_PLAIN_NAME = re.compile(r"[^\s\ue000\ue001]+(?: [^\s\ue000\ue001]+)*")
+_SHARED_MAX = 256
+
+
+def _shared_key(template: str, lang: str, context: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What the texts of an announcement's copy depend on besides its names (and whether each
+    name is empty); None when they cannot be shared (another kind of mail, an odd name)."""
+    if template != "announcement" or not all(field in context for field in _NAMES):
+        return None
+    names = [context[field] for field in _NAMES]
+    if not all(
+        n is None or isinstance(n, str) and (not n or _PLAIN_NAME.fullmatch(n)) for n in names
+    ):
+        return None
+    rest = tuple(sorted((k, v) for k, v in context.items() if k not in _NAMES))
+    try:
+        hash(rest)
+    except TypeError:
+        return None
+    return (template, lang, rest, tuple(bool(n) for n in names))
+
+
+def _fill(shared: tuple[str, str, str], context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The shared texts with this copy's names in place of the stand-ins."""
+    subject, text, html = shared
+    for field, stand_in in _NAMES.items():
+        value = context[field]
+        if not value:
+            continue
+        subject = subject.replace(stand_in, value)
+        text = text.replace(stand_in, value)
+        html = html.replace(stand_in, str(escape(value)))
+    return subject, text, html
 
 
 class RenderError(ValueError):
@@ -115,12 +255,14 @@ class MailRenderer:
         from_address: str,
         reply_to: str | None,
         timezone: dt.tzinfo | str = "Europe/Amsterdam",
+        share_texts: bool = True,
     ) -> None:
         """`from_address` is the bot's sending address, bare (`klasbot@school.nl`) or with a
         display name; without one, the school's name is shown (the notice's, else
         `school_name`). `reply_to` is the school's address that replies should reach — never
         the bot's, which nobody reads; without it, a notice's own `reply_to` (an announcement's
-        author) is used."""
+        author) is used. `share_texts=False` renders every copy of an announcement by itself
+        (`render_parts`; for tests that compare)."""
         self.school_name = school_name
         display, addr = email.utils.parseaddr(from_address)
         if "@" not in addr:
@@ -132,6 +274,8 @@ class MailRenderer:
         self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
         self._envs: dict[str, tuple[Translations, jinja2.Environment]] = {}
         self._lock = threading.Lock()
+        self._shared: dict[tuple[Any, ...], tuple[str, str, str] | bool] = {}
+        self.share_texts = share_texts
 
     def _environment(self, lang: str) -> jinja2.Environment:
         """The template environment speaking `lang` (one per language: the gettext functions
@@ -143,6 +287,7 @@ class MailRenderer:
                 return cached[1]
             env = jinja2.Environment(
                 loader=jinja2.PackageLoader("adapters.email", "templates"),
+                auto_reload=False,  # package data: compiled once per language, never stat()ed again
                 # Only the HTML part is escaped; the plain-text part must show `<` and `&` as
                 # typed.
                 autoescape=jinja2.select_autoescape(
@@ -224,10 +369,44 @@ class MailRenderer:
         """The subject (one line), the plain text and the HTML of `message`, in its language
         (Dutch when there is no catalogue for it).
 
+        The copies of one announcement differ only in the names they are addressed with: its
+        texts are rendered once with stand-ins for the names (`_NAMES`), and each copy fills in
+        its own (escaped in the HTML), when the names are plain enough for that to give the
+        same text (`_PLAIN_NAME`; the first copy is checked against a full rendering).
+
         Raises RenderError."""
         lang = _language(message.lang)
         context = self._context(message, lang)
         name = message.notice.template
+        key = _shared_key(name, lang, context) if self.share_texts else None
+        if key is None:
+            return self._render_parts(name, lang, context)
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is None:  # the first copy: rendered as it is (a one-off costs nothing)
+                self._remember(key, True)
+        if shared is None:
+            return self._render_parts(name, lang, context)
+        if shared is True:  # the second: the shared texts, checked against a full rendering
+            stand_in = {**context, **{field: _NAMES[field] for field in _NAMES if context[field]}}
+            shared = self._render_parts(name, lang, stand_in)
+            parts = self._render_parts(name, lang, context)
+            if _fill(shared, context) != parts:
+                shared = False  # the names change more than where they stand: no sharing
+            with self._lock:
+                self._remember(key, shared)
+            return parts
+        if shared is False:
+            return self._render_parts(name, lang, context)
+        return _fill(shared, context)
+
+    def _remember(self, key: tuple[Any, ...], shared: tuple[str, str, str] | bool) -> None:
+        """Under `_lock`."""
+        if key not in self._shared and len(self._shared) >= _SHARED_MAX:
+            self._shared.pop(next(iter(self._shared)))
+        self._shared[key] = shared
+
+    def _render_parts(self, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
         env = self._environment(lang)
         try:
             subject = env.get_template(f"{name}.subject.j2").render(context)
@@ -240,11 +419,11 @@ class MailRenderer:
         subject = _WHITESPACE.sub(" ", subject).strip()
         return subject, text, html
 
-    def render(self, message: MailMessage, *, date: dt.datetime) -> EmailMessage:
-        """A complete multipart/alternative message, ready for SMTP or an .eml file.
-
-        `date` must be timezone-aware; the Date header shows it in the school's time zone.
-        Raises RenderError."""
+    def _headers(
+        self, message: MailMessage, date: dt.datetime
+    ) -> tuple[list[tuple[str, str]], str, str, str]:
+        """The top-level headers of `message` (before its Content-* headers), its plain text,
+        its HTML and its language. Raises RenderError."""
         if date.tzinfo is None:
             raise ValueError("date must be timezone-aware")
         if not message.to:
@@ -256,23 +435,37 @@ class MailRenderer:
         subject, text, html = self.render_parts(message)
         lang = _language(message.lang)
         school = getattr(message.notice, "school_name", "") or self.school_name
+        headers = [
+            ("From", self._from_header(self._from_display or school)),
+            ("To", ", ".join(message.to)),
+            ("Subject", subject),
+            ("Date", email.utils.format_datetime(date.astimezone(self.timezone))),
+            ("Message-ID", message_id),
+        ]
+        reply_to = message.reply_to or self.reply_to or getattr(message.notice, "reply_to", None)
+        if reply_to:
+            headers.append(("Reply-To", reply_to))
+        # RFC 3834: automatic mail; asks responders (holiday replies) not to answer it.
+        headers.append(("Auto-Submitted", "auto-generated"))
+        headers.append(("X-Auto-Response-Suppress", "All"))
+        return headers, text, html, lang
+
+    def _from_header(self, display: str) -> str:
+        try:
+            return str(HeaderAddress(display, addr_spec=self._from_addr))
+        except (ValueError, TypeError, IndexError) as exc:
+            raise RenderError(f"invalid mail header: {exc}") from exc
+
+    def render(self, message: MailMessage, *, date: dt.datetime) -> EmailMessage:
+        """A complete multipart/alternative message, ready for SMTP or an .eml file.
+
+        `date` must be timezone-aware; the Date header shows it in the school's time zone.
+        Raises RenderError."""
+        headers, text, html, lang = self._headers(message, date)
         mime = EmailMessage(policy=email.policy.SMTP)
         try:
-            mime["From"] = str(
-                HeaderAddress(self._from_display or school, addr_spec=self._from_addr)
-            )
-            mime["To"] = ", ".join(message.to)
-            mime["Subject"] = subject
-            mime["Date"] = email.utils.format_datetime(date.astimezone(self.timezone))
-            mime["Message-ID"] = message_id
-            reply_to = (
-                message.reply_to or self.reply_to or getattr(message.notice, "reply_to", None)
-            )
-            if reply_to:
-                mime["Reply-To"] = reply_to
-            # RFC 3834: automatic mail; asks responders (holiday replies) not to answer it.
-            mime["Auto-Submitted"] = "auto-generated"
-            mime["X-Auto-Response-Suppress"] = "All"
+            for name, value in headers:
+                mime[name] = value
         except (ValueError, TypeError, IndexError) as exc:
             raise RenderError(f"invalid mail header: {exc}") from exc
         mime.set_content(text, subtype="plain", charset="utf-8")
@@ -294,12 +487,35 @@ class MailRenderer:
         mime["Content-Language"] = lang
         return mime
 
+    def render_bytes(self, message: MailMessage, *, date: dt.datetime) -> bytes:
+        """`render(message, date=date).as_bytes()`, the same bytes but for the MIME boundary
+        (random in both), made about ten times faster: the headers every copy of an
+        announcement shares are folded once (`_folded`), and the parts are encoded as the email
+        package encodes them without building its message objects. An invite with a QR code
+        goes through `render`. Raises RenderError."""
+        headers, text, html, lang = self._headers(message, date)
+        link = getattr(message.notice, "telegram_link", None)
+        if link and _qr_cid(message) in html:
+            return self.render(message, date=date).as_bytes()
+        plain, rich = _part(text, "plain", b""), _part(html, "html", _MIME_VERSION)
+        boundary = _boundary(plain + rich)
+        out = [_header_bytes(name, value) for name, value in headers]
+        out.append(_MIME_VERSION)
+        out.append(_MULTIPART % boundary)
+        out.append(_header_bytes("Content-Language", lang))
+        for part in (plain, rich):
+            out.append(b"\r\n--%s\r\n" % boundary if part is plain else b"\r\n--%s\r\n" % boundary)
+            out.append(part)
+        out.append(b"\r\n--%s--\r\n" % boundary)
+        return b"".join(out)
+
     def recipients(self, message: MailMessage) -> list[str]:
         """The envelope recipients (bare addresses) of `message`. Raises RenderError when one is
         not an e-mail address."""
         bare = []
         for to in message.to:
-            addr = email.utils.parseaddr(to)[1]
+            # A plain address is its own bare form (parseaddr is slow, and each copy has one).
+            addr = to if _PLAIN_ADDRESS.fullmatch(to) else email.utils.parseaddr(to)[1]
             if not _ADDR_SPEC.fullmatch(addr) or any(c in to for c in "\r\n"):
                 raise RenderError(f"not an e-mail address: {to!r}")
             bare.append(addr)

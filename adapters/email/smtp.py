@@ -38,9 +38,10 @@ are reported as sent and never resent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -98,7 +99,8 @@ def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
 
 
 class SmtpMailer:
-    """A `Mailer` over SMTP. One connection per batch of up to `batch_size` messages.
+    """A `Mailer` over SMTP: up to `connections` connections at once, each taking the next
+    message of the call as soon as it is free and reused for up to `batch_size` messages.
 
     `reuse_connection=False` opens one connection per message instead (only for benchmarks and
     servers that misbehave on long sessions)."""
@@ -115,6 +117,7 @@ class SmtpMailer:
         security: Security = "none",
         timeout: float = 30.0,
         batch_size: int = 100,
+        connections: int = 1,
         reuse_connection: bool = True,
         local_hostname: str | None = None,
         tls_context: ssl.SSLContext | None = None,
@@ -123,6 +126,8 @@ class SmtpMailer:
             raise ValueError(f"security must be one of {', '.join(_SECURITY)}, not {security!r}")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
         self.host = host
         self.port = port
         self.renderer = renderer
@@ -132,6 +137,7 @@ class SmtpMailer:
         self.security = security
         self.timeout = timeout
         self.batch_size = batch_size
+        self.connections = connections
         self.reuse_connection = reuse_connection
         self.local_hostname = local_hostname
         self.tls_context = tls_context
@@ -145,16 +151,29 @@ class SmtpMailer:
     ) -> list[Exception | None]:
         """Send `messages`; one result per message, in order (see `bot.ports.Mailer.send`).
 
-        `on_sent(index)` is awaited as soon as the server has accepted message `index`, so the
-        caller can record it before the next one goes out. Raises TransientDeliveryError when
-        nothing could be attempted: the server is unreachable or the login failed."""
-        results: list[Exception | None] = []
-        for start in range(0, len(messages), self.batch_size):
-            batch = messages[start : start + self.batch_size]
-            results.extend(
-                await self._send_batch(batch, may_raise=not results, offset=start, on_sent=on_sent)
-            )
-        return results
+        `on_sent(index)` is awaited as soon as the server has accepted message `index`, before
+        that connection sends its next message (the caller records it, or holds the connection
+        back until what is unrecorded is recorded). Raises TransientDeliveryError when nothing
+        could be attempted: the server is unreachable or the login failed."""
+        if not messages:
+            return []
+        results: dict[int, Exception | None] = {}
+        first = await self._connect()  # raises: nothing of this call was attempted
+        work = iter(enumerate(messages))
+        lanes = min(self.connections, len(messages))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for lane in range(lanes):
+                    group.create_task(
+                        self._lane(work, results, on_sent, first if lane == 0 else None)
+                    )
+        except BaseExceptionGroup as grouped:
+            # A lane's failure that is not the server's (the caller's `on_sent`): as it came.
+            raise grouped.exceptions[0] from None
+        # Every connection gave up (lost twice, or cannot connect again): the rest waits.
+        for index in range(len(messages)):
+            results.setdefault(index, TransientDeliveryError("SMTP connections lost"))
+        return [results[i] for i in range(len(messages))]
 
     async def _connect(self) -> aiosmtplib.SMTP:
         """An open (and, when configured, logged-in) connection. Raises TransientDeliveryError."""
@@ -196,30 +215,33 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             smtp.close()
 
-    async def _send_batch(
+    async def _lane(
         self,
-        batch: Sequence[MailMessage],
-        *,
-        may_raise: bool,
-        offset: int = 0,
-        on_sent: OnSent | None = None,
-    ) -> list[Exception | None]:
-        results: list[Exception | None] = []
-        smtp: aiosmtplib.SMTP | None = None
+        work: Iterator[tuple[int, MailMessage]],
+        results: dict[int, Exception | None],
+        on_sent: OnSent | None,
+        smtp: aiosmtplib.SMTP | None,
+    ) -> None:
+        """One connection: takes the next message from `work` until there is none, reconnects
+        after `batch_size` messages, and once per batch when the server hangs up (the message
+        it was sending is resent; a second loss ends this connection and leaves the rest to
+        the others)."""
+        if smtp is None:
+            try:
+                smtp = await self._connect()
+            except TransientDeliveryError as exc:
+                logger.warning("an extra SMTP connection failed, sending on fewer: %s", exc)
+                return
+        on_this = 0
         reconnects_left = 1
         lost = False
-
-        def give_up(index: int, reason: str) -> list[Exception | None]:
-            results.extend(TransientDeliveryError(reason) for _ in batch[index:])
-            return results
-
         try:
-            for index, message in enumerate(batch):
+            for index, message in work:
                 try:
-                    mime = self.renderer.render(message, date=self.clock())
+                    data = self.renderer.render_bytes(message, date=self.clock())
                 except RenderError as exc:
                     logger.error("mail %s cannot be rendered: %s", message.message_id, exc)
-                    results.append(PermanentDeliveryError(str(exc)))
+                    results[index] = PermanentDeliveryError(str(exc))
                     continue
                 recipients = self.renderer.recipients(message)
                 while True:
@@ -229,21 +251,19 @@ class SmtpMailer:
                         if lost:
                             if reconnects_left == 0:
                                 logger.warning("SMTP connection lost twice in one batch")
-                                return give_up(index, "SMTP connection lost twice in one batch")
+                                results[index] = TransientDeliveryError(
+                                    "SMTP connection lost twice in one batch"
+                                )
+                                return
                             reconnects_left -= 1
                             lost = False
                         try:
                             smtp = await self._connect()
                         except TransientDeliveryError as exc:
-                            if may_raise and not results:
-                                raise
-                            return give_up(index, str(exc))
+                            results[index] = exc
+                            return
                     try:
-                        refused, _ = await smtp.send_message(
-                            mime,
-                            sender=self.renderer.envelope_sender,
-                            recipients=recipients,
-                        )
+                        refused = await self._transmit(smtp, message, data, recipients)
                     except aiosmtplib.SMTPServerDisconnected:
                         # Resend on a fresh connection; the Message-ID makes a rare duplicate
                         # (dropped after the server took the message) recognisable.
@@ -254,9 +274,9 @@ class SmtpMailer:
                         smtp.close()
                         smtp, lost = None, True
                         logger.warning("mail %s: %s", message.message_id, exc)
-                        results.append(TransientDeliveryError(f"SMTP connection failed: {exc}"))
+                        results[index] = TransientDeliveryError(f"SMTP connection failed: {exc}")
                         break
-                    except (aiosmtplib.SMTPException, ValueError) as exc:
+                    except (aiosmtplib.SMTPException, ValueError, RenderError) as exc:
                         outcome = classify(exc)
                         logger.warning(
                             "mail %s not sent (%s): %s",
@@ -264,7 +284,7 @@ class SmtpMailer:
                             type(outcome).__name__,
                             _log_reason(exc),
                         )
-                        results.append(outcome)
+                        results[index] = outcome
                         break
                     if refused:
                         logger.warning(
@@ -275,17 +295,38 @@ class SmtpMailer:
                         )
                     else:
                         logger.debug("mail %s sent", message.message_id)
-                    results.append(None)
+                    results[index] = None
                     if on_sent is not None:
-                        await on_sent(offset + index)
+                        await on_sent(index)
                     break
-                if not self.reuse_connection and smtp is not None:
+                on_this += 1
+                if smtp is not None and (not self.reuse_connection or on_this >= self.batch_size):
                     await self._quit(smtp)
-                    smtp = None
+                    smtp, on_this, reconnects_left, lost = None, 0, 1, False
         except BaseException:
             if smtp is not None:
                 smtp.close()
             raise
         if smtp is not None:
             await self._quit(smtp)
-        return results
+
+    async def _transmit(
+        self, smtp: aiosmtplib.SMTP, message: MailMessage, data: bytes, recipients: list[str]
+    ) -> dict[str, aiosmtplib.SMTPResponse]:
+        """Send one rendered message; the recipients the server refused (the rest took it)."""
+        sender = self.renderer.envelope_sender
+        if smtp.is_ehlo_or_helo_needed:
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                pass  # a server without ESMTP: `send_message` says HELO
+        if smtp.supports_extension("8bitmime") and (sender + "".join(recipients)).isascii():
+            refused, _ = await smtp.sendmail(
+                sender, recipients, data, mail_options=["BODY=8BITMIME"]
+            )
+        else:
+            # A server without 8BITMIME, or an address that needs SMTPUTF8: aiosmtplib encodes
+            # the message for it.
+            mime = self.renderer.render(message, date=self.clock())
+            refused, _ = await smtp.send_message(mime, sender=sender, recipients=recipients)
+        return refused

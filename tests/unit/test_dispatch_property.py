@@ -165,7 +165,7 @@ PERMANENT = "permanent"
 DOWN = "down"  # the mail server cannot be reached: the whole send() raises
 CRASH_BEFORE = "crash-before"  # the process dies before the peer took the message
 CRASH_AFTER_ACCEPT = "crash-after-accept"  # the peer took it; the outbox never heard
-CRASH_AFTER_RECORD = "crash-after-record"  # the peer took it and the outbox recorded it
+CRASH_AFTER_RECORD = "crash-after-record"  # the peer took it and the outbox was told of it
 
 Step = tuple[str, float | None]  # (what happens, retry-after)
 
@@ -201,6 +201,18 @@ class ScheduledMailer(Peer):
         on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> list[Exception | None]:
         results: list[Exception | None] = []
+        taken: list[int] = []  # the announcement mails accepted in this call
+
+        def die() -> Crash:
+            # Accepted mails are recorded in small batches (`SentRecorder`, whose `accepted`
+            # is `on_sent`): those it had not recorded yet are in the crash window.
+            recorded = getattr(getattr(on_sent, "__self__", None), "recorded", set())
+            for i in taken:
+                if i not in recorded:
+                    self.in_window[messages[i].message_id] += 1
+            self.crashes += 1
+            return Crash()
+
         for index, message in enumerate(messages):
             if message.notice.template != "announcement":
                 self.reports.append(message)
@@ -220,20 +232,17 @@ class ScheduledMailer(Peer):
             elif what == PERMANENT:
                 results.append(PermanentDeliveryError("550 5.1.1 no such user"))
             elif what == CRASH_BEFORE:
-                self.crashes += 1
-                raise Crash
+                raise die()
             else:
                 self.accepted[message.message_id] += 1
+                taken.append(index)
                 if what == CRASH_AFTER_ACCEPT:
-                    self.in_window[message.message_id] += 1
-                    self.crashes += 1
-                    raise Crash
+                    raise die()
                 results.append(None)
                 if on_sent is not None:
                     await on_sent(index)
                 if what == CRASH_AFTER_RECORD:
-                    self.crashes += 1
-                    raise Crash
+                    raise die()
         return results
 
 
