@@ -41,20 +41,21 @@ import threading
 from collections.abc import Mapping
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import jinja2
 from babel.support import Translations
 from markupsafe import Markup, escape
 
-from adapters.qr import qr_png
 from bot import notice_texts
 from bot.dates import format_date, format_time
 from bot.i18n import DEFAULT_LANGUAGE, available_languages, translation
 from bot.notices import NOTICE_TYPES, Notice
 from bot.ports import MailMessage
 from bot.when import MSG_DATE_AT
+
+if TYPE_CHECKING:  # Jinja2 loads with the first mail: an idle `klasbot run` does without it
+    import jinja2
 
 logger = logging.getLogger(__name__)
 
@@ -280,6 +281,8 @@ class MailRenderer:
     def _environment(self, lang: str) -> jinja2.Environment:
         """The template environment speaking `lang` (one per language: the gettext functions
         are the environment's globals)."""
+        import jinja2
+
         translations = translation(lang)
         with self._lock:
             cached = self._envs.get(lang)
@@ -407,6 +410,8 @@ class MailRenderer:
         self._shared[key] = shared
 
     def _render_parts(self, name: str, lang: str, context: dict[str, Any]) -> tuple[str, str, str]:
+        import jinja2
+
         env = self._environment(lang)
         try:
             subject = env.get_template(f"{name}.subject.j2").render(context)
@@ -476,7 +481,7 @@ class MailRenderer:
             # by its Content-ID; the plain-text part has the link itself.
             html_part = mime.get_payload()[1]
             html_part.add_related(
-                qr_png(link, scale=6),
+                _qr_png(link),
                 maintype="image",
                 subtype="png",
                 cid=f"<{_qr_cid(message)}>",
@@ -520,3 +525,9 @@ class MailRenderer:
                 raise RenderError(f"not an e-mail address: {to!r}")
             bare.append(addr)
         return bare
+
+
+def _qr_png(link: str) -> bytes:
+    from adapters.qr import qr_png  # segno: only for a mail that carries a QR code
+
+    return qr_png(link, scale=6)
