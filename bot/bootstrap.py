@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from adapters.console.platform import ConsolePlatform
 from adapters.email.file import FileMailer
 from adapters.email.render import MailRenderer
-from adapters.email.smtp import SmtpMailer
 from adapters.matrix.capabilities import capabilities as matrix_capabilities
 from adapters.post.pdf import PdfLetterPrinter
 from adapters.teams.capabilities import capabilities as teams_capabilities
@@ -30,6 +29,7 @@ from bot.rules.content import PublicContacts
 from bot.rules.lesson_hours import LessonHours
 from bot.rules.quiet_hours import QuietHours
 from bot.rules.school_calendar import parse_holiday, parse_year_end
+from bot.usecases import leases
 from bot.usecases.context import Context
 from config.settings import Settings, clock_start, load_settings
 from storage.store import Database
@@ -65,7 +65,14 @@ def configured_chat_bots(settings: Settings) -> dict[str, str | None]:
 
 
 def make_policy(settings: Settings) -> SchoolPolicy:
-    school = settings.school
+    """The board's policy (`[school]`, `[post]`), with each school's own (`[schools."…"]`)."""
+    own = {key: _school_policy(settings, key) for key in settings.schools}
+    return replace(_school_policy(settings, None), own=own)
+
+
+def _school_policy(settings: Settings, key: str | None) -> SchoolPolicy:
+    school = settings.school_settings(key)
+    letterhead, return_address = settings.school_post(key)
     quiet = None
     if school.quiet_hours.strip():
         quiet = QuietHours.parse(
@@ -96,6 +103,8 @@ def make_policy(settings: Settings) -> SchoolPolicy:
         schedule_grace=timedelta(seconds=settings.schedule.grace),
         schedule_min_interval=timedelta(seconds=settings.schedule.min_interval),
         schedule_max_per_class=settings.schedule.max_per_class,
+        letterhead=tuple(letterhead),
+        return_address=return_address,
     )
 
 
@@ -129,11 +138,12 @@ def configured_platforms(settings: Settings) -> dict[str, Any]:
         from adapters.telegram.platform import TelegramPlatform
 
         platforms["telegram"] = TelegramPlatform(settings.telegram)
-    from adapters.matrix.platform import matrix_platform_from_settings
+    if settings.matrix.homeserver:  # nio and aiohttp: only when Matrix is configured
+        from adapters.matrix.platform import matrix_platform_from_settings
 
-    matrix = matrix_platform_from_settings(settings.matrix, settings.data_dir)
-    if matrix is not None:
-        platforms["matrix"] = matrix
+        matrix = matrix_platform_from_settings(settings.matrix, settings.data_dir)
+        if matrix is not None:
+            platforms["matrix"] = matrix
     teams = settings.teams
     if (teams.app_id and teams.app_password) or teams.allow_unauthenticated:
         from adapters.teams.platform import TeamsPlatform  # the SDK is imported only here
@@ -143,7 +153,12 @@ def configured_platforms(settings: Settings) -> dict[str, Any]:
 
 
 async def _connect(stack: AsyncExitStack, platform: Any, app: App, receive: bool) -> None:
-    await stack.enter_async_context(platform.running(app.chat, receive=receive))
+    # Where only one process may receive (Telegram polling, the Matrix sync loop), this one
+    # receives while it holds the platform's lease and only sends otherwise.
+    exclusive = receive and bool(getattr(platform, "exclusive_receiving", False))
+    await stack.enter_async_context(platform.running(app.chat, receive=receive and not exclusive))
+    if exclusive:
+        await stack.enter_async_context(leases.receiving(app.ctx, [platform]))
 
 
 @asynccontextmanager
@@ -172,6 +187,8 @@ async def build(
         )
         mailer: Any
         if settings.mail.transport == "smtp":
+            from adapters.email.smtp import SmtpMailer  # aiosmtplib: only for a mail server
+
             mailer = SmtpMailer(
                 host=settings.mail.smtp_host,
                 port=settings.mail.smtp_port,
@@ -182,6 +199,7 @@ async def build(
                 security=settings.mail.smtp_security,
                 timeout=settings.mail.smtp_timeout,
                 batch_size=settings.mail.batch_size,
+                connections=settings.mail.connections,
             )
         else:
             mailer = FileMailer(settings.mail.outbox_dir, renderer, clock.now)
@@ -215,12 +233,28 @@ async def build(
         )
         app = App(settings, db, clock, policy, ctx, dispatcher, ChatFrontEnd(ctx), console)
         await load_log_tokens(db)
+        connected: set[str] = set()  # the platforms up, for /readyz
         if connect == "receive":
             refresher = asyncio.create_task(_refresh_log_tokens(db))
             stack.callback(refresher.cancel)
+        serves = settings.http.port is not None or any(
+            callable(getattr(p, "routes", None)) for p in remote.values()
+        )
+        if connect == "receive" and serves:
+            from adapters.http.server import serve  # aiohttp and prometheus: only when serving
+
+            await serve(
+                stack,
+                port=settings.http.port,
+                db=db,
+                clock=clock.now,
+                platforms=remote,
+                connected=connected,
+            )
         for name, platform in remote.items():
             try:
                 await _connect(stack, platform, app, receive=connect == "receive")
+                connected.add(name)
             except Exception as exc:
                 if connect == "receive":
                     raise

@@ -120,11 +120,14 @@ class Mailer(Protocol):
         messages: Sequence[MailMessage],
         on_sent: Callable[[int], Awaitable[None]] | None = None,
     ) -> list[Exception | None]:
-        """Send a batch (one connection for all of it where the transport has connections).
+        """Send a batch (over a few connections at once where the transport has connections,
+        each reused for many messages; messages may be accepted out of order).
 
         A transport whose resend would make a second copy awaits `on_sent(index)` as soon as the
-        peer accepted message `index`, so the caller records it before the next one goes out
-        (this narrows the crash window to one message).
+        peer accepted message `index`, before that connection sends its next message: the
+        caller records accepted messages in small batches and holds the connections back (by
+        not returning yet) while too many are unrecorded, which bounds the crash window
+        (`bot.dispatch.dispatcher.SentRecorder`).
 
         Returns one entry per message: None when accepted, else the TransientDeliveryError or
         PermanentDeliveryError that message met. Raises TransientDeliveryError when the whole

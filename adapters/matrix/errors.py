@@ -19,6 +19,7 @@ import aiohttp
 from nio import ErrorResponse
 from nio.exceptions import LocalProtocolError
 
+from bot import metrics
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 RATE_LIMITED = "M_LIMIT_EXCEEDED"
@@ -62,6 +63,7 @@ def translate(
     status = http_status(response)
     text = f"{what}: {response.status_code} {response.message}".strip()
     if is_rate_limited(response):
+        metrics.rate_limited("matrix")
         retry = response.retry_after_ms / 1000 if response.retry_after_ms else None
         return TransientDeliveryError(text, retry_after=retry)
     if code in _LOGIN or status == 401:

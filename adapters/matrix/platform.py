@@ -146,6 +146,21 @@ class MatrixPlatform:
         await self._sync.stop()
         await self._session.close()
 
+    @property
+    def exclusive_receiving(self) -> bool:
+        """One sync loop per account: two would both answer every direct message."""
+        return True
+
+    async def start_receiving(self) -> None:
+        """Start the sync loop on the connected platform, from the stored sync token (where the
+        process that synced before left off)."""
+        await self._session.connect()
+        await self._sync.start()
+
+    async def stop_receiving(self) -> None:
+        """End the sync loop; sending goes on."""
+        await self._sync.stop()
+
     @asynccontextmanager
     async def running(
         self, core: ChatCore, *, receive: bool = True

@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
+from bot import metrics
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def delivery_error(error: BaseException, *, channel: bool = True) -> DeliveryErr
         status = error.status
         text = f"teams: connector answered {status}"
         if status == 429:
+            metrics.rate_limited("teams")
             wait = retry_after(error.headers.get("Retry-After") if error.headers else None)
             return TransientDeliveryError(text, retry_after=wait)
         if status == 401:

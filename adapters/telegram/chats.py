@@ -11,6 +11,7 @@ errors (`adapters.telegram.errors`).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ from telegram.ext import Application
 from adapters.telegram.errors import delivery_error, is_group, retry_after
 from bot.errors import DeliveryError, PermanentDeliveryError
 from bot.ports import ChatCore
-from bot.ratelimit import Rate, RateLimiter
+from bot.ratelimit import Rate, RateLimiter, Window
 from config.settings import TelegramSettings
 
 logger = logging.getLogger(__name__)
@@ -58,24 +59,26 @@ def chunks(text: str, size: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
 
 
 def limits(settings: TelegramSettings) -> RateLimiter:
-    """Token buckets that keep the bot inside Telegram's limits however they are counted.
-
-    A bucket of `burst` tokens refilled at `r` per second sends at most `burst + r·W` messages in
-    any window of W seconds, so a limit of N per W holds when `burst + r·W ≤ N`. Overall: bursts
-    of 1 at N−1 per second (the one spare message absorbs network jitter). Per group: a burst of
-    a quarter of the limit and the rest spread over the minute, so a few announcements in a row
-    go out at once and a long series never exceeds the minute's count. Private chats: 1/s with a
-    burst of 3 (an answer and an invite may go out together)."""
-    overall = settings.rate_global_per_second
-    group = settings.rate_group_per_minute
-    private = settings.rate_private_per_second
-    group_burst = max(1.0, group // 4)
-    group_rate = Rate(max(1.0, group - group_burst - 1), 60.0, burst=group_burst)
-    private_rate = Rate(private, 1.0, burst=3)
+    """The limits that keep the bot inside Telegram's, counted the way Telegram counts them: at
+    most N messages in any window (`Window`: overall N per second, per group N per minute), each
+    counted from when its answer came back, so jitter on the way cannot squeeze one more into a
+    window of Telegram's. A full window's worth may go at once, which lets a broadcast reach the
+    limit itself (500 messages at 30/s: 16 s, not 16.7). Private chats: a token bucket of 1/s
+    with a burst of 3 (an answer and an invite may go out together)."""
+    group = _window(settings.rate_group_per_minute, 60.0)
+    private_rate = Rate(settings.rate_private_per_second, 1.0, burst=3)
     return RateLimiter(
-        Rate(max(1.0, overall - 1), 1.0, burst=1),
-        per_chat=lambda chat: group_rate if is_group(chat) else private_rate,
+        _window(settings.rate_global_per_second, 1.0),
+        per_chat=lambda chat: group if is_group(chat) else private_rate,
     )
+
+
+def _window(rate: float, per: float) -> Window:
+    """`rate` per `per` seconds as a window of whole messages, never allowing more than `rate`:
+    29.5/s → 29 in any second, 0.5/s → 1 in any two seconds."""
+    if rate >= 1:
+        return Window(math.floor(rate), per)
+    return Window(1, per / rate)
 
 
 def _link_key(chat_id: str) -> str:
@@ -128,15 +131,19 @@ class TelegramChats:
         (a new one when the group migrated); a `silent` one arrives without a notification.
         Raises the core's delivery errors."""
         for _ in range(3):
-            await self.limiter.acquire(chat_id)
             try:
-                sent = await self.bot.send_message(
-                    int(chat_id),
-                    text,
-                    reply_markup=markup,
-                    link_preview_options=None if preview else LinkPreviewOptions(is_disabled=True),
-                    disable_notification=silent,
-                )
+                # Several sends may be in flight at once (a broadcast); each holds its place in
+                # the limits until its answer is back.
+                async with self.limiter.slot(chat_id):
+                    sent = await self.bot.send_message(
+                        int(chat_id),
+                        text,
+                        reply_markup=markup,
+                        link_preview_options=(
+                            None if preview else LinkPreviewOptions(is_disabled=True)
+                        ),
+                        disable_notification=silent,
+                    )
                 return sent, chat_id
             except ChatMigrated as error:
                 new = str(error.new_chat_id)

@@ -23,6 +23,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def delivery_error(error: TelegramError, chat_id: str) -> DeliveryError:
     where = "group-lost" if is_group(chat_id) else "blocked"
     text = f"telegram: {error.message}"
     if isinstance(error, RetryAfter):
+        metrics.rate_limited("telegram")
         return TransientDeliveryError(text, retry_after=retry_after(error))
     if isinstance(error, Forbidden):
         # The bot was kicked from the group, or the person blocked the bot.

@@ -100,6 +100,25 @@ class TelegramPlatform(UpdateHandlers):
         if not receive:
             return
         try:
+            await self.start_receiving()
+        except BaseException:
+            await self.stop()
+            raise
+
+    @property
+    def exclusive_receiving(self) -> bool:
+        """Long polling is one process's at a time (Telegram answers a second poller with 409
+        Conflict); a webhook reaches whichever process the proxy sends it to."""
+        return self.settings.mode == "polling"
+
+    async def start_receiving(self) -> None:
+        """Register the command menus and start receiving updates (polling or the webhook) on
+        the connected application; `stop_receiving` undoes it, and it may start again."""
+        application = self.application
+        if application is None:
+            raise RuntimeError("telegram: start_receiving needs a connected platform")
+        s = self.settings
+        try:
             await menu.register(self.bot, self.core, self.name)
             await application.start()
             assert application.updater is not None
@@ -118,9 +137,21 @@ class TelegramPlatform(UpdateHandlers):
                     allowed_updates=ALLOWED_UPDATES,
                 )
         except BaseException:
-            await self.stop()
+            await self.stop_receiving()
             raise
-        logger.info("telegram: running as @%s (%s)", self.bot.username, s.mode)
+        logger.info("telegram: receiving as @%s (%s)", self.bot.username, s.mode)
+
+    async def stop_receiving(self) -> None:
+        """Stop receiving (the updates fetched so far are handled and confirmed); sending goes
+        on."""
+        application = self.application
+        if application is None:
+            return
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+            logger.info("telegram: not receiving any more")
 
     async def _remember_username(self) -> None:
         """Keep the bot's username (getMe, read by `initialize`) in the platform state: the
@@ -130,13 +161,13 @@ class TelegramPlatform(UpdateHandlers):
             await self.core.set_platform_state(self.name, "username", username)
 
     async def stop(self) -> None:
-        application, self.application = self.application, None
+        application = self.application
         if application is None:
             return
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
+        try:
+            await self.stop_receiving()
+        finally:
+            self.application = None
         await application.shutdown()
 
     @asynccontextmanager
@@ -226,9 +257,11 @@ class TelegramPlatform(UpdateHandlers):
         if self.application is None:
             raise TransientDeliveryError("the Telegram platform is not running in this process")
         text = chunks(message.text)[0]
-        await self.limiter.acquire(chat_id)
         try:
-            await self.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id))
+            async with self.limiter.slot(chat_id):
+                await self.bot.edit_message_text(
+                    text, chat_id=int(chat_id), message_id=int(message_id)
+                )
         except BadRequest as error:
             if says(error, ("message is not modified",)):
                 return  # edited before, and the outcome was not recorded

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from bot.dates import format_date
 from bot.dispatch.content import announcement_notice, announcement_senders, group_html, letter_item
+from bot.dispatch.group_posts import Post, PostPipeline
 from bot.dispatch.languages import recipient_language, recipient_languages
 from bot.dispatch.retry import DispatchStats
-from bot.domain import Channel, Delivery, GroupState, Recipient
+from bot.domain import Announcement, Channel, Delivery, Group, GroupState, Recipient
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.notices import Notice
 from bot.ports import GroupMessage, Letter, MailMessage
@@ -24,6 +25,7 @@ from bot.usecases.groups import group_lost
 
 if TYPE_CHECKING:
     from bot.dispatch.dispatcher import Batch, Dispatcher
+    from bot.policy import SchoolPolicy
 
 
 async def post_groups(
@@ -34,11 +36,13 @@ async def post_groups(
     waiting: set[int],
 ) -> None:
     """One post per (announcement, group) reaches every member pupil at once; it is silent when
-    it goes out while lessons run (A.1, `SchoolPolicy.silent`), unless its kind is urgent."""
+    it goes out while lessons run (A.1, `SchoolPolicy.silent`), unless its kind is urgent. The
+    posts go out several at once, each group's in order (`group_posts.PostPipeline`)."""
     units: dict[tuple[int, int], list[Delivery]] = defaultdict(list)
     for row in deliveries:
         assert row.announcement_id is not None
         units[(row.announcement_id, row.group_id or 0)].append(row)
+    posts: list[Post] = []
     for (announcement_id, group_id), rows in units.items():
         group = batch.groups.get(group_id)
         announcement = batch.announcements[announcement_id]
@@ -60,19 +64,22 @@ async def post_groups(
             html=group_html(announcement),
             idempotency_key=f"{announcement_id}-g{group_id}",
         )
+
         # Decided when the post goes out, not when it was announced: a post held by quiet hours
         # or retried later is judged at the moment it reaches the pupils' phones (A.1).
-        silent = d.ctx.policy.silent(d.ctx.clock.now(), announcement.kind)
-        try:
-            message_id = await platform.post(message, silent=silent)
-        except TransientDeliveryError as error:
-            await d.retry_later(rows, error, stats)
-        except PermanentDeliveryError as error:
+        def silent(announcement: Announcement = announcement, row: Delivery = rows[0]) -> bool:
+            school = _school_of(d.ctx.policy, row, batch)  # its school's lesson hours
+            return school.silent(d.ctx.clock.now(), announcement.kind)
+
+        async def failed(
+            error: PermanentDeliveryError, rows: list[Delivery] = rows, group: Group = group
+        ) -> None:
             if error.reason == "group-lost":
                 await group_lost(d.ctx, group.platform, group.chat_id)
             await d.failed_for_good(rows, error, stats)
-        else:
-            await d.sent(rows, message_id, stats)
+
+        posts.append(Post(rows, platform, message, silent=silent, failed=failed))
+    await PostPipeline(d, stats).send(posts)
 
 
 def _notice(d: Dispatcher, row: Delivery, batch: Batch, lang: str | None = None) -> Notice:
@@ -88,6 +95,13 @@ def _notice(d: Dispatcher, row: Delivery, batch: Batch, lang: str | None = None)
         batch.senders.get(a.id),
         lang or d.ctx.policy.language,
     )
+
+
+def _school_of(policy: SchoolPolicy, row: Delivery, batch: Batch) -> SchoolPolicy:
+    """The policy of the school an announcement's copy is from (`Sender.policy`); the board's
+    for a notice."""
+    sender = batch.senders.get(row.announcement_id) if row.announcement_id is not None else None
+    return sender.policy if sender is not None and sender.policy is not None else policy
 
 
 async def send_mail(
@@ -108,29 +122,31 @@ async def send_mail(
             notice=_notice(d, row, batch, langs[row.id]),
             message_id=f"<{row.idempotency_key}@klasbot>",
             lang=langs[row.id],
-            reply_to=policy.reply_to,
+            reply_to=_school_of(policy, row, batch).reply_to,
         )
         for row in deliveries
     ]
-    recorded: set[int] = set()
+    # Accepted messages are recorded in small batches while the mailer goes on over its
+    # connections; a crash can repeat at most the few accepted and not yet recorded (each with
+    # its Message-ID): `MAIL_UNRECORDED_PER_CONNECTION` per connection, and the one it sends.
+    from bot.dispatch.dispatcher import MAIL_UNRECORDED_PER_CONNECTION, SentRecorder
 
-    async def on_sent(index: int) -> None:
-        # Record each accepted message before the next goes out: a crash can then repeat at
-        # most the one message in flight (with the same Message-ID).
-        await d.sent([deliveries[index]], None, stats)
-        recorded.add(index)
-
+    connections = getattr(d.mailer, "connections", 1)
+    limit = connections * MAIL_UNRECORDED_PER_CONNECTION
+    recorder = SentRecorder(d, deliveries, stats, limit=limit)
     try:
-        results = await d.mailer.send(messages, on_sent=on_sent)
+        async with recorder:
+            results = await d.mailer.send(messages, on_sent=recorder.accepted)
     except TransientDeliveryError as error:
         await d.retry_later(
-            [r for i, r in enumerate(deliveries) if i not in recorded], error, stats
+            [r for i, r in enumerate(deliveries) if i not in recorder.recorded], error, stats
         )
         return
     except PermanentDeliveryError as error:
-        rest = [r for i, r in enumerate(deliveries) if i not in recorded]
+        rest = [r for i, r in enumerate(deliveries) if i not in recorder.recorded]
         await d.failed_for_good(rest, error, stats)
         return
+    recorded = recorder.recorded
     accepted = [
         row
         for i, (row, result) in enumerate(zip(deliveries, results, strict=True))
@@ -318,7 +334,18 @@ async def _print(
                 batch.class_codes[class_id] = found_classes[0].code if found_classes else class_id
     assert recipient.address is not None
     ordered = sorted(everything, key=_letter_order)
-    lang = await recipient_language(tx, recipient, policy.language)
+    # The letterhead is that of the school the letter's first announcement is from.
+    school = next(
+        (
+            s.policy
+            for e in ordered
+            if e.announcement_id is not None
+            and (s := batch.senders.get(e.announcement_id)) is not None
+            and s.policy is not None
+        ),
+        policy,
+    )
+    lang = await recipient_language(tx, recipient, school.language)
     letter = Letter(
         key=key,
         recipient_name=recipient.name,
@@ -327,13 +354,15 @@ async def _print(
             letter_item(
                 _notice(d, e, batch, lang),
                 names[e.pupil_id].full_name if e.pupil_id in names else e.pupil_id,
-                policy.school_name,
+                school.school_name or policy.school_name,
                 lang,
             )
             for e in ordered
         ),
         date_text=format_date(day, lang),
         lang=lang,
+        letterhead=school.letterhead if school is not policy else None,
+        return_address=school.return_address if school is not policy else None,
     )
     assert d.printer is not None
     return key, await asyncio.to_thread(d.printer.render, letter)

@@ -16,7 +16,10 @@ How "exactly once" holds:
   row claimed; after the lease it is sent again. E-mail carries the delivery's key as its
   Message-ID and group posts carry it as their idempotency key, so a receiver (or an adapter that
   remembers what it posted) can recognise the resend. That window — a crash after the peer
-  accepted and before the outcome was recorded — is the only place a duplicate can arise.
+  accepted and before the outcome was recorded — is the only place a duplicate can arise. E-mail
+  goes out over `mail.connections` connections at once and is recorded in small batches
+  (`SentRecorder`): the window holds at most `MAIL_UNRECORDED_PER_CONNECTION` + 1 messages per
+  connection.
 Retry policy (`bot.dispatch.retry`, not the adapters'): transient errors back off exponentially
 with jitter and honour the peer's retry-after; permanent errors move the pupil to the next channel
 that `bot.routing.route_after_failure` chooses.
@@ -33,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.dispatch import channels, group_edits, group_posts
 from bot.dispatch.content import Sender, announcement_senders
 from bot.dispatch.retry import DispatchStats, RetryPolicy
@@ -177,7 +181,9 @@ class Dispatcher:
         for d in batch.claimed:
             until = None
             if d.announcement_id is not None:
-                until = self.ctx.policy.release_at(now, batch.announcements[d.announcement_id].kind)
+                sender = batch.senders.get(d.announcement_id)
+                policy = sender.policy if sender and sender.policy else self.ctx.policy
+                until = policy.release_at(now, batch.announcements[d.announcement_id].kind)
             if until is not None:
                 held[until].append(d.id)
             else:
@@ -205,6 +211,7 @@ class Dispatcher:
                 due = now + timedelta(seconds=wait)
                 if await tx.outbox.mark_retry(d.id, str(error)[:1000], due, claim=d.claim):
                     stats.retried += 1
+                    metrics.retried(d.channel.value)
                 else:
                     self.lost_claim([d])
             if given_up:
@@ -333,27 +340,42 @@ class Dispatcher:
     async def sent(
         self, deliveries: Sequence[Delivery], external_id: str | None, stats: DispatchStats
     ) -> None:
+        await self.sent_each([(deliveries, external_id)], stats)
+
+    async def sent_each(
+        self,
+        outcomes: Sequence[tuple[Sequence[Delivery], str | None]],
+        stats: DispatchStats,
+    ) -> None:
+        """Record several sends in one transaction, each its rows and the id the peer gave it
+        (group posts sent at once, `group_posts.PostPipeline`)."""
         now = self.ctx.clock.now()
         done: set[int] = set()
+        deliveries = [d for rows, _ in outcomes for d in rows]
         async with self.ctx.db.transaction() as tx:
             # A copy recorded as sent after its announcement was withdrawn or corrected gets
             # its follow-up here; the lock makes this and `undo.withdraw` take turns.
             revised = await undo.revised_announcements(
                 tx, (d.announcement_id for d in deliveries if d.announcement_id is not None)
             )
-            for claim, rows in _by_claim(deliveries).items():
-                ids = [d.id for d in rows]
-                done.update(await tx.outbox.mark_sent(ids, now, external_id, claim=claim))
+            for sent_rows, external_id in outcomes:
+                for claim, rows in _by_claim(sent_rows).items():
+                    ids = [d.id for d in rows]
+                    done.update(await tx.outbox.mark_sent(ids, now, external_id, claim=claim))
             await forget_codes(tx, [d for d in deliveries if d.id in done])
             for announcement_id, announcement in revised.items():
                 if not self.owes_follow_up(announcement):
                     continue
-                copies = [
-                    d for d in deliveries if d.id in done and d.announcement_id == announcement_id
-                ]
-                await undo.follow_up_delivered(
-                    tx, self.ctx, announcement, copies, message_id=external_id
-                )
+                for sent_rows, external_id in outcomes:
+                    copies = [
+                        d
+                        for d in sent_rows
+                        if d.id in done and d.announcement_id == announcement_id
+                    ]
+                    if copies or len(outcomes) == 1:
+                        await undo.follow_up_delivered(
+                            tx, self.ctx, announcement, copies, message_id=external_id
+                        )
         self.lost_claim([d for d in deliveries if d.id not in done])
         for d in deliveries:
             if d.id not in done:
@@ -370,3 +392,90 @@ def _by_claim(deliveries: Sequence[Delivery]) -> dict[str | None, list[Delivery]
     for d in deliveries:
         out[d.claim].append(d)
     return out
+
+
+MAIL_UNRECORDED_PER_CONNECTION = 16
+"""How many e-mails per mail connection the server may have accepted that are not recorded as
+sent yet. A crash resends at most these plus the one each connection is sending, each with its
+own Message-ID: at most `connections x (16 + 1)`."""
+MAIL_RECORD_EVERY = 0.05
+"""Seconds between two recordings of the e-mails accepted in the meantime."""
+
+
+class SentRecorder:
+    """Records accepted e-mails as sent in small batches, while the mailer goes on sending: one
+    transaction (`Dispatcher.sent`: one UPDATE of the rows still held by their claim) for what
+    was accepted in the last `every` seconds, or at once when `limit` are waiting; the
+    connection that finds `limit` waiting sends nothing more until they are recorded.
+
+    Use as `async with SentRecorder(...) as recorder`, and pass `recorder.accepted` to
+    `Mailer.send` as its `on_sent`; leaving the block records the rest."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        rows: Sequence[Delivery],
+        stats: DispatchStats,
+        *,
+        limit: int,
+        every: float = MAIL_RECORD_EVERY,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.rows = rows
+        self.stats = stats
+        self.limit = max(1, limit)
+        self.every = every
+        self.recorded: set[int] = set()
+        """The indexes (into `rows`) recorded as sent (or found claimed by another worker)."""
+        self._pending: list[int] = []
+        self._recording = 0
+        self._lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> SentRecorder:
+        self._ticker = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # Stopped, not cancelled: a recording under way is finished (cancelled in its commit,
+        # it could not tell whether its rows were recorded).
+        self._stop.set()
+        if self._ticker is not None:
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        if exc_type is None or issubclass(exc_type, Exception):
+            # What the server took is recorded even when the rest failed; when recording fails
+            # the rows stay claimed and go out again (same Message-IDs) after the lease.
+            await self.flush()
+
+    async def accepted(self, index: int) -> None:
+        """The server took message `index`: waits only when `limit` are unrecorded."""
+        self._pending.append(index)
+        if len(self._pending) + self._recording >= self.limit:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, []
+            self._recording = len(batch)
+            try:
+                await self.dispatcher.sent([self.rows[i] for i in batch], None, self.stats)
+            except Exception:  # rolled back: recorded by the next try
+                self._pending[:0] = batch
+                raise
+            finally:
+                self._recording = 0
+            self.recorded.update(batch)
+
+    async def _tick(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.every)
+            except TimeoutError:
+                pass
+            try:
+                await self.flush()
+            except Exception:  # the next tick (or the end of the send) tries again
+                logger.exception("recording sent e-mails failed; trying again")

@@ -9,21 +9,21 @@ first, so that a schedule added by another process takes effect without a restar
 With several `klasbot run` processes (on PostgreSQL), one of them fires schedules: the holder of
 the firer lease, which another takes over within `FIRER_LEASE` when the holder dies. Exactly-once
 does not depend on the lease (each occurrence is recorded once); a cron `dispatch --once` beside
-`klasbot run` fires too, safely.
+`klasbot run` fires too, safely. The same kind of lease (`bot.usecases.leases`) says which process
+receives for a platform where only one may (Telegram polling, the Matrix sync loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.dispatch.dispatcher import Dispatcher
 from bot.dispatch.retry import DispatchStats
 from bot.ports import Timer
-from bot.usecases import firing, sweep
+from bot.usecases import firing, leases, sweep
 from bot.usecases.context import Context
 from bot.usecases.firing import FireStats
 from bot.usecases.sweep import SweepStats
@@ -42,11 +42,13 @@ class RoundStats:
 
 
 async def run_round(ctx: Context, dispatcher: Dispatcher, *, fire: bool = True) -> RoundStats:
-    """Fire what is due (when `fire`), sweep when due, then deliver what is due."""
+    """Fire what is due and sweep when due (when `fire`: the process holding the firer's
+    lease, or a `dispatch --once`), then deliver what is due. Several workers do not all sweep:
+    each sweep step is recorded once anyway, but a board's sweep reads every pupil."""
     stats = RoundStats()
     if fire:
         stats.fired = await firing.fire_due(ctx)
-    stats.swept = await sweep.run_due(ctx)
+        stats.swept = await sweep.run_due(ctx)
     stats.delivered = await dispatcher.run_once()
     return stats
 
@@ -69,7 +71,7 @@ class Runner:
         self.timer = timer
         self.poll_interval = poll_interval
         self.lease = lease
-        self.owner = owner or uuid.uuid4().hex
+        self.owner = owner or leases.process_owner()
         self.firer = False
 
     async def round(self) -> RoundStats:

@@ -16,14 +16,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot import metrics
 from bot.domain import Firing, FiringOutcome, Schedule
 from bot.errors import KlasbotError
 from bot.notices import ScheduleNotice
-from bot.outbox import STATE_SCOPE, add_mail_notice, notice_key
+from bot.outbox import add_mail_notice, notice_key
 from bot.policy import school_name_for
 from bot.recurrence import next_occurrence
 from bot.repositories import Repositories
-from bot.usecases import announcing
+from bot.usecases import announcing, leases
 from bot.usecases.context import Context
 from bot.usecases.holidays import all_holidays
 from bot.usecases.scheduling import (
@@ -38,8 +39,8 @@ from bot.usecases.scheduling import (
 logger = logging.getLogger(__name__)
 
 FIRE_BATCH = 200
-FIRER_KEY = "schedule-firer"
-"""The `PlatformStateRepository` key of the lease that says which `klasbot run` fires."""
+FIRER_KEY = leases.FIRER
+"""The lease (`bot.usecases.leases`) that says which `klasbot run` fires."""
 
 
 @dataclass
@@ -107,7 +108,7 @@ async def _fire_one(
         ):
             return None  # another process fired it, or it was cancelled, since we looked
         occurrence = schedule.next_run
-        holidays = await all_holidays(tx, ctx.policy)
+        holidays = await all_holidays(tx, await announcing.class_policy(ctx, tx, schedule.class_id))
         following = next_occurrence(
             schedule.rule,
             schedule.start,
@@ -170,6 +171,7 @@ async def _fire_one(
             tx, schedule, occurrence, FiringOutcome.FIRED, now, None, result.announcement.id
         )
         stats.fired += 1
+        metrics.schedule_lag((now - occurrence).total_seconds())
         stats.announcements.append(result.announcement.id)
         return FiringOutcome.FIRED
 
@@ -229,27 +231,9 @@ async def hold_firer_lease(ctx: Context, owner: str, lease: timedelta) -> bool:
     lease when it is free or expired, and renews it while it holds it. Another process takes
     over within `lease` of the holder dying. (Exactly-once does not depend on it: every
     occurrence is recorded once; the lease keeps several processes from racing for each.)"""
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as tx:
-        await tx.state.lock(STATE_SCOPE, FIRER_KEY)
-        raw = await tx.state.get(STATE_SCOPE, FIRER_KEY)
-        holder, _, until = (raw or "").partition(" ")
-        if holder and holder != owner and until:
-            try:
-                if datetime.fromisoformat(until) > now:
-                    return False
-            except ValueError:
-                pass
-        await tx.state.set(STATE_SCOPE, FIRER_KEY, f"{owner} {(now + lease).isoformat()}")
-        if holder != owner:
-            logger.info("this process now fires schedules")
-        return True
+    return await leases.hold(ctx, FIRER_KEY, owner, lease)
 
 
 async def release_firer_lease(ctx: Context, owner: str) -> None:
     """Give the lease up (a clean stop), so that another process takes over at once."""
-    async with ctx.db.transaction() as tx:
-        await tx.state.lock(STATE_SCOPE, FIRER_KEY)
-        raw = await tx.state.get(STATE_SCOPE, FIRER_KEY)
-        if raw and raw.partition(" ")[0] == owner:
-            await tx.state.set(STATE_SCOPE, FIRER_KEY, "")
+    await leases.release(ctx, FIRER_KEY, owner)

@@ -187,7 +187,9 @@ async def test_a_send_that_outlasts_its_lease_records_nothing_over_the_next_clai
     gate = threading.Event()
     with SmtpSink() as sink:
         sink.handler.stall_once[target] = (gate, reply)
-        lease = {"KLASBOT_DISPATCH__LEASE_SECONDS": "1"}
+        # One SMTP connection: A stalls on Anouk's message with the rest of its batch unsent
+        # (over several, its other connections would deliver the rest meanwhile).
+        lease = {"KLASBOT_DISPATCH__LEASE_SECONDS": "1", "KLASBOT_MAIL__CONNECTIONS": "1"}
         async with school_app(tmp_path, database_url, clock, sink, **lease) as a:
             aid = (await announcing.announce(a.ctx, draft())).announcement.id
             async with school_app(tmp_path, database_url, clock, sink, **lease) as b:

@@ -173,6 +173,11 @@ class BotApiEmulator:
         self.answered: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        # getUpdates calls, and how many came while another was still waiting (two pollers:
+        # Telegram ends one with 409 Conflict).
+        self.polls = 0
+        self.poll_overlaps = 0
+        self._polling = 0
         self.rate_limited = 0
         # Updates waiting for getUpdates.
         self._updates: list[dict[str, Any]] = []
@@ -702,6 +707,16 @@ class BotApiEmulator:
         return False
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.polls += 1
+        if self._polling:
+            self.poll_overlaps += 1
+        self._polling += 1
+        try:
+            return await self._get_updates(params)
+        finally:
+            self._polling -= 1
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook_url:
             raise ApiError(409, _WEBHOOK_CONFLICT)
         offset = int(params.get("offset") or 0)
