@@ -45,7 +45,9 @@ from bot.domain import (
     SchoolClass,
 )
 from bot.notices import Notice
+from bot.privacy_repository import Erased as Erased
 from bot.privacy_repository import PrivacyRepository
+from bot.privacy_repository import Purged as Purged
 
 
 class RosterRepository(Protocol):
