@@ -92,6 +92,10 @@ def _names(member: ChannelAccount) -> list[str]:
     return list(dict.fromkeys(str(n) for n in names if n))
 
 
+START_WAIT = 60.0
+"""Seconds a request that comes while klasbot is still starting waits for the platform to run."""
+
+
 class TeamsPlatform:
     """The `ChatPlatform` for Microsoft Teams (see the module docstring)."""
 
@@ -126,6 +130,9 @@ class TeamsPlatform:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lost: set[str] = set()
         self._known: set[str] = set()
+        # Set while `running`: the endpoint may be served (by `klasbot run`'s shared server)
+        # before the platform runs; a request that comes that early waits for it.
+        self._ready = asyncio.Event()
         self.adapter, self.app, self.connections = build(settings)
         self.adapter.on_turn_error = self._on_turn_error
         self._register()
@@ -150,6 +157,12 @@ class TeamsPlatform:
         )
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
+        try:
+            async with asyncio.timeout(START_WAIT):
+                await self._ready.wait()
+        except TimeoutError:
+            # Not running (yet): the connector tries again later.
+            return web.Response(status=503, text="starting")
         response = await start_agent_process(request, self.app, self.adapter)
         return response or web.Response(status=202)
 
@@ -160,6 +173,7 @@ class TeamsPlatform:
         """Serve the endpoint on `port` (when receiving and a port is set); sending needs only
         the stored conversation references."""
         self._core = core
+        self._ready.set()
         try:
             if receive and self.port is not None:
                 web_app = web.Application()
@@ -175,6 +189,7 @@ class TeamsPlatform:
                 logger.info("teams: serving /api/messages on port %s", port)
             yield self
         finally:
+            self._ready.clear()
             await self.settle()
             if self._runner is not None:
                 await self._runner.cleanup()
