@@ -35,6 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +236,14 @@ async def library(groups: int, per_group: int) -> Result:
 
             async def group_posts(chat: int) -> None:
                 for round_ in range(per_group):
-                    await bot.send_message(chat, f"Herinnering {round_ + 1}")
+                    while True:  # past its retries the limiter raises: wait as told, again
+                        try:
+                            await bot.send_message(chat, f"Herinnering {round_ + 1}")
+                            break
+                        except RetryAfter as error:
+                            wait = error.retry_after
+                            seconds = getattr(wait, "total_seconds", None)
+                            await asyncio.sleep(seconds() if seconds else float(wait))
 
             before, limited = emulator.counts()
             started = time.monotonic()

@@ -92,6 +92,8 @@ async def test_a_withdrawal_during_dispatch_reaches_exactly_who_got_it(
             KLASBOT_MAIL__SMTP_HOST="127.0.0.1",
             KLASBOT_MAIL__SMTP_PORT=str(sink.port),
             KLASBOT_DISPATCH__BATCH_SIZE="25",
+            # One connection per worker: over several, the 600 are out before `withdraw` starts.
+            KLASBOT_MAIL__CONNECTIONS="1",
             KLASBOT_NOW=DEMO_NOW.isoformat(),
         )
 
