@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,7 +29,6 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 from microsoft_agents.activity import (
-    Activity,
     ActivityTypes,
     ChannelAccount,
     ConversationAccount,
@@ -42,6 +40,7 @@ from microsoft_agents.hosting.core.app.proactive import Conversation
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from adapters.teams import cards
+from adapters.teams.activities import channel_of, clean, member_names, team_of
 from adapters.teams.capabilities import capabilities
 from adapters.teams.errors import delivery_error
 from adapters.teams.sdk import build
@@ -63,35 +62,6 @@ __all__ = ["TeamsPlatform"]
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_SPACE = re.compile(r"(?:&nbsp;|\s)+")
-
-
-def clean(text: str | None) -> str:
-    """The command text of a message (the mention is stripped by the SDK)."""
-    return _SPACE.sub(" ", re.sub(r"<at>.*?</at>", "", text or "")).strip()
-
-
-def channel_of(activity: Activity) -> str:
-    """The channel's conversation id, without the thread (`;messageid=...`)."""
-    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    channel = data.get("teamsChannelId") or (data.get("channel") or {}).get("id")
-    return str(channel or activity.conversation.id).split(";messageid=")[0]
-
-
-def team_of(activity: Activity) -> str | None:
-    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    team = data.get("teamsTeamId") or (data.get("team") or {}).get("id")
-    return str(team) if team else None
-
-
-def _names(member: ChannelAccount) -> list[str]:
-    """The school account names Teams reports for a member (user principal name, e-mail)."""
-    extra = member.model_extra or {}
-    names = [extra.get("userPrincipalName"), extra.get("email")]
-    names += [getattr(member, "user_principal_name", None), getattr(member, "email", None)]
-    return list(dict.fromkeys(str(n) for n in names if n))
-
-
 START_WAIT = 60.0
 """Seconds a request that comes while klasbot is still starting waits for the platform to run."""
 
@@ -555,7 +525,7 @@ class TeamsPlatform:
         except Exception as error:
             logger.info("teams: cannot read member %s: %s", account_id, type(error).__name__)
             return
-        await self._link(account_id, _names(member), chat_id)
+        await self._link(account_id, member_names(member), chat_id)
 
     async def _link(self, account_id: str, names: list[str], chat_id: str | None = None) -> None:
         if account_id in self._known or not names:
@@ -597,7 +567,7 @@ class TeamsPlatform:
                 continue  # a bot
             account_id = str(member.aad_object_id or member.id)
             now.add(account_id)
-            await self._link(account_id, _names(member), chat_id)
+            await self._link(account_id, member_names(member), chat_id)
         before = await self._members(chat_id)
         await self.core.set_platform_state(self.name, f"members:{chat_id}", json.dumps(sorted(now)))
         for account_id in sorted(now - before):
