@@ -80,7 +80,11 @@ class Person:
     name): a platform that reports it (Teams) links the account without a code."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "roles", frozenset(self.roles) | {self.role})
+        roles = self.roles
+        # A frozenset that holds the main role already is kept as it is: thousands of persons
+        # of a big roster share one.
+        if not isinstance(roles, frozenset) or self.role not in roles:
+            object.__setattr__(self, "roles", frozenset(roles) | {self.role})
 
     def has_role(self, role: Role) -> bool:
         """Whether the person holds `role`, as their main role or besides it."""

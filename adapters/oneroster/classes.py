@@ -40,29 +40,37 @@ def read_classes(state: RosterState) -> None:
 
 
 def read_enrollments(state: RosterState) -> None:
+    ext_ok = state.version == V12
+    classes, users, enrollments = state.classes, state.users, state.enrollments
+    roles = {"student": EnrollmentRole.STUDENT, "teacher": EnrollmentRole.TEACHER}
     for table, row, _sid in state.records("enrollments"):
         class_id, class_ok = state.required_ref(table, row, "classSourcedId", "classes")
         state.required_ref(table, row, "schoolSourcedId", "orgs")
         user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
-        role = required_value(table, row, "role")
-        check_term(
-            table, row, "role", ENROLLMENT_ROLES, ENROLLMENT_ROLE_TERMS, ext_ok=state.version == V12
-        )
-        primary = bool_value(table, row, "primary")
-        date_value(table, row, "beginDate")
-        date_value(table, row, "endDate")
-        if role not in ("student", "teacher"):
+        role = row["role"]
+        if role not in ENROLLMENT_ROLES:
+            required_value(table, row, "role")
+            check_term(table, row, "role", ENROLLMENT_ROLES, ENROLLMENT_ROLE_TERMS, ext_ok=ext_ok)
+        primary = row["primary"]
+        if primary and primary != "true" and primary != "false":
+            bool_value(table, row, "primary")
+        if row["beginDate"]:
+            date_value(table, row, "beginDate")
+        if row["endDate"]:
+            date_value(table, row, "endDate")
+        enrolled_as = roles.get(role)
+        if enrolled_as is None:
             continue  # administrator, proctor and ext: enrollments give no class membership
-        if class_ok and user_ok and class_id in state.classes and user_id in state.users:
-            state.enrollments.append(
+        if class_ok and user_ok and class_id in classes and user_id in users:
+            enrollments.append(
                 EnrollmentRow(
-                    line=row.line,
-                    class_id=class_id,
-                    user_id=user_id,
-                    role=EnrollmentRole(role),
+                    row.line,
+                    class_id,
+                    user_id,
+                    enrolled_as,
                     # `primary` applies only to teachers (the mentor); two primaries in a class
                     # (a duo mentorship) only break a "should" and are kept.
-                    primary=role == "teacher" and primary is True,
+                    enrolled_as is EnrollmentRole.TEACHER and primary == "true",
                 )
             )
 

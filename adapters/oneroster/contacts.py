@@ -36,28 +36,38 @@ _CONSENT = {
 
 
 def read_contacts(state: RosterState) -> None:
+    users_known = state.known["users"]
+    addresses: dict[tuple[str, str, str], Address] = {}  # a household's is shared
+    contacts = state.contacts
     for table, row, sid in state.records("contacts", CONTACTS):
-        user_ok = state.ref(table.name, row.line, "sourcedId", "users", sid)
-        email = email_value(table, row, "email")
-        parts = {column: row[column] for column in _ADDRESS}
-        missing = [column for column, value in parts.items() if not value.strip()]
+        user_ok = sid in users_known or state.ref(table.name, row.line, "sourcedId", "users", sid)
+        email = email_value(table, row, "email") if row["email"] else None
+        parts = (row["street"], row["postalCode"], row["city"])
         address = None
-        if not missing:
-            address = Address(parts["street"], parts["postalCode"], parts["city"])
-        elif len(missing) < len(parts):
-            for column in missing:
-                table.issue(row.line, column, M_INCOMPLETE_ADDRESS)
+        if all(value.strip() for value in parts):
+            address = addresses.get(parts)
+            if address is None:
+                address = addresses[parts] = Address(*parts)
+        elif any(value.strip() for value in parts):
+            for column, value in zip(_ADDRESS, parts, strict=True):
+                if not value.strip():
+                    table.issue(row.line, column, M_INCOMPLETE_ADDRESS)
         fallback = row["fallback"]
         if fallback not in _FALLBACKS:
             table.issue(row.line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
-        language = _language(table, row)
-        consent = row["share_with_guardians"].strip().lower()
-        if consent not in _CONSENT:
-            table.issue(
-                row.line, "share_with_guardians", M_NOT_A_CONSENT, value=row["share_with_guardians"]
-            )
+        language = _language(table, row) if row["language"] else None
+        consent = row["share_with_guardians"]
+        if consent:
+            consent = consent.strip().lower()
+            if consent not in _CONSENT:
+                table.issue(
+                    row.line,
+                    "share_with_guardians",
+                    M_NOT_A_CONSENT,
+                    value=row["share_with_guardians"],
+                )
         if user_ok:
-            state.contacts[sid] = Contact(
+            contacts[sid] = Contact(
                 email,
                 address,
                 _FALLBACKS.get(fallback, ContactPreference.DEFAULT),

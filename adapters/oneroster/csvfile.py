@@ -57,10 +57,12 @@ class Row(dict[str, str]):
     and skip every other check. (A dict itself, not a dict in an object: a row is read once per
     value, hundreds of thousands of times in a big export.)"""
 
-    __slots__ = ("line", "damaged")
+    __slots__ = ("line", "damaged", "size")
 
     line: int
     damaged: bool
+    size: int
+    """The length of all its values together."""
 
     def __missing__(self, column: str) -> str:
         return ""
@@ -103,7 +105,11 @@ class CsvTable:
         total = self._count_data_lines()
         reader = csv.reader(self._decoded_lines(), strict=True)
         header: list[str] | None = None
+        width = 0
         previous_end = 0
+        bad_lines = self._bad_lines
+        progress = self.progress
+        rows_read = 0
         while True:
             try:
                 fields = next(reader)
@@ -119,37 +125,37 @@ class CsvTable:
             start, previous_end = previous_end + 1, reader.line_num
             if not fields:  # a blank line, e.g. at the end of the file
                 continue
-            if self._bad_lines and any(
-                n in self._bad_lines for n in range(start, previous_end + 1)
-            ):
+            if bad_lines and any(n in bad_lines for n in range(start, previous_end + 1)):
                 self.complete = False  # already reported as bad encoding
                 if header is None:
                     return
                 continue
             if header is None:
                 header = fields
+                width = len(header)
                 self.header_line = start
                 if not self._check_header(header, start):
                     self.complete = False
                     return
                 continue
-            damaged = len(fields) != len(header)
+            damaged = len(fields) != width
             if damaged:
-                self.issue(start, None, M_FIELD_COUNT, fields=len(fields), columns=len(header))
-            self.rows_read += 1
-            if self.progress is not None and self.rows_read % PROGRESS_EVERY == 0:
-                self.progress(self.name, self.rows_read, max(total, self.rows_read))
+                self.issue(start, None, M_FIELD_COUNT, fields=len(fields), columns=width)
+            rows_read += 1
+            self.rows_read = rows_read
+            if progress is not None and rows_read % PROGRESS_EVERY == 0:
+                progress(self.name, rows_read, max(total, rows_read))
             row = Row(zip(header, fields, strict=False))
-            row.line, row.damaged = start, damaged
+            row.line, row.damaged, row.size = start, damaged, sum(map(len, fields))
             yield row
-        if header is None and not self._bad_lines:
+        if header is None and not bad_lines:
             self.issue(None, None, M_EMPTY_FILE)
             self.complete = False
-        bad = len(self._bad_lines)
+        bad = len(bad_lines)
         if bad > MAX_ENCODING_ISSUES:
             self.issue(None, None, M_BAD_ENCODING_SUMMARY, count=bad)
-        if self.progress is not None:
-            self.progress(self.name, self.rows_read, self.rows_read)
+        if progress is not None:
+            progress(self.name, rows_read, rows_read)
 
     def _decoded_lines(self) -> Iterator[str]:
         """Physical lines as text. Splitting on b"\\n" before decoding is safe in UTF-8 (the byte

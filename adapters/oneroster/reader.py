@@ -23,7 +23,10 @@ Decisions beyond the OneRoster text:
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -104,7 +107,22 @@ def read_roster(directory: Path, *, progress: ProgressFn | None = None) -> Roste
 
 def read_roster_details(directory: Path, *, progress: ProgressFn | None = None) -> RosterRead:
     """Like read_roster, but also says which files were bulk or delta and what delta deleted."""
-    return _read(RosterState(Path(directory), progress))
+    with _collector_paused():
+        return _read(RosterState(Path(directory), progress))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a roster is read. Reading makes millions of
+    objects that all live on (nothing the reader makes is cyclic), and the collector would go
+    through them again and again: for a board of 100,000 pupils that was 40% of the reading."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read(state: RosterState) -> RosterRead:

@@ -7,13 +7,12 @@ from bot.domain import ContactPreference, Enrollment, Person, RosterSnapshot, Sc
 
 
 def build_snapshot(
-    state: RosterState, enrollments: tuple[Enrollment, ...], guardians: dict[str, set[str]]
+    state: RosterState, enrollments: tuple[Enrollment, ...], guardians: dict[str, list[str]]
 ) -> RosterSnapshot:
     """The snapshot of `state`, with the checked `enrollments` and the pupil -> guardian links.
 
     Consumes `state`'s records (its users, roles, contacts, birth dates and enrollment rows are
     released as the persons are built): a big roster is not held twice."""
-    state.user_roles.clear()
     state.enrollments.clear()
     state.known.clear()
     schools = _schools(state)
@@ -38,11 +37,9 @@ def _schools(state: RosterState) -> tuple[School, ...]:
     )
 
 
-def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person, ...]:
+def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Person, ...]:
     persons = []
     users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
-    # Values that thousands of persons share are kept once (a board's roster is big).
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     for user_id in list(users):
         user = users.pop(user_id)
         if user.role is None:  # never reached: a missing role is an issue, raised before
@@ -57,24 +54,25 @@ def _persons(state: RosterState, guardians: dict[str, set[str]]) -> tuple[Person
             address, preference = contact.address, contact.preference
             language = contact.language
         persons.append(
+            # Positional, in the order of Person's fields (a big roster builds many).
             Person(
-                id=user_id,
-                role=user.role,
-                given_name=user.given_name,
-                family_name=user.family_name,
-                middle_name=user.middle_name,
-                birth_date=birth_dates.pop(user_id, None),
-                email=email,
-                address=address,
-                preference=preference,
-                language=language,
-                guardian_ids=tuple(sorted(guardians.pop(user_id, ()))),
-                roles=frozenset(user.roles),
-                preferred_given_name=user.preferred_given_name,
-                share_with_guardians=contact is not None and contact.share_with_guardians,
-                school_ids=shared.setdefault(schools := tuple(sorted(user.org_ids)), schools),
+                user_id,
+                user.role,
+                user.given_name,
+                user.family_name,
+                user.middle_name,
+                birth_dates.pop(user_id, None),
+                email,
+                address,
+                preference,
+                tuple(sorted(guardians.pop(user_id, ()))),
+                user.roles,
+                user.preferred_given_name,
+                language,
+                user.org_ids,
+                contact is not None and contact.share_with_guardians,
                 # Often the sourcedId itself: then the one string serves both.
-                username=user_id if user.username == user_id else user.username,
+                user_id if user.username == user_id else user.username,
             )
         )
     return tuple(persons)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.oneroster.columns import MAX_LENGTHS, NEEDED, TABLES, V11, V12, TableSpec
 from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn, Row
@@ -16,6 +16,8 @@ from adapters.oneroster.issues import RosterIssue
 from adapters.oneroster.values import check_datetime, required_value
 from bot.domain import Address, ContactPreference, EnrollmentRole, Role, SchoolClass
 from bot.i18n import Msg
+
+T = TypeVar("T")
 
 M_OTHER_VERSION_COLUMN = Msg(
     "unknown column (a OneRoster {other} column, but manifest.csv says {version})"
@@ -33,6 +35,8 @@ M_UNKNOWN_REF = {
     "users": Msg("unknown user '{id}' (not in users.csv)"),
     "classes": Msg("unknown class '{id}' (not in classes.csv)"),
 }
+REFERRED = frozenset(M_UNKNOWN_REF)
+"""The files whose records others refer to by sourcedId."""
 M_DELETED_REF = {
     "orgs": Msg("org '{id}' is marked tobedeleted"),
     "users": Msg("user '{id}' is marked tobedeleted"),
@@ -49,22 +53,20 @@ class User:
     email: str | None
     role: Role | None  # the main role; None until known (1.2: after resolve_roles)
     agents: tuple[str, ...]
-    roles: set[Role] = field(default_factory=set)  # every role, `role` among them
+    roles: frozenset[Role] = frozenset()  # every role, `role` among them (`shared`)
     preferred_given_name: str = ""  # 1.2 `preferredGivenName`
-    org_ids: set[str] = field(default_factory=set)
-    """The orgs (schools) the user belongs to: 1.1 `orgSourcedIds`; 1.2 `primaryOrgSourcedId`
-    and the `orgSourcedId` of each of the user's roles.csv rows (`read_roles`)."""
+    org_ids: tuple[str, ...] = ()
+    """The orgs (schools) the user belongs to, sorted (`shared`): 1.1 `orgSourcedIds`; 1.2
+    `primaryOrgSourcedId` and the `orgSourcedId` of each of the user's roles.csv rows
+    (`read_roles`)."""
     username: str | None = None
     """`username`: the school account's sign-in name (a platform that reports it, Teams, links
     the account without a code); None when empty."""
-
-
-@dataclass(slots=True)
-class RoleRow:
-    line: int
-    primary: bool
-    role: Role
-    org_id: str = ""  # the org the role is held at (roles.csv `orgSourcedId`)
+    role_rows: int = 0
+    """1.2: how many roles.csv rows name this user (valid or not)."""
+    first_role: Role | None = None
+    """1.2: the role of the user's first valid roles.csv row, and of the first primary one."""
+    primary_role: Role | None = None
 
 
 @dataclass(slots=True)
@@ -110,11 +112,16 @@ class RosterState:
     complete: set[str] = field(default_factory=set)
     orgs: dict[str, Org] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
-    user_roles: dict[str, list[RoleRow]] = field(default_factory=lambda: defaultdict(list))
     classes: dict[str, SchoolClass] = field(default_factory=dict)
     enrollments: list[EnrollmentRow] = field(default_factory=list)
     birth_dates: dict[str, date] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
+    _shared: dict[Any, Any] = field(default_factory=dict)
+
+    def shared(self, value: T) -> T:
+        """`value`, or an equal one seen before: the roles and schools that thousands of persons
+        share are kept once (a board's roster is big)."""
+        return self._shared.setdefault(value, value)  # type: ignore[no-any-return]
 
     def issue(
         self, file: str, line: int | None, column: str | None, msg: Msg, /, **params: Any
@@ -147,8 +154,13 @@ class RosterState:
             progress=self.progress,
         )
         first_line: dict[str, int] = {}
-        known = self.known[stem]
-        max_lengths = MAX_LENGTHS.get(stem, {})
+        # Only orgs, users and classes are referred to; the ids of the other files are needed
+        # for this file's duplicates only, and are not kept after it.
+        known = self.known[stem] if stem in REFERRED else set()
+        max_lengths = tuple(MAX_LENGTHS.get(stem, {}).items())
+        # A row whose values are shorter together than the smallest limit has no value too long.
+        shortest = min((limit for _column, limit in max_lengths), default=0)
+        deleted = self.deleted[stem]
         for row in table:
             sid = row["sourcedId"]
             if row.damaged:
@@ -158,16 +170,17 @@ class RosterState:
             if not sid:
                 table.issue(row.line, "sourcedId", M_EMPTY_ID)
                 continue
-            for column, limit in max_lengths.items():
+            for column, limit in max_lengths if row.size > shortest else ():
                 if len(row[column]) > limit:
                     table.issue(row.line, column, M_TOO_LONG, length=len(row[column]), limit=limit)
             if sid in first_line:
                 table.issue(row.line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_line[sid])
                 continue
             first_line[sid] = row.line
-            if _is_deleted(table, row, delta):
-                self.deleted[stem].add(sid)
-                continue
+            if delta or row["status"]:
+                if _is_deleted(table, row, delta):
+                    deleted.add(sid)
+                    continue
             known.add(sid)
             yield table, row, sid
         if table.complete:
@@ -204,6 +217,9 @@ class RosterState:
         self, table: CsvTable, row: Row, column: str, stem: str, *, deleted_ok: bool = True
     ) -> tuple[str, bool]:
         """A required reference to `stem`: its value, and whether that names a usable record."""
+        value = row[column]
+        if value in self.known[stem]:  # the usual case, first (`known` never holds "")
+            return value, True
         value = required_value(table, row, column)
         usable = bool(value) and self.ref(
             table.name, row.line, column, stem, value, deleted_ok=deleted_ok

@@ -104,8 +104,9 @@ def roster_import(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Import (and re-sync) a OneRoster 1.1 or 1.2 CSV export, all or nothing."""
+    import gc
+
     from adapters.oneroster.issues import RosterError
-    from bot import bootstrap
     from bot.cli import logs
     from bot.usecases import roster
 
@@ -117,17 +118,20 @@ def roster_import(
     except RosterError as exc:
         fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
     delta = "delta" in details.file_modes.values()
-    logs.redactor.add_persons(details.snapshot.persons)  # no log line shows the new roster's
+    # The roster read lives until the command ends: the garbage collector need not look at its
+    # hundreds of thousands of objects again while they are stored.
+    gc.freeze()
 
     async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
+        # No log line shows the new roster's names either: they join the stored roster's, which
+        # the log filter was given when the app was built.
+        logs.redactor.add_persons(details.snapshot.persons)
         changes = await roster.import_roster(
             a.ctx,
             details.snapshot,
             dry_run=dry_run,
             deleted=dict(details.deleted) if delta else None,
         )
-        if not dry_run:
-            await bootstrap.load_log_tokens(a.db)
         # Whom reports now reach: a school the import left without leadership is said at once.
         return changes, [] if dry_run else await leadership_warnings(a.ctx)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,23 +41,30 @@ class SqlRosterRepository:
         self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
     ) -> RosterChanges:
         """Sync on rows, not objects: each table's stored rows are streamed and compared with the
-        snapshot's values in Python, and only what differs is written, in batches (`executemany`).
-        A re-import that changes nothing writes nothing."""
+        snapshot's values in Python, and only what differs is written, in batches through the
+        driver's `executemany`. A re-import that changes nothing writes nothing."""
         delta = deleted is not None
         changes = RosterChanges()
         gone_persons = set(deleted.get("users", ())) if deleted else set()
         gone_classes = set(deleted.get("classes", ())) if deleted else set()
+        driver = await _Driver.of(self.session)
         await self._sync_rows(
-            _SCHOOLS, {x.id: x for x in snapshot.schools}, _school_row, changes, "schools"
+            driver, _SCHOOLS, {x.id: x for x in snapshot.schools}, _school_row, changes, "schools"
         )
         persons = {p.id: p for p in snapshot.persons}
         have_persons = await self._sync_rows(
-            _PERSONS, persons, _person_row, changes, "persons", keep=_LANGUAGE
+            driver,
+            _PERSONS,
+            persons,
+            _person_row(driver.date),
+            changes,
+            "persons",
+            keep=_LANGUAGE,
         )
         classes = {c.id: c for c in snapshot.classes}
-        await self._sync_rows(_CLASSES, classes, _class_row, changes, "classes")
-        await self._sync_guardianships(snapshot.persons, changes, delta)
-        await self._sync_enrollments(snapshot, changes, delta, gone_persons, gone_classes)
+        await self._sync_rows(driver, _CLASSES, classes, _class_row, changes, "classes")
+        await self._sync_guardianships(driver, snapshot.persons, changes, delta)
+        await self._sync_enrollments(driver, snapshot, changes, delta, gone_persons, gone_classes)
         # Persons and classes that are no longer in the export: remove what nothing refers to.
         if delta:
             remove_persons = (have_persons | persons.keys()) & gone_persons
@@ -69,28 +77,12 @@ class SqlRosterRepository:
         await self._remove(_CLASSES, remove_classes, changes, "classes")
         return changes
 
-    async def _stream(self, stmt: Any) -> AsyncIterator[Sequence[Any]]:
-        """The rows of `stmt` a batch at a time (a whole table is never held at once)."""
-        result = await self.session.stream(stmt)
-        async for rows in result.partitions(_BATCH):
-            yield rows
-
     async def _ids(self, table: sa.Table) -> list[str]:
         return list((await self.session.execute(sa.select(table.c.id))).scalars())
 
-    async def _execute_many(self, stmt: Any, rows: Iterable[dict[str, Any]]) -> None:
-        """`stmt` once per row of `rows`, as executemany in batches of `_BATCH` rows."""
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= _BATCH:
-                await self.session.execute(stmt, batch)
-                batch = []
-        if batch:
-            await self.session.execute(stmt, batch)
-
     async def _sync_rows(
         self,
+        driver: _Driver,
         table: sa.Table,
         wanted: dict[str, Any],
         values: Callable[[Any], tuple[Any, ...]],
@@ -101,41 +93,31 @@ class SqlRosterRepository:
     ) -> set[str]:
         """Add and update the rows of `table` (never remove: that comes last, once nothing refers
         to a row). `values(item)` is the row of a wanted item without its id, in the order of
-        `_COLUMNS[table]`; a None at index `keep` keeps the stored value (a person's language).
-        Returns the ids the table held before."""
+        `_COLUMNS[table]`, as the driver stores it; a None at index `keep` keeps the stored value
+        (a person's language). Returns the ids the table held before."""
         columns = _COLUMNS[table]
         have: set[str] = set()
         updated: dict[str, tuple[Any, ...]] = {}
-        async for rows in self._stream(sa.select(table.c.id, *(table.c[c] for c in columns))):
-            for key, *stored in rows:
+        async for rows in driver.stream(table.name, ("id", *columns)):
+            for stored in rows:
+                key = stored[0]
                 have.add(key)
                 item = wanted.get(key)
                 if item is None:
                     continue
                 row = values(item)
                 if keep is not None and row[keep] is None:
-                    row = (*row[:keep], stored[keep], *row[keep + 1 :])
-                if list(row) != stored:
+                    row = (*row[:keep], stored[keep + 1], *row[keep + 1 :])
+                if row != tuple(stored[1:]):
                     updated[key] = row
         added = [key for key in wanted if key not in have]
-        await self._execute_many(
-            sa.insert(table),
-            (
-                dict(zip(("id", *columns), (key, *values(wanted[key])), strict=True))
-                for key in added
-            ),
+        await driver.execute_many(
+            driver.insert(table.name, ("id", *columns)),
+            ((key, *values(wanted[key])) for key in added),
         )
-        update = (
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("_id"))
-            .values({c: sa.bindparam(f"_{c}") for c in columns})
-        )
-        await self._execute_many(
-            update,
-            (
-                {"_id": key, **{f"_{c}": v for c, v in zip(columns, row, strict=True)}}
-                for key, row in updated.items()
-            ),
+        await driver.execute_many(
+            driver.update(table.name, columns, ("id",)),
+            ((*row, key) for key, row in updated.items()),
         )
         for key in added:
             changes.note(changes.added, name, key)
@@ -146,12 +128,12 @@ class SqlRosterRepository:
         return have
 
     async def _sync_guardianships(
-        self, persons: Iterable[Person], changes: RosterChanges, delta: bool
+        self, driver: _Driver, persons: Iterable[Person], changes: RosterChanges, delta: bool
     ) -> None:
-        table = _GUARDIANSHIPS
+        table = _GUARDIANSHIPS.name
         to_add = {(p.id, g) for p in persons for g in p.guardian_ids}
         to_remove: list[tuple[str, str]] = []
-        async for rows in self._stream(sa.select(table.c.pupil_id, table.c.guardian_id)):
+        async for rows in driver.stream(table, ("pupil_id", "guardian_id")):
             for pupil_id, guardian_id in rows:
                 link = (pupil_id, guardian_id)
                 if link in to_add:
@@ -160,73 +142,58 @@ class SqlRosterRepository:
                     to_remove.append(link)
         added = sorted(to_add)
         del to_add
-        await self._execute_many(
-            sa.insert(table), ({"pupil_id": p, "guardian_id": g} for p, g in added)
-        )
+        await driver.execute_many(driver.insert(table, ("pupil_id", "guardian_id")), added)
         for pupil_id, guardian_id in added:
             changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
         to_remove.sort()
-        delete = sa.delete(table).where(
-            table.c.pupil_id == sa.bindparam("_pupil"),
-            table.c.guardian_id == sa.bindparam("_guardian"),
-        )
-        await self._execute_many(delete, ({"_pupil": p, "_guardian": g} for p, g in to_remove))
+        await driver.execute_many(driver.delete(table, ("pupil_id", "guardian_id")), to_remove)
         for pupil_id, guardian_id in to_remove:
             changes.note(changes.removed, "guardianships", f"{pupil_id}<-{guardian_id}")
 
     async def _sync_enrollments(
         self,
+        driver: _Driver,
         snapshot: RosterSnapshot,
         changes: RosterChanges,
         delta: bool,
         gone_persons: set[str],
         gone_classes: set[str],
     ) -> None:
-        table = _ENROLLMENTS
+        table = _ENROLLMENTS.name
+        key_columns = ("class_id", "person_id", "role")
         # What is not stored yet is what is left of `wanted` once the stored rows are taken out.
         wanted = {(e.class_id, e.person_id, e.role.value): e.primary for e in snapshot.enrollments}
         updated: list[tuple[tuple[str, str, str], bool]] = []
         removed: list[tuple[str, str, str]] = []
-        stmt = sa.select(table.c.class_id, table.c.person_id, table.c.role, table.c.primary)
-        async for rows in self._stream(stmt):
+        async for rows in driver.stream(table, (*key_columns, "primary")):
             for class_id, person_id, role, primary in rows:
                 key = (class_id, person_id, role)
                 new = wanted.pop(key, None)
                 if new is not None and new != primary:
                     updated.append((key, new))
-                if (new is None and not delta) or key[0] in gone_classes or key[1] in gone_persons:
+                if (
+                    (new is None and not delta)
+                    or class_id in gone_classes
+                    or person_id in gone_persons
+                ):
                     removed.append(key)
         added = sorted(wanted.items())
         del wanted
-        await self._execute_many(
-            sa.insert(table),
-            (
-                {"class_id": c, "person_id": p, "role": r, "primary": primary}
-                for (c, p, r), primary in added
-            ),
+        await driver.execute_many(
+            driver.insert(table, (*key_columns, "primary")),
+            ((*key, primary) for key, primary in added),
         )
         for key, _primary in added:
             changes.note(changes.added, "enrollments", "/".join(key))
         updated.sort()
-        by_key = (
-            table.c.class_id == sa.bindparam("_class"),
-            table.c.person_id == sa.bindparam("_person"),
-            table.c.role == sa.bindparam("_role"),
-        )
-        await self._execute_many(
-            sa.update(table).where(*by_key).values(primary=sa.bindparam("_primary")),
-            (
-                {"_class": c, "_person": p, "_role": r, "_primary": primary}
-                for (c, p, r), primary in updated
-            ),
+        await driver.execute_many(
+            driver.update(table, ("primary",), key_columns),
+            ((primary, *key) for key, primary in updated),
         )
         for key, _primary in updated:
             changes.note(changes.updated, "enrollments", "/".join(key))
         removed.sort()
-        await self._execute_many(
-            sa.delete(table).where(*by_key),
-            ({"_class": c, "_person": p, "_role": r} for c, p, r in removed),
-        )
+        await driver.execute_many(driver.delete(table, key_columns), removed)
         for key in removed:
             changes.note(changes.removed, "enrollments", "/".join(key))
             if key[2] == EnrollmentRole.STUDENT.value:
@@ -514,26 +481,117 @@ def _class_row(c: SchoolClass) -> tuple[Any, ...]:
     return (c.code, c.title, c.school_id)
 
 
-def _person_row(p: Person) -> tuple[Any, ...]:
+def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], tuple[Any, ...]]:
     """A person's `persons` row without its id, in the order of `_PERSON_COLUMNS` (as
-    `mapping.person_values`). A None language keeps the stored one: a person the roster names no
-    language for keeps their own (`/taal`), so a re-import never resets it."""
-    address = p.address
-    return (
-        p.role.value,
-        roles_value(p.roles),
-        p.given_name,
-        p.family_name,
-        p.middle_name,
-        p.birth_date,
-        p.email,
-        address.street if address else None,
-        address.postal_code if address else None,
-        address.city if address else None,
-        p.preference.value,
-        p.language,
-        p.preferred_given_name,
-        ",".join(sorted(set(p.school_ids))),
-        p.share_with_guardians,
-        p.username,
-    )
+    `mapping.person_values`), with the birth date as the driver stores it. A None language keeps
+    the stored one: a person the roster names no language for keeps their own (`/taal`), so a
+    re-import never resets it."""
+    roles: dict[frozenset[Role], str] = {}  # a big roster's persons share a few sets of roles
+
+    def row(p: Person) -> tuple[Any, ...]:
+        address = p.address
+        if (roles_text := roles.get(p.roles)) is None:
+            roles_text = roles[p.roles] = roles_value(p.roles)
+        return (
+            p.role.value,
+            roles_text,
+            p.given_name,
+            p.family_name,
+            p.middle_name,
+            date_value(p.birth_date),
+            p.email,
+            address.street if address else None,
+            address.postal_code if address else None,
+            address.city if address else None,
+            p.preference.value,
+            p.language,
+            p.preferred_given_name,
+            ",".join(sorted(set(p.school_ids))),
+            p.share_with_guardians,
+            p.username,
+        )
+
+    return row
+
+
+class _Driver:
+    """The roster sync's statements as the database driver takes them: plain SQL in the driver's
+    parameter style, rows as tuples, `executemany` in batches, stored rows streamed as the driver
+    returns them. (SQLAlchemy's own per-row parameter and result handling was a fifth of a big
+    import.) Values are compared and written in the driver's form: on SQLite a date is its ISO
+    text and a boolean 0 or 1."""
+
+    def __init__(self, session: AsyncSession, connection: Any) -> None:
+        self.session = session
+        self.connection = connection
+        dialect = connection.dialect
+        self.quote = dialect.identifier_preparer.quote
+        self.paramstyle = dialect.paramstyle
+        self.date: Callable[[date | None], Any] = _iso_date if dialect.name == "sqlite" else _same
+
+    @classmethod
+    async def of(cls, session: AsyncSession) -> _Driver:
+        return cls(session, await session.connection())
+
+    def _params(self, count: int, start: int = 1) -> list[str]:
+        style = self.paramstyle
+        if style == "qmark":
+            return ["?"] * count
+        if style == "numeric_dollar":
+            return [f"${n}" for n in range(start, start + count)]
+        if style == "numeric":
+            return [f":{n}" for n in range(start, start + count)]
+        if style in ("format", "pyformat"):
+            return ["%s"] * count
+        raise NotImplementedError(f"parameter style {style}")
+
+    def _names(self, columns: Sequence[str]) -> list[str]:
+        return [self.quote(c) for c in columns]
+
+    def insert(self, table: str, columns: Sequence[str]) -> str:
+        return (
+            f"INSERT INTO {self.quote(table)} ({', '.join(self._names(columns))}) "
+            f"VALUES ({', '.join(self._params(len(columns)))})"
+        )
+
+    def update(self, table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+        values = self._params(len(columns))
+        where = self._params(len(keys), len(columns) + 1)
+        return (
+            f"UPDATE {self.quote(table)} SET "
+            + ", ".join(f"{c} = {v}" for c, v in zip(self._names(columns), values, strict=True))
+            + " WHERE "
+            + " AND ".join(f"{c} = {v}" for c, v in zip(self._names(keys), where, strict=True))
+        )
+
+    def delete(self, table: str, keys: Sequence[str]) -> str:
+        where = self._params(len(keys))
+        return f"DELETE FROM {self.quote(table)} WHERE " + " AND ".join(
+            f"{c} = {v}" for c, v in zip(self._names(keys), where, strict=True)
+        )
+
+    async def stream(self, table: str, columns: Sequence[str]) -> AsyncIterator[Sequence[Any]]:
+        """The stored rows of `table`, `_BATCH` at a time (a whole table is never held)."""
+        sql = f"SELECT {', '.join(self._names(columns))} FROM {self.quote(table)}"
+        result = await self.session.stream(sa.text(sql))
+        async for rows in result.partitions(_BATCH):
+            yield rows
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """`sql` once per row of `rows`, as the driver's executemany in batches."""
+        batch: list[Sequence[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                await self.connection.exec_driver_sql(sql, batch)
+                batch = []
+        if batch:
+            await self.connection.exec_driver_sql(sql, batch)
+
+
+def _iso_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _same(value: date | None) -> date | None:
+    return value
