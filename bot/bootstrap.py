@@ -169,10 +169,12 @@ async def build(
     console_echo: Callable[[str, str], None] | None = None,
     extra_platforms: dict[str, ChatPlatform] | None = None,
     connect: str = "none",
+    log_tokens: bool = True,
 ) -> AsyncIterator[App]:
     """Wire everything. `connect` says what to do with the configured chat platforms:
     "none" (not constructed: commands that need no platform), "send" (connected to post,
-    admit and remove, without receiving updates) or "receive" (`klasbot run`)."""
+    admit and remove, without receiving updates) or "receive" (`klasbot run`). Without
+    `log_tokens` the log filter is not given the roster's names (a look-up that logs nothing)."""
     settings = settings or load_settings()
     clock = clock or make_clock()
     policy = make_policy(settings)
@@ -232,7 +234,8 @@ async def build(
             lease_seconds=d.lease_seconds,
         )
         app = App(settings, db, clock, policy, ctx, dispatcher, ChatFrontEnd(ctx), console)
-        await load_log_tokens(db)
+        if log_tokens:
+            await load_log_tokens(db)
         connected: set[str] = set()  # the platforms up, for /readyz
         if connect == "receive":
             refresher = asyncio.create_task(_refresh_log_tokens(db))

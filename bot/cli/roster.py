@@ -113,6 +113,17 @@ def roster_import(
     settings()
     if not directory.is_dir():
         refuse(t.M_NOT_A_DIRECTORY, path=directory)
+    fingerprint = _fingerprint(directory)
+
+    async def same(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
+        changes = await roster.import_unchanged(a.ctx)
+        return changes, [] if dry_run else await leadership_warnings(a.ctx)
+
+    # An export imported before, unchanged since, is not read again: it would change nothing.
+    if _unchanged(fingerprint):
+        changes, warnings = run(same)
+        _report(changes, warnings, dry_run, as_json)
+        return
     try:
         details = _read_with_progress(directory)
     except RosterError as exc:
@@ -131,12 +142,17 @@ def roster_import(
             details.snapshot,
             dry_run=dry_run,
             deleted=dict(details.deleted) if delta else None,
+            fingerprint=fingerprint,
         )
         # Whom reports now reach: a school the import left without leadership is said at once.
         return changes, [] if dry_run else await leadership_warnings(a.ctx)
 
     # Connected to the platforms: a pupil who left a class is removed from its group at once.
     changes, warnings = run(go, connect="none" if dry_run else "send")
+    _report(changes, warnings, dry_run, as_json)
+
+
+def _report(changes: RosterChanges, warnings: list[str], dry_run: bool, as_json: bool) -> None:
     if as_json:
         emit_json(
             {
@@ -151,6 +167,75 @@ def roster_import(
         return
     _print_changes(changes, dry_run)
     warn(warnings)
+
+
+def _unchanged(fingerprint: str) -> bool:
+    """Whether the export of `fingerprint` is the one imported last, unchanged since."""
+    import asyncio
+
+    from bot import bootstrap
+    from bot.usecases import roster
+
+    async def check() -> bool:
+        async with bootstrap.build(settings(), log_tokens=False) as a:
+            return await roster.unchanged(a.ctx, fingerprint)
+
+    try:
+        return asyncio.run(check())
+    except Exception:  # no database yet, or not migrated: the import itself says what is wrong
+        return False
+
+
+def _fingerprint(directory: Path) -> str:
+    """What an unchanged export is recognised by (`roster.unchanged`): every CSV file in
+    `directory`, by name and byte for byte, and the code that reads, maps and stores a roster
+    with the languages it knows (after an upgrade the same export is read again)."""
+    import hashlib
+    from importlib.util import find_spec
+
+    from bot.i18n import available_languages
+
+    digest = hashlib.sha256()
+    digest.update(",".join(available_languages()).encode())
+    for module in _ROSTER_CODE:
+        spec = find_spec(module)
+        origin = spec.origin if spec is not None else None
+        if origin is not None:
+            digest.update(Path(origin).read_bytes())
+    for path in sorted(p for p in directory.iterdir() if p.suffix.lower() == ".csv"):
+        if not path.is_file():
+            continue
+        digest.update(b"\0" + path.name.encode() + b"\0")
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+_ROSTER_CODE = (
+    *(
+        f"adapters.oneroster.{name}"
+        for name in (
+            "classes",
+            "columns",
+            "contacts",
+            "csvfile",
+            "manifest",
+            "people",
+            "reader",
+            "snapshot",
+            "state",
+            "values",
+        )
+    ),
+    "bot.domain",
+    "bot.limits",
+    "bot.usecases.roster",
+    "storage.models",
+    "storage.sql.mapping",
+    "storage.sql.roster",
+)
+"""The modules whose code decides what an export becomes in the database."""
 
 
 @app.command("classes")

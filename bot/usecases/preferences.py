@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.errors import NotFound
 from bot.messages import M_PERSON_NOT_FOUND
-from bot.usecases.context import Context
+from bot.usecases.context import Context, roster_changed
 
 
 async def set_language(
@@ -16,6 +16,8 @@ async def set_language(
     async with ctx.db.transaction() as tx:
         if not await tx.roster.set_language(person_id, language):
             raise NotFound(M_PERSON_NOT_FOUND, ref=person_id)
+        # A re-import of the same export is then read again: it may name a language for them.
+        await roster_changed(tx)
         await ctx.audit(
             tx, "language-set", person_id, [person_id], language=language, source=source
         )

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 from bot.domain import Group, Membership, MemberState, RosterChanges, RosterSnapshot
 from bot.rules.membership import Verdict, is_present
-from bot.usecases.context import Context, roster_changed
+from bot.usecases.context import ROSTER_GENERATION, Context, roster_changed
 from bot.usecases.membership import cannot_remove, report_not_allowed
+
+ROSTER_IMPORTED = ("klasbot", "roster-imported")
+"""The `PlatformStateRepository` key of the last bulk export imported: its fingerprint and the
+roster generation the import left (`unchanged`)."""
 
 
 class _DryRun(Exception):
     pass
+
+
+async def unchanged(ctx: Context, fingerprint: str) -> bool:
+    """Whether `fingerprint` (an export, byte for byte, read by the same code) is the bulk export
+    imported last, and nothing changed the roster since (an erasure, a `/taal`, a delta import
+    that changed something: each makes a new roster generation). Importing it again would then
+    change nothing, so it need not be read at all."""
+    async with ctx.db.transaction() as tx:
+        stored = await tx.state.get(*ROSTER_IMPORTED)
+        generation = await tx.state.get(*ROSTER_GENERATION)
+    return stored == f"{fingerprint} {generation}"
+
+
+async def import_unchanged(ctx: Context) -> RosterChanges:
+    """An export that `unchanged` recognised: nothing is read or written but the audit event of
+    the import, as after any import that changed nothing."""
+    async with ctx.db.transaction() as tx:
+        await ctx.audit(tx, "roster-import", None, [], added={}, updated={}, removed={})
+    return RosterChanges()
 
 
 async def import_roster(
@@ -18,9 +41,11 @@ async def import_roster(
     *,
     dry_run: bool = False,
     deleted: dict[str, frozenset[str]] | None = None,
+    fingerprint: str | None = None,
 ) -> RosterChanges:
     """Sync the stored roster with `snapshot` in one transaction (all or nothing). `deleted` is
-    given for a delta export. A pupil who left a class is removed from its groups (rule 2)."""
+    given for a delta export. A pupil who left a class is removed from its groups (rule 2).
+    The `fingerprint` of a bulk export is kept for `unchanged`."""
     changes = RosterChanges()
     removals: list[tuple[Group, str, str]] = []
     try:
@@ -30,6 +55,9 @@ async def import_roster(
                 raise _DryRun
             if not changes.empty:
                 await roster_changed(tx)
+            if fingerprint is not None and deleted is None:
+                generation = await tx.state.get(*ROSTER_GENERATION)
+                await tx.state.set(*ROSTER_IMPORTED, f"{fingerprint} {generation}")
             now = ctx.clock.now()
             # Each class's groups and each group's members are read once, not once per pupil:
             # a class that left as a whole is one query per group.
