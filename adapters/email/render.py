@@ -28,6 +28,7 @@ pupil_name → person; recipient_name equal to pupil_name or starting with it ("
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import datetime as dt
 import email.policy
 import email.quoprimime
@@ -116,9 +117,12 @@ def _encode_text(text: str) -> tuple[str, bytes]:
     if max((len(x) for x in lines), default=0) <= longest:
         data = b"\r\n".join(lines) + b"\r\n"
         return ("7bit" if data.isascii() else "8bit"), data
-    sniff = b"\r\n".join(lines[:10]) + b"\r\n"
-    sniff_qp = email.quoprimime.body_encode(sniff.decode("latin-1"), longest)
-    if len(sniff_qp) > len(binascii.b2a_base64(sniff)):
+    # Quoted-printable encodes each line by itself: a line's encoding is the package's
+    # (`quoprimime.body_encode`), cached, as most lines are the same in every copy.
+    head = [_qp_line(x) for x in lines[:10]]
+    sniff_qp = sum(n for _, n in head) + len(head)  # the length of the package's sniff
+    sniff = sum(len(x) for x in lines[:10]) + 2 * len(head)
+    if sniff_qp > (sniff + 2) // 3 * 4 + 1:  # longer than `binascii.b2a_base64(sniff)`
         whole = b"\r\n".join(lines) + b"\r\n"
         step = longest // 4 * 3
         encoded = "".join(
@@ -126,13 +130,19 @@ def _encode_text(text: str) -> tuple[str, bytes]:
             for i in range(0, len(whole), step)
         )
         return "base64", _NEWLINES.sub("\r\n", encoded).encode("ascii")
-    if len(lines) <= 10:
-        encoded = sniff_qp
-    else:
-        encoded = email.quoprimime.body_encode(
-            (b"\n".join(lines) + b"\n").decode("latin-1"), longest
-        )
-    return "quoted-printable", _crlf(encoded)
+    encoded = [x for x, _ in head] + [_qp_line(x)[0] for x in lines[10:]]
+    encoded.append(b"")
+    return "quoted-printable", b"\r\n".join(encoded)
+
+
+@functools.lru_cache(maxsize=4096)
+def _qp_line(line: bytes) -> tuple[bytes, int]:
+    """One line of a body (without its line end) quoted-printable as `quoprimime.body_encode`
+    writes it, with CRLF soft breaks; and the length it has with the package's LF ones."""
+    longest = _POLICY.max_line_length
+    assert longest is not None
+    encoded = email.quoprimime.body_encode(line.decode("latin-1"), longest)
+    return _crlf(encoded), len(encoded)
 
 
 def _crlf(encoded: str) -> bytes:
@@ -205,6 +215,41 @@ def _fill(shared: tuple[str, str, str], context: Mapping[str, Any]) -> tuple[str
         text = text.replace(stand_in, value)
         html = html.replace(stand_in, str(escape(value)))
     return subject, text, html
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _own_field_names(cls: type[Notice]) -> tuple[str, ...] | None:
+    """The fields of a kind of notice whose `fields()` is the dataclass's own (`asdict`)."""
+    if cls.fields is not Notice.fields:
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _notice_fields(notice: Notice) -> dict[str, Any]:
+    """`notice.fields()`; for a notice of plain values (an announcement's copy) read as they
+    are: `asdict` would copy each one deeply, and that costs more than the mail's templates."""
+    names = _own_field_names(type(notice))
+    if names is not None:
+        values = {name: getattr(notice, name) for name in names}
+        if all(type(v) in _SCALARS for v in values.values()):
+            return values
+    return notice.fields()
+
+
+@functools.lru_cache(maxsize=64)
+def _from_header(display: str, addr: str) -> str:
+    try:
+        return str(HeaderAddress(display, addr_spec=addr))
+    except (ValueError, TypeError, IndexError) as exc:
+        raise RenderError(f"invalid mail header: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=16)
+def _date_header(date: dt.datetime, timezone: dt.tzinfo) -> str:
+    return email.utils.format_datetime(date.astimezone(timezone))
 
 
 class RenderError(ValueError):
@@ -356,7 +401,7 @@ class MailRenderer:
         if not isinstance(notice, Notice) or getattr(notice, "template", None) not in TEMPLATES:
             raise RenderError(f"no mail template for {type(notice).__name__}")
         context: dict[str, Any] = dict.fromkeys(_EXTRA.get(notice.template, ()))
-        context.update(notice.fields())
+        context.update(_notice_fields(notice))
         if not context.get("school_name"):
             context["school_name"] = self.school_name
         context["lang"] = lang
@@ -441,10 +486,10 @@ class MailRenderer:
         lang = _language(message.lang)
         school = getattr(message.notice, "school_name", "") or self.school_name
         headers = [
-            ("From", self._from_header(self._from_display or school)),
+            ("From", _from_header(self._from_display or school, self._from_addr)),
             ("To", ", ".join(message.to)),
             ("Subject", subject),
-            ("Date", email.utils.format_datetime(date.astimezone(self.timezone))),
+            ("Date", _date_header(date, self.timezone)),
             ("Message-ID", message_id),
         ]
         reply_to = message.reply_to or self.reply_to or getattr(message.notice, "reply_to", None)
@@ -454,12 +499,6 @@ class MailRenderer:
         headers.append(("Auto-Submitted", "auto-generated"))
         headers.append(("X-Auto-Response-Suppress", "All"))
         return headers, text, html, lang
-
-    def _from_header(self, display: str) -> str:
-        try:
-            return str(HeaderAddress(display, addr_spec=self._from_addr))
-        except (ValueError, TypeError, IndexError) as exc:
-            raise RenderError(f"invalid mail header: {exc}") from exc
 
     def render(self, message: MailMessage, *, date: dt.datetime) -> EmailMessage:
         """A complete multipart/alternative message, ready for SMTP or an .eml file.

@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.dates import format_date
 from bot.dispatch.content import announcement_notice, announcement_senders, group_html, letter_item
 from bot.dispatch.group_posts import Post, PostPipeline
-from bot.dispatch.languages import recipient_language, recipient_languages
+from bot.dispatch.languages import recipient_language, recipient_languages, recipients_language
 from bot.dispatch.retry import DispatchStats
-from bot.domain import Announcement, Channel, Delivery, Group, GroupState, Recipient
+from bot.domain import Announcement, Channel, Delivery, Group, GroupState, Person, Recipient
 from bot.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.notices import Notice
 from bot.ports import GroupMessage, Letter, MailMessage
@@ -115,7 +115,7 @@ async def send_mail(
         )
         return
     policy = d.ctx.policy
-    langs = await recipient_languages(d.ctx, deliveries)  # each mail in its reader's language
+    langs = await _mail_languages(d, deliveries, batch)
     messages = [
         MailMessage(
             to=tuple(r.email for r in row.recipients if r.email),
@@ -163,6 +163,23 @@ async def send_mail(
             await d.failed_for_good([row], result, stats)
         elif isinstance(result, DeliveryError | Exception):
             await d.retry_later([row], TransientDeliveryError(str(result)), stats)
+
+
+async def _mail_languages(
+    d: Dispatcher, deliveries: Sequence[Delivery], batch: Batch
+) -> dict[int, str]:
+    """Delivery id → the language of its e-mail: its reader's (`recipients_language`). The
+    pupils the claim has read are not read again (a copy to a pupil of 16+ goes to them)."""
+    wanted = {r.person_id for row in deliveries for r in row.recipients if r.person_id}
+    missing = wanted - batch.pupils.keys()
+    if missing == wanted:
+        return await recipient_languages(d.ctx, deliveries)
+    people: Mapping[str, Person] = batch.pupils
+    if missing:
+        async with d.ctx.db.transaction() as tx:
+            people = {**batch.pupils, **await tx.roster.persons(missing)}
+    school = d.ctx.policy.language
+    return {row.id: recipients_language(row.recipients, people, school) for row in deliveries}
 
 
 async def print_letters(

@@ -398,15 +398,20 @@ MAIL_UNRECORDED_PER_CONNECTION = 16
 """How many e-mails per mail connection the server may have accepted that are not recorded as
 sent yet. A crash resends at most these plus the one each connection is sending, each with its
 own Message-ID: at most `connections x (16 + 1)`."""
-MAIL_RECORD_EVERY = 0.05
-"""Seconds between two recordings of the e-mails accepted in the meantime."""
+MAIL_RECORD_EVERY = 0.2
+"""Seconds between two recordings of the e-mails accepted in the meantime (when fewer than
+three quarters of the limit are waiting: those are recorded at once)."""
 
 
 class SentRecorder:
-    """Records accepted e-mails as sent in small batches, while the mailer goes on sending: one
-    transaction (`Dispatcher.sent`: one UPDATE of the rows still held by their claim) for what
-    was accepted in the last `every` seconds, or at once when `limit` are waiting; the
-    connection that finds `limit` waiting sends nothing more until they are recorded.
+    """Records accepted e-mails as sent in batches, while the mailer goes on sending: one
+    transaction (`Dispatcher.sent`: one UPDATE of the rows still held by their claim) as soon as
+    three quarters of `limit` are waiting, or for what was accepted in the last `every` seconds.
+    A recording runs beside the sending; the connection that finds `limit` unrecorded (waiting,
+    or in the recording under way) sends nothing more until they are recorded.
+
+    Fewer, larger recordings cost less than many small ones (most of a recording's cost is its
+    transaction, not its rows); the bound on what a crash may resend is `limit` all the same.
 
     Use as `async with SentRecorder(...) as recorder`, and pass `recorder.accepted` to
     `Mailer.send` as its `on_sent`; leaving the block records the rest."""
@@ -424,6 +429,8 @@ class SentRecorder:
         self.rows = rows
         self.stats = stats
         self.limit = max(1, limit)
+        self.early = max(1, self.limit * 3 // 4)
+        """How many waiting start a recording in the background at once."""
         self.every = every
         self.recorded: set[int] = set()
         """The indexes (into `rows`) recorded as sent (or found claimed by another worker)."""
@@ -431,6 +438,7 @@ class SentRecorder:
         self._recording = 0
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
+        self._due = asyncio.Event()
         self._ticker: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SentRecorder:
@@ -441,6 +449,7 @@ class SentRecorder:
         # Stopped, not cancelled: a recording under way is finished (cancelled in its commit,
         # it could not tell whether its rows were recorded).
         self._stop.set()
+        self._due.set()
         if self._ticker is not None:
             await asyncio.gather(self._ticker, return_exceptions=True)
         if exc_type is None or issubclass(exc_type, Exception):
@@ -453,6 +462,8 @@ class SentRecorder:
         self._pending.append(index)
         if len(self._pending) + self._recording >= self.limit:
             await self.flush()
+        elif len(self._pending) >= self.early:
+            self._due.set()  # recorded by the ticker, while the connections go on
 
     async def flush(self) -> None:
         async with self._lock:
@@ -471,11 +482,17 @@ class SentRecorder:
 
     async def _tick(self) -> None:
         while not self._stop.is_set():
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.every)
-            except TimeoutError:
-                pass
+            if not self._due.is_set():
+                try:
+                    await asyncio.wait_for(self._due.wait(), self.every)
+                except TimeoutError:
+                    pass
+            self._due.clear()
             try:
                 await self.flush()
             except Exception:  # the next tick (or the end of the send) tries again
                 logger.exception("recording sent e-mails failed; trying again")
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.every)
+                except TimeoutError:
+                    pass

@@ -19,6 +19,15 @@ from storage.sql.mapping import new_delivery_values, recipient_to_json, to_deliv
 CLAIM_LOCK = 0x6B6C6173626F74  # "klasbot"
 
 
+class _Claimed:
+    """A row as read, with the claim's changes: what `to_delivery` reads of a `DeliveryRow`."""
+
+    def __init__(self, row: Any, claim: str | None, status: str) -> None:
+        self.__dict__.update(row._mapping)
+        self.claim_token = claim
+        self.status = status
+
+
 class SqlOutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -106,15 +115,18 @@ class SqlOutboxRepository:
         ]
         if excluded:
             claimable.append(DeliveryRow.id.not_in(excluded))
+        # Plain rows, not ORM objects: what is claimed is changed by one UPDATE below, and the
+        # session has nothing to track.
+        table = DeliveryRow.__table__
         q = (
-            sa.select(DeliveryRow)
+            sa.select(table)
             .where(DeliveryRow.due_at <= now, *claimable)
             .order_by(DeliveryRow.due_at, DeliveryRow.id)
             .limit(limit)
         )
         if postgres:
             q = q.with_for_update(skip_locked=True)
-        rows = list((await self.session.execute(q)).scalars().all())
+        rows: list[Any] = list((await self.session.execute(q)).all())
         # One post reaches every member of a group: its rows are claimed together, whatever
         # their due times (retries are jittered per row), or a batch boundary or a retry would
         # post the same announcement in the group once per part.
@@ -127,7 +139,7 @@ class SqlOutboxRepository:
         }
         if units:
             have = {r.id for r in rows}
-            siblings = sa.select(DeliveryRow).where(
+            siblings = sa.select(table).where(
                 DeliveryRow.channel == Channel.GROUP.value,
                 sa.or_(
                     *(
@@ -139,15 +151,19 @@ class SqlOutboxRepository:
             )
             if postgres:
                 siblings = siblings.with_for_update(skip_locked=True)
-            more = (await self.session.execute(siblings)).scalars()
+            more = (await self.session.execute(siblings)).all()
             rows += [r for r in more if r.id not in have]
-        for row in rows:
-            row.claimed_until = lease_until
-            row.claim_token = claim
-            if row.status == DeliveryStatus.HELD.value:
-                row.status = DeliveryStatus.PENDING.value
-        await self.session.flush()
-        return [to_delivery(r) for r in rows]
+        if not rows:
+            return []
+        pending = DeliveryStatus.PENDING.value
+        await self.session.execute(
+            sa.update(DeliveryRow)
+            .where(DeliveryRow.id.in_([r.id for r in rows]))
+            .values(claimed_until=lease_until, claim_token=claim, status=pending)
+            .execution_options(synchronize_session=False)
+        )
+        # A held row wakes up: every claimable row is pending now.
+        return [to_delivery(_Claimed(r, claim, pending)) for r in rows]
 
     async def _change(
         self,

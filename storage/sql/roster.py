@@ -486,12 +486,16 @@ def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], 
     `mapping.person_values`), with the birth date as the driver stores it. A None language keeps
     the stored one: a person the roster names no language for keeps their own (`/taal`), so a
     re-import never resets it."""
-    roles: dict[frozenset[Role], str] = {}  # a big roster's persons share a few sets of roles
+    # A big roster's persons share a few sets of roles and of schools: each is written out once.
+    roles: dict[frozenset[Role], str] = {}
+    schools: dict[tuple[str, ...], str] = {}
 
     def row(p: Person) -> tuple[Any, ...]:
         address = p.address
         if (roles_text := roles.get(p.roles)) is None:
             roles_text = roles[p.roles] = roles_value(p.roles)
+        if (schools_text := schools.get(p.school_ids)) is None:
+            schools_text = schools[p.school_ids] = ",".join(sorted(set(p.school_ids)))
         return (
             p.role.value,
             roles_text,
@@ -506,7 +510,7 @@ def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], 
             p.preference.value,
             p.language,
             p.preferred_given_name,
-            ",".join(sorted(set(p.school_ids))),
+            schools_text,
             p.share_with_guardians,
             p.username,
         )
