@@ -74,3 +74,15 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(DEMO_NOW)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`scripts/test`: `--dist loadgroup`) the tests of one file run in one
+    worker, so that its module fixtures are made once, and every Matrix test runs in the same
+    worker, so that one worker starts Synapse."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        path = item.path
+        group = "synapse" if "matrix" in path.parts else str(path)
+        item.add_marker(pytest.mark.xdist_group(group))

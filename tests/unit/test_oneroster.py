@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -667,7 +666,7 @@ def test_not_a_directory(tmp_path: Path) -> None:
     assert info.value.render("nl") == f"{tmp_path / 'nope'}: geen map"
 
 
-def test_20000_users_read_quickly(tmp_path: Path) -> None:
+def test_20000_users_are_read_with_progress(tmp_path: Path) -> None:
     d = make_roster(tmp_path)
     h = header("1.1", "users")
     buffer = io.StringIO()
@@ -681,12 +680,10 @@ def test_20000_users_read_quickly(tmp_path: Path) -> None:
     (d / "users.csv").write_text(buffer.getvalue(), encoding="utf-8")
     calls: list[tuple[str, int, int]] = []
 
-    started = time.perf_counter()
+    # (How fast: bench/roster_import.py.)
     snapshot = read_roster(d, progress=lambda *a: calls.append(a))
-    elapsed = time.perf_counter() - started
 
     assert len(snapshot.persons) == len(USERS) + 20_000
-    assert elapsed < 5, f"reading 20,000 users took {elapsed:.1f}s"
     users_calls = [c for c in calls if c[0] == "users.csv"]
     assert len(users_calls) >= 40
     assert users_calls[-1] == ("users.csv", 20_006, 20_006)
