@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import AuditEvent
 from storage.models import AuditClassRow, AuditEventRow, AuditPersonRow
+from storage.sql.inserts import insert_ids
 
 
 class SqlAuditRepository:
@@ -19,29 +20,28 @@ class SqlAuditRepository:
         """`events()` gives an event back with its persons and its actor, sorted by id."""
         if not events:
             return
-        ids = (
-            await self.session.scalars(
-                sa.insert(AuditEventRow).returning(AuditEventRow.id, sort_by_parameter_order=True),
-                [
-                    {"at": e.at, "kind": e.kind, "actor_id": e.actor_id, "details": dict(e.details)}
-                    for e in events
-                ],
-            )
-        ).all()
+        ids = await insert_ids(
+            self.session,
+            AuditEventRow,
+            [
+                {"at": e.at, "kind": e.kind, "actor_id": e.actor_id, "details": dict(e.details)}
+                for e in events
+            ],
+        )
         links = [
             {"event_id": event_id, "person_id": person_id}
             for event_id, e in zip(ids, events, strict=True)
             for person_id in sorted(set(e.person_ids) | ({e.actor_id} if e.actor_id else set()))
         ]
         if links:
-            await self.session.execute(sa.insert(AuditPersonRow), links)
+            await self.session.execute(sa.insert(AuditPersonRow.__table__), links)
         classes = [
             {"event_id": event_id, "class_id": class_id}
             for event_id, e in zip(ids, events, strict=True)
             for class_id in sorted(set(e.class_ids))
         ]
         if classes:
-            await self.session.execute(sa.insert(AuditClassRow), classes)
+            await self.session.execute(sa.insert(AuditClassRow.__table__), classes)
 
     async def events(
         self,

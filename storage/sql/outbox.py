@@ -13,10 +13,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import Channel, Delivery, DeliveryStatus, NewDelivery, Reason, Recipient
 from bot.notices import Notice
 from storage.models import DeliveryRow
+from storage.sql.inserts import insert_ids
 from storage.sql.mapping import new_delivery_values, recipient_to_json, to_delivery
 
 # The PostgreSQL advisory lock that outbox claims take in turn (any constant unique in the app).
 CLAIM_LOCK = 0x6B6C6173626F74  # "klasbot"
+
+
+_DELIVERIES = DeliveryRow.__table__
+_MARK_SENT = (
+    sa.update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _DELIVERIES.c.claim_token == sa.bindparam("claim"),
+    )
+    .values(
+        status=DeliveryStatus.SENT.value,
+        sent_at=sa.bindparam("now", type_=_DELIVERIES.c.sent_at.type),
+        claimed_until=None,
+        external_id=sa.bindparam("external_id", type_=_DELIVERIES.c.external_id.type),
+        attempts=_DELIVERIES.c.attempts + 1,
+        last_error=None,
+    )
+    .returning(_DELIVERIES.c.id)
+)
+"""`mark_sent` of rows held by a claim, counting the attempt (what `_change` would build)."""
 
 
 class _Claimed:
@@ -35,11 +56,7 @@ class SqlOutboxRepository:
     async def add(self, rows: Sequence[NewDelivery]) -> list[int]:
         if not rows:
             return []
-        ids = await self.session.scalars(
-            sa.insert(DeliveryRow).returning(DeliveryRow.id, sort_by_parameter_order=True),
-            [new_delivery_values(r) for r in rows],
-        )
-        return list(ids.all())
+        return await insert_ids(self.session, DeliveryRow, [new_delivery_values(r) for r in rows])
 
     async def for_announcement(self, announcement_id: int) -> list[Delivery]:
         rows = (
@@ -209,6 +226,15 @@ class SqlOutboxRepository:
         count_attempt: bool = True,
         claim: str | None = None,
     ) -> list[int]:
+        if ids and count_attempt and claim is not None:
+            # The dispatcher's recording of what was sent, many times a second: one statement
+            # made once, run on the connection (the session tracks no delivery rows).
+            connection = await self.session.connection()
+            changed = await connection.execute(
+                _MARK_SENT,
+                {"ids": list(ids), "claim": claim, "now": now, "external_id": external_id},
+            )
+            return sorted(changed.scalars().all())
         values: dict[str, Any] = {
             "status": DeliveryStatus.SENT.value,
             "sent_at": now,

@@ -84,7 +84,9 @@ async def test_a_withdrawal_during_dispatch_reaches_exactly_who_got_it(
         aid = (await announcing.announce(app.ctx, draft)).announcement.id
 
     with SmtpSink() as sink:
-        sink.handler.delay = 0.01
+        # 40 ms a mail: the 600 take 3 workers about 8 s, time enough for `withdraw` to start
+        # and land in the middle however busy the machine is (10 ms was not always).
+        sink.handler.delay = 0.04
         env = process_env(
             tmp_path,
             database_url,
