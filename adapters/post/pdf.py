@@ -165,12 +165,16 @@ class PdfLetterPrinter:
         Raises OSError when the file cannot be written."""
         if not letter.items:
             raise ValueError(f"letter {letter.key!r} has no items")
-        # Two passes: the first counts the pages for "Pagina 1 van 2"; fpdf2's own page-count
-        # alias would also replace that alias inside user text.
+        # A letter of more than one page is made twice: the first pass counts the pages for
+        # "Pagina 1 van 2" (fpdf2's own page-count alias would also replace that alias inside
+        # user text). A letter of one page has no page footer: the first pass is the letter.
         draft = self._build(letter, total_pages=None)
         pages = draft.pages_count
-        _close_fonts(draft)
-        final = self._build(letter, total_pages=pages)
+        if pages > 1:
+            _close_fonts(draft)
+            final = self._build(letter, total_pages=pages)
+        else:
+            final = draft
         try:
             data = bytes(final.output())
         finally:
