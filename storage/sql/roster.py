@@ -36,6 +36,9 @@ from storage.sql.mapping import roles_value, to_class, to_person
 class SqlRosterRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # Every leadership person of every school (id, schools), read once per transaction: a
+        # board's twenty schools are asked about one after the other (`leadership`).
+        self._leaders: list[tuple[str, str | None]] | None = None
 
     async def sync(
         self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
@@ -45,6 +48,7 @@ class SqlRosterRepository:
         driver's `executemany`. A re-import that changes nothing writes nothing."""
         delta = deleted is not None
         changes = RosterChanges()
+        self._leaders = None
         gone_persons = set(deleted.get("users", ())) if deleted else set()
         gone_classes = set(deleted.get("classes", ())) if deleted else set()
         driver = await _Driver.of(self.session)
@@ -370,17 +374,17 @@ class SqlRosterRepository:
         return [School(r.id, r.name, r.identifier) for r in rows]
 
     async def leadership(self, school_id: str | None) -> list[Person]:
-        leading = Role.LEADERSHIP.value
-        ids = (
-            await self.session.execute(
+        if self._leaders is None:
+            leading = Role.LEADERSHIP.value
+            rows = await self.session.execute(
                 sa.select(PersonRow.id, PersonRow.school_ids).where(
                     sa.or_(PersonRow.role == leading, PersonRow.roles.contains(leading))
                 )
             )
-        ).all()
+            self._leaders = [(pid, schools) for pid, schools in rows]
         wanted = [
             pid
-            for pid, schools in ids
+            for pid, schools in self._leaders
             if school_id is None or school_id in (schools or "").split(",")
         ]
         people = await self.persons(wanted)
@@ -390,6 +394,7 @@ class SqlRosterRepository:
         row = await self.session.get(PersonRow, person_id)
         if row is None:
             return False
+        self._leaders = None
         row.language = language
         await self.session.flush()
         return True
