@@ -39,10 +39,11 @@ are reported as sent and never resent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -143,9 +144,43 @@ class SmtpMailer:
         self.local_hostname = local_hostname
         self.tls_context = tls_context
         self.connections_opened = 0  # for diagnostics and the benchmark
+        self._idle: list[tuple[aiosmtplib.SMTP, int]] = []
+        """Open connections kept between two calls (`held`), each with its messages so far."""
+        self._holding = 0
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpMailer({self.host}:{self.port}, security={self.security})"
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Within the block the connections stay open from one `send` to the next (the batches
+        of one dispatch round), each still reused for at most `batch_size` messages; they are
+        closed when the block ends."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                idle, self._idle = self._idle, []
+                for index, (smtp, _) in enumerate(idle):
+                    try:
+                        await self._quit(smtp)
+                    except BaseException:
+                        for other, _ in idle[index:]:
+                            other.close()
+                        raise
+
+    def _take_idle(self, wanted: int) -> list[tuple[aiosmtplib.SMTP, int]]:
+        """Up to `wanted` of the connections kept open, those still connected."""
+        taken: list[tuple[aiosmtplib.SMTP, int]] = []
+        while self._idle and len(taken) < wanted:
+            smtp, sent = self._idle.pop()
+            if smtp.is_connected:
+                taken.append((smtp, sent))
+            else:
+                smtp.close()
+        return taken
 
     async def send(
         self, messages: Sequence[MailMessage], on_sent: OnSent | None = None
@@ -159,15 +194,16 @@ class SmtpMailer:
         if not messages:
             return []
         results: dict[int, Exception | None] = {}
-        first = await self._connect()  # raises: nothing of this call was attempted
-        work = iter(enumerate(messages))
         lanes = min(self.connections, len(messages))
+        kept: list[tuple[aiosmtplib.SMTP | None, int]] = [*self._take_idle(lanes)]
+        if not kept:
+            kept = [(await self._connect(), 0)]  # raises: nothing of this call was attempted
+        kept += [(None, 0)] * (lanes - len(kept))
+        work = iter(enumerate(messages))
         try:
             async with asyncio.TaskGroup() as group:
-                for lane in range(lanes):
-                    group.create_task(
-                        self._lane(work, results, on_sent, first if lane == 0 else None)
-                    )
+                for smtp, sent in kept:
+                    group.create_task(self._lane(work, results, on_sent, smtp, sent))
         except BaseExceptionGroup as grouped:
             # A lane's failure that is not the server's (the caller's `on_sent`): as it came.
             raise grouped.exceptions[0] from None
@@ -222,18 +258,19 @@ class SmtpMailer:
         results: dict[int, Exception | None],
         on_sent: OnSent | None,
         smtp: aiosmtplib.SMTP | None,
+        on_this: int = 0,
     ) -> None:
-        """One connection: takes the next message from `work` until there is none, reconnects
-        after `batch_size` messages, and once per batch when the server hangs up (the message
-        it was sending is resent; a second loss ends this connection and leaves the rest to
-        the others)."""
+        """One connection (`smtp`, open already with `on_this` messages sent on it, or opened
+        here): takes the next message from `work` until there is none, reconnects after
+        `batch_size` messages, and once per batch when the server hangs up (the message it was
+        sending is resent; a second loss ends this connection and leaves the rest to the
+        others). Within `held` the connection is kept open for the next call."""
         if smtp is None:
             try:
                 smtp = await self._connect()
             except TransientDeliveryError as exc:
                 logger.warning("an extra SMTP connection failed, sending on fewer: %s", exc)
                 return
-        on_this = 0
         reconnects_left = 1
         lost = False
         try:
@@ -308,7 +345,11 @@ class SmtpMailer:
             if smtp is not None:
                 smtp.close()
             raise
-        if smtp is not None:
+        if smtp is None:
+            return
+        if self._holding and self.reuse_connection and smtp.is_connected:
+            self._idle.append((smtp, on_this))
+        else:
             await self._quit(smtp)
 
     async def _transmit(

@@ -28,6 +28,7 @@ that `bot.routing.route_after_failure` chooses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -95,12 +96,19 @@ class Dispatcher:
         """Deliver everything that is due now, batch after batch, then return."""
         total = DispatchStats()
         waiting: set[int] = set()
-        while True:
-            stats, claimed = await self.dispatch_batch(exclude=waiting)
-            total.add(stats)
-            if not claimed:
-                break
+        async with self._mail_connections():
+            while True:
+                stats, claimed = await self.dispatch_batch(exclude=waiting)
+                total.add(stats)
+                if not claimed:
+                    break
         return total
+
+    def _mail_connections(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """A mailer with connections (`SmtpMailer.held`) keeps them open from one batch to the
+        next while this round lasts."""
+        held = getattr(self.mailer, "held", None)
+        return held() if held is not None else contextlib.nullcontext()
 
     async def run_forever(
         self, poll_interval: float = 2.0, stop: asyncio.Event | None = None

@@ -368,6 +368,40 @@ async def test_batches_of_batch_size(smtp_server: SmtpServer, renderer: MailRend
     assert smtp_server.handler.connections == 3
 
 
+async def test_held_connections_go_on_from_one_send_to_the_next(
+    smtp_server: SmtpServer, renderer: MailRenderer
+) -> None:
+    mailer = smtp_server.mailer(renderer, batch_size=8)
+
+    async with mailer.held():
+        for first in (0, 5, 10):  # 15 messages: 8 on the first connection, 7 on the second
+            assert await mailer.send([message(n) for n in range(first, first + 5)]) == [None] * 5
+    assert mailer.connections_opened == 2
+    assert smtp_server.handler.connections == 2
+
+    # Closed when the block ended; outside it every call has its own connection again.
+    assert await mailer.send([message(20)]) == [None]
+    assert await mailer.send([message(21)]) == [None]
+    assert mailer.connections_opened == 4
+
+
+async def test_a_held_connection_the_server_closed_is_replaced(
+    smtp_server: SmtpServer, renderer: MailRenderer
+) -> None:
+    mailer = smtp_server.mailer(renderer)
+    smtp_server.handler.drop_at_mail = {2}  # hangs up when the second call begins
+
+    async with mailer.held():
+        assert await mailer.send([message(1)]) == [None]
+        assert await mailer.send([message(2)]) == [None]
+
+    assert [parse(raw)["Message-ID"] for _, raw, _ in smtp_server.handler.accepted] == [
+        "<delivery-1@klasbot.test>",
+        "<delivery-2@klasbot.test>",
+    ]
+    assert mailer.connections_opened == 2
+
+
 async def test_one_connection_per_message_mode(
     smtp_server: SmtpServer, renderer: MailRenderer
 ) -> None:

@@ -4,13 +4,17 @@ announcement rendered from its shared texts (`render_parts`) read as rendered on
 
 from __future__ import annotations
 
+import email.policy
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from adapters.email.render import MailRenderer
+from adapters.email.render import MailRenderer, _encode_text
 from bot.notices import AnnouncementNotice
 from bot.ports import MailMessage
 
@@ -93,3 +97,18 @@ def test_copies_from_the_shared_texts_read_as_rendered_alone(audience: str) -> N
         assert same_boundary(shared.render_bytes(message, date=NOW)) == same_boundary(
             ALONE.render(message, date=NOW).as_bytes()
         )
+
+
+_LINE = st.text(alphabet="ab =\t.é€аб\r\n", max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINE, max_size=25), st.sampled_from(["", "\n", " ", "\r\n"]))
+def test_a_body_is_encoded_as_the_email_package_encodes_it(lines: list[str], end: str) -> None:
+    """`_encode_text` (quoted-printable line by line, cached) chooses and writes what
+    `EmailMessage.set_content` does: 7bit, 8bit, quoted-printable or base64, byte for byte."""
+    text = "\n".join(lines) + end
+    mime = EmailMessage(policy=email.policy.SMTP)
+    mime.set_content(text, subtype="plain", charset="utf-8")
+    body = mime.as_bytes().split(b"\r\n\r\n", 1)[1]
+    assert _encode_text(text) == (mime["Content-Transfer-Encoding"], body)
