@@ -243,10 +243,11 @@ async def build(
         serves = settings.http.port is not None or any(
             callable(getattr(p, "routes", None)) for p in remote.values()
         )
+        server = None
         if connect == "receive" and serves:
             from adapters.http.server import serve  # aiohttp and prometheus: only when serving
 
-            await serve(
+            server = await serve(
                 stack,
                 port=settings.http.port,
                 db=db,
@@ -265,6 +266,9 @@ async def build(
                 # deliveries wait in the outbox for the next run.
                 logger.warning("%s is not reachable now (%s); its deliveries wait", name, exc)
                 platforms.pop(name, None)
+        if server is not None:
+            # The first thing done when klasbot stops: /readyz answers 503 from then on.
+            stack.callback(server.drain)
         yield app
 
 

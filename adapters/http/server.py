@@ -91,6 +91,7 @@ class HttpServer:
             self.metrics, DatabaseCollector(db, clock, self.platform_states)
         )
         self.bound_port: int | None = None
+        self.stopping = False
         self._runner: web.AppRunner | None = None
         self._previous: hooks.Metrics | None = None
 
@@ -120,6 +121,11 @@ class HttpServer:
         self._previous = hooks.install(self.metrics)
         logger.info("http: serving /healthz, /readyz and /metrics on port %s", self.bound_port)
 
+    def drain(self) -> None:
+        """klasbot is stopping: /readyz says so (503), so that a load balancer or an orchestrator
+        sends nothing new while the platforms stop; /healthz and /metrics still answer."""
+        self.stopping = True
+
     async def stop(self) -> None:
         if self._previous is not None:
             hooks.install(self._previous)
@@ -132,6 +138,8 @@ class HttpServer:
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, _request: web.Request) -> web.Response:
+        if self.stopping:
+            return web.json_response({"status": "stopping"}, status=503)
         failing = [] if await database_ready(self.db) else ["database"]
         failing += sorted(name for name, up in self.platform_states().items() if not up)
         if failing:
