@@ -16,8 +16,9 @@ from adapters.oneroster.reader import read_roster
 from bot import bootstrap
 from bot.domain import Enrollment, EnrollmentRole, Person, Role, RosterSnapshot
 from storage.models import EnrollmentRow, GuardianshipRow, PersonRow
+from storage.sql.driver import BATCH as _BATCH
 from storage.sql.mapping import person_values
-from storage.sql.roster import _BATCH, _PERSON_COLUMNS, _person_row
+from storage.sql.roster_sync import _PERSON_COLUMNS, _person_row
 from tests.conftest import DEMO_ROSTER
 
 

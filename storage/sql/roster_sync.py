@@ -1,0 +1,306 @@
+"""The roster sync (`RosterRepository.sync`): a whole export against the stored roster, on rows,
+not objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import (
+    EnrollmentRole,
+    Person,
+    Role,
+    RosterChanges,
+    RosterSnapshot,
+    School,
+    SchoolClass,
+)
+from storage.models import (
+    AnnouncementRow,
+    ClassRow,
+    EnrollmentRow,
+    GroupRow,
+    GuardianshipRow,
+    PersonRow,
+    SchoolRow,
+)
+from storage.sql.driver import BATCH, Driver
+from storage.sql.mapping import roles_value
+
+
+class RosterSync:
+    """One sync of the stored roster with a snapshot, in the caller's session (transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def run(
+        self, snapshot: RosterSnapshot, *, deleted: dict[str, frozenset[str]] | None = None
+    ) -> RosterChanges:
+        """Sync on rows, not objects: each table's stored rows are streamed and compared with the
+        snapshot's values in Python, and only what differs is written, in batches through the
+        driver's `executemany`. A re-import that changes nothing writes nothing."""
+        delta = deleted is not None
+        changes = RosterChanges()
+        gone_persons = set(deleted.get("users", ())) if deleted else set()
+        gone_classes = set(deleted.get("classes", ())) if deleted else set()
+        driver = await Driver.of(self.session)
+        await self._sync_rows(
+            driver, _SCHOOLS, {x.id: x for x in snapshot.schools}, _school_row, changes, "schools"
+        )
+        persons = {p.id: p for p in snapshot.persons}
+        have_persons = await self._sync_rows(
+            driver,
+            _PERSONS,
+            persons,
+            _person_row(driver.date),
+            changes,
+            "persons",
+            keep=_LANGUAGE,
+        )
+        classes = {c.id: c for c in snapshot.classes}
+        await self._sync_rows(driver, _CLASSES, classes, _class_row, changes, "classes")
+        await self._sync_guardianships(driver, snapshot.persons, changes, delta)
+        await self._sync_enrollments(driver, snapshot, changes, delta, gone_persons, gone_classes)
+        # Persons and classes that are no longer in the export: remove what nothing refers to.
+        if delta:
+            remove_persons = (have_persons | persons.keys()) & gone_persons
+            all_classes = set(await self._ids(_CLASSES))
+            remove_classes = all_classes & gone_classes
+        else:
+            remove_persons = have_persons - persons.keys()
+            remove_classes = set(await self._ids(_CLASSES)) - classes.keys()
+        await self._remove(_PERSONS, remove_persons, changes, "persons")
+        await self._remove(_CLASSES, remove_classes, changes, "classes")
+        return changes
+
+    async def _ids(self, table: sa.Table) -> list[str]:
+        return list((await self.session.execute(sa.select(table.c.id))).scalars())
+
+    async def _sync_rows(
+        self,
+        driver: Driver,
+        table: sa.Table,
+        wanted: dict[str, Any],
+        values: Callable[[Any], tuple[Any, ...]],
+        changes: RosterChanges,
+        name: str,
+        *,
+        keep: int | None = None,
+    ) -> set[str]:
+        """Add and update the rows of `table` (never remove: that comes last, once nothing refers
+        to a row). `values(item)` is the row of a wanted item without its id, in the order of
+        `_COLUMNS[table]`, as the driver stores it; a None at index `keep` keeps the stored value
+        (a person's language). Returns the ids the table held before."""
+        columns = _COLUMNS[table]
+        have: set[str] = set()
+        updated: dict[str, tuple[Any, ...]] = {}
+        async for rows in driver.stream(table.name, ("id", *columns)):
+            for stored in rows:
+                key = stored[0]
+                have.add(key)
+                item = wanted.get(key)
+                if item is None:
+                    continue
+                row = values(item)
+                if keep is not None and row[keep] is None:
+                    row = (*row[:keep], stored[keep + 1], *row[keep + 1 :])
+                if row != tuple(stored[1:]):
+                    updated[key] = row
+        added = [key for key in wanted if key not in have]
+        await driver.execute_many(
+            driver.insert(table.name, ("id", *columns)),
+            ((key, *values(wanted[key])) for key in added),
+        )
+        await driver.execute_many(
+            driver.update(table.name, columns, ("id",)),
+            ((*row, key) for key, row in updated.items()),
+        )
+        for key in added:
+            changes.note(changes.added, name, key)
+        # In the snapshot's order, as the adds.
+        for key in wanted:
+            if key in updated:
+                changes.note(changes.updated, name, key)
+        return have
+
+    async def _sync_guardianships(
+        self, driver: Driver, persons: Iterable[Person], changes: RosterChanges, delta: bool
+    ) -> None:
+        table = _GUARDIANSHIPS.name
+        to_add = {(p.id, g) for p in persons for g in p.guardian_ids}
+        to_remove: list[tuple[str, str]] = []
+        async for rows in driver.stream(table, ("pupil_id", "guardian_id")):
+            for pupil_id, guardian_id in rows:
+                link = (pupil_id, guardian_id)
+                if link in to_add:
+                    to_add.remove(link)
+                elif not delta:
+                    to_remove.append(link)
+        added = sorted(to_add)
+        del to_add
+        await driver.execute_many(driver.insert(table, ("pupil_id", "guardian_id")), added)
+        for pupil_id, guardian_id in added:
+            changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
+        to_remove.sort()
+        await driver.execute_many(driver.delete(table, ("pupil_id", "guardian_id")), to_remove)
+        for pupil_id, guardian_id in to_remove:
+            changes.note(changes.removed, "guardianships", f"{pupil_id}<-{guardian_id}")
+
+    async def _sync_enrollments(
+        self,
+        driver: Driver,
+        snapshot: RosterSnapshot,
+        changes: RosterChanges,
+        delta: bool,
+        gone_persons: set[str],
+        gone_classes: set[str],
+    ) -> None:
+        table = _ENROLLMENTS.name
+        key_columns = ("class_id", "person_id", "role")
+        # What is not stored yet is what is left of `wanted` once the stored rows are taken out.
+        wanted = {(e.class_id, e.person_id, e.role.value): e.primary for e in snapshot.enrollments}
+        updated: list[tuple[tuple[str, str, str], bool]] = []
+        removed: list[tuple[str, str, str]] = []
+        async for rows in driver.stream(table, (*key_columns, "primary")):
+            for class_id, person_id, role, primary in rows:
+                key = (class_id, person_id, role)
+                new = wanted.pop(key, None)
+                if new is not None and new != primary:
+                    updated.append((key, new))
+                if (
+                    (new is None and not delta)
+                    or class_id in gone_classes
+                    or person_id in gone_persons
+                ):
+                    removed.append(key)
+        added = sorted(wanted.items())
+        del wanted
+        await driver.execute_many(
+            driver.insert(table, (*key_columns, "primary")),
+            ((*key, primary) for key, primary in added),
+        )
+        for key, _primary in added:
+            changes.note(changes.added, "enrollments", "/".join(key))
+        updated.sort()
+        await driver.execute_many(
+            driver.update(table, ("primary",), key_columns),
+            ((primary, *key) for key, primary in updated),
+        )
+        for key, _primary in updated:
+            changes.note(changes.updated, "enrollments", "/".join(key))
+        removed.sort()
+        await driver.execute_many(driver.delete(table, key_columns), removed)
+        for key in removed:
+            changes.note(changes.removed, "enrollments", "/".join(key))
+            if key[2] == EnrollmentRole.STUDENT.value:
+                changes.left_class.append((key[1], key[0]))
+
+    async def _remove(
+        self, table: sa.Table, ids: set[str], changes: RosterChanges, name: str
+    ) -> None:
+        keys = sorted(ids)
+        if table is _CLASSES and keys:
+            used: set[str] = set()
+            for chunk in _chunks(keys):
+                for model in (AnnouncementRow, GroupRow):
+                    used.update(
+                        (
+                            await self.session.execute(
+                                sa.select(model.class_id).where(model.class_id.in_(chunk))
+                            )
+                        ).scalars()
+                    )
+            # A class still used is kept for the dossier; it has no enrollments any more.
+            keys = [key for key in keys if key not in used]
+        for chunk in _chunks(keys):
+            await self.session.execute(sa.delete(table).where(table.c.id.in_(chunk)))
+        for key in keys:
+            changes.note(changes.removed, name, key)
+
+
+_SCHOOLS: sa.Table = SchoolRow.__table__  # type: ignore[assignment]
+_PERSONS: sa.Table = PersonRow.__table__  # type: ignore[assignment]
+_CLASSES: sa.Table = ClassRow.__table__  # type: ignore[assignment]
+_GUARDIANSHIPS: sa.Table = GuardianshipRow.__table__  # type: ignore[assignment]
+_ENROLLMENTS: sa.Table = EnrollmentRow.__table__  # type: ignore[assignment]
+
+_PERSON_COLUMNS = (
+    "role",
+    "roles",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "birth_date",
+    "email",
+    "street",
+    "postal_code",
+    "city",
+    "preference",
+    "language",
+    "preferred_given_name",
+    "school_ids",
+    "share_with_guardians",
+    "username",
+)
+_LANGUAGE = _PERSON_COLUMNS.index("language")
+# The columns a roster sync writes besides `id`, in the order of the `_…_row` functions.
+_COLUMNS: dict[sa.Table, tuple[str, ...]] = {
+    _SCHOOLS: ("name", "identifier"),
+    _PERSONS: _PERSON_COLUMNS,
+    _CLASSES: ("code", "title", "school_id"),
+}
+
+
+def _chunks(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), BATCH):
+        yield keys[start : start + BATCH]
+
+
+def _school_row(school: School) -> tuple[Any, ...]:
+    return (school.name, school.identifier)
+
+
+def _class_row(c: SchoolClass) -> tuple[Any, ...]:
+    return (c.code, c.title, c.school_id)
+
+
+def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], tuple[Any, ...]]:
+    """A person's `persons` row without its id, in the order of `_PERSON_COLUMNS` (as
+    `mapping.person_values`), with the birth date as the driver stores it. A None language keeps
+    the stored one: a person the roster names no language for keeps their own (`/taal`), so a
+    re-import never resets it."""
+    # A big roster's persons share a few sets of roles and of schools: each is written out once.
+    roles: dict[frozenset[Role], str] = {}
+    schools: dict[tuple[str, ...], str] = {}
+
+    def row(p: Person) -> tuple[Any, ...]:
+        address = p.address
+        if (roles_text := roles.get(p.roles)) is None:
+            roles_text = roles[p.roles] = roles_value(p.roles)
+        if (schools_text := schools.get(p.school_ids)) is None:
+            schools_text = schools[p.school_ids] = ",".join(sorted(set(p.school_ids)))
+        return (
+            p.role.value,
+            roles_text,
+            p.given_name,
+            p.family_name,
+            p.middle_name,
+            date_value(p.birth_date),
+            p.email,
+            address.street if address else None,
+            address.postal_code if address else None,
+            address.city if address else None,
+            p.preference.value,
+            p.language,
+            p.preferred_given_name,
+            schools_text,
+            p.share_with_guardians,
+            p.username,
+        )
+
+    return row
