@@ -172,6 +172,7 @@ def _report(changes: RosterChanges, warnings: list[str], dry_run: bool, as_json:
 def _unchanged(fingerprint: str) -> bool:
     """Whether the export of `fingerprint` is the one imported last, unchanged since."""
     import asyncio
+    import logging
 
     from bot import bootstrap
     from bot.usecases import roster
@@ -182,7 +183,10 @@ def _unchanged(fingerprint: str) -> bool:
 
     try:
         return asyncio.run(check())
-    except Exception:  # no database yet, or not migrated: the import itself says what is wrong
+    except Exception as exc:  # no database yet, or not migrated: the import says what is wrong
+        logging.getLogger(__name__).debug(
+            "no earlier import to compare with (%s)", type(exc).__name__
+        )
         return False
 
 
@@ -232,8 +236,10 @@ _ROSTER_CODE = (
     "bot.limits",
     "bot.usecases.roster",
     "storage.models",
+    "storage.sql.driver",
     "storage.sql.mapping",
     "storage.sql.roster",
+    "storage.sql.roster_sync",
 )
 """The modules whose code decides what an export becomes in the database."""
 

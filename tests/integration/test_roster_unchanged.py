@@ -17,6 +17,9 @@ from bot.usecases import roster as roster_uc
 from tests.conftest import DEMO_ROSTER
 from tests.support.processes import process_env, run_klasbot
 
+READ = "read OneRoster"
+"""What the reader logs (INFO, `-v`) once it has read an export."""
+
 
 async def test_the_export_imported_last_is_recognised(app: bootstrap.App) -> None:
     snapshot = read_roster(DEMO_ROSTER)
@@ -78,7 +81,8 @@ def test_the_cli_skips_an_unchanged_export_and_reads_a_changed_one(
     )
     assert len(first["added"]["persons"]) > 20
 
-    again = run_klasbot(env, "roster", "import", str(export), "--json", cwd=tmp_path)
+    again = run_klasbot(env, "-v", "roster", "import", str(export), "--json", cwd=tmp_path)
+    assert READ not in again.stderr  # not read at all
     assert json.loads(again.stdout) == {
         "dry_run": False,
         "added": {},
@@ -97,7 +101,8 @@ def test_the_cli_skips_an_unchanged_export_and_reads_a_changed_one(
     # One changed byte in one file: read again, and the change is found.
     users = export / "users.csv"
     users.write_text(users.read_text(encoding="utf-8").replace(",Fatima,", ",Fatma,"), "utf-8")
-    changed = run_klasbot(env, "roster", "import", str(export), "--json", cwd=tmp_path)
+    changed = run_klasbot(env, "-v", "roster", "import", str(export), "--json", cwd=tmp_path)
+    assert READ in changed.stderr
     assert json.loads(changed.stdout)["updated"] == {"persons": ["t-bakker"]}
     same = run_klasbot(env, "roster", "import", str(export), "--json", cwd=tmp_path)
     assert json.loads(same.stdout)["updated"] == {}
