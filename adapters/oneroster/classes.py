@@ -23,48 +23,84 @@ M_ENROLLED_TWICE = Msg(
 
 
 def read_orgs(state: RosterState) -> None:
-    for table, row, sid in state.records("orgs"):
-        name = required_value(table, row, "name")
-        org_type = required_value(table, row, "type")
-        check_term(table, row, "type", ORG_TYPES, ORG_TYPE_TERMS, ext_ok=state.version == V12)
-        state.orgs[sid] = Org(name, org_type, row["identifier"].strip())
+    table, rows = state.records("orgs")
+    sid_at, name_at, type_at, identifier_at = map(
+        table.column, ("sourcedId", "name", "type", "identifier")
+    )
+    for row in rows:
+        line = table.line
+        name = required_value(table, line, "name", row[name_at])
+        org_type = required_value(table, line, "type", row[type_at])
+        check_term(
+            table, line, "type", org_type, ORG_TYPES, ORG_TYPE_TERMS, ext_ok=state.version == V12
+        )
+        state.orgs[row[sid_at]] = Org(name, org_type, row[identifier_at].strip())
 
 
 def read_classes(state: RosterState) -> None:
-    for table, row, sid in state.records("classes"):
-        title = required_value(table, row, "title")
-        school_id, _ = state.required_ref(table, row, "schoolSourcedId", "orgs", deleted_ok=False)
+    table, rows = state.records("classes")
+    sid_at, title_at, code_at, school_at = map(
+        table.column, ("sourcedId", "title", "classCode", "schoolSourcedId")
+    )
+    for row in rows:
+        sid = row[sid_at]
+        title = required_value(table, table.line, "title", row[title_at])
+        school_id = row[school_at]
+        state.required_ref(table, "schoolSourcedId", "orgs", school_id, deleted_ok=False)
         state.classes[sid] = SchoolClass(
-            id=sid, code=row["classCode"] or title, title=title, school_id=school_id
+            id=sid, code=row[code_at] or title, title=title, school_id=school_id
         )
 
 
 def read_enrollments(state: RosterState) -> None:
     ext_ok = state.version == V12
     classes, users, enrollments = state.classes, state.users, state.enrollments
+    required_ref = state.required_ref
+    classes_known, users_known = state.known["classes"], state.known["users"]
+    orgs_known = state.known["orgs"]
     roles = {"student": EnrollmentRole.STUDENT, "teacher": EnrollmentRole.TEACHER}
-    for table, row, _sid in state.records("enrollments"):
-        class_id, class_ok = state.required_ref(table, row, "classSourcedId", "classes")
-        state.required_ref(table, row, "schoolSourcedId", "orgs")
-        user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
-        role = row["role"]
+    table, rows = state.records("enrollments")
+    class_at, school_at, user_at, role_at, primary_at, begin_at, end_at = map(
+        table.column,
+        (
+            "classSourcedId",
+            "schoolSourcedId",
+            "userSourcedId",
+            "role",
+            "primary",
+            "beginDate",
+            "endDate",
+        ),
+    )
+    for row in rows:
+        line = table.line
+        class_id, school_id, user_id = row[class_at], row[school_at], row[user_at]
+        class_ok = class_id in classes_known or required_ref(
+            table, "classSourcedId", "classes", class_id
+        )
+        if school_id not in orgs_known:
+            required_ref(table, "schoolSourcedId", "orgs", school_id)
+        user_ok = user_id in users_known or required_ref(table, "userSourcedId", "users", user_id)
+        role = row[role_at]
         if role not in ENROLLMENT_ROLES:
-            required_value(table, row, "role")
-            check_term(table, row, "role", ENROLLMENT_ROLES, ENROLLMENT_ROLE_TERMS, ext_ok=ext_ok)
-        primary = row["primary"]
+            required_value(table, line, "role", role)
+            check_term(
+                table, line, "role", role, ENROLLMENT_ROLES, ENROLLMENT_ROLE_TERMS, ext_ok=ext_ok
+            )
+        primary = row[primary_at]
         if primary and primary != "true" and primary != "false":
-            bool_value(table, row, "primary")
-        if row["beginDate"]:
-            date_value(table, row, "beginDate")
-        if row["endDate"]:
-            date_value(table, row, "endDate")
+            bool_value(table, line, "primary", primary)
+        if row[begin_at]:
+            date_value(table, line, "beginDate", row[begin_at])
+        if row[end_at]:
+            date_value(table, line, "endDate", row[end_at])
         enrolled_as = roles.get(role)
         if enrolled_as is None:
             continue  # administrator, proctor and ext: enrollments give no class membership
         if class_ok and user_ok and class_id in classes and user_id in users:
             enrollments.append(
                 EnrollmentRow(
-                    row.line,
+                    line,
                     class_id,
                     user_id,
                     enrolled_as,

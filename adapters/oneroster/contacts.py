@@ -6,7 +6,7 @@ The rows are merged into the persons when the snapshot is built (snapshot.py).""
 from __future__ import annotations
 
 from adapters.oneroster.columns import CONTACTS
-from adapters.oneroster.csvfile import CsvTable, Row
+from adapters.oneroster.csvfile import CsvTable
 from adapters.oneroster.state import Contact, RosterState
 from adapters.oneroster.values import email_value
 from bot.domain import Address, ContactPreference
@@ -39,53 +39,71 @@ def read_contacts(state: RosterState) -> None:
     users_known = state.known["users"]
     addresses: dict[tuple[str, str, str], Address] = {}  # a household's is shared
     contacts = state.contacts
-    for table, row, sid in state.records("contacts", CONTACTS):
-        user_ok = sid in users_known or state.ref(table.name, row.line, "sourcedId", "users", sid)
-        email = email_value(table, row, "email") if row["email"] else None
-        parts = (row["street"], row["postalCode"], row["city"])
+    languages = available_languages()
+    table, rows = state.records("contacts", CONTACTS)
+    (
+        sid_at,
+        email_at,
+        street_at,
+        postal_at,
+        city_at,
+        fallback_at,
+        language_at,
+        consent_at,
+    ) = map(
+        table.column,
+        (
+            "sourcedId",
+            "email",
+            "street",
+            "postalCode",
+            "city",
+            "fallback",
+            "language",
+            "share_with_guardians",
+        ),
+    )
+    for row in rows:
+        sid, line = row[sid_at], table.line
+        user_ok = sid in users_known or state.ref(table.name, line, "sourcedId", "users", sid)
+        email: str | None = row[email_at] or None
+        if email is not None:
+            email = email_value(table, line, "email", email)
+        parts = (row[street_at], row[postal_at], row[city_at])
         address = None
-        if all(value.strip() for value in parts):
+        if parts[0].strip() and parts[1].strip() and parts[2].strip():
             address = addresses.get(parts)
             if address is None:
                 address = addresses[parts] = Address(*parts)
         elif any(value.strip() for value in parts):
             for column, value in zip(_ADDRESS, parts, strict=True):
                 if not value.strip():
-                    table.issue(row.line, column, M_INCOMPLETE_ADDRESS)
-        fallback = row["fallback"]
-        if fallback not in _FALLBACKS:
-            table.issue(row.line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
-        language = _language(table, row) if row["language"] else None
-        consent = row["share_with_guardians"]
+                    table.issue(line, column, M_INCOMPLETE_ADDRESS)
+        fallback = row[fallback_at]
+        preference = _FALLBACKS.get(fallback)
+        if preference is None:
+            table.issue(line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
+            preference = ContactPreference.DEFAULT
+        language: str | None = row[language_at] or None
+        if language is not None:
+            language = _language(table, line, language, languages)
+        consent = row[consent_at]
         if consent:
             consent = consent.strip().lower()
             if consent not in _CONSENT:
-                table.issue(
-                    row.line,
-                    "share_with_guardians",
-                    M_NOT_A_CONSENT,
-                    value=row["share_with_guardians"],
-                )
+                table.issue(line, "share_with_guardians", M_NOT_A_CONSENT, value=row[consent_at])
         if user_ok:
             contacts[sid] = Contact(
-                email,
-                address,
-                _FALLBACKS.get(fallback, ContactPreference.DEFAULT),
-                language,
-                _CONSENT.get(consent, False),
+                email, address, preference, language, _CONSENT.get(consent, False)
             )
 
 
-def _language(table: CsvTable, row: Row) -> str | None:
+def _language(table: CsvTable, line: int, value: str, languages: tuple[str, ...]) -> str | None:
     """The `language` column: a language with a catalogue (`nl`, `EN`), or empty (None: the
     person keeps the language they chose with `/taal`, else the school's)."""
-    value = row["language"]
-    if not value:
-        return None
-    languages = available_languages()
     if value.lower() not in languages:
         table.issue(
-            row.line, "language", M_UNKNOWN_LANGUAGE, value=value, languages=", ".join(languages)
+            line, "language", M_UNKNOWN_LANGUAGE, value=value, languages=", ".join(languages)
         )
         return None
     return value.lower()

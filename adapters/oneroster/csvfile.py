@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ M_BAD_ENCODING_SUMMARY = Msg(
     "save the file as UTF-8"
 )
 M_BAD_ENCODING = Msg("bad encoding: not UTF-8 (byte 0x{byte:02x} at position {position})")
+M_BAD_ENCODING_CHANGED = Msg(
+    "bad encoding: not UTF-8 ({error}); the file changed while it was read"
+)
 M_DUPLICATE_COLUMN = Msg("duplicate column")
 M_UNKNOWN_COLUMN_CASE = Msg(
     "unknown column (column names are case-sensitive: did you mean '{suggestion}'?)"
@@ -48,28 +51,15 @@ Hint = tuple[Msg, dict[str, Any]]
 """The issue for a column that is not known but explainable: a message and its parameters."""
 
 
-class Row(dict[str, str]):
-    """One data record: its values by column name; a column the file lacks reads as "".
-    `line` is the physical line it starts on (header = line 1).
-
-    `damaged` rows have a field count that does not match the header: their values may be shifted,
-    so callers should only register the row's `sourcedId` (to avoid follow-up "unknown id" issues)
-    and skip every other check. (A dict itself, not a dict in an object: a row is read once per
-    value, hundreds of thousands of times in a big export.)"""
-
-    __slots__ = ("line", "damaged", "size")
-
-    line: int
-    damaged: bool
-    size: int
-    """The length of all its values together."""
-
-    def __missing__(self, column: str) -> str:
-        return ""
-
-
 class CsvTable:
-    """Iterates the data rows of one CSV file, appending every defect it sees to `issues`.
+    """The data rows of one CSV file, appending every defect it sees to `issues`.
+
+    `header()` reads and checks the header row; then `index` gives each column's position in the
+    rows that iterating the table yields (lists of values, one per column of the header). A column
+    the file lacks, asked for with `column()`, reads as "". While a row is handled, `line` is the
+    physical line it starts on (header = line 1) and `damaged` says that its field count does not
+    match the header: its values may be shifted, so callers should only register its `sourcedId`
+    (to avoid follow-up "unknown id" issues) and skip every other check.
 
     After iteration, `complete` is False when some record could not be read at all (bad encoding,
     broken quoting, a missing required column); cross-file "unknown id" checks against such a file
@@ -94,70 +84,162 @@ class CsvTable:
         self.progress = progress
         self.complete = True
         self.rows_read = 0
+        self.line = 0
+        self.damaged = False
         self.header_line: int | None = None
         self.columns: frozenset[str] = frozenset()
+        self.index: dict[str, int] = {}
+        self._width = 0
+        self._padded = False
+        self._total = 0
         self._bad_lines: set[int] = set()
+        self._reader: Any = None
+        self._close: Callable[[], None] = _nothing
+        self._header_ok: bool | None = None
 
     def issue(self, line: int | None, column: str | None, msg: Msg, /, **params: Any) -> None:
         self.issues.append(RosterIssue(self.name, line, column, msg, params))
 
-    def __iter__(self) -> Iterator[Row]:
-        total = self._count_data_lines()
-        reader = csv.reader(self._decoded_lines(), strict=True)
-        header: list[str] | None = None
-        width = 0
-        previous_end = 0
-        bad_lines = self._bad_lines
-        progress = self.progress
+    def column(self, name: str) -> int:
+        """The position of column `name` in a row; a column the file lacks reads as ""."""
+        position = self.index.get(name)
+        if position is None:
+            self._padded = True
+            return self._width
+        return position
+
+    def header(self) -> bool:
+        """Read and check the header row; False when the file's rows cannot be read (a missing
+        required column, an empty or unreadable file)."""
+        if self._header_ok is not None:
+            return self._header_ok
+        self._open()
+        ok = False
+        for fields in self._records():
+            self.header_line = self.line
+            self._width = len(fields)
+            self.index = {column: position for position, column in enumerate(fields)}
+            ok = self._check_header(fields, self.line)
+            break
+        else:
+            if not self._bad_lines:
+                self.issue(None, None, M_EMPTY_FILE)
+        self._header_ok = ok
+        if not ok:
+            self.complete = False
+            self._finish(0)
+        return ok
+
+    def __iter__(self) -> Iterator[list[str]]:
+        if not self.header():
+            return
+        width, padded = self._width, self._padded
+        progress, total = self.progress, self._total
         rows_read = 0
+        for fields in self._records():
+            size = len(fields)
+            self.damaged = damaged = size != width
+            if damaged:
+                self.issue(self.line, None, M_FIELD_COUNT, fields=size, columns=width)
+                fields = fields[:width] + [""] * (width - size)
+            if padded:
+                fields.append("")
+            rows_read += 1
+            if progress is not None and rows_read % PROGRESS_EVERY == 0:
+                self.rows_read = rows_read
+                progress(self.name, rows_read, max(total, rows_read))
+            yield fields
+        self._finish(rows_read)
+        if progress is not None:
+            progress(self.name, rows_read, rows_read)
+
+    def _finish(self, rows_read: int) -> None:
+        self._close()
+        self._close = _nothing
+        self.rows_read = rows_read
+        bad = len(self._bad_lines)
+        if bad > MAX_ENCODING_ISSUES:
+            self.issue(None, None, M_BAD_ENCODING_SUMMARY, count=bad)
+
+    def _open(self) -> None:
+        """The csv reader over the file: straight from a text file when every line is UTF-8 and
+        ends in LF or CRLF (nearly every export, and the fast way), else line by line, so that a
+        decoding error names its line."""
+        plain, self._total = self._scan()
+        if plain:
+            fh = self.path.open(encoding="utf-8-sig", newline="")
+            self._close = fh.close
+            self._reader = csv.reader(fh, strict=True)
+        else:
+            lines = self._decoded_lines()
+            self._close = lines.close
+            self._reader = csv.reader(lines, strict=True)
+
+    def _records(self) -> Iterator[list[str]]:
+        """The records of the file that could be read, with `line` set to each one's first line;
+        blank lines are skipped, and every record the csv module cannot read is an issue."""
+        reader = self._reader
+        bad_lines = self._bad_lines
+        previous_end = reader.line_num
         while True:
             try:
-                fields = next(reader)
-            except StopIteration:
-                break
+                for fields in reader:
+                    start, previous_end = previous_end + 1, reader.line_num
+                    if not fields:  # a blank line, e.g. at the end of the file
+                        continue
+                    if bad_lines and any(n in bad_lines for n in range(start, previous_end + 1)):
+                        self.complete = False  # already reported as bad encoding
+                        if self.header_line is None:
+                            return  # no header: the file's rows cannot be interpreted
+                        continue
+                    self.line = start
+                    yield fields
+                return
             except csv.Error as exc:
                 # The csv module resets its state on the next call, so reading goes on and the
                 # rest of the file is still checked.
                 self.issue(reader.line_num, None, M_NOT_CSV, error=str(exc))
                 self.complete = False
                 previous_end = reader.line_num
-                continue
-            start, previous_end = previous_end + 1, reader.line_num
-            if not fields:  # a blank line, e.g. at the end of the file
-                continue
-            if bad_lines and any(n in bad_lines for n in range(start, previous_end + 1)):
-                self.complete = False  # already reported as bad encoding
-                if header is None:
-                    return
-                continue
-            if header is None:
-                header = fields
-                width = len(header)
-                self.header_line = start
-                if not self._check_header(header, start):
-                    self.complete = False
-                    return
-                continue
-            damaged = len(fields) != width
-            if damaged:
-                self.issue(start, None, M_FIELD_COUNT, fields=len(fields), columns=width)
-            rows_read += 1
-            self.rows_read = rows_read
-            if progress is not None and rows_read % PROGRESS_EVERY == 0:
-                progress(self.name, rows_read, max(total, rows_read))
-            row = Row(zip(header, fields, strict=False))
-            row.line, row.damaged, row.size = start, damaged, sum(map(len, fields))
-            yield row
-        if header is None and not bad_lines:
-            self.issue(None, None, M_EMPTY_FILE)
-            self.complete = False
-        bad = len(bad_lines)
-        if bad > MAX_ENCODING_ISSUES:
-            self.issue(None, None, M_BAD_ENCODING_SUMMARY, count=bad)
-        if progress is not None:
-            progress(self.name, rows_read, rows_read)
+            except UnicodeDecodeError as exc:  # the file changed since it was scanned
+                self.issue(reader.line_num + 1, None, M_BAD_ENCODING_CHANGED, error=exc.reason)
+                self.complete = False
+                return
 
-    def _decoded_lines(self) -> Iterator[str]:
+    def _scan(self) -> tuple[bool, int]:
+        """Whether the file is plain (all UTF-8, every line ending in LF or CRLF), and an
+        estimate of its data rows for the progress bar, in one pass over its bytes."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        plain, lines, carry, last = True, 0, b"", b""
+        with self.path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk
+                if not plain:
+                    continue
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    plain = False
+                    continue
+                data = carry + chunk if carry else chunk
+                if b"\r" in data:
+                    lone = data.count(b"\r") - data.count(b"\r\n")
+                    carry = b"\r" if data.endswith(b"\r") else b""
+                    if lone - len(carry):
+                        plain = False
+        if plain:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                plain = False
+            if carry:
+                plain = False
+        if last and not last.endswith(b"\n"):
+            lines += 1
+        return plain, max(lines - 1, 0)
+
+    def _decoded_lines(self) -> Generator[str, None, None]:
         """Physical lines as text. Splitting on b"\\n" before decoding is safe in UTF-8 (the byte
         never occurs inside a multi-byte sequence) and lets a decoding error name its line."""
         with self.path.open("rb") as fh:
@@ -178,19 +260,6 @@ class CsvTable:
                         )
                     # Keep the line count in step with the file; the row is skipped later.
                     yield raw.decode("utf-8", errors="replace")
-
-    def _count_data_lines(self) -> int:
-        """A cheap estimate of the number of data rows, for the progress bar only."""
-        if self.progress is None:
-            return 0
-        count, last = 0, b""
-        with self.path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                count += chunk.count(b"\n")
-                last = chunk
-        if last and not last.endswith(b"\n"):
-            count += 1
-        return max(count - 1, 0)
 
     def _check_header(self, header: list[str], line: int) -> bool:
         """Report header defects; return False when a required column is missing (then the file's
@@ -223,3 +292,7 @@ class CsvTable:
                 self.issue(line, column, M_MISSING_COLUMN)
                 ok = False
         return ok
+
+
+def _nothing() -> None:
+    pass

@@ -40,16 +40,18 @@ def read_manifest(state: RosterState) -> bool:
         state.directory / name, state.issues, known=MANIFEST.columns, required=MANIFEST.required
     )
     props: dict[str, tuple[str, int]] = {}
+    table.header()
+    property_at, value_at = table.column("propertyName"), table.column("value")
     for row in table:
-        if row.damaged:
+        if table.damaged:
             continue
-        prop = row["propertyName"]
+        prop, line = row[property_at], table.line
         if prop in props:
             table.issue(
-                row.line, "propertyName", M_DUPLICATE_PROPERTY, property=prop, first=props[prop][1]
+                line, "propertyName", M_DUPLICATE_PROPERTY, property=prop, first=props[prop][1]
             )
             continue
-        props[prop] = (row["value"], row.line)
+        props[prop] = (row[value_at], line)
     if not table.complete:
         return False
     if "oneroster.version" not in props:

@@ -13,6 +13,7 @@ export can say it, so only a user with a guardian, parent or relative role is a 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from adapters.oneroster.columns import ROLE_TYPES, USER_ROLES, V11, V12
 from adapters.oneroster.state import RosterState, User
@@ -35,54 +36,99 @@ M_NO_ROLE = Msg("no role: roles.csv has no row for this user")
 
 def read_users(state: RosterState) -> None:
     v11 = state.version == V11
-    users, shared = state.users, state.shared
+    users, shared, ref = state.users, state.shared, state.ref
+    orgs_known = state.known["orgs"]
     no_roles: frozenset[Role] = shared(frozenset())
+    role_sets: dict[Role, frozenset[Role]] = {}
+    one_org: dict[str, tuple[str, ...]] = {}
+    table, rows = state.records("users")
+    name = table.name
+    (
+        sid_at,
+        enabled_at,
+        given_at,
+        family_at,
+        middle_at,
+        email_at,
+        role_at,
+        orgs_at,
+        primary_org_at,
+        preferred_at,
+        agents_at,
+        username_at,
+    ) = map(
+        table.column,
+        (
+            "sourcedId",
+            "enabledUser",
+            "givenName",
+            "familyName",
+            "middleName",
+            "email",
+            "role",
+            "orgSourcedIds",
+            "primaryOrgSourcedId",
+            "preferredGivenName",
+            "agentSourcedIds",
+            "username",
+        ),
+    )
     # The checks of `values` are called only where a value is not the usual one: a big export's
     # rows are read at a fraction of the calls.
-    for table, row, sid in state.records("users"):
+    for row in rows:
+        line = table.line
         # enabledUser=false users are imported all the same: a disabled login account does not
         # mean the person left the school, and klasbot reaches them through its own channels.
-        if row["enabledUser"] not in _BOOLEANS:
-            bool_value(table, row, "enabledUser", required=True)
-        given = row["givenName"] or required_value(table, row, "givenName")
-        family = row["familyName"] or required_value(table, row, "familyName")
-        email = email_value(table, row, "email") if row["email"] else None
+        enabled = row[enabled_at]
+        if enabled != "true" and enabled != "false":
+            bool_value(table, line, "enabledUser", enabled, required=True)
+        given = row[given_at] or required_value(table, line, "givenName", "")
+        family = row[family_at] or required_value(table, line, "familyName", "")
+        email: str | None = row[email_at] or None
+        if email is not None:
+            email = email_value(table, line, "email", email)
         role: Role | None = None
         org_ids: tuple[str, ...] = ()
         if v11:
-            role = user_role(table, row, "role")
-            org_ids = tuple(split(row["orgSourcedIds"]))
+            role = user_role(table, line, "role", row[role_at])
+            org_ids = tuple(split(row[orgs_at]))
             if not org_ids:
-                table.issue(row.line, "orgSourcedIds", M_REQUIRED)
+                table.issue(line, "orgSourcedIds", M_REQUIRED)
             for org_id in org_ids:
-                state.ref(table.name, row.line, "orgSourcedIds", "orgs", org_id)
+                ref(name, line, "orgSourcedIds", "orgs", org_id)
             if len(org_ids) > 1:
                 org_ids = tuple(sorted(set(org_ids)))
-        elif org_id := row["primaryOrgSourcedId"]:
-            state.ref(table.name, row.line, "primaryOrgSourcedId", "orgs", org_id)
-            org_ids = (org_id,)
+            org_ids = shared(org_ids)
+        elif org_id := row[primary_org_at]:
+            if org_id not in orgs_known:
+                ref(name, line, "primaryOrgSourcedId", "orgs", org_id)
+            org_ids = one_org.get(org_id) or one_org.setdefault(org_id, shared((org_id,)))
         # Staff, mail and letters use the school's legal names; the name a pupil is called by
         # (1.2 `preferredGivenName`) is kept for rule 5, which must recognise it too (A.2).
-        preferred = row["preferredGivenName"]
+        preferred = row[preferred_at]
         if preferred:
             preferred = preferred.strip()
             if preferred == given:
                 preferred = ""
-        agents = row["agentSourcedIds"]
-        username = row["username"]
-        users[sid] = User(
-            row.line,
+        agents = row[agents_at]
+        username = row[username_at]
+        if role is None:
+            roles = no_roles
+        else:
+            roles = role_sets.get(role) or role_sets.setdefault(role, shared(frozenset((role,))))
+        users[row[sid_at]] = User(
+            line,
             given,
             family,
-            row["middleName"],
+            row[middle_at],
             email,
             role,
             tuple(split(agents)) if agents else (),
-            shared(frozenset((role,))) if role is not None else no_roles,
+            roles,
             preferred,
             # Every org named (an unknown one is an issue of its own, above); 1.2 adds the orgs
             # of the user's roles (`read_roles`).
-            shared(org_ids),
+            org_ids,
             (username.strip() or None) if username else None,
         )
 
@@ -91,19 +137,32 @@ _BOOLEANS = frozenset(("true", "false"))
 
 
 def read_roles(state: RosterState) -> None:
-    users, shared = state.users, state.shared
-    for table, row, _sid in state.records("roles"):
-        user_id, user_ok = state.required_ref(table, row, "userSourcedId", "users")
-        role_type = row["roleType"]
+    users, shared, required_ref = state.users, state.shared, state.required_ref
+    users_known, orgs_known = state.known["users"], state.known["orgs"]
+    # The user's set of roles with one more, and their schools with one more: a few of each.
+    more_roles: dict[tuple[frozenset[Role], Role], frozenset[Role]] = {}
+    more_orgs: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = {}
+    table, rows = state.records("roles")
+    user_at, type_at, role_at, org_at, begin_at, end_at = map(
+        table.column,
+        ("userSourcedId", "roleType", "role", "orgSourcedId", "beginDate", "endDate"),
+    )
+    for row in rows:
+        line = table.line
+        user_id = row[user_at]
+        user_ok = user_id in users_known or required_ref(table, "userSourcedId", "users", user_id)
+        role_type = row[type_at]
         if role_type not in ROLE_TYPES:
-            required_value(table, row, "roleType")
-            check_term(table, row, "roleType", ROLE_TYPES, ROLE_TYPE_TERMS)
-        role = USER_ROLES.get(row["role"]) or user_role(table, row, "role")
-        org_id, _org_ok = state.required_ref(table, row, "orgSourcedId", "orgs")
-        if row["beginDate"]:
-            date_value(table, row, "beginDate")
-        if row["endDate"]:
-            date_value(table, row, "endDate")
+            required_value(table, line, "roleType", role_type)
+            check_term(table, line, "roleType", role_type, ROLE_TYPES, ROLE_TYPE_TERMS)
+        role = USER_ROLES.get(row[role_at]) or user_role(table, line, "role", row[role_at])
+        org_id = row[org_at]
+        if org_id not in orgs_known:
+            required_ref(table, "orgSourcedId", "orgs", org_id)
+        if row[begin_at]:
+            date_value(table, line, "beginDate", row[begin_at])
+        if row[end_at]:
+            date_value(table, line, "endDate", row[end_at])
         user = users.get(user_id) if user_ok else None
         if user is None:
             continue
@@ -117,17 +176,39 @@ def read_roles(state: RosterState) -> None:
         if user.primary_role is None and role_type == "primary":
             user.primary_role = role
         if role not in user.roles:
-            user.roles = shared(user.roles | {role})
+            key = (user.roles, role)
+            roles = more_roles.get(key)
+            if roles is None:
+                roles = more_roles[key] = shared(user.roles | {role})
+            user.roles = roles
         if org_id and org_id not in user.org_ids:
-            user.org_ids = shared(tuple(sorted((*user.org_ids, org_id))))
+            org_key = (user.org_ids, org_id)
+            org_ids = more_orgs.get(org_key)
+            if org_ids is None:
+                org_ids = more_orgs[org_key] = shared(tuple(sorted((*user.org_ids, org_id))))
+            user.org_ids = org_ids
 
 
 def read_demographics(state: RosterState) -> None:
-    for table, row, sid in state.records("demographics"):
-        user_ok = state.ref(table.name, row.line, "sourcedId", "users", sid)
-        birth_date = date_value(table, row, "birthDate")
-        if user_ok and birth_date is not None:
-            state.birth_dates[sid] = birth_date
+    users_known, birth_dates = state.known["users"], state.birth_dates
+    table, rows = state.records("demographics")
+    sid_at, birth_at = table.column("sourcedId"), table.column("birthDate")
+    # A big school has a few thousand different birth dates: each is parsed once.
+    dates: dict[str, date] = {}
+    for row in rows:
+        sid = row[sid_at]
+        user_ok = sid in users_known or state.ref(table.name, table.line, "sourcedId", "users", sid)
+        value = row[birth_at]
+        if not value:
+            continue
+        birth_date = dates.get(value)
+        if birth_date is None:
+            birth_date = date_value(table, table.line, "birthDate", value)
+            if birth_date is None:
+                continue
+            dates[value] = birth_date
+        if user_ok:
+            birth_dates[sid] = birth_date
 
 
 def resolve_roles(state: RosterState) -> None:

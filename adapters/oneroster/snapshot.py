@@ -38,22 +38,25 @@ def _schools(state: RosterState) -> tuple[School, ...]:
 
 
 def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Person, ...]:
-    persons = []
+    persons: list[Person] = []
+    add = persons.append
     users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
+    pop_contact, pop_birth_date, pop_guardians = contacts.pop, birth_dates.pop, guardians.pop
+    default = ContactPreference.DEFAULT
     for user_id in list(users):
         user = users.pop(user_id)
         if user.role is None:  # never reached: a missing role is an issue, raised before
             continue
-        contact = contacts.pop(user_id, None)
-        email, address, preference = user.email, None, ContactPreference.DEFAULT
-        language = None
+        contact = pop_contact(user_id, None)
+        email, address, preference, language, share = user.email, None, default, None, False
         if contact is not None:
             # contacts.csv is the source of contact data; an empty e-mail there keeps the one
             # from users.csv rather than erasing it.
-            email = contact.email or user.email
+            email = contact.email or email
             address, preference = contact.address, contact.preference
-            language = contact.language
-        persons.append(
+            language, share = contact.language, contact.share_with_guardians
+        guardian_ids = pop_guardians(user_id, None)
+        add(
             # Positional, in the order of Person's fields (a big roster builds many).
             Person(
                 user_id,
@@ -61,16 +64,16 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Perso
                 user.given_name,
                 user.family_name,
                 user.middle_name,
-                birth_dates.pop(user_id, None),
+                pop_birth_date(user_id, None),
                 email,
                 address,
                 preference,
-                tuple(sorted(guardians.pop(user_id, ()))),
+                tuple(sorted(guardian_ids)) if guardian_ids else (),
                 user.roles,
                 user.preferred_given_name,
                 language,
                 user.org_ids,
-                contact is not None and contact.share_with_guardians,
+                share,
                 # Often the sourcedId itself: then the one string serves both.
                 user_id if user.username == user_id else user.username,
             )

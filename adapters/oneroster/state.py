@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from adapters.oneroster.columns import MAX_LENGTHS, NEEDED, TABLES, V11, V12, TableSpec
-from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn, Row
+from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn
 from adapters.oneroster.issues import RosterIssue
-from adapters.oneroster.values import check_datetime, required_value
+from adapters.oneroster.values import M_REQUIRED, check_datetime
 from bot.domain import Address, ContactPreference, EnrollmentRole, Role, SchoolClass
 from bot.i18n import Msg
 
@@ -130,11 +130,13 @@ class RosterState:
 
     def records(
         self, stem: str, spec: TableSpec | None = None
-    ) -> Iterator[tuple[CsvTable, Row, str]]:
-        """Yield (table, row, sourcedId) for each usable, active record of one file.
+    ) -> tuple[CsvTable, Iterator[list[str]]]:
+        """The table of one file, its header read, and its usable, active records: each a list
+        of values by `table.index` / `table.column()`, with `table.line` set to its line.
 
-        Handles what every file shares: header, empty and duplicate sourcedIds, damaged rows and
-        bulk/delta `status`. Records marked `tobedeleted` are collected in `self.deleted`."""
+        Handles what every file shares: header, empty and duplicate sourcedIds, values too long,
+        damaged rows and bulk/delta `status`. Records marked `tobedeleted` are collected in
+        `self.deleted`."""
         if spec is None:
             spec = TABLES[(self.version, stem)]
         delta = self.modes.get(stem) == "delta"
@@ -153,36 +155,49 @@ class RosterState:
             hints=hints,
             progress=self.progress,
         )
+        table.header()
+        return table, self._records(table, stem, delta)
+
+    def _records(self, table: CsvTable, stem: str, delta: bool) -> Iterator[list[str]]:
         first_line: dict[str, int] = {}
         # Only orgs, users and classes are referred to; the ids of the other files are needed
-        # for this file's duplicates only, and are not kept after it.
-        known = self.known[stem] if stem in REFERRED else set()
-        max_lengths = tuple(MAX_LENGTHS.get(stem, {}).items())
+        # for this file's duplicates only (`first_line`).
+        known = self.known[stem] if stem in REFERRED else None
+        lengths = [
+            (table.column(column), column, limit)
+            for column, limit in MAX_LENGTHS.get(stem, {}).items()
+        ]
         # A row whose values are shorter together than the smallest limit has no value too long.
-        shortest = min((limit for _column, limit in max_lengths), default=0)
+        shortest = min((limit for _at, _column, limit in lengths), default=0)
+        sid_at, status_at = table.column("sourcedId"), table.column("status")
+        date_at = table.column("dateLastModified")
         deleted = self.deleted[stem]
         for row in table:
-            sid = row["sourcedId"]
-            if row.damaged:
-                if sid:
+            sid = row[sid_at]
+            line = table.line
+            if table.damaged:
+                if sid and known is not None:
                     known.add(sid)
                 continue
             if not sid:
-                table.issue(row.line, "sourcedId", M_EMPTY_ID)
+                table.issue(line, "sourcedId", M_EMPTY_ID)
                 continue
-            for column, limit in max_lengths if row.size > shortest else ():
-                if len(row[column]) > limit:
-                    table.issue(row.line, column, M_TOO_LONG, length=len(row[column]), limit=limit)
+            if lengths and (size := len("".join(row))) > shortest:
+                for at, column, limit in lengths:
+                    if limit < size and len(row[at]) > limit:
+                        table.issue(line, column, M_TOO_LONG, length=len(row[at]), limit=limit)
             if sid in first_line:
-                table.issue(row.line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_line[sid])
+                table.issue(line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_line[sid])
                 continue
-            first_line[sid] = row.line
-            if delta or row["status"]:
-                if _is_deleted(table, row, delta):
+            first_line[sid] = line
+            status = row[status_at]
+            if delta or status:
+                if _is_deleted(table, line, status, row[date_at], delta):
                     deleted.add(sid)
                     continue
-            known.add(sid)
-            yield table, row, sid
+            if known is not None:
+                known.add(sid)
+            yield row
         if table.complete:
             self.complete.add(stem)
         # A file whose header failed was not read; "no data rows" would only add noise.
@@ -214,32 +229,37 @@ class RosterState:
         return False
 
     def required_ref(
-        self, table: CsvTable, row: Row, column: str, stem: str, *, deleted_ok: bool = True
-    ) -> tuple[str, bool]:
-        """A required reference to `stem`: its value, and whether that names a usable record."""
-        value = row[column]
-        if value in self.known[stem]:  # the usual case, first (`known` never holds "")
-            return value, True
-        value = required_value(table, row, column)
-        usable = bool(value) and self.ref(
-            table.name, row.line, column, stem, value, deleted_ok=deleted_ok
-        )
-        return value, usable
+        self,
+        table: CsvTable,
+        column: str,
+        stem: str,
+        value: str,
+        *,
+        deleted_ok: bool = True,
+    ) -> bool:
+        """Whether a required reference to `stem` (`value`, on the table's current line) names
+        a usable record; reports an empty value or an unknown id. Callers check the usual case,
+        `value in state.known[stem]`, themselves first (a big export has hundreds of thousands)."""
+        if value in self.known[stem]:
+            return True
+        if not value:
+            table.issue(table.line, column, M_REQUIRED)
+            return False
+        return self.ref(table.name, table.line, column, stem, value, deleted_ok=deleted_ok)
 
 
-def _is_deleted(table: CsvTable, row: Row, delta: bool) -> bool:
+def _is_deleted(table: CsvTable, line: int, status: str, modified: str, delta: bool) -> bool:
     """Whether a record is marked `tobedeleted` (only a delta file may do so); checks `status`."""
-    status = row["status"]
     if delta:
-        check_datetime(table, row, "dateLastModified")
+        check_datetime(table, line, "dateLastModified", modified)
         if status == "tobedeleted":
             return True
         if status != "active":
             if status:
-                table.issue(row.line, "status", M_DELTA_STATUS, status=status)
+                table.issue(line, "status", M_DELTA_STATUS, status=status)
             else:
-                table.issue(row.line, "status", M_DELTA_STATUS_EMPTY)
+                table.issue(line, "status", M_DELTA_STATUS_EMPTY)
         return False
     if status not in ("", "active"):
-        table.issue(row.line, "status", M_BULK_STATUS, status=status)
+        table.issue(line, "status", M_BULK_STATUS, status=status)
     return False

@@ -1,4 +1,5 @@
-"""Checking and converting single cell values of a OneRoster row; every defect becomes an issue.
+"""Checking and converting single cell values of a OneRoster row; every defect becomes an issue
+at the value's line and column.
 
 Values are taken exactly as written: nothing is trimmed or evaluated, except the items of a list
 cell (`"id1, id2"`)."""
@@ -11,7 +12,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from adapters.oneroster.columns import EXT_PREFIX, USER_ROLES
-from adapters.oneroster.csvfile import CsvTable, Row
+from adapters.oneroster.csvfile import CsvTable
 from bot.domain import Role
 from bot.i18n import Msg
 
@@ -71,83 +72,83 @@ def same_but_case(value: str, names: Iterable[str]) -> str | None:
     return None
 
 
-def required_value(table: CsvTable, row: Row, column: str) -> str:
-    value = row[column]
+def required_value(table: CsvTable, line: int, column: str, value: str) -> str:
     if not value:
-        table.issue(row.line, column, M_REQUIRED)
+        table.issue(line, column, M_REQUIRED)
     return value
 
 
 def check_term(
     table: CsvTable,
-    row: Row,
+    line: int,
     column: str,
+    value: str,
     vocabulary: Collection[str],
     terms: Terms,
     *,
     ext_ok: bool = False,
 ) -> None:
     """Report a non-empty value that is not in `vocabulary` (nor an `ext:` term, when `ext_ok`)."""
-    value = row[column]
     if not value or value in vocabulary or (ext_ok and is_ext(value)):
         return
     names = sorted(vocabulary)
     match = same_but_case(value, names)
     if match is not None:
-        table.issue(row.line, column, terms.case, value=value, match=match)
+        table.issue(line, column, terms.case, value=value, match=match)
     else:
-        table.issue(row.line, column, terms.unknown, value=value, terms=", ".join(names))
+        table.issue(line, column, terms.unknown, value=value, terms=", ".join(names))
 
 
-def user_role(table: CsvTable, row: Row, column: str) -> Role | None:
+def user_role(table: CsvTable, line: int, column: str, value: str) -> Role | None:
     """A person role (users.role in 1.1, roles.role in 1.2) as klasbot's Role; `ext:` is OTHER."""
-    value = required_value(table, row, column)
-    check_term(table, row, column, USER_ROLES, ROLE_TERMS, ext_ok=True)
-    if value in USER_ROLES:
-        return USER_ROLES[value]
+    role = USER_ROLES.get(value)
+    if role is not None:
+        return role
+    required_value(table, line, column, value)
+    check_term(table, line, column, value, USER_ROLES, ROLE_TERMS, ext_ok=True)
     return Role.OTHER if is_ext(value) else None
 
 
-def date_value(table: CsvTable, row: Row, column: str) -> date | None:
-    value = row[column]
+def date_value(table: CsvTable, line: int, column: str, value: str) -> date | None:
     if not value:
         return None
     if not _DATE.fullmatch(value):
-        table.issue(row.line, column, M_NOT_A_DATE, value=value)
+        table.issue(line, column, M_NOT_A_DATE, value=value)
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        table.issue(row.line, column, M_NO_SUCH_DATE, value=value)
+        table.issue(line, column, M_NO_SUCH_DATE, value=value)
         return None
 
 
-def check_datetime(table: CsvTable, row: Row, column: str) -> None:
-    value = row[column]
+def check_datetime(table: CsvTable, line: int, column: str, value: str) -> None:
     if not value:
         return
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        table.issue(row.line, column, M_NOT_A_DATETIME, value=value)
+        table.issue(line, column, M_NOT_A_DATETIME, value=value)
 
 
-def bool_value(table: CsvTable, row: Row, column: str, *, required: bool = False) -> bool | None:
-    value = required_value(table, row, column) if required else row[column]
+def bool_value(
+    table: CsvTable, line: int, column: str, value: str, *, required: bool = False
+) -> bool | None:
     if value == "true":
         return True
     if value == "false":
         return False
     if value:
-        table.issue(row.line, column, M_NOT_A_BOOLEAN, value=value)
+        table.issue(line, column, M_NOT_A_BOOLEAN, value=value)
+    elif required:
+        table.issue(line, column, M_REQUIRED)
     return None
 
 
-def email_value(table: CsvTable, row: Row, column: str) -> str | None:
-    value = row[column]
+def email_value(table: CsvTable, line: int, column: str, value: str) -> str | None:
     if not value:
         return None
     if not _EMAIL.fullmatch(value):
-        table.issue(row.line, column, M_NOT_AN_EMAIL, value=value)
+        table.issue(line, column, M_NOT_AN_EMAIL, value=value)
         return None
     return value
