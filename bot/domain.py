@@ -423,6 +423,11 @@ class RosterChanges:
     def note(self, bucket: dict[str, list[str]], table: str, key: str) -> None:
         bucket.setdefault(table, []).append(key)
 
+    def note_all(self, bucket: dict[str, list[str]], table: str, keys: list[str]) -> None:
+        """`note` of each of `keys`, in their order (a table without any is not named)."""
+        if keys:
+            bucket.setdefault(table, []).extend(keys)
+
     @property
     def empty(self) -> bool:
         return not (self.added or self.updated or self.removed)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from itertools import chain
+from operator import attrgetter
 
 from bot.domain import Person
 from bot.rules.names import TUSSENVOEGSELS
@@ -79,16 +81,15 @@ def address_tokens(addresses: Iterable[tuple[str | None, str | None]]) -> set[st
     return name_tokens(streets) | codes
 
 
-def names_of(person: Person) -> tuple[str, ...]:
-    """Every name the roster gives a person."""
-    return (person.given_name, person.preferred_given_name, person.middle_name, person.family_name)
-
-
 def persons_tokens(persons: Iterable[Person]) -> tuple[set[str], set[str]]:
-    """(name tokens, address tokens) of `persons`."""
+    """(name tokens, address tokens) of `persons`. Each distinct name and address is split
+    once: a board's roster repeats its given names, family names and households many times."""
     persons = list(persons)
-    names = name_tokens(n for p in persons for n in names_of(p))
-    addresses = address_tokens(
-        (p.address.street, p.address.postal_code) for p in persons if p.address is not None
-    )
-    return names, addresses
+    names = set(chain.from_iterable(map(_NAMES, persons)))
+    addresses = set(map(_STREET_AND_CODE, filter(None, map(_ADDRESS, persons))))
+    return name_tokens(names), address_tokens(addresses)
+
+
+_NAMES = attrgetter("given_name", "preferred_given_name", "middle_name", "family_name")
+_ADDRESS = attrgetter("address")
+_STREET_AND_CODE = attrgetter("street", "postal_code")

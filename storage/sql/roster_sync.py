@@ -93,13 +93,13 @@ class RosterSync:
         keep: int | None = None,
     ) -> set[str]:
         """Add and update the rows of `table` (never remove: that comes last, once nothing refers
-        to a row). `values(item)` is the row of a wanted item without its id, in the order of
+        to a row). `values(item)` is the row of a wanted item, its id first, then the columns of
         `_COLUMNS[table]`, as the driver stores it; a None at index `keep` keeps the stored value
         (a person's language). Returns the ids the table held before."""
-        columns = _COLUMNS[table]
+        columns = ("id", *_COLUMNS[table])
         have: set[str] = set()
         updated: dict[str, tuple[Any, ...]] = {}
-        async for rows in driver.stream(table.name, ("id", *columns)):
+        async for rows in driver.stream(table.name, columns):
             for stored in rows:
                 key = stored[0]
                 have.add(key)
@@ -108,48 +108,48 @@ class RosterSync:
                     continue
                 row = values(item)
                 if keep is not None and row[keep] is None:
-                    row = (*row[:keep], stored[keep + 1], *row[keep + 1 :])
-                if row != tuple(stored[1:]):
+                    row = (*row[:keep], stored[keep], *row[keep + 1 :])
+                if row != tuple(stored):
                     updated[key] = row
-        added = [key for key in wanted if key not in have]
+        added = [key for key in wanted if key not in have] if have else list(wanted)
         await driver.execute_many(
-            driver.insert(table.name, ("id", *columns)),
-            ((key, *values(wanted[key])) for key in added),
+            driver.insert(table.name, columns), map(values, map(wanted.__getitem__, added))
         )
         await driver.execute_many(
-            driver.update(table.name, columns, ("id",)),
-            ((*row, key) for key, row in updated.items()),
+            driver.update(table.name, columns[1:], ("id",)),
+            ((*row[1:], key) for key, row in updated.items()),
         )
-        for key in added:
-            changes.note(changes.added, name, key)
+        changes.note_all(changes.added, name, added)
         # In the snapshot's order, as the adds.
-        for key in wanted:
-            if key in updated:
-                changes.note(changes.updated, name, key)
+        changes.note_all(changes.updated, name, [key for key in wanted if key in updated])
         return have
 
     async def _sync_guardianships(
         self, driver: Driver, persons: Iterable[Person], changes: RosterChanges, delta: bool
     ) -> None:
         table = _GUARDIANSHIPS.name
-        to_add = {(p.id, g) for p in persons for g in p.guardian_ids}
+        wanted = {p.id: p.guardian_ids for p in persons if p.guardian_ids}
+        stored: set[tuple[str, str]] = set()
         to_remove: list[tuple[str, str]] = []
         async for rows in driver.stream(table, ("pupil_id", "guardian_id")):
             for pupil_id, guardian_id in rows:
-                link = (pupil_id, guardian_id)
-                if link in to_add:
-                    to_add.remove(link)
+                if guardian_id in wanted.get(pupil_id, ()):
+                    stored.add((pupil_id, guardian_id))
                 elif not delta:
-                    to_remove.append(link)
-        added = sorted(to_add)
-        del to_add
+                    to_remove.append((pupil_id, guardian_id))
+        # In (pupil, guardian) order: a pupil's guardian_ids are sorted.
+        added = [
+            (pupil_id, guardian_id)
+            for pupil_id in sorted(wanted)
+            for guardian_id in wanted[pupil_id]
+            if (pupil_id, guardian_id) not in stored
+        ]
+        del stored, wanted
         await driver.execute_many(driver.insert(table, ("pupil_id", "guardian_id")), added)
-        for pupil_id, guardian_id in added:
-            changes.note(changes.added, "guardianships", f"{pupil_id}<-{guardian_id}")
-        to_remove.sort()
+        changes.note_all(changes.added, "guardianships", [f"{p}<-{g}" for p, g in added])
+        to_remove.sort(key=_ORDER)
         await driver.execute_many(driver.delete(table, ("pupil_id", "guardian_id")), to_remove)
-        for pupil_id, guardian_id in to_remove:
-            changes.note(changes.removed, "guardianships", f"{pupil_id}<-{guardian_id}")
+        changes.note_all(changes.removed, "guardianships", [f"{p}<-{g}" for p, g in to_remove])
 
     async def _sync_enrollments(
         self,
@@ -163,7 +163,7 @@ class RosterSync:
         table = _ENROLLMENTS.name
         key_columns = ("class_id", "person_id", "role")
         # What is not stored yet is what is left of `wanted` once the stored rows are taken out.
-        wanted = {(e.class_id, e.person_id, e.role.value): e.primary for e in snapshot.enrollments}
+        wanted = {(e.class_id, e.person_id, str(e.role)): e.primary for e in snapshot.enrollments}
         updated: list[tuple[tuple[str, str, str], bool]] = []
         removed: list[tuple[str, str, str]] = []
         async for rows in driver.stream(table, (*key_columns, "primary")):
@@ -178,27 +178,24 @@ class RosterSync:
                     or person_id in gone_persons
                 ):
                     removed.append(key)
-        added = sorted(wanted.items())
-        del wanted
+        added = sorted(wanted, key=_ORDER)
         await driver.execute_many(
             driver.insert(table, (*key_columns, "primary")),
-            ((*key, primary) for key, primary in added),
+            [(*key, wanted[key]) for key in added],
         )
-        for key, _primary in added:
-            changes.note(changes.added, "enrollments", "/".join(key))
-        updated.sort()
+        del wanted
+        changes.note_all(changes.added, "enrollments", list(map("/".join, added)))
+        updated.sort(key=lambda item: _ORDER(item[0]))
         await driver.execute_many(
             driver.update(table, ("primary",), key_columns),
-            ((primary, *key) for key, primary in updated),
+            [(primary, *key) for key, primary in updated],
         )
-        for key, _primary in updated:
-            changes.note(changes.updated, "enrollments", "/".join(key))
-        removed.sort()
+        changes.note_all(changes.updated, "enrollments", ["/".join(key) for key, _ in updated])
+        removed.sort(key=_ORDER)
         await driver.execute_many(driver.delete(table, key_columns), removed)
-        for key in removed:
-            changes.note(changes.removed, "enrollments", "/".join(key))
-            if key[2] == EnrollmentRole.STUDENT.value:
-                changes.left_class.append((key[1], key[0]))
+        changes.note_all(changes.removed, "enrollments", list(map("/".join, removed)))
+        student = EnrollmentRole.STUDENT.value
+        changes.left_class.extend((key[1], key[0]) for key in removed if key[2] == student)
 
     async def _remove(
         self, table: sa.Table, ids: set[str], changes: RosterChanges, name: str
@@ -247,7 +244,7 @@ _PERSON_COLUMNS = (
     "share_with_guardians",
     "username",
 )
-_LANGUAGE = _PERSON_COLUMNS.index("language")
+_LANGUAGE = 1 + _PERSON_COLUMNS.index("language")  # in a row, after the id
 # The columns a roster sync writes besides `id`, in the order of the `_…_row` functions.
 _COLUMNS: dict[sa.Table, tuple[str, ...]] = {
     _SCHOOLS: ("name", "identifier"),
@@ -256,21 +253,25 @@ _COLUMNS: dict[sa.Table, tuple[str, ...]] = {
 }
 
 
+_ORDER = "\0".join
+"""The sort key of a key of several ids: the order of their tuples, compared as one string."""
+
+
 def _chunks(keys: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(keys), BATCH):
         yield keys[start : start + BATCH]
 
 
 def _school_row(school: School) -> tuple[Any, ...]:
-    return (school.name, school.identifier)
+    return (school.id, school.name, school.identifier)
 
 
 def _class_row(c: SchoolClass) -> tuple[Any, ...]:
-    return (c.code, c.title, c.school_id)
+    return (c.id, c.code, c.title, c.school_id)
 
 
 def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], tuple[Any, ...]]:
-    """A person's `persons` row without its id, in the order of `_PERSON_COLUMNS` (as
+    """A person's `persons` row, its id first, then the columns of `_PERSON_COLUMNS` (as
     `mapping.person_values`), with the birth date as the driver stores it. A None language keeps
     the stored one: a person the roster names no language for keeps their own (`/taal`), so a
     re-import never resets it."""
@@ -284,18 +285,20 @@ def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], 
             roles_text = roles[p.roles] = roles_value(p.roles)
         if (schools_text := schools.get(p.school_ids)) is None:
             schools_text = schools[p.school_ids] = ",".join(sorted(set(p.school_ids)))
+        birth_date = p.birth_date
         return (
-            p.role.value,
+            p.id,
+            str(p.role),  # a StrEnum: its value
             roles_text,
             p.given_name,
             p.family_name,
             p.middle_name,
-            date_value(p.birth_date),
+            None if birth_date is None else date_value(birth_date),
             p.email,
             address.street if address else None,
             address.postal_code if address else None,
             address.city if address else None,
-            p.preference.value,
+            str(p.preference),
             p.language,
             p.preferred_given_name,
             schools_text,

@@ -49,11 +49,12 @@ async def sync(
 def test_a_person_row_is_the_mapping_s_person_values() -> None:
     person = read_roster(DEMO_ROSTER).persons[4]
     person = replace(person, language="en", email="x@y.example", birth_date=date(2012, 1, 2))
-    row = _person_row(lambda value: value)(person)
+    person_id, *row = _person_row(lambda value: value)(person)
+    assert person_id == person.id
     assert dict(zip(_PERSON_COLUMNS, row, strict=True)) == person_values(person)
     # On SQLite the driver stores the date as its ISO text.
     iso = _person_row(lambda value: value.isoformat() if value else None)(person)
-    assert iso[_PERSON_COLUMNS.index("birth_date")] == "2012-01-02"
+    assert iso[1 + _PERSON_COLUMNS.index("birth_date")] == "2012-01-02"
 
 
 async def test_a_reimport_that_changes_nothing_writes_nothing(app: bootstrap.App) -> None:
