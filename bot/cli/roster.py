@@ -124,14 +124,18 @@ def roster_import(
         changes, warnings = run(same)
         _report(changes, warnings, dry_run, as_json)
         return
+    # The roster read lives until the command ends: the garbage collector need not look at its
+    # millions of objects, not even once when it is switched on again after the reading (the
+    # reader pauses it; its first round would go through every object made meanwhile).
+    gc.disable()
     try:
         details = _read_with_progress(directory)
     except RosterError as exc:
         fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
+    finally:
+        gc.freeze()
+        gc.enable()
     delta = "delta" in details.file_modes.values()
-    # The roster read lives until the command ends: the garbage collector need not look at its
-    # hundreds of thousands of objects again while they are stored.
-    gc.freeze()
 
     async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
         # No log line shows the new roster's names either: they join the stored roster's, which
