@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
-from bot.domain import Person
+from bot.domain import PERSON_FIELDS, Person, records_of
 from bot.rules.names import TUSSENVOEGSELS
 
 MIN_LETTERS = 3
@@ -81,15 +81,20 @@ def address_tokens(addresses: Iterable[tuple[str | None, str | None]]) -> set[st
     return name_tokens(streets) | codes
 
 
-def persons_tokens(persons: Iterable[Person]) -> tuple[set[str], set[str]]:
+def persons_tokens(persons: Sequence[Person]) -> tuple[set[str], set[str]]:
     """(name tokens, address tokens) of `persons`. Each distinct name and address is split
     once: a board's roster repeats its given names, family names and households many times."""
-    persons = list(persons)
-    names = set(chain.from_iterable(map(_NAMES, persons)))
-    addresses = set(map(_STREET_AND_CODE, filter(None, map(_ADDRESS, persons))))
+    records = records_of(persons)
+    names = set(chain.from_iterable(map(_NAMES, records)))
+    addresses = set(map(_STREET_AND_CODE, filter(None, map(_ADDRESS, records))))
     return name_tokens(names), address_tokens(addresses)
 
 
-_NAMES = attrgetter("given_name", "preferred_given_name", "middle_name", "family_name")
-_ADDRESS = attrgetter("address")
+_NAMES = itemgetter(
+    *(
+        PERSON_FIELDS.index(name)
+        for name in ("given_name", "preferred_given_name", "middle_name", "family_name")
+    )
+)
+_ADDRESS = itemgetter(PERSON_FIELDS.index("address"))
 _STREET_AND_CODE = attrgetter("street", "postal_code")

@@ -362,10 +362,10 @@ class InMemoryRosterRepository:
         return True
 
     async def name_tokens(self) -> set[str]:
-        return log_tokens.persons_tokens(self.tx.read(PERSONS).values())[0]
+        return log_tokens.persons_tokens(list(self.tx.read(PERSONS).values()))[0]
 
     async def address_tokens(self) -> set[str]:
-        return log_tokens.persons_tokens(self.tx.read(PERSONS).values())[1]
+        return log_tokens.persons_tokens(list(self.tx.read(PERSONS).values()))[1]
 
 
 class InMemoryGroupRepository:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.oneroster.state import RosterState
-from bot.domain import ContactPreference, Enrollment, Person, RosterSnapshot, School
+from bot.domain import ContactPreference, Enrollment, PersonRecords, RosterSnapshot, School
 
 
 def build_snapshot(
@@ -37,15 +39,18 @@ def _schools(state: RosterState) -> tuple[School, ...]:
     )
 
 
-def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Person, ...]:
-    persons: list[Person] = []
-    add = persons.append
+def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecords:
+    """The persons as records (`PersonRecords`): a big roster's persons are written as rows, and
+    no object is made for each."""
+    records: list[tuple[Any, ...]] = []
+    add = records.append
     users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
     pop_contact, pop_birth_date, pop_guardians = contacts.pop, birth_dates.pop, guardians.pop
     default = ContactPreference.DEFAULT
     for user_id in list(users):
         user = users.pop(user_id)
-        if user.role is None:  # never reached: a missing role is an issue, raised before
+        role = user.role
+        if role is None:  # never reached: a missing role is an issue, raised before
             continue
         contact = pop_contact(user_id, None)
         email, address, preference, language, share = user.email, None, default, None, False
@@ -56,11 +61,12 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Perso
             address, preference = contact.address, contact.preference
             language, share = contact.language, contact.share_with_guardians
         guardian_ids = pop_guardians(user_id, None)
+        roles = user.roles
         add(
-            # Positional, in the order of Person's fields (a big roster builds many).
-            Person(
+            # In the order of Person's fields (PERSON_FIELDS).
+            (
                 user_id,
-                user.role,
+                role,
                 user.given_name,
                 user.family_name,
                 user.middle_name,
@@ -69,7 +75,7 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Perso
                 address,
                 preference,
                 tuple(sorted(guardian_ids)) if guardian_ids else (),
-                user.roles,
+                roles if role in roles else state.shared(roles | {role}),
                 user.preferred_given_name,
                 language,
                 user.org_ids,
@@ -78,4 +84,4 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> tuple[Perso
                 user_id if user.username == user_id else user.username,
             )
         )
-    return tuple(persons)
+    return PersonRecords(records)

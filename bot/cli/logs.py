@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from bot.domain import Person
@@ -80,7 +80,7 @@ class RedactingFilter(logging.Filter):
         self._names = self._names | frozenset(names)
         self._addresses = self._addresses | frozenset(addresses)
 
-    def add_persons(self, persons: Iterable[Person]) -> None:
+    def add_persons(self, persons: Sequence[Person]) -> None:
         """The names and addresses of `persons` (a roster read from its files), besides the
         known ones."""
         self.add_roster(*persons_tokens(persons))

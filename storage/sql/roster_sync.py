@@ -3,7 +3,7 @@ not objects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
+    PERSON_FIELDS,
     EnrollmentRole,
-    Person,
     Role,
     RosterChanges,
     RosterSnapshot,
     School,
     SchoolClass,
+    records_of,
 )
 from storage.models import (
     AnnouncementRow,
@@ -52,7 +53,8 @@ class RosterSync:
         await self._sync_rows(
             driver, _SCHOOLS, {x.id: x for x in snapshot.schools}, _school_row, changes, "schools"
         )
-        persons = {p.id: p for p in snapshot.persons}
+        records = records_of(snapshot.persons)
+        persons = {record[0]: record for record in records}
         have_persons = await self._sync_rows(
             driver,
             _PERSONS,
@@ -64,7 +66,7 @@ class RosterSync:
         )
         classes = {c.id: c for c in snapshot.classes}
         await self._sync_rows(driver, _CLASSES, classes, _class_row, changes, "classes")
-        await self._sync_guardianships(driver, snapshot.persons, changes, delta)
+        await self._sync_guardianships(driver, records, changes, delta)
         await self._sync_enrollments(driver, snapshot, changes, delta, gone_persons, gone_classes)
         # Persons and classes that are no longer in the export: remove what nothing refers to.
         if delta:
@@ -125,10 +127,15 @@ class RosterSync:
         return have
 
     async def _sync_guardianships(
-        self, driver: Driver, persons: Iterable[Person], changes: RosterChanges, delta: bool
+        self,
+        driver: Driver,
+        records: list[tuple[Any, ...]],
+        changes: RosterChanges,
+        delta: bool,
     ) -> None:
         table = _GUARDIANSHIPS.name
-        wanted = {p.id: p.guardian_ids for p in persons if p.guardian_ids}
+        guardians = _FIELD["guardian_ids"]
+        wanted = {record[0]: record[guardians] for record in records if record[guardians]}
         stored: set[tuple[str, str]] = set()
         to_remove: list[tuple[str, str]] = []
         async for rows in driver.stream(table, ("pupil_id", "guardian_id")):
@@ -270,40 +277,80 @@ def _class_row(c: SchoolClass) -> tuple[Any, ...]:
     return (c.id, c.code, c.title, c.school_id)
 
 
-def _person_row(date_value: Callable[[date | None], Any]) -> Callable[[Person], tuple[Any, ...]]:
-    """A person's `persons` row, its id first, then the columns of `_PERSON_COLUMNS` (as
-    `mapping.person_values`), with the birth date as the driver stores it. A None language keeps
-    the stored one: a person the roster names no language for keeps their own (`/taal`), so a
-    re-import never resets it."""
+def _person_row(
+    date_value: Callable[[date | None], Any],
+) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A person's `persons` row from their record (`PERSON_FIELDS`): the id first, then the
+    columns of `_PERSON_COLUMNS` (as `mapping.person_values`), with the birth date as the driver
+    stores it. A None language keeps the stored one: a person the roster names no language for
+    keeps their own (`/taal`), so a re-import never resets it."""
     # A big roster's persons share a few sets of roles and of schools: each is written out once.
     roles: dict[frozenset[Role], str] = {}
     schools: dict[tuple[str, ...], str] = {}
+    (
+        role_at,
+        given_at,
+        family_at,
+        middle_at,
+        birth_at,
+        email_at,
+        address_at,
+        preference_at,
+        roles_at,
+        preferred_at,
+        language_at,
+        schools_at,
+        share_at,
+        username_at,
+    ) = (
+        _FIELD[name]
+        for name in (
+            "role",
+            "given_name",
+            "family_name",
+            "middle_name",
+            "birth_date",
+            "email",
+            "address",
+            "preference",
+            "roles",
+            "preferred_given_name",
+            "language",
+            "school_ids",
+            "share_with_guardians",
+            "username",
+        )
+    )
 
-    def row(p: Person) -> tuple[Any, ...]:
-        address = p.address
-        if (roles_text := roles.get(p.roles)) is None:
-            roles_text = roles[p.roles] = roles_value(p.roles)
-        if (schools_text := schools.get(p.school_ids)) is None:
-            schools_text = schools[p.school_ids] = ",".join(sorted(set(p.school_ids)))
-        birth_date = p.birth_date
+    def row(p: tuple[Any, ...]) -> tuple[Any, ...]:
+        address = p[address_at]
+        person_roles, school_ids, birth_date = p[roles_at], p[schools_at], p[birth_at]
+        if (roles_text := roles.get(person_roles)) is None:
+            roles_text = roles[person_roles] = roles_value(person_roles)
+        if (schools_text := schools.get(school_ids)) is None:
+            schools_text = schools[school_ids] = ",".join(sorted(set(school_ids)))
         return (
-            p.id,
-            str(p.role),  # a StrEnum: its value
+            p[0],
+            str(p[role_at]),  # a StrEnum: its value
             roles_text,
-            p.given_name,
-            p.family_name,
-            p.middle_name,
+            p[given_at],
+            p[family_at],
+            p[middle_at],
             None if birth_date is None else date_value(birth_date),
-            p.email,
+            p[email_at],
             address.street if address else None,
             address.postal_code if address else None,
             address.city if address else None,
-            str(p.preference),
-            p.language,
-            p.preferred_given_name,
+            str(p[preference_at]),
+            p[language_at],
+            p[preferred_at],
             schools_text,
-            p.share_with_guardians,
-            p.username,
+            p[share_at],
+            p[username_at],
         )
 
     return row
+
+
+_FIELD = {name: at for at, name in enumerate(PERSON_FIELDS)}
+"""The position of each of a Person's fields in their record."""

@@ -30,7 +30,7 @@ async def with_both(uow: UnitOfWork) -> RosterSnapshot:
     snapshot = await seeded(uow)
     pupil = next(p for p in snapshot.persons if p.id == "p-4c-01")
     persons = tuple(
-        replace(p, guardian_ids=(*p.guardian_ids, PARENT_TEACHER.id)) if p is pupil else p
+        replace(p, guardian_ids=(*p.guardian_ids, PARENT_TEACHER.id)) if p.id == pupil.id else p
         for p in snapshot.persons
     )
     changed = replace(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
-from bot.domain import Enrollment, EnrollmentRole, Person, Role, RosterSnapshot
+from bot.domain import Enrollment, EnrollmentRole, Person, Role, RosterSnapshot, person_record
 from storage.models import EnrollmentRow, GuardianshipRow, PersonRow
 from storage.sql.driver import BATCH as _BATCH
 from storage.sql.mapping import person_values
@@ -49,11 +49,11 @@ async def sync(
 def test_a_person_row_is_the_mapping_s_person_values() -> None:
     person = read_roster(DEMO_ROSTER).persons[4]
     person = replace(person, language="en", email="x@y.example", birth_date=date(2012, 1, 2))
-    person_id, *row = _person_row(lambda value: value)(person)
+    person_id, *row = _person_row(lambda value: value)(person_record(person))
     assert person_id == person.id
     assert dict(zip(_PERSON_COLUMNS, row, strict=True)) == person_values(person)
     # On SQLite the driver stores the date as its ISO text.
-    iso = _person_row(lambda value: value.isoformat() if value else None)(person)
+    iso = _person_row(lambda value: value.isoformat() if value else None)(person_record(person))
     assert iso[1 + _PERSON_COLUMNS.index("birth_date")] == "2012-01-02"
 
 
@@ -77,7 +77,7 @@ async def test_every_change_is_found_across_batches(app: bootstrap.App) -> None:
         app,
         replace(
             snapshot,
-            persons=snapshot.persons + tuple(many),
+            persons=(*snapshot.persons, *many),
             enrollments=snapshot.enrollments
             + tuple(Enrollment("cls-2b", p.id, EnrollmentRole.STUDENT) for p in many),
         ),
