@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import attrgetter, itemgetter
 
-from bot.domain import PERSON_FIELDS, Person, records_of
+from bot.domain import Person
+from bot.person_records import PERSON_FIELDS, records_of
 from bot.rules.names import TUSSENVOEGSELS
 
 MIN_LETTERS = 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.oneroster.state import RosterState
-from bot.domain import ContactPreference, Enrollment, PersonRecords, RosterSnapshot, School
+from bot.domain import ContactPreference, Enrollment, RosterSnapshot, School
+from bot.person_records import PersonRecords
 
 
 def build_snapshot(

@@ -11,15 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
-    PERSON_FIELDS,
     EnrollmentRole,
     Role,
     RosterChanges,
     RosterSnapshot,
     School,
     SchoolClass,
-    records_of,
 )
+from bot.person_records import PERSON_FIELDS, records_of
 from storage.models import (
     AnnouncementRow,
     ClassRow,

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from adapters.oneroster.reader import read_roster
 from bot import bootstrap
-from bot.domain import Enrollment, EnrollmentRole, Person, Role, RosterSnapshot, person_record
+from bot.domain import Enrollment, EnrollmentRole, Person, Role, RosterSnapshot
+from bot.person_records import person_record
 from storage.models import EnrollmentRow, GuardianshipRow, PersonRow
 from storage.sql.driver import BATCH as _BATCH
 from storage.sql.mapping import person_values

@@ -7,17 +7,9 @@ from dataclasses import replace
 from datetime import date
 
 from adapters.oneroster.reader import read_roster
-from bot.domain import (
-    PERSON_FIELDS,
-    Address,
-    ContactPreference,
-    Person,
-    PersonRecords,
-    Role,
-    person_record,
-    records_of,
-)
+from bot.domain import Address, ContactPreference, Person, Role
 from bot.log_tokens import persons_tokens
+from bot.person_records import PERSON_FIELDS, PersonRecords, person_record, records_of
 from tests.support.processes import DEMO_ROSTER
 
 ANNA = Person(
