@@ -122,7 +122,8 @@ class RosterSync:
         )
         changes.note_all(changes.added, name, added)
         # In the snapshot's order, as the adds.
-        changes.note_all(changes.updated, name, [key for key in wanted if key in updated])
+        if updated:
+            changes.note_all(changes.updated, name, [key for key in wanted if key in updated])
         return have
 
     async def _sync_guardianships(

@@ -97,3 +97,19 @@ def test_a_crlf_split_between_chunks_is_plain(tmp_path: Path) -> None:
     path.write_bytes(data)
     table = CsvTable(path, [], known=KNOWN, required=frozenset({"sourcedId"}))
     assert table._scan()[0] is True
+
+
+def test_a_file_that_changes_while_it_is_read_is_an_issue_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_bytes(b"sourcedId,givenName\nu1,Anna\n")
+    issues: list[RosterIssue] = []
+    table = CsvTable(path, issues, known=KNOWN, required=frozenset({"sourcedId"}))
+    assert table.header()
+    # Saved again as Latin-1 after the scan found it plain UTF-8.
+    path.write_bytes(b"sourcedId,givenName\nu1,Anna\nu2,Ren\xe9\n" + b"u3,Bo\n" * 5000)
+    rows = list(table)
+    assert table.complete is False
+    assert [row[0] for row in rows] == ["u1"][: len(rows)]
+    assert [issue.message for issue in issues] == [
+        "bad encoding: not UTF-8 (invalid continuation byte); the file changed while it was read"
+    ]
