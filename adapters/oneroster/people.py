@@ -26,6 +26,7 @@ from adapters.oneroster.values import (
     email_value,
     required_value,
     split,
+    split_ids,
     user_role,
 )
 from bot.domain import EnrollmentRole, Role
@@ -37,7 +38,7 @@ M_NO_ROLE = Msg("no role: roles.csv has no row for this user")
 def read_users(state: RosterState) -> None:
     v11 = state.version == V11
     users, shared, ref = state.users, state.shared, state.ref
-    orgs_known = state.known["orgs"]
+    orgs_known, with_agents = state.known["orgs"], state.with_agents
     no_roles: frozenset[Role] = shared(frozenset())
     role_sets: dict[Role, frozenset[Role]] = {}
     one_org: dict[str, tuple[str, ...]] = {}
@@ -111,6 +112,8 @@ def read_users(state: RosterState) -> None:
             if preferred == given:
                 preferred = ""
         agents = row[agents_at]
+        if agents:
+            with_agents.append(row[sid_at])
         username = row[username_at]
         if role is None:
             roles = no_roles
@@ -123,7 +126,7 @@ def read_users(state: RosterState) -> None:
             row[middle_at],
             email,
             role,
-            tuple(split(agents)) if agents else (),
+            split_ids(agents) if agents else (),
             roles,
             preferred,
             # Every org named (an unknown one is an issue of its own, above); 1.2 adds the orgs
@@ -138,6 +141,7 @@ _BOOLEANS = frozenset(("true", "false"))
 
 def read_roles(state: RosterState) -> None:
     users, shared, required_ref = state.users, state.shared, state.required_ref
+    role_users = state.role_users
     users_known, orgs_known = state.known["users"], state.known["orgs"]
     # The user's set of roles with one more, and their schools with one more: a few of each.
     more_roles: dict[tuple[frozenset[Role], Role], frozenset[Role]] = {}
@@ -166,15 +170,16 @@ def read_roles(state: RosterState) -> None:
         user = users.get(user_id) if user_ok else None
         if user is None:
             continue
-        # Counted even when the role is invalid: that row has its own issue, and a second
+        # Named even when the role is invalid: that row has its own issue, and a second
         # "no role" issue for the user would only repeat it.
-        user.role_rows += 1
+        role_users.add(user_id)
         if role is None:
             continue
         if user.first_role is None:
-            user.first_role = role
+            user.first_role = user.role = role
         if user.primary_role is None and role_type == "primary":
-            user.primary_role = role
+            # The main role until the enrollments say otherwise (`resolve_roles`).
+            user.primary_role = user.role = role
         if role not in user.roles:
             key = (user.roles, role)
             roles = more_roles.get(key)
@@ -220,24 +225,20 @@ def resolve_roles(state: RosterState) -> None:
     role, else the first one listed."""
     if state.version != V12:
         return
-    enrolled: dict[str, set[EnrollmentRole]] = defaultdict(set)
-    for enrollment in state.enrollments:
-        enrolled[enrollment.user_id].add(enrollment.role)
-    roles_known = "roles" in state.complete
-    for user_id, user in state.users.items():
-        if not user.role_rows:
-            if roles_known:
-                state.issue("users.csv", user.line, "sourcedId", M_NO_ROLE)
-            continue
-        if user.first_role is None:
-            continue  # its only roles.csv rows had an invalid role (already reported)
-        roles, enrolled_as = user.roles, enrolled.get(user_id, ())
-        if EnrollmentRole.TEACHER in enrolled_as and Role.TEACHER in roles:
-            user.role = Role.TEACHER
-        elif EnrollmentRole.STUDENT in enrolled_as and Role.PUPIL in roles:
-            user.role = Role.PUPIL
-        else:
-            user.role = user.primary_role or user.first_role
+    users = state.users
+    if "roles" in state.complete:
+        for user_id in users.keys() - state.role_users:
+            state.issue("users.csv", users[user_id].line, "sourcedId", M_NO_ROLE)
+    # `read_roles` gave each user their primary role, else the first one; a class's pupils and
+    # staff are what their enrollments call for, the staff first.
+    for enrolled, role in (
+        (EnrollmentRole.STUDENT, Role.PUPIL),
+        (EnrollmentRole.TEACHER, Role.TEACHER),
+    ):
+        for user_id in {e.user_id for e in state.enrollments if e.role is enrolled}:
+            user = users[user_id]
+            if user.first_role is not None and role in user.roles:
+                user.role = role
 
 
 def guardian_links(state: RosterState) -> dict[str, list[str]]:
@@ -247,16 +248,23 @@ def guardian_links(state: RosterState) -> dict[str, list[str]]:
     a pupil (1.1, which then gives that user the guardian role too; see the module's docstring).
     Other pairs (sibling to sibling; in 1.2 a user without a guardian role) are ignored."""
     links: dict[str, list[str]] = defaultdict(list)
-    for user_id, user in state.users.items():
+    users = state.users
+    for user_id in state.with_agents:
+        user = users.get(user_id)
+        if user is None:
+            continue
         for agent_id in user.agents:
-            agent = state.users.get(agent_id)
+            agent = users.get(agent_id)
             if agent is None:
                 # Reports an unknown id; a damaged or deleted agent is no guardian, silently.
                 state.ref("users.csv", user.line, "agentSourcedIds", "users", agent_id)
                 continue
             if agent_id == user_id:
                 continue
-            if _may_guard(state, agent, user):
+            # The usual link first: a pupil who names their guardian.
+            if (Role.PUPIL in user.roles and Role.GUARDIAN in agent.roles) or _may_guard(
+                state, agent, user
+            ):
                 pupil_id, guardian_id = user_id, agent_id
             elif _may_guard(state, user, agent):
                 pupil_id, guardian_id = agent_id, user_id

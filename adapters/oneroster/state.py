@@ -62,8 +62,6 @@ class User:
     username: str | None = None
     """`username`: the school account's sign-in name (a platform that reports it, Teams, links
     the account without a code); None when empty."""
-    role_rows: int = 0
-    """1.2: how many roles.csv rows name this user (valid or not)."""
     first_role: Role | None = None
     """1.2: the role of the user's first valid roles.csv row, and of the first primary one."""
     primary_role: Role | None = None
@@ -116,6 +114,10 @@ class RosterState:
     enrollments: list[EnrollmentRow] = field(default_factory=list)
     birth_dates: dict[str, date] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
+    with_agents: list[str] = field(default_factory=list)
+    """The users whose `agentSourcedIds` name someone, in the order of users.csv."""
+    role_users: set[str] = field(default_factory=set)
+    """1.2: the users some roles.csv row names (valid or not)."""
     _shared: dict[Any, Any] = field(default_factory=dict)
 
     def shared(self, value: T) -> T:

@@ -60,6 +60,12 @@ def split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def split_ids(value: str) -> tuple[str, ...]:
+    """`split` as a tuple; a cell of plain ids (no white space, no empty item) is split at once."""
+    plain = value.split() == [value] and ",," not in value and value[0] != "," != value[-1]
+    return tuple(value.split(",")) if plain else tuple(split(value))
+
+
 def is_ext(value: str) -> bool:
     return value.startswith(EXT_PREFIX) and len(value) > len(EXT_PREFIX)
 
