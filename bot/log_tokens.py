@@ -26,6 +26,9 @@ MIN_LETTERS = 3
 WORD = re.compile(rf"[^\W\d_]{{{MIN_LETTERS},}}")
 """A run of at least three letters (any script): what a log line is cut into."""
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+"""What is not a letter or digit (`str.isalnum`; `\\w` is those and `_`)."""
+
 MARKERS = frozenset({"name", "address", "mail", "redacted"})
 """The words of the filter's own replacements (`[name]`, `[e-mail]`, …): never a token, so that a
 line that passes the filter twice stays as it is."""
@@ -67,18 +70,18 @@ def postal_token(postal_code: str | None) -> str | None:
     """A postal code as the filter compares it: its letters and digits, lower case (`3512pe`)."""
     if not postal_code:
         return None
-    return "".join(ch for ch in postal_code if ch.isalnum()).casefold() or None
+    return _NOT_ALNUM.sub("", postal_code).casefold() or None
 
 
 def address_tokens(addresses: Iterable[tuple[str | None, str | None]]) -> set[str]:
     """The tokens of (street line, postal code) pairs: the street's words and the postal code."""
-    streets: set[str] = set()
-    codes: set[str] = set()
+    streets: set[str | None] = set()
+    postal_codes: set[str | None] = set()
     for street, postal_code in addresses:
-        if street:
-            streets.add(street)
-        if (code := postal_token(postal_code)) is not None:
-            codes.add(code)
+        streets.add(street)
+        postal_codes.add(postal_code)
+    # Each distinct postal code once.
+    codes = {token for code in postal_codes if (token := postal_token(code)) is not None}
     return name_tokens(streets) | codes
 
 
