@@ -188,7 +188,7 @@ class RosterSync:
         added = sorted(wanted, key=_ORDER)
         await driver.execute_many(
             driver.insert(table, (*key_columns, "primary")),
-            [(*key, wanted[key]) for key in added],
+            ((*key, wanted[key]) for key in added),
         )
         del wanted
         changes.note_all(changes.added, "enrollments", list(map("/".join, added)))
