@@ -54,9 +54,10 @@ Hint = tuple[Msg, dict[str, Any]]
 class CsvTable:
     """The data rows of one CSV file, appending every defect it sees to `issues`.
 
-    `header()` reads and checks the header row; then `index` gives each column's position in the
-    rows that iterating the table yields (lists of values, one per column of the header). A column
-    the file lacks, asked for with `column()`, reads as "". While a row is handled, `line` is the
+    `header()` reads and checks the header row; then `column()` gives each column's position in
+    the rows that iterating the table yields (lists of values, one per column of the header). A
+    column the file lacks reads as "" (ask for every column before iterating: rows are filled out
+    for the columns asked for by then). While a row is handled, `line` is the
     physical line it starts on (header = line 1) and `damaged` says that its field count does not
     match the header: its values may be shifted, so callers should only register its `sourcedId`
     (to avoid follow-up "unknown id" issues) and skip every other check.
@@ -88,7 +89,8 @@ class CsvTable:
         self.damaged = False
         self.header_line: int | None = None
         self.columns: frozenset[str] = frozenset()
-        self.index: dict[str, int] = {}
+        self._index: dict[str, int] = {}
+        self._started = False
         self._width = 0
         self._padded = False
         self._total = 0
@@ -102,8 +104,10 @@ class CsvTable:
 
     def column(self, name: str) -> int:
         """The position of column `name` in a row; a column the file lacks reads as ""."""
-        position = self.index.get(name)
+        position = self._index.get(name)
         if position is None:
+            if self._started:
+                raise RuntimeError(f"column {name!r} of {self.name} asked for after the first row")
             self._padded = True
             return self._width
         return position
@@ -118,7 +122,7 @@ class CsvTable:
         for fields in self._records():
             self.header_line = self.line
             self._width = len(fields)
-            self.index = {column: position for position, column in enumerate(fields)}
+            self._index = {column: position for position, column in enumerate(fields)}
             ok = self._check_header(fields, self.line)
             break
         else:
@@ -133,6 +137,7 @@ class CsvTable:
     def __iter__(self) -> Iterator[list[str]]:
         if not self.header():
             return
+        self._started = True
         width, padded = self._width, self._padded
         progress, total = self.progress, self._total
         rows_read = 0

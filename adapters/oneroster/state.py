@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from adapters.oneroster.columns import MAX_LENGTHS, NEEDED, TABLES, V11, V12, TableSpec
 from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn
 from adapters.oneroster.issues import RosterIssue
-from adapters.oneroster.values import M_REQUIRED, check_datetime
+from adapters.oneroster.values import check_datetime, required_value
 from bot.domain import Address, ContactPreference, EnrollmentRole, Role, SchoolClass
 from bot.i18n import Msg
 
@@ -134,7 +134,7 @@ class RosterState:
         self, stem: str, spec: TableSpec | None = None
     ) -> tuple[CsvTable, Iterator[list[str]]]:
         """The table of one file, its header read, and its usable, active records: each a list
-        of values by `table.index` / `table.column()`, with `table.line` set to its line.
+        of values by `table.column()`, with `table.line` set to its line.
 
         Handles what every file shares: header, empty and duplicate sourcedIds, values too long,
         damaged rows and bulk/delta `status`. Records marked `tobedeleted` are collected in
@@ -244,8 +244,7 @@ class RosterState:
         `value in state.known[stem]`, themselves first (a big export has hundreds of thousands)."""
         if value in self.known[stem]:
             return True
-        if not value:
-            table.issue(table.line, column, M_REQUIRED)
+        if not required_value(table, table.line, column, value):
             return False
         return self.ref(table.name, table.line, column, stem, value, deleted_ok=deleted_ok)
 

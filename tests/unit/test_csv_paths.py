@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +114,16 @@ def test_a_file_that_changes_while_it_is_read_is_an_issue_not_a_crash(tmp_path: 
     assert [issue.message for issue in issues] == [
         "bad encoding: not UTF-8 (invalid continuation byte); the file changed while it was read"
     ]
+
+
+def test_a_missing_column_reads_empty_when_asked_for_before_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "users.csv"
+    path.write_bytes(b"sourcedId\nu1\nu2\n")
+    table = CsvTable(path, [], known=KNOWN, required=frozenset({"sourcedId"}))
+    assert table.header()
+    sid_at, email_at = table.column("sourcedId"), table.column("email")
+    rows = iter(table)
+    assert [row[sid_at] for row in [next(rows)]] == ["u1"]
+    with pytest.raises(RuntimeError, match="'givenName' of users.csv asked for after"):
+        table.column("givenName")
+    assert [(row[sid_at], row[email_at]) for row in rows] == [("u2", "")]
