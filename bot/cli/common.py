@@ -348,14 +348,20 @@ def run(factory: Callable[[bootstrap.App], Awaitable[T]], **build_kwargs: Any) -
     audit = None if _state["audited"] else admin_command()
     _state["audited"] = True
 
-    async def main() -> T:
+    # The use case's result is handed out through `result`, not as the coroutine's: at its end
+    # asyncio.run formats the main task's repr, result included (Python 3.11, SIGINT handler),
+    # and a big import's changes took a fifth of a second to format.
+    result: list[T] = []
+
+    async def main() -> None:
         async with bootstrap.build(config, **build_kwargs) as built:
             if audit is not None:
                 await admin_commands.record(built.ctx, audit)
-            return await factory(built)
+            result.append(await factory(built))
 
     try:
-        return asyncio.run(main())
+        asyncio.run(main())
+        return result[0]
     except KlasbotError as exc:
         fail(exc.render(lang()))
     except (RosterError, ConfigError) as exc:

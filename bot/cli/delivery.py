@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,7 +175,7 @@ def run_bot() -> None:
 
         stop = stop_on_signals()
         say(t.M_RUNNING, platforms=", ".join(sorted(a.platforms)))
-        warn(await leadership_warnings(a.ctx))
+        warn(await leadership_warnings(a.ctx, log_level=logging.WARNING))
         async with ApschedulerTimer(a.clock) as timer:
             runner = Runner(
                 a.ctx, a.dispatcher, timer, poll_interval=a.settings.dispatch.poll_interval

@@ -69,14 +69,17 @@ _STATES = {
 }
 
 
-async def leadership_warnings(ctx: Context) -> list[str]:
+async def leadership_warnings(ctx: Context, *, log_level: int = logging.INFO) -> list[str]:
     """One line per school whose reports would reach nobody (`schools_without_leadership`), in
-    the school's language; each is logged as a WARNING too (by the school's id)."""
+    the admin's language; each is logged too (by the school's id), at `log_level`. `klasbot run`
+    logs them as WARNINGs, for the board's monitoring; a command that ends at once prints the
+    lines to the admin, and its log repeats them only when asked to be verbose."""
     from bot.usecases import reports
 
     lines = []
     for school in await reports.schools_without_leadership(ctx):
-        logger.warning(
+        logger.log(
+            log_level,
             "school %s has no leadership to send reports to: set school.leadership_emails or "
             "give the school a principal with an e-mail address in the roster",
             school.id,

@@ -251,6 +251,11 @@ async def test_a_school_without_leadership_is_warned_and_a_reimport_changes_who_
     [line] = [x for x in imported.splitlines() if WARNING in x]
     assert "De Passie Utrecht (org-passie-utrecht)" in line
     assert "school.leadership_emails" in line
+    # Said once, to the admin: a command that ends at once does not repeat it in its log ...
+    assert "org-passie-utrecht has no leadership" not in imported
+    # ... unless asked to be verbose.
+    _, _, verbose = await run(env, "-v", "reports", "list")
+    assert "INFO bot.cli.reports: school org-passie-utrecht has no leadership" in verbose
     code = await code_for(env, "p-2b-01")
 
     bot = await start_bot(env)

@@ -195,6 +195,19 @@ def test_the_registry_is_replaced_when_the_roster_is_loaded_again() -> None:
     assert redactor.redact("Zoë Daan Jong") == f"Zoë {NAME} {NAME}"
 
 
+def test_a_roster_read_joins_the_known_names_whenever_the_first_line_is_redacted() -> None:
+    redactor = RedactingFilter()
+    redactor.set_roster(name_tokens(["Daan de Jong"]), [])
+    redactor.add_persons(ROSTER)
+    redactor.add_roster(name_tokens(["Fleur Bakker"]), [])
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s met %s", ("Zoë", "Daan"), None)
+    assert redactor.filter(record)
+    assert record.getMessage() == f"{NAME} met {NAME}"
+    assert redactor.redact("Bakker, Jong, Zoë en Nieuwstraat") == (
+        f"{NAME}, {NAME}, {NAME} en {ADDRESS}"
+    )
+
+
 def test_a_line_that_passes_twice_stays_the_same(roster_filter: RedactingFilter) -> None:
     once = roster_filter.redact("Zoë <z@x.nl> at 3512 PE, code ABCDEFGHJK, /start abcdefghjk")
     assert roster_filter.redact(once) == once
