@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from adapters.oneroster.columns import CONTACTS
 from adapters.oneroster.csvfile import CsvTable
-from adapters.oneroster.state import Contact, RosterState
+from adapters.oneroster.state import RosterState
 from adapters.oneroster.values import email_value
-from bot.domain import Address, ContactPreference
+from bot.domain import ContactPreference
 from bot.i18n import Msg, available_languages
 
 M_INCOMPLETE_ADDRESS = Msg("incomplete address: street, postalCode and city are all needed")
@@ -21,11 +21,12 @@ M_NOT_A_CONSENT = Msg(
     "'{value}' is neither yes nor no (expected yes, ja, true or 1; or no, nee, false, 0 or empty)"
 )
 
+# The fallbacks, as the values of ContactPreference (a ContactRow holds plain values).
 _FALLBACKS = {
-    "": ContactPreference.DEFAULT,
-    "email": ContactPreference.DEFAULT,
-    "post": ContactPreference.POST,
-    "none": ContactPreference.NONE,
+    "": ContactPreference.DEFAULT.value,
+    "email": ContactPreference.DEFAULT.value,
+    "post": ContactPreference.POST.value,
+    "none": ContactPreference.NONE.value,
 }
 _ADDRESS = ("street", "postalCode", "city")
 # `share_with_guardians`, in any case: empty is no (an adult's guardians get nothing by default).
@@ -37,7 +38,7 @@ _CONSENT = {
 
 def read_contacts(state: RosterState) -> None:
     users_known = state.known["users"]
-    addresses: dict[tuple[str, str, str], Address] = {}  # a household's is shared
+    addresses: dict[tuple[str, str, str], tuple[str, str, str]] = {}  # one per household
     contacts = state.contacts
     languages = available_languages()
     table, rows = state.records("contacts", CONTACTS)
@@ -74,7 +75,7 @@ def read_contacts(state: RosterState) -> None:
         if parts[0].strip() and parts[1].strip() and parts[2].strip():
             address = addresses.get(parts)
             if address is None:
-                address = addresses[parts] = Address(*parts)
+                address = addresses[parts] = parts
         elif any(value.strip() for value in parts):
             for column, value in zip(_ADDRESS, parts, strict=True):
                 if not value.strip():
@@ -83,7 +84,7 @@ def read_contacts(state: RosterState) -> None:
         preference = _FALLBACKS.get(fallback)
         if preference is None:
             table.issue(line, "fallback", M_UNKNOWN_FALLBACK, value=fallback)
-            preference = ContactPreference.DEFAULT
+            preference = ContactPreference.DEFAULT.value
         language: str | None = row[language_at] or None
         if language is not None:
             language = _language(table, line, language, languages)
@@ -93,9 +94,7 @@ def read_contacts(state: RosterState) -> None:
             if consent not in _CONSENT:
                 table.issue(line, "share_with_guardians", M_NOT_A_CONSENT, value=row[consent_at])
         if user_ok:
-            contacts[sid] = Contact(
-                email, address, preference, language, _CONSENT.get(consent, False)
-            )
+            contacts[sid] = (email, address, preference, language, _CONSENT.get(consent, False))
 
 
 def _language(table: CsvTable, line: int, value: str, languages: tuple[str, ...]) -> str | None:

@@ -37,6 +37,7 @@ from adapters.oneroster.classes import (
     read_enrollments,
     read_orgs,
 )
+from adapters.oneroster.columns import CONTACTS, TABLES
 from adapters.oneroster.contacts import read_contacts
 from adapters.oneroster.csvfile import ProgressFn
 from adapters.oneroster.issues import RosterError, RosterIssue
@@ -48,6 +49,7 @@ from adapters.oneroster.people import (
     read_users,
     resolve_roles,
 )
+from adapters.oneroster.side import Side, SideRead
 from adapters.oneroster.snapshot import build_snapshot
 from adapters.oneroster.state import RosterState
 from bot.domain import RosterSnapshot
@@ -80,6 +82,9 @@ _FILE_READERS = (
     ("enrollments", read_enrollments),
     ("demographics", read_demographics),
 )
+# The files nothing else refers to, read last (with contacts.csv), by a child process when the
+# caller allows it (`side.py`).
+_SIDE_FILES = frozenset(("demographics",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +110,16 @@ def read_roster(directory: Path, *, progress: ProgressFn | None = None) -> Roste
     return read_roster_details(directory, progress=progress).snapshot
 
 
-def read_roster_details(directory: Path, *, progress: ProgressFn | None = None) -> RosterRead:
-    """Like read_roster, but also says which files were bulk or delta and what delta deleted."""
+def read_roster_details(
+    directory: Path, *, progress: ProgressFn | None = None, parallel: bool = False
+) -> RosterRead:
+    """Like read_roster, but also says which files were bulk or delta and what delta deleted.
+
+    `parallel`: a big roster's demographics.csv and contacts.csv are read by a forked child
+    process meanwhile (`side.py`); only for a caller that runs no event loop and no threads
+    of its own, such as a command line."""
     with _collector_paused():
-        return _read(RosterState(Path(directory), progress))
+        return _read(RosterState(Path(directory), progress), parallel)
 
 
 @contextmanager
@@ -125,16 +136,37 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read(state: RosterState) -> RosterRead:
+def _read(state: RosterState, parallel: bool = False) -> RosterRead:
     if not state.directory.is_dir():
         raise RosterError([RosterIssue(str(state.directory), None, None, M_NOT_A_DIRECTORY)])
     if not read_manifest(state):
         _raise(state)
-    for stem, read_file in _FILE_READERS:
-        if stem in state.modes:
-            read_file(state)
+    # The files in reading order; the side files last, as nothing else refers to them.
+    files = [(stem, read) for stem, read in _FILE_READERS if stem in state.modes]
+    main = [(stem, read) for stem, read in files if stem not in _SIDE_FILES]
+    sides: list[Side] = [
+        (stem, TABLES[(state.version, stem)].file, read)
+        for stem, read in files
+        if stem in _SIDE_FILES
+    ]
     if state.has_contacts:
-        read_contacts(state)
+        sides.append(("contacts", CONTACTS.file, read_contacts))
+    side = None
+    try:
+        for stem, read_file in main:
+            read_file(state)
+            if stem == "users" and parallel:
+                # Everyone the side files may name is known from here on.
+                side = SideRead.start(state, sides)
+        if side is not None:
+            side.join(state)
+            side = None
+        else:
+            for _stem, _name, read_file in sides:
+                read_file(state)
+    finally:
+        if side is not None:
+            side.cancel()
     resolve_roles(state)
     enrollments = check_enrollments(state)
     guardians = guardian_links(state)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.oneroster.state import RosterState
-from bot.domain import ContactPreference, Enrollment, RosterSnapshot, School
+from bot.domain import Address, ContactPreference, Enrollment, RosterSnapshot, School
 from bot.person_records import PersonRecords
 
 
@@ -48,19 +48,27 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
     users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
     pop_contact, pop_birth_date, pop_guardians = contacts.pop, birth_dates.pop, guardians.pop
     default = ContactPreference.DEFAULT
+    preferences = {preference.value: preference for preference in ContactPreference}
+    # One Address per household, as contacts.csv gave one tuple of its parts.
+    addresses: dict[tuple[str, str, str], Address] = {}
     for user_id in list(users):
         user = users.pop(user_id)
         role = user.role
         if role is None:  # never reached: a missing role is an issue, raised before
             continue
         contact = pop_contact(user_id, None)
-        email, address, preference, language, share = user.email, None, default, None, False
+        address: Address | None = None
+        email, preference, language, share = user.email, default, None, False
         if contact is not None:
             # contacts.csv is the source of contact data; an empty e-mail there keeps the one
             # from users.csv rather than erasing it.
-            email = contact.email or email
-            address, preference = contact.address, contact.preference
-            language, share = contact.language, contact.share_with_guardians
+            contact_email, parts, fallback, language, share = contact
+            email = contact_email or email
+            preference = preferences[fallback]
+            if parts is not None:
+                address = addresses.get(parts)
+                if address is None:
+                    address = addresses[parts] = Address(*parts)
         guardian_ids = pop_guardians(user_id, None)
         roles = user.roles
         add(

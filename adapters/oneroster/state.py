@@ -14,7 +14,7 @@ from adapters.oneroster.columns import MAX_LENGTHS, NEEDED, TABLES, V11, V12, Ta
 from adapters.oneroster.csvfile import CsvTable, Hint, ProgressFn
 from adapters.oneroster.issues import RosterIssue
 from adapters.oneroster.values import check_datetime, required_value
-from bot.domain import Address, ContactPreference, EnrollmentRole, Role, SchoolClass
+from bot.domain import EnrollmentRole, Role, SchoolClass
 from bot.i18n import Msg
 
 T = TypeVar("T")
@@ -76,13 +76,11 @@ class EnrollmentRow:
     primary: bool
 
 
-@dataclass(slots=True)
-class Contact:
-    email: str | None
-    address: Address | None
-    preference: ContactPreference
-    language: str | None = None  # None: the column is empty (the person's own choice stays)
-    share_with_guardians: bool = False  # an adult pupil's consent (rule 6)
+ContactRow = tuple[str | None, tuple[str, str, str] | None, str, str | None, bool]
+"""A person's row of contacts.csv, checked, as plain values (`side.py` hands them from one process
+to another): e-mail; address as (street, postal code, city), one tuple per household; fallback
+(a ContactPreference's value); language (None: the column is empty, the person's own choice
+stays); an adult pupil's consent to share with their guardians (rule 6)."""
 
 
 @dataclass(slots=True)
@@ -113,7 +111,7 @@ class RosterState:
     classes: dict[str, SchoolClass] = field(default_factory=dict)
     enrollments: list[EnrollmentRow] = field(default_factory=list)
     birth_dates: dict[str, date] = field(default_factory=dict)
-    contacts: dict[str, Contact] = field(default_factory=dict)
+    contacts: dict[str, ContactRow] = field(default_factory=dict)
     with_agents: list[str] = field(default_factory=list)
     """The users whose `agentSourcedIds` name someone, in the order of users.csv."""
     role_users: set[str] = field(default_factory=set)

@@ -73,7 +73,7 @@ def _read_with_progress(directory: Path) -> Any:
                 tasks[file_name] = progress.add_task(file_name, total=total)
             progress.update(tasks[file_name], completed=done, total=total)
 
-        return read_roster_details(directory, progress=report)
+        return read_roster_details(directory, progress=report, parallel=True)
 
 
 def _print_changes(changes: RosterChanges, dry_run: bool) -> None:
@@ -232,6 +232,7 @@ _ROSTER_CODE = (
             "manifest",
             "people",
             "reader",
+            "side",
             "snapshot",
             "state",
             "values",

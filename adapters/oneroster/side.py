@@ -1,0 +1,155 @@
+"""Reading demographics.csv and contacts.csv in a second process while this one reads the rest.
+
+A board's roster is read in one process at a few microseconds a row, and a machine has more
+than one core. The two files whose records nothing else refers to, and which only the
+persons are built from (`snapshot.py`), are read by a child process forked once users.csv is
+read (the child then knows every user, as these files' checks need); meanwhile this process
+reads roles.csv, classes.csv and enrollments.csv. The child reads with the same functions and
+the same state as this process would, and hands back what they added to the state: the issues
+(pickled), the contact rows, birth dates, deleted ids and complete files (marshalled: plain
+values, a fraction of a second for a board).
+
+Nothing depends on the child: if the platform cannot fork, or the child fails or is killed, or
+its answer cannot be read, this process reads the files itself, as it does for a small roster.
+The issues come out in the same order either way: only these files' readers report on their
+lines, and they run in the same order in the child."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import marshal
+import os
+import pickle
+import signal
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from adapters.oneroster.state import RosterState
+
+logger = logging.getLogger(__name__)
+
+Reader = Callable[[RosterState], None]
+Side = tuple[str, str, Reader]
+"""A side file: its stem (`RosterState.deleted`, `.complete`), its file name, its reader."""
+
+MIN_BYTES = 1 << 20
+"""The side files' size from which a child process is worth its start (a few milliseconds)."""
+
+
+class SideRead:
+    """The side files (`readers`, each with its file) read in a forked child process."""
+
+    def __init__(self, pid: int, fd: int, sides: Sequence[Side]) -> None:
+        self._pid: int | None = pid
+        self._fd = fd
+        self._sides = sides
+
+    @classmethod
+    def start(cls, state: RosterState, sides: Sequence[Side]) -> SideRead | None:
+        """The child reading `sides` (in their order), or None when one process will do: the
+        files are small, or the platform cannot fork."""
+        if not sides or not hasattr(os, "fork"):
+            return None
+        size = 0
+        for _stem, name, _read in sides:
+            with contextlib.suppress(OSError):
+                size += (state.directory / name).stat().st_size
+        if size < MIN_BYTES:
+            return None
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
+        if pid == 0:  # the child: never returns
+            os.close(read_fd)
+            _child(state, sides, write_fd)
+        os.close(write_fd)
+        return cls(pid, read_fd, sides)
+
+    def join(self, state: RosterState) -> None:
+        """The child's additions to `state`; the files read here instead if the child failed."""
+        answer = self._collect()
+        if answer is None:
+            logger.info("reading %d roster file(s) in this process instead", len(self._sides))
+            for _stem, _name, read in self._sides:
+                read(state)
+            return
+        logger.debug("%d roster file(s) read by a child process", len(self._sides))
+        issues, contacts, birth_days, deleted, complete, progress = marshal.loads(answer)
+        state.issues.extend(pickle.loads(issues))
+        state.contacts.update(contacts)
+        days: dict[int, date] = {}
+        birth_dates = state.birth_dates
+        for sid, day in birth_days.items():
+            birth_date = days.get(day)
+            if birth_date is None:
+                birth_date = days[day] = date.fromordinal(day)
+            birth_dates[sid] = birth_date
+        for stem, ids in deleted.items():
+            state.deleted[stem].update(ids)
+        state.complete.update(complete)
+        if state.progress is not None:
+            for name, done, total in progress:
+                state.progress(name, done, total)
+
+    def cancel(self) -> None:
+        """Stop the child (this process did not get to `join`)."""
+        if self._pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+        self._collect()
+
+    def _collect(self) -> bytes | None:
+        """The child's answer once it has ended, or None if it failed."""
+        pid, self._pid = self._pid, None
+        if pid is None:
+            return None
+        try:
+            with os.fdopen(self._fd, "rb") as pipe:
+                answer = pipe.read()
+        except OSError:
+            answer = b""
+        _, status = os.waitpid(pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not answer:
+            return None
+        return answer
+
+
+def _child(state: RosterState, sides: Sequence[Side], fd: int) -> None:
+    """Read, write the answer to `fd`, and end without running anything of the parent's
+    (`os._exit`: no atexit handler, no flush of buffers it inherited)."""
+    code = 1
+    try:
+        # A default handler for SIGINT: Ctrl-C ends the child quietly (the parent reports it).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        first_issue = len(state.issues)
+        stems = [stem for stem, _name, _read in sides]
+        had_complete = {stem for stem in stems if stem in state.complete}
+        progress: dict[str, tuple[str, int, int]] = {}
+
+        def note(name: str, done: int, total: int) -> None:
+            progress[name] = (name, done, total)
+
+        # The parent's progress display is not the child's to draw: the last figures go back.
+        state.progress = note
+        for _stem, _name, read in sides:
+            read(state)
+        answer: Any = (
+            pickle.dumps(state.issues[first_issue:], protocol=pickle.HIGHEST_PROTOCOL),
+            state.contacts,
+            {sid: day.toordinal() for sid, day in state.birth_dates.items()},
+            {stem: state.deleted[stem] for stem in stems if state.deleted.get(stem)},
+            [stem for stem in stems if stem in state.complete and stem not in had_complete],
+            list(progress.values()),
+        )
+        data = marshal.dumps(answer)
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(data)
+        code = 0
+    finally:
+        os._exit(code)
