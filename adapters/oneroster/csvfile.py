@@ -136,27 +136,9 @@ class CsvTable:
 
     def __iter__(self) -> Iterator[list[str]]:
         if not self.header():
-            return
+            return iter(())
         self._started = True
-        width, padded = self._width, self._padded
-        progress, total = self.progress, self._total
-        rows_read = 0
-        for fields in self._records():
-            size = len(fields)
-            self.damaged = damaged = size != width
-            if damaged:
-                self.issue(self.line, None, M_FIELD_COUNT, fields=size, columns=width)
-                fields = fields[:width] + [""] * (width - size)
-            if padded:
-                fields.append("")
-            rows_read += 1
-            if progress is not None and rows_read % PROGRESS_EVERY == 0:
-                self.rows_read = rows_read
-                progress(self.name, rows_read, max(total, rows_read))
-            yield fields
-        self._finish(rows_read)
-        if progress is not None:
-            progress(self.name, rows_read, rows_read)
+        return self._records(rows=True)
 
     def _finish(self, rows_read: int) -> None:
         self._close()
@@ -180,12 +162,20 @@ class CsvTable:
             self._close = lines.close
             self._reader = csv.reader(lines, strict=True)
 
-    def _records(self) -> Iterator[list[str]]:
+    def _records(self, rows: bool = False) -> Iterator[list[str]]:
         """The records of the file that could be read, with `line` set to each one's first line;
-        blank lines are skipped, and every record the csv module cannot read is an issue."""
+        blank lines are skipped, and every record the csv module cannot read is an issue.
+
+        With `rows`, the data rows after the header (one generator for the whole path from the
+        csv module to the caller: a board's export has a million rows): each has the header's
+        width (`damaged` says whether it had), progress is reported, and the file is closed at
+        the end."""
         reader = self._reader
         bad_lines = self._bad_lines
         previous_end = reader.line_num
+        width, padded = self._width, self._padded
+        progress, total = (self.progress, self._total) if rows else (None, 0)
+        rows_read = 0
         while True:
             try:
                 for fields in reader:
@@ -198,8 +188,20 @@ class CsvTable:
                             return  # no header: the file's rows cannot be interpreted
                         continue
                     self.line = start
+                    if rows:
+                        size = len(fields)
+                        self.damaged = damaged = size != width
+                        if damaged:
+                            self.issue(start, None, M_FIELD_COUNT, fields=size, columns=width)
+                            fields = fields[:width] + [""] * (width - size)
+                        if padded:
+                            fields.append("")
+                        rows_read += 1
+                        if progress is not None and rows_read % PROGRESS_EVERY == 0:
+                            self.rows_read = rows_read
+                            progress(self.name, rows_read, max(total, rows_read))
                     yield fields
-                return
+                break
             except csv.Error as exc:
                 # The csv module resets its state on the next call, so reading goes on and the
                 # rest of the file is still checked.
@@ -209,7 +211,11 @@ class CsvTable:
             except UnicodeDecodeError as exc:  # the file changed since it was scanned
                 self.issue(reader.line_num + 1, None, M_BAD_ENCODING_CHANGED, error=exc.reason)
                 self.complete = False
-                return
+                break
+        if rows:
+            self._finish(rows_read)
+            if progress is not None:
+                progress(self.name, rows_read, rows_read)
 
     def _scan(self) -> tuple[bool, int]:
         """Whether the file is plain (all UTF-8, every line ending in LF or CRLF), and an

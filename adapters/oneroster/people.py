@@ -216,6 +216,17 @@ def read_demographics(state: RosterState) -> None:
             birth_dates[sid] = birth_date
 
 
+def report_users_without_role(state: RosterState) -> None:
+    """1.2: a user no roles.csv row names is an issue (once roles.csv is read in full)."""
+    if state.version != V12 or "roles" not in state.complete:
+        return
+    users = state.users
+    if len(state.role_users) == len(users):  # every user named (it holds only users' ids)
+        return
+    for user_id in users.keys() - state.role_users:
+        state.issue("users.csv", users[user_id].line, "sourcedId", M_NO_ROLE)
+
+
 def resolve_roles(state: RosterState) -> None:
     """1.2: each user's main role (1.1 has the one role on users.csv already; `read_roles` keeps
     every role and school of the roles.csv rows).
@@ -226,9 +237,6 @@ def resolve_roles(state: RosterState) -> None:
     if state.version != V12:
         return
     users = state.users
-    if "roles" in state.complete:
-        for user_id in users.keys() - state.role_users:
-            state.issue("users.csv", users[user_id].line, "sourcedId", M_NO_ROLE)
     # `read_roles` gave each user their primary role, else the first one; a class's pupils and
     # staff are what their enrollments call for, the staff first.
     for enrolled, role in (

@@ -47,6 +47,7 @@ from adapters.oneroster.people import (
     read_demographics,
     read_roles,
     read_users,
+    report_users_without_role,
     resolve_roles,
 )
 from adapters.oneroster.side import Side, SideRead
@@ -77,14 +78,16 @@ _FILE_ORDER = (
 _FILE_READERS = (
     ("orgs", read_orgs),
     ("users", read_users),
-    ("roles", read_roles),
     ("classes", read_classes),
+    ("roles", read_roles),
     ("enrollments", read_enrollments),
     ("demographics", read_demographics),
 )
-# The files nothing else refers to, read last (with contacts.csv), by a child process when the
-# caller allows it (`side.py`).
-_SIDE_FILES = frozenset(("demographics",))
+# The files no other file refers to, whose records name only orgs, users and classes: read after
+# those (with contacts.csv), by a child process while this one reads roles.csv when the caller
+# allows it (`side.py`).
+_SIDE_FILES = frozenset(("enrollments", "demographics"))
+_BEFORE_SIDE = frozenset(("orgs", "users", "classes"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +118,9 @@ def read_roster_details(
 ) -> RosterRead:
     """Like read_roster, but also says which files were bulk or delta and what delta deleted.
 
-    `parallel`: a big roster's demographics.csv and contacts.csv are read by a forked child
-    process meanwhile (`side.py`); only for a caller that runs no event loop and no threads
-    of its own, such as a command line."""
+    `parallel`: a big roster's enrollments.csv, demographics.csv and contacts.csv are read by a
+    forked child process meanwhile (`side.py`); only for a caller that runs no event loop and
+    no threads of its own, such as a command line."""
     with _collector_paused():
         return _read(RosterState(Path(directory), progress), parallel)
 
@@ -151,13 +154,18 @@ def _read(state: RosterState, parallel: bool = False) -> RosterRead:
     ]
     if state.has_contacts:
         sides.append(("contacts", CONTACTS.file, read_contacts))
-    side = None
+    for stem, read_file in main:
+        if stem in _BEFORE_SIDE:
+            read_file(state)
+    # Everything the side files may name is known from here on.
+    side = SideRead.start(state, sides) if parallel else None
     try:
         for stem, read_file in main:
-            read_file(state)
-            if stem == "users" and parallel:
-                # Everyone the side files may name is known from here on.
-                side = SideRead.start(state, sides)
+            if stem not in _BEFORE_SIDE:
+                read_file(state)
+        report_users_without_role(state)
+        # Users and their roles are all a guardian link needs.
+        guardians = guardian_links(state)
         if side is not None:
             side.join(state)
             side = None
@@ -169,7 +177,6 @@ def _read(state: RosterState, parallel: bool = False) -> RosterRead:
             side.cancel()
     resolve_roles(state)
     enrollments = check_enrollments(state)
-    guardians = guardian_links(state)
     if state.issues:
         _raise(state)
     snapshot = build_snapshot(state, enrollments, guardians)

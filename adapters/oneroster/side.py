@@ -1,13 +1,14 @@
-"""Reading demographics.csv and contacts.csv in a second process while this one reads the rest.
+"""Reading enrollments.csv, demographics.csv and contacts.csv in a second process while this one
+reads roles.csv.
 
 A board's roster is read in one process at a few microseconds a row, and a machine has more
-than one core. The two files whose records nothing else refers to, and which only the
-persons are built from (`snapshot.py`), are read by a child process forked once users.csv is
-read (the child then knows every user, as these files' checks need); meanwhile this process
-reads roles.csv, classes.csv and enrollments.csv. The child reads with the same functions and
-the same state as this process would, and hands back what they added to the state: the issues
-(pickled), the contact rows, birth dates, deleted ids and complete files (marshalled: plain
-values, a fraction of a second for a board).
+than one core. The files whose records no other file refers to, and which name only orgs, users
+and classes, are read by a child process forked once those are read (the child then knows every
+org, user and class, as these files' checks need); meanwhile this process reads roles.csv and
+links guardians. The child reads with the same functions and the same state as this process
+would, and hands back what they added to the state: the issues (pickled), the enrollment rows,
+contact rows, birth dates, deleted ids and complete files (marshalled: plain values, a fraction
+of a second for a board).
 
 Nothing depends on the child: if the platform cannot fork, or the child fails or is killed, or
 its answer cannot be read, this process reads the files itself, as it does for a small roster.
@@ -26,7 +27,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from adapters.oneroster.state import RosterState
+from adapters.oneroster.state import EnrollmentRow, RosterState
+from bot.domain import EnrollmentRole
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +82,15 @@ class SideRead:
                 read(state)
             return
         logger.debug("%d roster file(s) read by a child process", len(self._sides))
-        issues, contacts, birth_days, deleted, complete, progress = marshal.loads(answer)
+        issues, enrollments, contacts, birth_days, deleted, complete, progress = marshal.loads(
+            answer
+        )
         state.issues.extend(pickle.loads(issues))
+        roles = {role.value: role for role in EnrollmentRole}
+        state.enrollments.extend(
+            EnrollmentRow(line, class_id, user_id, roles[role], primary)
+            for line, class_id, user_id, role, primary in enrollments
+        )
         state.contacts.update(contacts)
         days: dict[int, date] = {}
         birth_dates = state.birth_dates
@@ -141,6 +150,7 @@ def _child(state: RosterState, sides: Sequence[Side], fd: int) -> None:
             read(state)
         answer: Any = (
             pickle.dumps(state.issues[first_issue:], protocol=pickle.HIGHEST_PROTOCOL),
+            [(e.line, e.class_id, e.user_id, e.role.value, e.primary) for e in state.enrollments],
             state.contacts,
             {sid: day.toordinal() for sid, day in state.birth_dates.items()},
             {stem: state.deleted[stem] for stem in stems if state.deleted.get(stem)},

@@ -172,6 +172,7 @@ class RosterState:
         sid_at, status_at = table.column("sourcedId"), table.column("status")
         date_at = table.column("dateLastModified")
         deleted = self.deleted[stem]
+        first = first_line.setdefault  # one look-up: the line given back is this one's, or not
         for row in table:
             sid = row[sid_at]
             line = table.line
@@ -186,18 +187,19 @@ class RosterState:
                 for at, column, limit in lengths:
                     if limit < size and len(row[at]) > limit:
                         table.issue(line, column, M_TOO_LONG, length=len(row[at]), limit=limit)
-            if sid in first_line:
-                table.issue(line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_line[sid])
+            if (first_seen := first(sid, line)) is not line:
+                table.issue(line, "sourcedId", M_DUPLICATE_ID, id=sid, first=first_seen)
                 continue
-            first_line[sid] = line
             status = row[status_at]
             if delta or status:
                 if _is_deleted(table, line, status, row[date_at], delta):
                     deleted.add(sid)
                     continue
-            if known is not None:
-                known.add(sid)
             yield row
+        if known is not None:
+            # The usable records' ids, known once the file is read (no file refers to its own):
+            # every id but the ones marked tobedeleted, in one go.
+            known.update(first_line.keys() - deleted if deleted else first_line)
         if table.complete:
             self.complete.add(stem)
         # A file whose header failed was not read; "no data rows" would only add noise.

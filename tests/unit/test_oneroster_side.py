@@ -114,9 +114,10 @@ def apply(rows: list[list[str]], line: int, column: int, value: str) -> None:
         rows.insert(at, [])
     elif value == "<extra>":
         rows[at].append("extra")
+    elif rows[at]:
+        rows[at][column % len(rows[at])] = value
     else:
-        cells = rows[at]
-        cells[column % len(cells)] = value
+        rows[at] = [value]
 
 
 edit = st.tuples(
