@@ -102,6 +102,10 @@ class RosterRepository(Protocol):
         """Every school of the roster (with its identifier), ordered by sourcedId."""
         ...
 
+    async def class_schools(self) -> list[School]:
+        """The schools some class of the roster belongs to, ordered by sourcedId."""
+        ...
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         """The persons with a leadership role (OneRoster `administrator`, `principal`,
         `siteAdministrator`) of that school, ordered by id; `None`: of every school."""

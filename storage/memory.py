@@ -342,6 +342,10 @@ class InMemoryRosterRepository:
     async def schools(self) -> list[School]:
         return sorted(self.tx.read(SCHOOLS).values(), key=lambda s: s.id)
 
+    async def class_schools(self) -> list[School]:
+        used = {c.school_id for c in self.tx.read(CLASSES).values()}
+        return [s for s in await self.schools() if s.id in used]
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         found = [
             p

@@ -124,35 +124,38 @@ def roster_import(
         changes, warnings = run(same)
         _report(changes, warnings, dry_run, as_json)
         return
-    # The roster read lives until the command ends: the garbage collector need not look at its
-    # millions of objects, not even once when it is switched on again after the reading (the
-    # reader pauses it; its first round would go through every object made meanwhile).
+    # The roster read, and the rows the import makes of it, live until the import ends and none
+    # of them is cyclic: the garbage collector is paused meanwhile. (Running, it went through
+    # them again and again: a full round each time the objects it keeps grow by a quarter.)
     gc.disable()
     try:
-        details = _read_with_progress(directory)
-    except RosterError as exc:
-        fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
+        try:
+            details = _read_with_progress(directory)
+        except RosterError as exc:
+            fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
+        delta = "delta" in details.file_modes.values()
+
+        async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
+            # No log line shows the new roster's names either: they join the stored roster's,
+            # which the log filter was given when the app was built.
+            logs.redactor.add_persons(details.snapshot.persons)
+            changes = await roster.import_roster(
+                a.ctx,
+                details.snapshot,
+                dry_run=dry_run,
+                deleted=dict(details.deleted) if delta else None,
+                fingerprint=fingerprint,
+            )
+            # Whom reports now reach: a school the import left without leadership is said at
+            # once.
+            return changes, [] if dry_run else await leadership_warnings(a.ctx)
+
+        # Connected to the platforms: a pupil who left a class is removed from its group at once.
+        changes, warnings = run(go, connect="none" if dry_run else "send")
     finally:
+        # Left to the collector, they would be gone through once more when the process ends.
         gc.freeze()
         gc.enable()
-    delta = "delta" in details.file_modes.values()
-
-    async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
-        # No log line shows the new roster's names either: they join the stored roster's, which
-        # the log filter was given when the app was built.
-        logs.redactor.add_persons(details.snapshot.persons)
-        changes = await roster.import_roster(
-            a.ctx,
-            details.snapshot,
-            dry_run=dry_run,
-            deleted=dict(details.deleted) if delta else None,
-            fingerprint=fingerprint,
-        )
-        # Whom reports now reach: a school the import left without leadership is said at once.
-        return changes, [] if dry_run else await leadership_warnings(a.ctx)
-
-    # Connected to the platforms: a pupil who left a class is removed from its group at once.
-    changes, warnings = run(go, connect="none" if dry_run else "send")
     _report(changes, warnings, dry_run, as_json)
 
 

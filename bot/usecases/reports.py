@@ -55,7 +55,7 @@ class ReportView:
 
 
 async def _schools(tx: Repositories) -> dict[str, School]:
-    return {school.id: school for _, school, _, _ in await tx.roster.classes()}
+    return {school.id: school for school in await tx.roster.class_schools()}
 
 
 async def _concerned(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,13 +82,8 @@ class Driver:
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """`sql` once per row of `rows`, as the driver's executemany in batches."""
-        batch: list[Sequence[Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                await self.connection.exec_driver_sql(sql, batch)
-                batch = []
-        if batch:
+        remaining = iter(rows)
+        while batch := list(islice(remaining, BATCH)):
             await self.connection.exec_driver_sql(sql, batch)
 
 

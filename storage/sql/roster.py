@@ -193,6 +193,13 @@ class SqlRosterRepository:
         rows = (await self.session.execute(sa.select(SchoolRow).order_by(SchoolRow.id))).scalars()
         return [School(r.id, r.name, r.identifier) for r in rows]
 
+    async def class_schools(self) -> list[School]:
+        used = sa.select(ClassRow.school_id).distinct()
+        rows = await self.session.execute(
+            sa.select(SchoolRow).where(SchoolRow.id.in_(used)).order_by(SchoolRow.id)
+        )
+        return [School(r.id, r.name, r.identifier) for r in rows.scalars()]
+
     async def leadership(self, school_id: str | None) -> list[Person]:
         if self._leaders is None:
             leading = Role.LEADERSHIP.value

@@ -112,10 +112,13 @@ class RosterSync:
                     row = (*row[:keep], stored[keep], *row[keep + 1 :])
                 if row != tuple(stored):
                     updated[key] = row
-        added = [key for key in wanted if key not in have] if have else list(wanted)
-        await driver.execute_many(
-            driver.insert(table.name, columns), map(values, map(wanted.__getitem__, added))
-        )
+        if have:
+            added = [key for key in wanted if key not in have]
+            new_rows = map(values, map(wanted.__getitem__, added))
+        else:  # nothing stored: every wanted item is added, in its order
+            added = list(wanted)
+            new_rows = map(values, wanted.values())
+        await driver.execute_many(driver.insert(table.name, columns), new_rows)
         await driver.execute_many(
             driver.update(table.name, columns[1:], ("id",)),
             ((*row[1:], key) for key, row in updated.items()),
@@ -149,7 +152,7 @@ class RosterSync:
             (pupil_id, guardian_id)
             for pupil_id in sorted(wanted)
             for guardian_id in wanted[pupil_id]
-            if (pupil_id, guardian_id) not in stored
+            if not stored or (pupil_id, guardian_id) not in stored
         ]
         del stored, wanted
         await driver.execute_many(driver.insert(table, ("pupil_id", "guardian_id")), added)
@@ -287,6 +290,8 @@ def _person_row(
     # A big roster's persons share a few sets of roles and of schools: each is written out once.
     roles: dict[frozenset[Role], str] = {}
     schools: dict[tuple[str, ...], str] = {}
+    # And a few thousand birth dates: each is written out once.
+    birth_dates: dict[date, Any] = {}
     (
         role_at,
         given_at,
@@ -329,6 +334,8 @@ def _person_row(
             roles_text = roles[person_roles] = roles_value(person_roles)
         if (schools_text := schools.get(school_ids)) is None:
             schools_text = schools[school_ids] = ",".join(sorted(set(school_ids)))
+        if birth_date is not None and (birth := birth_dates.get(birth_date)) is None:
+            birth = birth_dates[birth_date] = date_value(birth_date)
         return (
             p[0],
             str(p[role_at]),  # a StrEnum: its value
@@ -336,7 +343,7 @@ def _person_row(
             p[given_at],
             p[family_at],
             p[middle_at],
-            None if birth_date is None else date_value(birth_date),
+            None if birth_date is None else birth,
             p[email_at],
             address.street if address else None,
             address.postal_code if address else None,

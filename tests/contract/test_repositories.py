@@ -27,6 +27,7 @@ from bot.domain import (
     Recipient,
     Role,
     RosterSnapshot,
+    School,
 )
 from bot.notices import (
     InviteNotice,
@@ -275,6 +276,18 @@ async def test_classes_counts_pupils_and_staff(uow: UnitOfWork) -> None:
     assert classes[0][2] == pupils
     assert classes[0][3] == 2
     assert classes[0][1].name == "De Passie Utrecht"
+
+
+async def test_class_schools_are_the_schools_with_a_class(uow: UnitOfWork) -> None:
+    snapshot = demo()
+    lonely = School("org-zonder-klassen", "School zonder klassen", "99XX")
+    async with uow.transaction() as r:
+        await r.roster.sync(replace(snapshot, schools=(*snapshot.schools, lonely)))
+        schools = await r.roster.schools()
+        with_classes = await r.roster.class_schools()
+    assert lonely in schools
+    assert with_classes == [s for s in schools if s != lonely]
+    assert {s.id for s in with_classes} == {c.school_id for c in snapshot.classes}
 
 
 async def test_class_roster(uow: UnitOfWork) -> None:
