@@ -8,20 +8,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import time, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from adapters.console.platform import ConsolePlatform
-from adapters.email.file import FileMailer
-from adapters.email.render import MailRenderer
 from adapters.matrix.capabilities import capabilities as matrix_capabilities
-from adapters.post.pdf import PdfLetterPrinter
 from adapters.teams.capabilities import capabilities as teams_capabilities
 from adapters.telegram.capabilities import capabilities as telegram_capabilities
-from bot.chat.front import ChatFrontEnd
 from bot.clock import ShiftedClock, SystemClock
-from bot.dispatch import Dispatcher, RetryPolicy
 from bot.domain import Kind
 from bot.policy import SchoolPolicy
 from bot.ports import ChatPlatform, Clock, PlatformCapabilities
@@ -33,6 +29,10 @@ from bot.usecases import leases
 from bot.usecases.context import Context
 from config.settings import Settings, clock_start, load_settings
 from storage.store import Database
+
+if TYPE_CHECKING:
+    from bot.chat.front import ChatFrontEnd
+    from bot.dispatch import Dispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -110,18 +110,80 @@ def _school_policy(settings: Settings, key: str | None) -> SchoolPolicy:
 
 @dataclass
 class App:
+    """The wired application. Its dispatcher (with the mail and letter adapters) and its chat
+    front end are made when first asked for: a command that needs neither imports neither."""
+
     settings: Settings
     db: Database
     clock: Clock
     policy: SchoolPolicy
     ctx: Context
-    dispatcher: Dispatcher
-    chat: ChatFrontEnd
     console: ConsolePlatform
 
     @property
     def platforms(self) -> dict[str, ChatPlatform]:
         return self.ctx.platforms
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        return make_dispatcher(self.settings, self.ctx)
+
+    @cached_property
+    def chat(self) -> ChatFrontEnd:
+        from bot.chat.front import ChatFrontEnd
+
+        return ChatFrontEnd(self.ctx)
+
+
+def make_dispatcher(settings: Settings, ctx: Context) -> Dispatcher:
+    """The dispatcher with the configured mailer (a file outbox or a mail server) and printer."""
+    from adapters.email.file import FileMailer
+    from adapters.email.render import MailRenderer
+    from adapters.post.pdf import PdfLetterPrinter
+    from bot.dispatch import Dispatcher, RetryPolicy
+
+    clock = ctx.clock
+    renderer = MailRenderer(
+        school_name=settings.school.name,
+        from_address=settings.mail.from_,
+        reply_to=settings.school.reply_to,
+    )
+    mailer: Any
+    if settings.mail.transport == "smtp":
+        from adapters.email.smtp import SmtpMailer  # aiosmtplib: only for a mail server
+
+        mailer = SmtpMailer(
+            host=settings.mail.smtp_host,
+            port=settings.mail.smtp_port,
+            renderer=renderer,
+            clock=clock.now,
+            username=settings.mail.smtp_username,
+            password=settings.mail.smtp_password,
+            security=settings.mail.smtp_security,
+            timeout=settings.mail.smtp_timeout,
+            batch_size=settings.mail.batch_size,
+            connections=settings.mail.connections,
+        )
+    else:
+        mailer = FileMailer(settings.mail.outbox_dir, renderer, clock.now)
+    printer = PdfLetterPrinter(
+        settings.post.letters_dir,
+        school_name=settings.school.name,
+        letterhead_lines=settings.post.letterhead,
+        return_address=settings.post.return_address,
+        lang=settings.school.language,
+    )
+    d = settings.dispatch
+    return Dispatcher(
+        ctx,
+        mailer=mailer,
+        printer=printer,
+        retry=RetryPolicy(
+            base_delay=d.base_delay, max_delay=d.max_delay, max_attempts=d.max_attempts
+        ),
+        batch_size=d.batch_size,
+        lease_seconds=d.lease_seconds,
+    )
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -182,36 +244,6 @@ async def build(
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
-        renderer = MailRenderer(
-            school_name=settings.school.name,
-            from_address=settings.mail.from_,
-            reply_to=settings.school.reply_to,
-        )
-        mailer: Any
-        if settings.mail.transport == "smtp":
-            from adapters.email.smtp import SmtpMailer  # aiosmtplib: only for a mail server
-
-            mailer = SmtpMailer(
-                host=settings.mail.smtp_host,
-                port=settings.mail.smtp_port,
-                renderer=renderer,
-                clock=clock.now,
-                username=settings.mail.smtp_username,
-                password=settings.mail.smtp_password,
-                security=settings.mail.smtp_security,
-                timeout=settings.mail.smtp_timeout,
-                batch_size=settings.mail.batch_size,
-                connections=settings.mail.connections,
-            )
-        else:
-            mailer = FileMailer(settings.mail.outbox_dir, renderer, clock.now)
-        printer = PdfLetterPrinter(
-            settings.post.letters_dir,
-            school_name=settings.school.name,
-            letterhead_lines=settings.post.letterhead,
-            return_address=settings.post.return_address,
-            lang=settings.school.language,
-        )
         console = ConsolePlatform(
             settings.data_dir / "console", echo=console_echo, lang=settings.school.language
         )
@@ -222,18 +254,7 @@ async def build(
             **(extra_platforms or {}),
         }
         ctx = Context(db=db, clock=clock, policy=policy, platforms=platforms)
-        d = settings.dispatch
-        dispatcher = Dispatcher(
-            ctx,
-            mailer=mailer,
-            printer=printer,
-            retry=RetryPolicy(
-                base_delay=d.base_delay, max_delay=d.max_delay, max_attempts=d.max_attempts
-            ),
-            batch_size=d.batch_size,
-            lease_seconds=d.lease_seconds,
-        )
-        app = App(settings, db, clock, policy, ctx, dispatcher, ChatFrontEnd(ctx), console)
+        app = App(settings, db, clock, policy, ctx, console)
         if log_tokens:
             await load_log_tokens(db)
         connected: set[str] = set()  # the platforms up, for /readyz

@@ -15,7 +15,7 @@ def build_snapshot(
     """The snapshot of `state`, with the checked `enrollments` and the pupil -> guardian links.
 
     Consumes `state`'s records (its users, roles, contacts, birth dates and enrollment rows are
-    released as the persons are built): a big roster is not held twice."""
+    released once the persons are built): a big roster is not held twice."""
     state.enrollments.clear()
     state.known.clear()
     schools = _schools(state)
@@ -46,17 +46,16 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
     records: list[tuple[Any, ...]] = []
     add = records.append
     users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
-    pop_contact, pop_birth_date, pop_guardians = contacts.pop, birth_dates.pop, guardians.pop
+    contact_of, birth_date_of, guardians_of = contacts.get, birth_dates.get, guardians.get
     default = ContactPreference.DEFAULT
     preferences = {preference.value: preference for preference in ContactPreference}
     # One Address per household, as contacts.csv gave one tuple of its parts.
     addresses: dict[tuple[str, str, str], Address] = {}
-    for user_id in list(users):
-        user = users.pop(user_id)
+    for user_id, user in users.items():
         role = user.role
         if role is None:  # never reached: a missing role is an issue, raised before
             continue
-        contact = pop_contact(user_id, None)
+        contact = contact_of(user_id)
         address: Address | None = None
         email, preference, language, share = user.email, default, None, False
         if contact is not None:
@@ -69,7 +68,7 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
                 address = addresses.get(parts)
                 if address is None:
                     address = addresses[parts] = Address(*parts)
-        guardian_ids = pop_guardians(user_id, None)
+        guardian_ids = guardians_of(user_id)
         roles = user.roles
         add(
             # In the order of Person's fields (PERSON_FIELDS).
@@ -79,7 +78,7 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
                 user.given_name,
                 user.family_name,
                 user.middle_name,
-                pop_birth_date(user_id, None),
+                birth_date_of(user_id),
                 email,
                 address,
                 preference,
@@ -93,4 +92,9 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
                 user_id if user.username == user_id else user.username,
             )
         )
+    # The users, their contacts and birth dates are the persons now.
+    users.clear()
+    contacts.clear()
+    birth_dates.clear()
+    guardians.clear()
     return PersonRecords(records)

@@ -156,10 +156,10 @@ class RosterSync:
         ]
         del stored, wanted
         await driver.execute_many(driver.insert(table, ("pupil_id", "guardian_id")), added)
-        changes.note_all(changes.added, "guardianships", [f"{p}<-{g}" for p, g in added])
+        changes.note_all(changes.added, "guardianships", list(map("<-".join, added)))
         to_remove.sort(key=_ORDER)
         await driver.execute_many(driver.delete(table, ("pupil_id", "guardian_id")), to_remove)
-        changes.note_all(changes.removed, "guardianships", [f"{p}<-{g}" for p, g in to_remove])
+        changes.note_all(changes.removed, "guardianships", list(map("<-".join, to_remove)))
 
     async def _sync_enrollments(
         self,
@@ -191,7 +191,7 @@ class RosterSync:
         added = sorted(wanted, key=_ORDER)
         await driver.execute_many(
             driver.insert(table, (*key_columns, "primary")),
-            ((*key, wanted[key]) for key in added),
+            [(*key, wanted[key]) for key in added],
         )
         del wanted
         changes.note_all(changes.added, "enrollments", list(map("/".join, added)))

@@ -128,3 +128,31 @@ def test_the_lazy_names_of_a_command_module_are_the_real_ones() -> None:
     names = vars(delivery)
     assert names["Runner"].run_forever is loop.Runner.run_forever
     assert names["queries"].letters is queries.letters
+
+
+SENDS_ONLY = frozenset(
+    {"bot.dispatch", "bot.chat", "adapters.email", "adapters.post", "fpdf", "jinja2", "segno"}
+)
+"""What delivering and chatting need, and a roster import does not."""
+
+
+def test_a_roster_import_imports_no_dispatcher_chat_mail_or_letters(tmp_path: Path) -> None:
+    from tests.conftest import DEMO_ROSTER
+    from tests.support.environ import local_environ
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")}
+    env.update(local_environ(tmp_path))
+    lines = [["db", "upgrade"], ["roster", "import", str(DEMO_ROSTER)]]
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(lines)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    [upgraded, roster] = json.loads(done.stdout)
+    assert upgraded["code"] == roster["code"] == 0
+    assert "personen" in str(roster["help"])  # it imported: what it added is shown
+    assert _loaded(roster["modules"], SENDS_ONLY) == []
