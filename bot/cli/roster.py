@@ -106,6 +106,19 @@ def roster_import(
     """Import (and re-sync) a OneRoster 1.1 or 1.2 CSV export, all or nothing."""
     import gc
 
+    # What the import loads, the roster it reads and the rows it makes of that live until the
+    # command ends, and none of them is cyclic: the garbage collector is paused meanwhile.
+    # (Running, it went through them again and again: a full round each time the objects it
+    # keeps grew by a quarter.) Frozen at the end, they are not gone through when it ends either.
+    gc.disable()
+    try:
+        _import(directory, dry_run, as_json)
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _import(directory: Path, dry_run: bool, as_json: bool) -> None:
     from adapters.oneroster.issues import RosterError
     from bot.cli import logs
     from bot.usecases import roster
@@ -124,38 +137,28 @@ def roster_import(
         changes, warnings = run(same)
         _report(changes, warnings, dry_run, as_json)
         return
-    # The roster read, and the rows the import makes of it, live until the import ends and none
-    # of them is cyclic: the garbage collector is paused meanwhile. (Running, it went through
-    # them again and again: a full round each time the objects it keeps grow by a quarter.)
-    gc.disable()
     try:
-        try:
-            details = _read_with_progress(directory)
-        except RosterError as exc:
-            fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
-        delta = "delta" in details.file_modes.values()
+        details = _read_with_progress(directory)
+    except RosterError as exc:
+        fail(t.M_ROSTER_NOT_IMPORTED(lang(), count=len(exc.issues)) + "\n" + exc.render(lang()))
+    delta = "delta" in details.file_modes.values()
 
-        async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
-            # No log line shows the new roster's names either: they join the stored roster's,
-            # which the log filter was given when the app was built.
-            logs.redactor.add_persons(details.snapshot.persons)
-            changes = await roster.import_roster(
-                a.ctx,
-                details.snapshot,
-                dry_run=dry_run,
-                deleted=dict(details.deleted) if delta else None,
-                fingerprint=fingerprint,
-            )
-            # Whom reports now reach: a school the import left without leadership is said at
-            # once.
-            return changes, [] if dry_run else await leadership_warnings(a.ctx)
+    async def go(a: bootstrap.App) -> tuple[RosterChanges, list[str]]:
+        # No log line shows the new roster's names either: they join the stored roster's, which
+        # the log filter was given when the app was built.
+        logs.redactor.add_persons(details.snapshot.persons)
+        changes = await roster.import_roster(
+            a.ctx,
+            details.snapshot,
+            dry_run=dry_run,
+            deleted=dict(details.deleted) if delta else None,
+            fingerprint=fingerprint,
+        )
+        # Whom reports now reach: a school the import left without leadership is said at once.
+        return changes, [] if dry_run else await leadership_warnings(a.ctx)
 
-        # Connected to the platforms: a pupil who left a class is removed from its group at once.
-        changes, warnings = run(go, connect="none" if dry_run else "send")
-    finally:
-        # Left to the collector, they would be gone through once more when the process ends.
-        gc.freeze()
-        gc.enable()
+    # Connected to the platforms: a pupil who left a class is removed from its group at once.
+    changes, warnings = run(go, connect="none" if dry_run else "send")
     _report(changes, warnings, dry_run, as_json)
 
 
