@@ -4,7 +4,10 @@ Run: `.venv/bin/python bench/roster_import.py [--pupils N] [--quick]`. A school 
 (default 100,000), 1.5 guardians per pupil and one member of staff per 20 pupils (255,000 persons
 for 100,000 pupils) is written as a OneRoster 1.2 CSV export. Both sides run as subprocesses on a
 fresh SQLite database of klasbot's own schema (`klasbot db upgrade`), so their peak memory (the
-child's max RSS from `os.wait4`) compares like with like:
+child's max RSS from `os.wait4`) compares like with like. klasbot reads part of a big export in a
+process of its own (`adapters/oneroster/side.py`): one more, untimed run samples the memory of both
+processes together (their proportional set sizes, every 10 ms), and the memory goal is taken on
+the larger of the two figures. The two sides:
 
 - the bare side reads the same files with `csv`, joins users, roles, demographics and contacts by
   sourcedId in plain dicts and writes the same rows (schools, persons, guardianships, classes,
@@ -348,6 +351,42 @@ def _timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     return elapsed, usage.ru_maxrss / 1024
 
 
+def _tree_peak(args: list[str], env: dict[str, str]) -> float:
+    """Run `args` to its end: the peak of its processes' memory together, in MB (the sum of
+    their proportional set sizes, a page two processes share counted half in each), sampled
+    every 10 ms. klasbot reads part of a big export in a child process; the child's peak RSS
+    alone, or the parent's, would leave the other out."""
+    proc = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, sum(_pss(pid) for pid in (proc.pid, *_children(proc.pid))))
+        time.sleep(0.01)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(args[:4])} failed")
+    return peak / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _pss(pid: int) -> int:
+    """The proportional set size of process `pid` in kB (0 once it has ended)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 REPEAT = 3
 """Each side runs this many times, the two sides taking turns; each figure is its side's best (the
 least disturbed by the rest of the machine: a shared machine's speed changes by tens of percent
@@ -379,17 +418,24 @@ def run(pupils: int, work: Path, repeat: int = REPEAT) -> dict[str, float]:
         for key, value in zip((f"{name}_s", f"{name}_mb"), figures, strict=True):
             best[key] = min(best.get(key, value), value)
 
+    def fresh(db: Path) -> None:
+        shutil.copy(empty, db)
+        for side in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            side.unlink(missing_ok=True)
+
     for _ in range(repeat):
-        for db in (raw_db, klasbot_db):
-            shutil.copy(empty, db)
-            for side in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-                side.unlink(missing_ok=True)
+        fresh(raw_db)
+        fresh(klasbot_db)
         users.write_text(original, encoding="utf-8")
         keep("raw", _timed([sys.executable, __file__, "--raw", str(roster), str(raw_db)]))
         keep("klasbot", _timed(command, env))
         keep("again", _timed(command, env))
         users.write_text(_renamed(original), encoding="utf-8")
         keep("changed", _timed(command, env))
+    # Once more, untimed (sampling the memory takes time of its own): both processes' memory.
+    fresh(klasbot_db)
+    users.write_text(original, encoding="utf-8")
+    best["tree_mb"] = _tree_peak(command, env)
     shutil.rmtree(roster)
     for db in (raw_db, klasbot_db):
         db.unlink()
@@ -427,13 +473,17 @@ def measure(quick: bool = False) -> list[Row]:
             doubled=f"x{full[f'{key}_s'] / half[f'{key}_s']:.2f}",
         )
 
+    # The memory goal is taken on the larger: the peak of the process alone, or of it and the
+    # process that reads part of the export, together.
+    memory = max(full["klasbot_mb"], full["tree_mb"])
     return [
         Row(
             work=f"roster import, {size}",
             library=f"csv + executemany: {full['raw_s']:.1f} s, {full['raw_mb']:.0f} MB",
-            klasbot=f"{full['klasbot_s']:.1f} s, {full['klasbot_mb']:.0f} MB",
+            klasbot=f"{full['klasbot_s']:.1f} s, {full['klasbot_mb']:.0f} MB "
+            f"(its processes together: {full['tree_mb']:.0f} MB)",
             ratio=f"{full['klasbot_s'] / full['raw_s']:.2f}x time, "
-            f"{full['klasbot_mb'] / full['raw_mb']:.2f}x memory",
+            f"{memory / full['raw_mb']:.2f}x memory",
             goal="<= 2x time, <= 1.5x memory",
             doubled=f"x{full['klasbot_s'] / half['klasbot_s']:.2f}",
         ),

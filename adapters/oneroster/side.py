@@ -8,7 +8,7 @@ org, user and class, as these files' checks need); meanwhile this process reads 
 links guardians. The child reads with the same functions and the same state as this process
 would, and hands back what they added to the state: the issues (pickled), the enrollment rows,
 contact rows, birth dates, deleted ids and complete files (marshalled: plain values, a fraction
-of a second for a board).
+of a second for a board), file by file, into a temporary file without a name.
 
 Nothing depends on the child: if the platform cannot fork, or the child fails or is killed, or
 its answer cannot be read, this process reads the files itself, as it does for a small roster.
@@ -23,9 +23,10 @@ import marshal
 import os
 import pickle
 import signal
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 from adapters.oneroster.state import EnrollmentRow, RosterState
 from bot.domain import EnrollmentRole
@@ -41,11 +42,11 @@ MIN_BYTES = 1 << 20
 
 
 class SideRead:
-    """The side files (`readers`, each with its file) read in a forked child process."""
+    """The side files (`sides`, in their order) read in a forked child process."""
 
-    def __init__(self, pid: int, fd: int, sides: Sequence[Side]) -> None:
+    def __init__(self, pid: int, answer: BinaryIO, sides: Sequence[Side]) -> None:
         self._pid: int | None = pid
-        self._fd = fd
+        self._answer = answer
         self._sides = sides
 
     @classmethod
@@ -60,51 +61,33 @@ class SideRead:
                 size += (state.directory / name).stat().st_size
         if size < MIN_BYTES:
             return None
-        read_fd, write_fd = os.pipe()
+        try:
+            # The answer goes to a file no other process can open (it has no name), written as
+            # each side file is read: the child need not wait for this process to take it, and
+            # holds one file's records at a time, not all of them.
+            answer = tempfile.TemporaryFile()
+        except OSError:
+            return None
         try:
             pid = os.fork()
         except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
+            answer.close()
             return None
         if pid == 0:  # the child: never returns
-            os.close(read_fd)
-            _child(state, sides, write_fd)
-        os.close(write_fd)
-        return cls(pid, read_fd, sides)
+            _child(state, sides, answer)
+        return cls(pid, answer, sides)
 
     def join(self, state: RosterState) -> None:
         """The child's additions to `state`; the files read here instead if the child failed."""
-        answer = self._collect()
-        if answer is None:
+        parts = self._collect()
+        if parts is None:
             logger.info("reading %d roster file(s) in this process instead", len(self._sides))
             for _stem, _name, read in self._sides:
                 read(state)
             return
         logger.debug("%d roster file(s) read by a child process", len(self._sides))
-        issues, enrollments, contacts, birth_days, deleted, complete, progress = marshal.loads(
-            answer
-        )
-        state.issues.extend(pickle.loads(issues))
-        roles = {role.value: role for role in EnrollmentRole}
-        state.enrollments.extend(
-            EnrollmentRow(line, class_id, user_id, roles[role], primary)
-            for line, class_id, user_id, role, primary in enrollments
-        )
-        state.contacts.update(contacts)
-        days: dict[int, date] = {}
-        birth_dates = state.birth_dates
-        for sid, day in birth_days.items():
-            birth_date = days.get(day)
-            if birth_date is None:
-                birth_date = days[day] = date.fromordinal(day)
-            birth_dates[sid] = birth_date
-        for stem, ids in deleted.items():
-            state.deleted[stem].update(ids)
-        state.complete.update(complete)
-        if state.progress is not None:
-            for name, done, total in progress:
-                state.progress(name, done, total)
+        for kind, part in parts:
+            _apply(state, kind, part)
 
     def cancel(self) -> None:
         """Stop the child (this process did not get to `join`)."""
@@ -113,25 +96,76 @@ class SideRead:
                 os.kill(self._pid, signal.SIGKILL)
         self._collect()
 
-    def _collect(self) -> bytes | None:
-        """The child's answer once it has ended, or None if it failed."""
+    def _collect(self) -> list[tuple[str, Any]] | None:
+        """The child's answer, part by part, once it has ended; None if it failed or its answer
+        is not whole (nothing of it is taken then)."""
         pid, self._pid = self._pid, None
         if pid is None:
             return None
-        try:
-            with os.fdopen(self._fd, "rb") as pipe:
-                answer = pipe.read()
-        except OSError:
-            answer = b""
         _, status = os.waitpid(pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not answer:
-            return None
-        return answer
+        with self._answer as answer:
+            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                return None
+            parts: list[tuple[str, Any]] = []
+            try:
+                answer.seek(0)
+                while True:
+                    kind, part = marshal.load(answer)
+                    parts.append((kind, part))
+                    if kind == "end":
+                        return parts
+            except (OSError, EOFError, ValueError, TypeError):
+                return None
 
 
-def _child(state: RosterState, sides: Sequence[Side], fd: int) -> None:
-    """Read, write the answer to `fd`, and end without running anything of the parent's
-    (`os._exit`: no atexit handler, no flush of buffers it inherited)."""
+def _apply(state: RosterState, kind: str, part: Any) -> None:
+    """One part of the child's answer (`_take`), added to `state`."""
+    if kind == "enrollments":
+        roles = {role.value: role for role in EnrollmentRole}
+        state.enrollments.extend(
+            EnrollmentRow(line, class_id, user_id, roles[role], primary)
+            for line, class_id, user_id, role, primary in part
+        )
+    elif kind == "birth_dates":
+        days: dict[int, date] = {}
+        birth_dates = state.birth_dates
+        for sid, day in part.items():
+            birth_date = days.get(day)
+            if birth_date is None:
+                birth_date = days[day] = date.fromordinal(day)
+            birth_dates[sid] = birth_date
+    elif kind == "contacts":
+        state.contacts.update(part)
+    elif kind == "end":
+        issues, deleted, complete, progress = part
+        state.issues.extend(pickle.loads(issues))
+        for stem, ids in deleted.items():
+            state.deleted[stem].update(ids)
+        state.complete.update(complete)
+        if state.progress is not None:
+            for name, done, total in progress:
+                state.progress(name, done, total)
+
+
+def _take(state: RosterState) -> list[tuple[str, Any]]:
+    """What the side files read so far added to `state`, as plain values, and released from it."""
+    parts: list[tuple[str, Any]] = []
+    if state.enrollments:
+        rows = [(e.line, e.class_id, e.user_id, e.role.value, e.primary) for e in state.enrollments]
+        parts.append(("enrollments", rows))
+        state.enrollments = []
+    if state.birth_dates:
+        parts.append(("birth_dates", {sid: d.toordinal() for sid, d in state.birth_dates.items()}))
+        state.birth_dates = {}
+    if state.contacts:
+        parts.append(("contacts", state.contacts))
+        state.contacts = {}
+    return parts
+
+
+def _child(state: RosterState, sides: Sequence[Side], answer: BinaryIO) -> None:
+    """Read, write the answer, and end without running anything of the parent's (`os._exit`:
+    no atexit handler, no flush of buffers it inherited)."""
     code = 1
     try:
         # A default handler for SIGINT: Ctrl-C ends the child quietly (the parent reports it).
@@ -146,20 +180,20 @@ def _child(state: RosterState, sides: Sequence[Side], fd: int) -> None:
 
         # The parent's progress display is not the child's to draw: the last figures go back.
         state.progress = note
+        # Nothing the side files add is there yet (this process read none of them).
+        state.enrollments, state.birth_dates, state.contacts = [], {}, {}
         for _stem, _name, read in sides:
             read(state)
-        answer: Any = (
+            for part in _take(state):
+                marshal.dump(part, answer)
+        end = (
             pickle.dumps(state.issues[first_issue:], protocol=pickle.HIGHEST_PROTOCOL),
-            [(e.line, e.class_id, e.user_id, e.role.value, e.primary) for e in state.enrollments],
-            state.contacts,
-            {sid: day.toordinal() for sid, day in state.birth_dates.items()},
             {stem: state.deleted[stem] for stem in stems if state.deleted.get(stem)},
             [stem for stem in stems if stem in state.complete and stem not in had_complete],
             list(progress.values()),
         )
-        data = marshal.dumps(answer)
-        with os.fdopen(fd, "wb") as pipe:
-            pipe.write(data)
+        marshal.dump(("end", end), answer)
+        answer.flush()
         code = 0
     finally:
         os._exit(code)
