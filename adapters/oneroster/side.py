@@ -44,9 +44,10 @@ MIN_BYTES = 1 << 20
 class SideRead:
     """The side files (`sides`, in their order) read in a forked child process."""
 
-    def __init__(self, pid: int, answer: BinaryIO, sides: Sequence[Side]) -> None:
+    def __init__(self, pid: int, answer: BinaryIO, done: int, sides: Sequence[Side]) -> None:
         self._pid: int | None = pid
         self._answer = answer
+        self._done = done
         self._sides = sides
 
     @classmethod
@@ -68,14 +69,21 @@ class SideRead:
             answer = tempfile.TemporaryFile()
         except OSError:
             return None
+        # The child says on a pipe that its answer is whole, then ends: this process takes the
+        # answer without waiting for the child's memory to be given back.
+        done, said = os.pipe()
         try:
             pid = os.fork()
         except OSError:
             answer.close()
+            os.close(done)
+            os.close(said)
             return None
         if pid == 0:  # the child: never returns
-            _child(state, sides, answer)
-        return cls(pid, answer, sides)
+            os.close(done)
+            _child(state, sides, answer, said)
+        os.close(said)
+        return cls(pid, answer, done, sides)
 
     def join(self, state: RosterState) -> None:
         """The child's additions to `state`; the files read here instead if the child failed."""
@@ -97,25 +105,40 @@ class SideRead:
         self._collect()
 
     def _collect(self) -> list[tuple[str, Any]] | None:
-        """The child's answer, part by part, once it has ended; None if it failed or its answer
-        is not whole (nothing of it is taken then)."""
+        """The child's answer, part by part, once it says it is whole; None if the child ended
+        without saying so or the answer cannot be read (nothing of it is taken then). The child
+        is waited for last, while its memory is given back."""
         pid, self._pid = self._pid, None
         if pid is None:
             return None
-        _, status = os.waitpid(pid, 0)
-        with self._answer as answer:
-            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-                return None
-            parts: list[tuple[str, Any]] = []
-            try:
-                answer.seek(0)
-                while True:
-                    kind, part = marshal.load(answer)
-                    parts.append((kind, part))
-                    if kind == "end":
-                        return parts
-            except (OSError, EOFError, ValueError, TypeError):
-                return None
+        try:
+            whole = os.read(self._done, 1) == b"1"  # nothing: the child ended without its answer
+        except OSError:
+            whole = False
+        finally:
+            os.close(self._done)
+        try:
+            return self._parts() if whole else None
+        finally:
+            self._answer.close()
+            os.waitpid(pid, 0)
+
+    def _parts(self) -> list[tuple[str, Any]] | None:
+        parts: list[tuple[str, Any]] = []
+        try:
+            self._answer.seek(0)
+            data = memoryview(self._answer.read())
+            at = 0
+            while at < len(data):  # each part: its length (8 bytes), then the part
+                size = int.from_bytes(data[at : at + 8], "little")
+                kind, part = marshal.loads(data[at + 8 : at + 8 + size])
+                parts.append((kind, part))
+                at += 8 + size
+                if kind == "end":
+                    return parts
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+        return None
 
 
 def _apply(state: RosterState, kind: str, part: Any) -> None:
@@ -163,9 +186,18 @@ def _take(state: RosterState) -> list[tuple[str, Any]]:
     return parts
 
 
-def _child(state: RosterState, sides: Sequence[Side], answer: BinaryIO) -> None:
-    """Read, write the answer, and end without running anything of the parent's (`os._exit`:
-    no atexit handler, no flush of buffers it inherited)."""
+def _write(answer: BinaryIO, part: tuple[str, Any]) -> None:
+    """One part of the answer: its length, then the part (read back at once with
+    `marshal.loads`; `marshal.load` from a file reads each string with a call of its own)."""
+    data = marshal.dumps(part)
+    answer.write(len(data).to_bytes(8, "little"))
+    answer.write(data)
+    del data
+
+
+def _child(state: RosterState, sides: Sequence[Side], answer: BinaryIO, said: int) -> None:
+    """Read, write the answer, say so on `said`, and end without running anything of the
+    parent's (`os._exit`: no atexit handler, no flush of buffers it inherited)."""
     code = 1
     try:
         # A default handler for SIGINT: Ctrl-C ends the child quietly (the parent reports it).
@@ -185,15 +217,16 @@ def _child(state: RosterState, sides: Sequence[Side], answer: BinaryIO) -> None:
         for _stem, _name, read in sides:
             read(state)
             for part in _take(state):
-                marshal.dump(part, answer)
+                _write(answer, part)
         end = (
             pickle.dumps(state.issues[first_issue:], protocol=pickle.HIGHEST_PROTOCOL),
             {stem: state.deleted[stem] for stem in stems if state.deleted.get(stem)},
             [stem for stem in stems if stem in state.complete and stem not in had_complete],
             list(progress.values()),
         )
-        marshal.dump(("end", end), answer)
+        _write(answer, ("end", end))
         answer.flush()
+        os.write(said, b"1")
         code = 0
     finally:
         os._exit(code)
