@@ -72,13 +72,12 @@ print(json.dumps(seen))
 """
 
 
-@pytest.fixture(scope="module")
-def imported() -> list[dict[str, object]]:
-    """What each of COMMAND_LINES printed and the modules imported after it, in one process
-    (a later command line's modules include the earlier ones')."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")}
+def in_one_process(lines: list[list[str]], **environ: str) -> list[dict[str, object]]:
+    """What each command line printed and the modules imported after it, in one process (a later
+    command line's modules include the earlier ones'), with only `environ`'s KLASBOT_* set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")} | environ
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(COMMAND_LINES)],
+        [sys.executable, "-c", CHILD, json.dumps(lines)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -88,6 +87,11 @@ def imported() -> list[dict[str, object]]:
     )
     result: list[dict[str, object]] = json.loads(done.stdout)
     return result
+
+
+@pytest.fixture(scope="module")
+def imported() -> list[dict[str, object]]:
+    return in_one_process(COMMAND_LINES)
 
 
 def _loaded(modules: object, names: frozenset[str]) -> list[str]:
@@ -140,19 +144,8 @@ def test_a_roster_import_imports_no_dispatcher_chat_mail_or_letters(tmp_path: Pa
     from tests.conftest import DEMO_ROSTER
     from tests.support.environ import local_environ
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KLASBOT_")}
-    env.update(local_environ(tmp_path))
     lines = [["db", "upgrade"], ["roster", "import", str(DEMO_ROSTER)]]
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(lines)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    [upgraded, roster] = json.loads(done.stdout)
+    [upgraded, roster] = in_one_process(lines, **local_environ(tmp_path))
     assert upgraded["code"] == roster["code"] == 0
     assert "personen" in str(roster["help"])  # it imported: what it added is shown
     assert _loaded(roster["modules"], SENDS_ONLY) == []
