@@ -12,7 +12,6 @@ export can say it, so only a user with a guardian, parent or relative role is a 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from adapters.oneroster.columns import ROLE_TYPES, USER_ROLES, V11, V12
@@ -249,13 +248,14 @@ def resolve_roles(state: RosterState) -> None:
                 user.role = role
 
 
-def guardian_links(state: RosterState) -> dict[str, list[str]]:
-    """Pupil id -> guardian ids, from `agentSourcedIds` on either side (their union).
+def guardian_links(state: RosterState) -> None:
+    """Each pupil's guardians (`User.guardian_ids`), from `agentSourcedIds` on either side (their
+    union).
 
     A link counts when one side is a pupil and the other holds a guardian role (1.2), or is not
     a pupil (1.1, which then gives that user the guardian role too; see the module's docstring).
     Other pairs (sibling to sibling; in 1.2 a user without a guardian role) are ignored."""
-    links: dict[str, list[str]] = defaultdict(list)
+    linked: list[User] = []  # the pupils with a guardian, in the order found
     users = state.users
     for user_id in state.with_agents:
         user = users.get(user_id)
@@ -273,21 +273,23 @@ def guardian_links(state: RosterState) -> dict[str, list[str]]:
             if (Role.PUPIL in user.roles and Role.GUARDIAN in agent.roles) or _may_guard(
                 state, agent, user
             ):
-                pupil_id, guardian_id = user_id, agent_id
+                pupil, guardian_id = user, agent_id
             elif _may_guard(state, user, agent):
-                pupil_id, guardian_id = agent_id, user_id
+                pupil, guardian_id = agent, user_id
             else:
                 continue
-            guardians = links[pupil_id]
+            guardians = pupil.guardian_ids
+            if guardians is None:
+                guardians = pupil.guardian_ids = []
+                linked.append(pupil)
             if guardian_id not in guardians:  # named on both sides
                 guardians.append(guardian_id)
     if state.version == V11:
-        for guardian_ids in links.values():
-            for guardian_id in guardian_ids:
+        for pupil in linked:
+            for guardian_id in pupil.guardian_ids or ():
                 guardian = state.users[guardian_id]
                 if Role.GUARDIAN not in guardian.roles:
                     guardian.roles = state.shared(guardian.roles | {Role.GUARDIAN})
-    return links
 
 
 def _may_guard(state: RosterState, guardian: User, pupil: User) -> bool:

@@ -165,13 +165,13 @@ def _read(state: RosterState, parallel: bool = False) -> RosterRead:
                 read_file(state)
         report_users_without_role(state)
         # Users and their roles are all a guardian link needs.
-        guardians = guardian_links(state)
+        guardian_links(state)
         if side is not None:
             side.join(state)
             side = None
         else:
-            for _stem, _name, read_file in sides:
-                read_file(state)
+            for _stem, _name, read_side in sides:
+                read_side(state)
     finally:
         if side is not None:
             side.cancel()
@@ -179,7 +179,7 @@ def _read(state: RosterState, parallel: bool = False) -> RosterRead:
     enrollments = check_enrollments(state)
     if state.issues:
         _raise(state)
-    snapshot = build_snapshot(state, enrollments, guardians)
+    snapshot = build_snapshot(state, enrollments)
     logger.info(
         "read OneRoster %s roster from %s: %d schools, %d classes, %d persons, %d enrollments",
         state.version,

@@ -9,10 +9,8 @@ from bot.domain import Address, ContactPreference, Enrollment, RosterSnapshot, S
 from bot.person_records import PersonRecords
 
 
-def build_snapshot(
-    state: RosterState, enrollments: tuple[Enrollment, ...], guardians: dict[str, list[str]]
-) -> RosterSnapshot:
-    """The snapshot of `state`, with the checked `enrollments` and the pupil -> guardian links.
+def build_snapshot(state: RosterState, enrollments: tuple[Enrollment, ...]) -> RosterSnapshot:
+    """The snapshot of `state`, with the checked `enrollments`.
 
     Consumes `state`'s records (its users, roles, contacts, birth dates and enrollment rows are
     released once the persons are built): a big roster is not held twice."""
@@ -23,7 +21,7 @@ def build_snapshot(
     return RosterSnapshot(
         schools=schools,
         classes=classes,
-        persons=_persons(state, guardians),
+        persons=_persons(state),
         enrollments=enrollments,
         version=state.version,
     )
@@ -40,22 +38,29 @@ def _schools(state: RosterState) -> tuple[School, ...]:
     )
 
 
-def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecords:
+def _persons(state: RosterState) -> PersonRecords:
     """The persons as records (`PersonRecords`): a big roster's persons are written as rows, and
     no object is made for each."""
     records: list[tuple[Any, ...]] = []
     add = records.append
     users, contacts, birth_dates = state.users, state.contacts, state.birth_dates
-    contact_of, birth_date_of, guardians_of = contacts.get, birth_dates.get, guardians.get
     default = ContactPreference.DEFAULT
     preferences = {preference.value: preference for preference in ContactPreference}
     # One Address per household, as contacts.csv gave one tuple of its parts.
     addresses: dict[tuple[str, str, str], Address] = {}
+    # Each contact and birth date to its user (a look-up each, rather than two per user).
+    get_user = users.get
+    for user_id, row in contacts.items():
+        if (found := get_user(user_id)) is not None:
+            found.contact = row
+    for user_id, birth in birth_dates.items():
+        if (found := get_user(user_id)) is not None:
+            found.birth_date = birth
     for user_id, user in users.items():
         role = user.role
         if role is None:  # never reached: a missing role is an issue, raised before
             continue
-        contact = contact_of(user_id)
+        contact = user.contact
         address: Address | None = None
         email, preference, language, share = user.email, default, None, False
         if contact is not None:
@@ -68,7 +73,7 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
                 address = addresses.get(parts)
                 if address is None:
                     address = addresses[parts] = Address(*parts)
-        guardian_ids = guardians_of(user_id)
+        guardian_ids = user.guardian_ids
         roles = user.roles
         add(
             # In the order of Person's fields (PERSON_FIELDS).
@@ -78,7 +83,7 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
                 user.given_name,
                 user.family_name,
                 user.middle_name,
-                birth_date_of(user_id),
+                user.birth_date,
                 email,
                 address,
                 preference,
@@ -96,5 +101,4 @@ def _persons(state: RosterState, guardians: dict[str, list[str]]) -> PersonRecor
     users.clear()
     contacts.clear()
     birth_dates.clear()
-    guardians.clear()
     return PersonRecords(records)

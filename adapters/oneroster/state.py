@@ -65,6 +65,11 @@ class User:
     first_role: Role | None = None
     """1.2: the role of the user's first valid roles.csv row, and of the first primary one."""
     primary_role: Role | None = None
+    guardian_ids: list[str] | None = None
+    """A pupil's guardians, in the order found (`guardian_links`); None: none."""
+    contact: ContactRow | None = None
+    birth_date: date | None = None
+    """The user's row of contacts.csv and birth date, once the persons are built."""
 
 
 @dataclass(slots=True)
