@@ -135,6 +135,19 @@ def read_users(state: RosterState) -> None:
         )
 
 
+def register_users(state: RosterState) -> None:
+    """Who the users of users.csv are, and no more: what the other files' checks need of it
+    (`state.known`, `state.deleted`, and a `state.users` entry per usable record, all one
+    placeholder). For a process that reads only those other files (`side.py`); its issues are
+    `read_users`'s to report."""
+    placeholder = User(0, "", "", "", None, None, ())
+    users = state.users
+    table, rows = state.records("users")
+    sid_at = table.column("sourcedId")
+    for row in rows:
+        users[row[sid_at]] = placeholder
+
+
 _BOOLEANS = frozenset(("true", "false"))
 
 

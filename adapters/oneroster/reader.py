@@ -47,6 +47,7 @@ from adapters.oneroster.people import (
     read_demographics,
     read_roles,
     read_users,
+    register_users,
     report_users_without_role,
     resolve_roles,
 )
@@ -84,7 +85,7 @@ _FILE_READERS = (
     ("demographics", read_demographics),
 )
 # The files no other file refers to, whose records name only orgs, users and classes: read after
-# those (with contacts.csv), by a child process while this one reads roles.csv when the caller
+# those (with contacts.csv), by a child process while this one reads the rest when the caller
 # allows it (`side.py`).
 _SIDE_FILES = frozenset(("enrollments", "demographics"))
 _BEFORE_SIDE = frozenset(("orgs", "users", "classes"))
@@ -154,15 +155,17 @@ def _read(state: RosterState, parallel: bool = False) -> RosterRead:
     ]
     if state.has_contacts:
         sides.append(("contacts", CONTACTS.file, read_contacts))
-    for stem, read_file in main:
-        if stem in _BEFORE_SIDE:
-            read_file(state)
-    # Everything the side files may name is known from here on.
-    side = SideRead.start(state, sides) if parallel else None
+    # The child reads the files the side files refer to as well (of users.csv, who the users
+    # are), then the side files.
+    first = [
+        register_users if stem == "users" else read_file
+        for stem, read_file in main
+        if stem in _BEFORE_SIDE
+    ]
+    side = SideRead.start(state, first, sides) if parallel else None
     try:
-        for stem, read_file in main:
-            if stem not in _BEFORE_SIDE:
-                read_file(state)
+        for _stem, read_file in main:
+            read_file(state)
         report_users_without_role(state)
         # Users and their roles are all a guardian link needs.
         guardian_links(state)

@@ -3,12 +3,17 @@ reads roles.csv.
 
 A board's roster is read in one process at a few microseconds a row, and a machine has more
 than one core. The files whose records no other file refers to, and which name only orgs, users
-and classes, are read by a child process forked once those are read (the child then knows every
-org, user and class, as these files' checks need); meanwhile this process reads roles.csv and
-links guardians. The child reads with the same functions and the same state as this process
-would, and hands back what they added to the state: the issues (pickled), the enrollment rows,
-contact rows, birth dates, deleted ids and complete files (marshalled: plain values, a fraction
-of a second for a board), file by file, into a temporary file without a name.
+and classes, are read by a child process forked before anything is read: it reads orgs.csv and
+classes.csv too, and who the users of users.csv are (`register_users`: their checks need every
+org, user and class), then the side files, while this process reads orgs, users, classes and
+roles.csv and links guardians. Forked early, the child shares little memory with this process
+and copies little of it (forked once the users were read, it copied most of their pages: a
+board's import took 60 MB more at its peak); reading only who the users are, it holds a tenth
+of what they take here. The child reads with the same functions
+and the same state as this process would, and hands back what the side files added to the
+state: the issues (pickled), the enrollment rows, contact rows, birth dates, deleted ids and
+complete files (marshalled: plain values, a fraction of a second for a board), a few thousand
+records at a time, into a temporary file without a name.
 
 Nothing depends on the child: if the platform cannot fork, or the child fails or is killed, or
 its answer cannot be read, this process reads the files itself, as it does for a small roster.
@@ -51,9 +56,12 @@ class SideRead:
         self._sides = sides
 
     @classmethod
-    def start(cls, state: RosterState, sides: Sequence[Side]) -> SideRead | None:
-        """The child reading `sides` (in their order), or None when one process will do: the
-        files are small, or the platform cannot fork."""
+    def start(
+        cls, state: RosterState, first: Sequence[Reader], sides: Sequence[Side]
+    ) -> SideRead | None:
+        """The child reading `sides` (in their order) after the files they refer to (`first`,
+        which this process reads too), or None when one process will do: the files are small,
+        or the platform cannot fork."""
         if not sides or not hasattr(os, "fork"):
             return None
         size = 0
@@ -81,7 +89,7 @@ class SideRead:
             return None
         if pid == 0:  # the child: never returns
             os.close(done)
-            _child(state, sides, answer, said)
+            _child(state, first, sides, answer, said)
         os.close(said)
         return cls(pid, answer, done, sides)
 
@@ -170,20 +178,51 @@ def _apply(state: RosterState, kind: str, part: Any) -> None:
                 state.progress(name, done, total)
 
 
-def _take(state: RosterState) -> list[tuple[str, Any]]:
-    """What the side files read so far added to `state`, as plain values, and released from it."""
-    parts: list[tuple[str, Any]] = []
-    if state.enrollments:
-        rows = [(e.line, e.class_id, e.user_id, e.role.value, e.primary) for e in state.enrollments]
-        parts.append(("enrollments", rows))
-        state.enrollments = []
-    if state.birth_dates:
-        parts.append(("birth_dates", {sid: d.toordinal() for sid, d in state.birth_dates.items()}))
-        state.birth_dates = {}
-    if state.contacts:
-        parts.append(("contacts", state.contacts))
-        state.contacts = {}
-    return parts
+SPILL = 10_000
+"""Records the child holds of a side file before it writes them to its answer and lets go."""
+
+
+class _Spilled(dict[str, Any]):
+    """The child's contact rows or birth dates (`kind`): written to the answer, as plain values
+    (`encode`), every `SPILL` records and when `spill` is called, and let go. The child holds a
+    few thousand records at a time, not a board's."""
+
+    def __init__(self, kind: str, answer: BinaryIO, encode: Callable[[dict[str, Any]], Any]):
+        super().__init__()
+        self.kind, self.answer, self.encode = kind, answer, encode
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) >= SPILL:
+            self.spill()
+
+    def spill(self) -> None:
+        if self:
+            _write(self.answer, (self.kind, self.encode(self)))
+            self.clear()
+
+
+def _days(dates: dict[str, Any]) -> dict[str, int]:
+    return {sid: day.toordinal() for sid, day in dates.items()}
+
+
+class _SpilledRows(list[EnrollmentRow]):
+    """The child's enrollment rows, written to the answer like `_Spilled`."""
+
+    def __init__(self, answer: BinaryIO) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def append(self, row: EnrollmentRow) -> None:
+        super().append(row)
+        if len(self) >= SPILL:
+            self.spill()
+
+    def spill(self) -> None:
+        if self:
+            rows = [(e.line, e.class_id, e.user_id, e.role.value, e.primary) for e in self]
+            _write(self.answer, ("enrollments", rows))
+            self.clear()
 
 
 def _write(answer: BinaryIO, part: tuple[str, Any]) -> None:
@@ -195,16 +234,19 @@ def _write(answer: BinaryIO, part: tuple[str, Any]) -> None:
     del data
 
 
-def _child(state: RosterState, sides: Sequence[Side], answer: BinaryIO, said: int) -> None:
+def _child(
+    state: RosterState,
+    first: Sequence[Reader],
+    sides: Sequence[Side],
+    answer: BinaryIO,
+    said: int,
+) -> None:
     """Read, write the answer, say so on `said`, and end without running anything of the
     parent's (`os._exit`: no atexit handler, no flush of buffers it inherited)."""
     code = 1
     try:
         # A default handler for SIGINT: Ctrl-C ends the child quietly (the parent reports it).
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        first_issue = len(state.issues)
-        stems = [stem for stem, _name, _read in sides]
-        had_complete = {stem for stem in stems if stem in state.complete}
         progress: dict[str, tuple[str, int, int]] = {}
 
         def note(name: str, done: int, total: int) -> None:
@@ -212,17 +254,29 @@ def _child(state: RosterState, sides: Sequence[Side], answer: BinaryIO, said: in
 
         # The parent's progress display is not the child's to draw: the last figures go back.
         state.progress = note
-        # Nothing the side files add is there yet (this process read none of them).
-        state.enrollments, state.birth_dates, state.contacts = [], {}, {}
+        # What the side files refer to, read here as well: the parent reports its issues.
+        for read_first in first:
+            read_first(state)
+        first_issue = len(state.issues)
+        stems = [stem for stem, _name, _read in sides]
+        names = {name for _stem, name, _read in sides}
+        had_complete = {stem for stem in stems if stem in state.complete}
+        progress.clear()
+        # Nothing the side files add is there yet (this process read none of them): what they
+        # add goes to the answer as it comes.
+        rows = state.enrollments = _SpilledRows(answer)
+        births = state.birth_dates = _Spilled("birth_dates", answer, _days)
+        contacts = state.contacts = _Spilled("contacts", answer, dict)
         for _stem, _name, read in sides:
             read(state)
-            for part in _take(state):
-                _write(answer, part)
+            rows.spill()
+            births.spill()
+            contacts.spill()
         end = (
             pickle.dumps(state.issues[first_issue:], protocol=pickle.HIGHEST_PROTOCOL),
             {stem: state.deleted[stem] for stem in stems if state.deleted.get(stem)},
             [stem for stem in stems if stem in state.complete and stem not in had_complete],
-            list(progress.values()),
+            [figures for name, figures in progress.items() if name in names],
         )
         _write(answer, ("end", end))
         answer.flush()

@@ -169,7 +169,7 @@ def test_a_valid_board_and_its_progress_are_the_same_with_a_child(
 def test_small_files_are_read_in_this_process(board: Path) -> None:
     state = RosterState(board, None)
     sides = [("contacts", CONTACTS.file, read_contacts)]
-    assert side.SideRead.start(state, sides) is None
+    assert side.SideRead.start(state, [], sides) is None
 
 
 def sides_of() -> list[side.Side]:
@@ -199,7 +199,7 @@ def test_a_child_that_fails_leaves_the_files_to_this_process(board: Path, forked
     expected = users_read(board)
     read_contacts(expected)
     state = users_read(board)
-    started = side.SideRead.start(state, [("contacts", CONTACTS.file, failing)])
+    started = side.SideRead.start(state, [], [("contacts", CONTACTS.file, failing)])
     assert started is not None
     started.join(state)
     assert state.contacts == expected.contacts
@@ -211,7 +211,7 @@ def test_a_killed_child_leaves_the_files_to_this_process(board: Path, forked: No
     for _stem, _name, read in sides_of():
         read(expected)
     state = users_read(board)
-    started = side.SideRead.start(state, sides_of())
+    started = side.SideRead.start(state, [], sides_of())
     assert started is not None
     os.kill(started._pid or 0, signal.SIGKILL)
     started.join(state)
@@ -222,7 +222,7 @@ def test_a_killed_child_leaves_the_files_to_this_process(board: Path, forked: No
 
 def test_a_child_not_waited_for_is_stopped_and_reaped(board: Path, forked: None) -> None:
     state = users_read(board)
-    started = side.SideRead.start(state, sides_of())
+    started = side.SideRead.start(state, [], sides_of())
     assert started is not None
     pid = started._pid
     started.cancel()
