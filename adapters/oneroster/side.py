@@ -75,14 +75,16 @@ class SideRead:
             # each side file is read: the child need not wait for this process to take it, and
             # holds one file's records at a time, not all of them.
             answer = tempfile.TemporaryFile()
-        except OSError:
+        except OSError as exc:
+            logger.info("roster read in one process: no temporary file (%s)", type(exc).__name__)
             return None
         # The child says on a pipe that its answer is whole, then ends: this process takes the
         # answer without waiting for the child's memory to be given back.
         done, said = os.pipe()
         try:
             pid = os.fork()
-        except OSError:
+        except OSError as exc:
+            logger.info("roster read in one process: no second one (%s)", type(exc).__name__)
             answer.close()
             os.close(done)
             os.close(said)

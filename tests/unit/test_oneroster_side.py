@@ -8,6 +8,7 @@ import csv
 import os
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -210,11 +211,22 @@ def test_a_killed_child_leaves_the_files_to_this_process(board: Path, forked: No
     expected = users_read(board)
     for _stem, _name, read in sides_of():
         read(expected)
+    parent = os.getpid()
+
+    def stalling(state: RosterState) -> None:
+        if os.getpid() != parent:  # the child waits to be killed halfway
+            time.sleep(60)
+        read_contacts(state)
+
     state = users_read(board)
-    started = side.SideRead.start(state, [], sides_of())
+    started = side.SideRead.start(
+        state, [], [*sides_of()[:1], ("contacts", "contacts.csv", stalling)]
+    )
     assert started is not None
     os.kill(started._pid or 0, signal.SIGKILL)
+    began = time.monotonic()
     started.join(state)
+    assert time.monotonic() - began < 30  # not the child's minute
     assert state.contacts == expected.contacts
     assert state.birth_dates == expected.birth_dates
     assert state.issues == expected.issues
