@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from bot.domain import Account, Group, GroupState, Invite, Membership, MemberState, Person
 from storage.models import (
@@ -218,9 +221,20 @@ class SqlPlatformStateRepository:
             )
 
     async def set(self, platform: str, key: str, value: str) -> None:
-        row = await self.session.get(PlatformStateRow, (platform, key))
-        if row is None:
-            self.session.add(PlatformStateRow(platform=platform, key=key, value=value))
-        else:
-            row.value = value
-        await self.session.flush()
+        """One statement that inserts or updates: two processes setting a key no one set yet
+        (two `klasbot run` starting at once) both succeed, the later value kept, where reading
+        first and inserting then made the second fail on the primary key."""
+        insert = (
+            postgresql.insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )
+        await self.session.execute(
+            insert(PlatformStateRow)
+            .values(platform=platform, key=key, value=value)
+            .on_conflict_do_update(index_elements=["platform", "key"], set_={"value": value})
+        )
+        # A row this transaction read before says the new value too (`get` may answer from it).
+        known = self.session.identity_map.get(identity_key(PlatformStateRow, (platform, key)))
+        if known is not None:
+            set_committed_value(known, "value", value)
