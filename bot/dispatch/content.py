@@ -39,10 +39,15 @@ async def announcement_senders(
     wanted = list(announcements)
     if not wanted:
         return {}
-    classes = await tx.roster.classes()
-    by_id = {school.id: school for _, school, _, _ in classes}
-    schools = list(by_id.values())
-    school_of = {c.id: c.school_id for c, *_ in classes}
+    # The schools, and the classes of these announcements only: every batch of the outbox asks,
+    # and a board's classes with their pupils counted took as long as the roster was big.
+    schools = await tx.roster.class_schools()
+    by_id = {school.id: school for school in schools}
+    school_of: dict[str, str] = {}
+    for class_id in {a.class_id for a in wanted}:
+        found = await tx.roster.find_classes(class_id)
+        if found:
+            school_of[class_id] = found[0].school_id
     authors = await tx.roster.persons({a.author_id for a in wanted})
     senders = {}
     for a in wanted:
