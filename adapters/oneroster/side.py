@@ -152,7 +152,7 @@ class SideRead:
 
 
 def _apply(state: RosterState, kind: str, part: Any) -> None:
-    """One part of the child's answer (`_take`), added to `state`."""
+    """One part of the child's answer (`_Spilled`, `_SpilledRows`, the end), added to `state`."""
     if kind == "enrollments":
         roles = {role.value: role for role in EnrollmentRole}
         state.enrollments.extend(
@@ -261,9 +261,7 @@ def _child(
             read_first(state)
         first_issue = len(state.issues)
         stems = [stem for stem, _name, _read in sides]
-        names = {name for _stem, name, _read in sides}
-        had_complete = {stem for stem in stems if stem in state.complete}
-        progress.clear()
+        progress.clear()  # only the side files' figures go back
         # Nothing the side files add is there yet (this process read none of them): what they
         # add goes to the answer as it comes.
         rows = state.enrollments = _SpilledRows(answer)
@@ -277,8 +275,8 @@ def _child(
         end = (
             pickle.dumps(state.issues[first_issue:], protocol=pickle.HIGHEST_PROTOCOL),
             {stem: state.deleted[stem] for stem in stems if state.deleted.get(stem)},
-            [stem for stem in stems if stem in state.complete and stem not in had_complete],
-            [figures for name, figures in progress.items() if name in names],
+            [stem for stem in stems if stem in state.complete],
+            list(progress.values()),
         )
         _write(answer, ("end", end))
         answer.flush()

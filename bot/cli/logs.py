@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -65,8 +66,10 @@ class RedactingFilter(logging.Filter):
         self._secrets: set[str] = set()
         self._names: frozenset[str] = frozenset()
         self._addresses: frozenset[str] = frozenset()
-        # Persons whose tokens are made when a line is first redacted (`add_persons`).
+        # Persons whose tokens are made when a line is first redacted (`add_persons`); the
+        # lock keeps a line logged by another thread meanwhile from passing without them.
         self._pending: list[Sequence[Person]] = []
+        self._settling = threading.Lock()
 
     def add(self, secrets: Iterable[str | None]) -> None:
         # Very short values would redact ordinary words; no real secret is that short.
@@ -87,13 +90,15 @@ class RedactingFilter(logging.Filter):
         """The names and addresses of `persons` (a roster read from its files), besides the
         known ones. Their tokens are made when the next line is redacted: a big roster's take a
         fifth of a second, and an import that logs nothing needs none."""
-        self._pending.append(persons)
+        with self._settling:
+            self._pending.append(persons)
 
     def _settle(self) -> None:
         """The tokens of the persons `add_persons` was given, added."""
-        pending, self._pending = self._pending, []
-        for persons in pending:
-            self.add_roster(*persons_tokens(persons))
+        with self._settling:
+            for persons in self._pending:
+                self.add_roster(*persons_tokens(persons))
+            self._pending = []
 
     def _replace(self, match: re.Match[str]) -> str:
         kind = match.lastgroup

@@ -233,11 +233,18 @@ def test_a_killed_child_leaves_the_files_to_this_process(board: Path, forked: No
 
 
 def test_a_child_not_waited_for_is_stopped_and_reaped(board: Path, forked: None) -> None:
+    parent = os.getpid()
+
+    def stalling(state: RosterState) -> None:
+        if os.getpid() != parent:
+            time.sleep(60)
+
     state = users_read(board)
-    started = side.SideRead.start(state, [], sides_of())
+    started = side.SideRead.start(state, [], [("contacts", "contacts.csv", stalling)])
     assert started is not None
     pid = started._pid
+    began = time.monotonic()
     started.cancel()
-    with pytest.raises(ChildProcessError):
+    assert time.monotonic() - began < 30  # stopped, not waited for
+    with pytest.raises(ChildProcessError):  # and reaped: no zombie is left
         os.waitpid(pid or 0, os.WNOHANG)
-    assert not state.contacts  # nothing of the child's is taken
